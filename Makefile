@@ -1,0 +1,52 @@
+# mixer — the README's two commands are `make demo` and `make test`; both run `make deps` first.
+SWIFT       ?= swift
+CONFIG      ?= release
+SWIFTFLAGS  ?= -c $(CONFIG)
+# Tests build in release with testability: the gradient checks and the tiny training runs are
+# numeric loops that debug builds run 50-100x slower.
+TESTFLAGS   ?= -c release -Xswiftc -enable-testing
+BIN          = .build/$(CONFIG)/mixer-cli
+SUDO        := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+
+.PHONY: all deps build test demo bench clean help
+
+all: build
+
+help:
+	@echo "make deps   install the system libraries (ICU, OpenBLAS) when missing"
+	@echo "make build  build mixer-cli ($(BIN))"
+	@echo "make test   build and run the whole test suite"
+	@echo "make demo   train, decode and score on the bundled corpus in data/"
+	@echo "make bench  run the benchmarks in bench/ beside their peers"
+
+# Installs libicu-dev and libopenblas-dev where they are missing. Debian/Ubuntu: apt-get (with
+# sudo when not root). Elsewhere it prints what to install and fails.
+deps:
+	@missing=""; \
+	[ -f /usr/include/unicode/ubrk.h ] || missing="$$missing libicu-dev"; \
+	( [ -f /usr/include/cblas.h ] || ls /usr/include/*/cblas.h >/dev/null 2>&1 || [ "$$(uname)" = Darwin ] ) || missing="$$missing libopenblas-dev"; \
+	if [ -n "$$missing" ]; then \
+	  if command -v apt-get >/dev/null 2>&1; then \
+	    echo "make deps: installing$$missing"; \
+	    $(SUDO) apt-get update -qq && $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
+	  else \
+	    echo "make deps: please install$$missing (ICU 72+ headers and an OpenBLAS with cblas.h)"; exit 1; \
+	  fi; \
+	fi
+	@command -v $(SWIFT) >/dev/null 2>&1 || { echo "make deps: Swift 6 is required (https://swift.org/install)"; exit 1; }
+
+build: deps
+	$(SWIFT) build $(SWIFTFLAGS) --product mixer-cli
+
+test: deps
+	$(SWIFT) build $(TESTFLAGS) --build-tests
+	$(SWIFT) test $(TESTFLAGS) --skip-build --disable-swift-testing
+
+demo: build
+	./scripts/demo.sh $(BIN)
+
+bench: build
+	./bench/run-all.sh $(BIN)
+
+clean:
+	rm -rf .build

@@ -1,0 +1,59 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+let package = Package(
+    name: "mixer",
+    platforms: [.macOS(.v13)],
+    // MARK: - Public API
+    products: [
+        .library(name: "Tokenize", targets: ["Tokenize"]),
+        .library(name: "Metrics", targets: ["Metrics"]),
+        .library(name: "Seq2Seq", targets: ["Seq2Seq"]),
+        .executable(name: "mixer-cli", targets: ["mixer-cli"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+    ],
+    targets: [
+        // MARK: - Implementation details: C shims over system libraries
+        .target(
+            name: "CICU",
+            linkerSettings: [
+                .linkedLibrary("icuuc"),
+                .linkedLibrary("icui18n"),
+                .linkedLibrary("icudata"),
+            ]
+        ),
+        .systemLibrary(
+            name: "CBLAS",
+            providers: [.apt(["libopenblas-dev"])]
+        ),
+
+        // MARK: - Libraries
+        .target(name: "Tokenize", dependencies: ["CICU"]),
+        .target(name: "Metrics", dependencies: ["Tokenize"]),
+        .target(
+            name: "Seq2Seq",
+            dependencies: ["CBLAS", "Tokenize", "Metrics"],
+            swiftSettings: [.unsafeFlags(["-Ounchecked"], .when(configuration: .release))],
+            linkerSettings: [
+                .linkedLibrary("openblas", .when(platforms: [.linux])),
+                .linkedFramework("Accelerate", .when(platforms: [.macOS])),
+            ]
+        ),
+        .executableTarget(
+            name: "mixer-cli",
+            dependencies: [
+                "Tokenize", "Metrics", "Seq2Seq",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+
+        // MARK: - Tests
+        .testTarget(name: "TokenizeTests", dependencies: ["Tokenize"], resources: [.copy("Resources")]),
+        .testTarget(name: "MetricsTests", dependencies: ["Metrics", "Tokenize"], resources: [.copy("Resources")]),
+        .testTarget(name: "Seq2SeqTests", dependencies: ["Seq2Seq", "Metrics", "Tokenize"]),
+        .testTarget(name: "CLITests", dependencies: ["mixer-cli"]),
+    ],
+    swiftLanguageModes: [.v5]
+)

@@ -1,0 +1,12 @@
+import ArgumentParser
+import Metrics
+
+@main
+struct MixerCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "mixer-cli",
+        abstract: "Sequence-level training of text generators (MIXER, Ranzato et al. 2016).",
+        version: mixerVersion,
+        subcommands: []
+    )
+}
