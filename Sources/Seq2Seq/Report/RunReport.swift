@@ -56,7 +56,7 @@ public struct RunLog {
             case "epoch":
                 var nums: [String: Double] = [:], labels: [String: String] = [:]
                 for (k, v) in obj {
-                    if let n = v as? NSNumber, !(v is Bool) { nums[k] = n.doubleValue }
+                    if let n = v as? NSNumber { nums[k] = n.doubleValue }  // (JSON booleans read as 0/1)
                     else if let s = v as? String { labels[k] = s }
                 }
                 epochs.append(nums)

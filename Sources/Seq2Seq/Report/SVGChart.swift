@@ -62,8 +62,7 @@ public struct SVGLineChart {
         let a = abs(v)
         if a >= 10_000 || a < 0.001 { return String(format: "%.1e", v) }
         if a >= 100 { return String(format: "%.0f", v) }
-        if a >= 1 { return String(format: "%.2f", v).replacingOccurrences(of: #"\.?0+$"#, with: "", options: .regularExpression) }
-        return String(format: "%.3f", v).replacingOccurrences(of: #"0+$"#, with: "", options: .regularExpression)
+        return String(format: "%.4g", v)
     }
 
     /// The chart as an `<svg>` element.

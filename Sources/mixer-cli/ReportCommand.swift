@@ -1,0 +1,44 @@
+import ArgumentParser
+import Foundation
+import Seq2Seq
+
+struct ReportCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "report",
+        abstract: "Write a self-contained HTML report of one or more training runs.",
+        discussion: """
+        Reads each RUN_DIR/log.jsonl (written by `mixer-cli train`) and draws, as inline SVG:
+        training and validation loss, the validation metric, mean reward and baseline MSE,
+        learning rate and tokens/s per epoch, with MIXER's stage boundaries (where s changes)
+        dashed on every chart; the degeneration figures; sample outputs at several epochs; and
+        the run's configuration. The page needs no network and runs no script. Several runs
+        are overlaid on the same charts. A short summary is printed on standard output.
+
+        Examples:
+          mixer-cli report runs/mixer
+          mixer-cli report runs/xent runs/mixer --output compare.html
+        """
+    )
+
+    @Argument(help: "Run directories (each with a log.jsonl).")
+    var runs: [String]
+
+    @Option(help: "Where to write the HTML (default: RUN_DIR/report.html for one run, report.html for several).")
+    var output: String?
+
+    @Option(help: "The page title.")
+    var title: String = "mixer run report"
+
+    func validate() throws {
+        if runs.isEmpty { throw ValidationError("Give at least one run directory.") }
+    }
+
+    func run() throws {
+        let logs = try runs.map { try RunLog(directory: URL(fileURLWithPath: $0)) }
+        let report = RunReport(runs: logs)
+        let path = output ?? (runs.count == 1 ? URL(fileURLWithPath: runs[0]).appendingPathComponent("report.html").path : "report.html")
+        try Data(report.html(title: title).utf8).write(to: URL(fileURLWithPath: path), options: .atomic)
+        print(report.summary())
+        print("wrote \(path)")
+    }
+}
