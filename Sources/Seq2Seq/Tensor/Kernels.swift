@@ -47,7 +47,7 @@ public enum Kernels {
         }
     }
 
-    /// Row-wise log-softmax from `x` into `y` (may alias): y_j = x_j − max − log Σ e^(x_i − max).
+    /// Row-wise log-softmax from `x` into `y` (may alias): y_j = (x_j − max) − log Σ e^(x_i − max).
     /// - Complexity: O(rows·cols).
     public static func logSoftmaxRows(
         _ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, rows: Int, cols: Int
@@ -58,8 +58,8 @@ public enum Kernels {
             for j in 0..<cols where xr[j] > m { m = xr[j] }
             var s: Float = 0
             for j in 0..<cols { s += expf(xr[j] - m) }
-            let lz = m + logf(s)
-            for j in 0..<cols { yr[j] = xr[j] - lz }
+            let ls = logf(s)
+            for j in 0..<cols { yr[j] = (xr[j] - m) - ls }  // shift first: no cancellation
         }
     }
 
