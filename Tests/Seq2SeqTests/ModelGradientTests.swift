@@ -53,6 +53,7 @@ final class ModelGradientTests: XCTestCase {
             }
         }
         XCTAssertGreaterThan(total, 10_000)
+        print("ModelGradientTests: \(total) coordinates checked; worst error / tolerance so far \(GradCheck.worstRatio)")
     }
 
     /// An arbitrary gradient R at the logits (L = Σ R ⊙ logits), with inputs chosen by a
