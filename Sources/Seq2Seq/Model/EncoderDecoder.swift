@@ -74,7 +74,7 @@ public final class EncoderDecoder {
         let B = source.count
         let lengths = source.map(\.count)
         let S = max(1, lengths.max() ?? 1)
-        let D = config.memorySize, H = config.hiddenSize
+        let H = config.hiddenSize
         let p = training ? config.dropout : 0
         let keys: FloatBuffer, values: FloatBuffer, fH: FloatBuffer, fC: FloatBuffer
         let cache: EncoderOutput.Cache
@@ -93,7 +93,6 @@ public final class EncoderDecoder {
         bridgeC.forward(params, x: fC.pointer, rows: B, y: c0.pointer)
         Kernels.tanhInPlace(c0.pointer, B * H)
         let projected = attention.projectKeys(params, keys: keys, rows: B * S)
-        _ = D
         return EncoderOutput(batchSize: B, sourceLength: S, lengths: lengths, projectedKeys: projected, values: values,
                              initialH: h0, initialC: c0, keys: keys, finalH: fH, finalC: fC, cache: cache)
     }
