@@ -1,0 +1,107 @@
+/// Luong attention (Luong, Pham & Manning 2015, https://arxiv.org/abs/1508.04025) with the
+/// attentional vector h̃_t = tanh(W_c [c_t ; h_t]).
+///
+/// Scores: `general` s_j = h_tᵀ W_a k_j, `dot` s_j = h_tᵀ k_j. Weights a = softmax over the real
+/// positions j < L (padding gets weight 0; a sequence with L = 0 gets all zeros), context
+/// c_t = Σ_j a_j v_j. Shapes: keys k [B, S, Dk], values v [B, S, Dv], h_t [B, H],
+/// W_a [H, Dk] (general only), W_c [H, Dv + H], no biases.
+///
+/// W_a is applied once per source batch (`projectKeys`: K' = K·W_aᵀ, [B, S, H]), so each step
+/// only takes dot products with K'.
+public struct LuongAttention {
+    /// The score function.
+    public enum Score: String, Codable, Sendable, CaseIterable { case general, dot }
+    public let score: Score
+    /// W_a [H, Dk] (nil for `dot`).
+    public let keyProjection: Linear?
+    /// W_c [H, Dv + H].
+    public let combine: Linear
+    public let hiddenSize: Int
+    public let keySize: Int
+    public let valueSize: Int
+
+    /// Registers `name.keys.weight` (general only) and `name.combine.weight`.
+    /// - Precondition: for `dot`, keySize == hiddenSize.
+    public init(_ store: ParameterStore, name: String, score: Score, hiddenSize: Int, keySize: Int, valueSize: Int) {
+        precondition(score == .general || keySize == hiddenSize, "Dot attention needs keys of the hidden size \(hiddenSize), not \(keySize)")
+        self.score = score
+        self.hiddenSize = hiddenSize
+        self.keySize = keySize
+        self.valueSize = valueSize
+        keyProjection = score == .general
+            ? Linear(store, name: name + ".keys", inputSize: keySize, outputSize: hiddenSize, bias: false) : nil
+        combine = Linear(store, name: name + ".combine", inputSize: valueSize + hiddenSize, outputSize: hiddenSize, bias: false)
+    }
+
+    /// K' [rows, H] = K [rows, Dk]·W_aᵀ for general; a copy of K for dot.
+    public func projectKeys(_ p: ParameterStore, keys: FloatBuffer, rows: Int) -> FloatBuffer {
+        let out = FloatBuffer(count: rows * hiddenSize)
+        if let kp = keyProjection { kp.forward(p, x: keys.pointer, rows: rows, y: out.pointer) } else {
+            out.pointer.update(from: keys.pointer, count: rows * hiddenSize)
+        }
+        return out
+    }
+
+    /// dW_a += dK'ᵀ·K and dK += dK'·W_a (general); dK += dK' (dot).
+    public func projectKeysBackward(_ p: ParameterStore, _ g: ParameterStore, keys: FloatBuffer, rows: Int,
+                                    dProjected: UnsafePointer<Float>, dKeys: UnsafeMutablePointer<Float>) {
+        if let kp = keyProjection { kp.backward(p, g, x: keys.pointer, rows: rows, dy: dProjected, dx: dKeys) } else {
+            Kernels.add(dProjected, into: dKeys, rows * hiddenSize)
+        }
+    }
+
+    /// One step for B rows. Row b attends over encoder row `encoderRows?[b] ?? b` of the
+    /// projected keys K' [·, S, H] and values [·, S, Dv]. Writes weights [B, S] and the context
+    /// into `context` (row stride `contextStride`).
+    /// - Complexity: O(B·S·(H + Dv)).
+    @inline(__always)
+    public func attend(
+        h: UnsafePointer<Float>, projectedKeys: UnsafePointer<Float>, values: UnsafePointer<Float>,
+        lengths: [Int], encoderRows: [Int]?, sourceLength S: Int, rows B: Int,
+        weights: UnsafeMutablePointer<Float>, context: UnsafeMutablePointer<Float>, contextStride: Int
+    ) {
+        let H = hiddenSize, Dv = valueSize
+        for b in 0..<B {
+            let e = encoderRows?[b] ?? b
+            let L = lengths[e]
+            let a = weights + b * S
+            a.update(repeating: 0, count: S)
+            let ctx = context + b * contextStride
+            if L == 0 { ctx.update(repeating: 0, count: Dv); continue }
+            gemv(m: L, n: H, projectedKeys + e * S * H, h + b * H, a)
+            Kernels.softmaxRows(a, rows: 1, cols: L)
+            gemv(trans: true, m: L, n: Dv, values + e * S * Dv, UnsafePointer(a), ctx)
+        }
+    }
+
+    /// The backward of `attend` (training rows only, identity row map): from dContext (row
+    /// stride `contextStride`) adds into dh [B, H], dK' [B, S, H] and dValues [B, S, Dv].
+    /// With s the scores: da_j = dc·v_j, ds_j = a_j (da_j − Σ_i a_i da_i).
+    /// - Complexity: O(B·S·(H + Dv)).
+    public func attendBackward(
+        dContext: UnsafePointer<Float>, contextStride: Int, h: UnsafePointer<Float>,
+        projectedKeys: UnsafePointer<Float>, values: UnsafePointer<Float>, weights: UnsafePointer<Float>,
+        lengths: [Int], sourceLength S: Int, rows B: Int, scratch: UnsafeMutablePointer<Float>,
+        dh: UnsafeMutablePointer<Float>, dProjectedKeys: UnsafeMutablePointer<Float>, dValues: UnsafeMutablePointer<Float>
+    ) {
+        let H = hiddenSize, Dv = valueSize
+        for b in 0..<B {
+            let L = lengths[b]
+            if L == 0 { continue }
+            let a = weights + b * S, dc = dContext + b * contextStride, hb = h + b * H
+            let vb = values + b * S * Dv, kb = projectedKeys + b * S * H
+            let da = scratch
+            gemv(m: L, n: Dv, vb, dc, da)
+            var dot: Float = 0
+            for j in 0..<L { dot += a[j] * da[j] }
+            for j in 0..<L { da[j] = a[j] * (da[j] - dot) }  // ds_j
+            gemv(trans: true, m: L, n: H, kb, UnsafePointer(da), beta: 1, dh + b * H)
+            for j in 0..<L {
+                let dv = dValues + (b * S + j) * Dv, aj = a[j]
+                for i in 0..<Dv { dv[i] += aj * dc[i] }
+                let dk = dProjectedKeys + (b * S + j) * H, sj = da[j]
+                for i in 0..<H { dk[i] += sj * hb[i] }
+            }
+        }
+    }
+}

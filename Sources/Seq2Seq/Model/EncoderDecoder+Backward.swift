@@ -1,0 +1,77 @@
+extension EncoderDecoder {
+    /// Backpropagates a gradient at the pre-softmax logits through the decoder, attention,
+    /// bridge and encoder, adding into `grads`.
+    ///
+    /// XENT's gradient is w·(p − onehot(target)) on non-pad positions (`crossEntropy`);
+    /// REINFORCE's is (r − b)(p − onehot(sample)) (Ranzato et al. 2016, §3.2). Both are
+    /// computed by callers.
+    /// - Parameters:
+    ///   - dLogits: [T, B, V], the gradient of the loss at the logits of every step.
+    /// - Complexity: about twice the forward pass; the weight gradients of the output layer,
+    ///   the combine layer and the decoder LSTM are one GEMM each over all T·B rows.
+    public func backward(_ trace: DecoderTrace, dLogits: UnsafePointer<Float>) {
+        let tr = trace, enc = trace.encoder
+        let T = tr.steps, B = tr.batchSize, S = enc.sourceLength
+        let E = config.embeddingSize, H = config.hiddenSize, D = config.memorySize, I = decoderInputSize
+        let p = params, g = grads
+        // Output layer over all steps: dO = dLogits·W_o, dW_o += dLogitsᵀ·O.
+        let dOut = FloatBuffer(count: T * B * H)
+        output.backward(p, g, x: tr.outputs.pointer, rows: T * B, dy: dLogits, dx: dOut.pointer)
+        let dPre = FloatBuffer(count: T * B * H), dCH = FloatBuffer(count: B * (D + H))
+        let dG = FloatBuffer(count: T * B * 4 * H)
+        let dh = FloatBuffer(count: B * H), dc = FloatBuffer(count: B * H)
+        let dKp = FloatBuffer(count: B * S * H), dV = FloatBuffer(count: B * S * D)
+        let scratch = FloatBuffer(count: S)
+        let wcP = p.view(attention.combine.weight), whhP = p.view(decoderLSTM.whh), wihP = p.view(decoderLSTM.wih)
+        for t in stride(from: T - 1, through: 0, by: -1) {
+            // o_t = mask ⊙ h̃_t, h̃_t = tanh(pre): dpre = mask ⊙ dO ⊙ (1 − h̃²).
+            let dO = dOut.pointer + t * B * H, dp = dPre.pointer + t * B * H, ht = tr.htilde.pointer + t * B * H
+            let om = tr.outMask.map { $0.pointer + t * B * H }
+            for i in 0..<(B * H) { dp[i] = dO[i] * (om?[i] ?? 1) * (1 - ht[i] * ht[i]) }
+            // d[ctx ; h] = dpre·W_c.
+            gemm(m: B, n: D + H, k: H, dp, wcP, dCH.pointer)
+            for b in 0..<B { Kernels.add(dCH.pointer + b * (D + H) + D, into: dh.pointer + b * H, H) }
+            let hT = tr.h.pointer + (t + 1) * B * H
+            attention.attendBackward(dContext: dCH.pointer, contextStride: D + H, h: hT,
+                                     projectedKeys: enc.projectedKeys.pointer, values: enc.values.pointer,
+                                     weights: tr.attention.pointer + t * B * S, lengths: enc.lengths, sourceLength: S, rows: B,
+                                     scratch: scratch.pointer, dh: dh.pointer, dProjectedKeys: dKp.pointer, dValues: dV.pointer)
+            let dgt = dG.pointer + t * B * 4 * H
+            LSTM.cellBackward(gates: tr.gates.pointer + t * B * 4 * H, cPrev: tr.c.pointer + t * B * H,
+                              tanhC: tr.tanhC.pointer + t * B * H, dh: dh.pointer, dc: dc.pointer, dGates: dgt, rows: B, hidden: H)
+            gemm(m: B, n: H, k: 4 * H, dgt, whhP, beta: 1, dh.pointer)
+            if config.inputFeeding && t > 0 {
+                // The feed part of x_t is o_{t−1}: dO_{t−1} += dGates·Wih[:, E...].
+                gemm(m: B, n: H, k: 4 * H, dgt, wihP + E, ldb: I, beta: 1, dOut.pointer + (t - 1) * B * H)
+            }
+        }
+        // Batched weight gradients over all steps.
+        gemm(transA: true, m: H, n: D + H, k: T * B, dPre.pointer, tr.ch.pointer, beta: 1, g.view(attention.combine.weight))
+        gemm(transA: true, m: 4 * H, n: I, k: T * B, dG.pointer, tr.x.pointer, beta: 1, g.view(decoderLSTM.wih))
+        gemm(transA: true, m: 4 * H, n: H, k: T * B, dG.pointer, tr.h.pointer, beta: 1, g.view(decoderLSTM.whh))
+        Kernels.sumRowsInto(dG.pointer, g.view(decoderLSTM.bias), rows: T * B, cols: 4 * H)
+        let dEmb = FloatBuffer(count: T * B * E)
+        gemm(m: T * B, n: E, k: 4 * H, dG.pointer, wihP, ldb: I, dEmb.pointer)
+        if let m = tr.embMask { Dropout.apply(m, dEmb.pointer, T * B * E) }
+        for t in 0..<T {
+            tr.inputs[t].withUnsafeBufferPointer { targetEmbedding.backward(g, ids: $0.baseAddress!, count: B, dOut: dEmb.pointer + t * B * E) }
+        }
+        // Bridge: h_0 = tanh(W f + b).
+        let dFH = FloatBuffer(count: B * D), dFC = FloatBuffer(count: B * D)
+        for (bridge, h0, d, f, df) in [(bridgeH, enc.initialH, dh, enc.finalH, dFH), (bridgeC, enc.initialC, dc, enc.finalC, dFC)] {
+            for i in 0..<(B * H) { d[i] *= 1 - h0[i] * h0[i] }
+            bridge.backward(p, g, x: f.pointer, rows: B, dy: d.pointer, dx: df.pointer)
+        }
+        // Attention keys, then the encoder.
+        let dK = FloatBuffer(count: B * S * D)
+        attention.projectKeysBackward(p, g, keys: enc.keys, rows: B * S, dProjected: dKp.pointer, dKeys: dK.pointer)
+        switch enc.cache {
+        case .bilstm(let c):
+            Kernels.add(dV.pointer, into: dK.pointer, B * S * D)
+            bilstm!.backward(p, g, cache: c, dMemory: dK.pointer, dFinalH: dFH.pointer, dFinalC: dFC.pointer)
+        case .conv(let c):
+            Kernels.add(dFC.pointer, into: dFH.pointer, B * D)  // both bridges read the same mean
+            conv!.backward(g, cache: c, dKeys: dK.pointer, dValues: dV.pointer, dMean: dFH.pointer)
+        }
+    }
+}

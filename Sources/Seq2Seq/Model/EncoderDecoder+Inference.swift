@@ -1,0 +1,72 @@
+/// The decoder's state between incremental inference steps, for B rows (beams or sentences).
+///
+/// Row b continues from h, c, o [B, H] and attends over row `encoderRows[b]` of `encoder`, so
+/// selecting or repeating rows never copies the encoder memory.
+public struct DecoderState {
+    public let encoder: EncoderOutput
+    /// Which encoder row each decoder row reads.
+    public let encoderRows: [Int]
+    public let h: FloatBuffer
+    public let c: FloatBuffer
+    /// o_{t−1}, the previous attentional vector (input feeding); zeros before the first step.
+    public let feed: FloatBuffer
+    public var batchSize: Int { encoderRows.count }
+
+    /// The state of rows `rows` of this one, in that order (repeats allowed: beam expansion,
+    /// reordering after a beam step, dropping finished rows).
+    /// - Complexity: O(rows.count·H).
+    public func select(rows: [Int]) -> DecoderState {
+        let H = h.count / max(1, batchSize)
+        let nh = FloatBuffer(count: rows.count * H), nc = FloatBuffer(count: rows.count * H), nf = FloatBuffer(count: rows.count * H)
+        for (i, r) in rows.enumerated() {
+            precondition(r >= 0 && r < batchSize, "Row \(r) is outside a state of \(batchSize) rows")
+            (nh.pointer + i * H).update(from: h.pointer + r * H, count: H)
+            (nc.pointer + i * H).update(from: c.pointer + r * H, count: H)
+            (nf.pointer + i * H).update(from: feed.pointer + r * H, count: H)
+        }
+        return DecoderState(encoder: encoder, encoderRows: rows.map { encoderRows[$0] }, h: nh, c: nc, feed: nf)
+    }
+
+    /// Each row repeated k times in a row (row b becomes rows b·k ..< b·k + k): K beams per input.
+    public func repeatRows(_ k: Int) -> DecoderState {
+        select(rows: (0..<batchSize).flatMap { Array(repeating: $0, count: k) })
+    }
+}
+
+extension EncoderDecoder {
+    /// The decoder state before the first step: the bridged encoder state, no feed.
+    public func initialState(_ enc: EncoderOutput) -> DecoderState {
+        let B = enc.batchSize, H = config.hiddenSize
+        let h = FloatBuffer(count: B * H), c = FloatBuffer(count: B * H)
+        h.pointer.update(from: enc.initialH.pointer, count: B * H)
+        c.pointer.update(from: enc.initialC.pointer, count: B * H)
+        return DecoderState(encoder: enc, encoderRows: Array(0..<B), h: h, c: c, feed: FloatBuffer(count: B * H))
+    }
+
+    /// One incremental decoder step without dropout or caches: feeds `input` (B ids) and
+    /// returns log p(· | prefix) [B, V], the attention weights [B, S] and the next state.
+    /// The same arithmetic as `decodeForTraining` (shared step code).
+    /// - Complexity: O(B·(4H·(I + H) + S·(H + D) + H·(D + H) + V·H)).
+    public func step(_ state: DecoderState, input: [Int32]) -> (logProbs: [Float], attention: [Float], next: DecoderState) {
+        let B = state.batchSize, E = config.embeddingSize, H = config.hiddenSize, D = config.memorySize
+        let V = config.targetVocabSize, I = decoderInputSize, S = state.encoder.sourceLength
+        precondition(input.count == B, "Got \(input.count) inputs for \(B) rows")
+        let x = FloatBuffer(count: B * I), emb = FloatBuffer(count: B * E), gates = FloatBuffer(count: B * 4 * H)
+        let c = FloatBuffer(count: B * H), h = FloatBuffer(count: B * H), tanhC = FloatBuffer(count: B * H)
+        let ch = FloatBuffer(count: B * (D + H)), htilde = FloatBuffer(count: B * H), out = FloatBuffer(count: B * H)
+        var attn = [Float](repeating: 0, count: B * S)
+        var logProbs = [Float](repeating: 0, count: B * V)
+        attn.withUnsafeMutableBufferPointer { a in
+            let bufs = DecoderStepBuffers(x: x.pointer, emb: emb.pointer, gates: gates.pointer, c: c.pointer, h: h.pointer,
+                                          tanhC: tanhC.pointer, weights: a.baseAddress!, ch: ch.pointer, htilde: htilde.pointer,
+                                          out: out.pointer, hPrev: state.h.pointer, cPrev: state.c.pointer,
+                                          feedPrev: state.feed.pointer, embMask: nil, outMask: nil)
+            input.withUnsafeBufferPointer { decoderStep(ids: $0.baseAddress!, rows: B, encoder: state.encoder, encoderRows: state.encoderRows, bufs) }
+        }
+        logProbs.withUnsafeMutableBufferPointer { lp in
+            output.forward(params, x: out.pointer, rows: B, y: lp.baseAddress!)
+            Kernels.logSoftmaxRows(lp.baseAddress!, lp.baseAddress!, rows: B, cols: V)
+        }
+        return (logProbs, attn, DecoderState(encoder: state.encoder, encoderRows: state.encoderRows, h: h, c: c, feed: out))
+    }
+}

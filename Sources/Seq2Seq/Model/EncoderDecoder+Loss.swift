@@ -1,0 +1,59 @@
+extension EncoderDecoder {
+    /// The id of `<pad>`, fed after a target's end and masked out of the loss.
+    public static let padId: Int32 = 0
+    /// The id of `<s>`, the decoder's first input.
+    public static let bosId: Int32 = 2
+
+    /// Teacher-forcing inputs for ragged targets: step t of row b reads <s> at t = 0, then
+    /// target[b][t−1]; <pad> past the row's end. T = the longest target.
+    /// - Returns: T arrays of B ids.
+    public static func teacherInputs(targets: [[Int32]], bos: Int32 = bosId) -> [[Int32]] {
+        let T = max(1, targets.map(\.count).max() ?? 1)
+        return (0..<T).map { t in targets.map { t == 0 ? bos : (t - 1 < $0.count ? $0[t - 1] : padId) } }
+    }
+
+    /// Masked cross-entropy of a trace against ragged targets (targets[b] has the row's T_b
+    /// ids, ending with </s>; positions t ≥ T_b are padding and count for nothing).
+    ///
+    /// loss = −(1/N) Σ_{b, t<T_b} log p_t(targets[b][t]), N = Σ_b T_b; dLogits [T, B, V] =
+    /// (p_t − onehot(target))/N on real positions, 0 elsewhere. The sum is in Double.
+    /// - Complexity: O(T·B·V).
+    public func crossEntropy(_ trace: DecoderTrace, targets: [[Int32]]) -> (loss: Double, tokens: Int, dLogits: [Float]) {
+        let T = trace.steps, B = trace.batchSize, V = trace.vocabSize
+        precondition(targets.count == B, "Got \(targets.count) targets for a batch of \(B)")
+        let n = targets.reduce(0) { $0 + min($1.count, T) }
+        var dLogits = [Float](repeating: 0, count: T * B * V)
+        guard n > 0 else { return (0, 0, dLogits) }
+        let w = 1 / Float(n)
+        var loss = 0.0
+        dLogits.withUnsafeMutableBufferPointer { d in
+            for t in 0..<T {
+                for b in 0..<B where t < targets[b].count {
+                    let r = t * B + b, y = Int(targets[b][t])
+                    precondition(y >= 0 && y < V, "Target id \(y) is outside the vocabulary of \(V)")
+                    loss -= Double(trace.logits[r * V + y] - trace.logZ[r])
+                    let pr = trace.probs.pointer + r * V, dr = d.baseAddress! + r * V
+                    for j in 0..<V { dr[j] = pr[j] * w }
+                    dr[y] -= w
+                }
+            }
+        }
+        return (loss / Double(n), n, dLogits)
+    }
+
+    /// One XENT step: encode → teacher-forced decode (<s> + target[:−1]) → masked
+    /// cross-entropy → backward, adding into `grads` (the caller zeros them and steps the
+    /// optimizer). Dropout masks come from `rng`.
+    /// - Parameters:
+    ///   - source: B source id sequences.
+    ///   - target: B target id sequences, each ending with </s>.
+    /// - Returns: the mean cross-entropy per target token (nats).
+    @discardableResult
+    public func trainingStepXENT(source: [[Int32]], target: [[Int32]]) -> Double {
+        let enc = encode(source: source, training: true, rng: &rng)
+        let tr = decodeForTraining(enc, inputs: Self.teacherInputs(targets: target), training: true, rng: &rng)
+        let (loss, _, d) = crossEntropy(tr, targets: target)
+        d.withUnsafeBufferPointer { backward(tr, dLogits: $0.baseAddress!) }
+        return loss
+    }
+}

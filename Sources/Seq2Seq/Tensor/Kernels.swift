@@ -1,0 +1,97 @@
+#if canImport(Darwin)
+import Darwin
+#else
+import Glibc
+#endif
+
+/// Elementwise and row-wise kernels over raw Float32 buffers: plain loops the compiler
+/// vectorises. All are numerically stable for any finite input.
+public enum Kernels {
+    /// The logistic function 1 / (1 + e^−x), evaluated without overflow: for x < 0 it uses
+    /// e^x / (1 + e^x).
+    @inline(__always)
+    public static func sigmoid(_ x: Float) -> Float {
+        if x >= 0 { return 1 / (1 + expf(-x)) }
+        let e = expf(x)
+        return e / (1 + e)
+    }
+
+    /// tanh(x) (libm's, which saturates to ±1 without overflow).
+    @inline(__always)
+    public static func tanh(_ x: Float) -> Float { tanhf(x) }
+
+    /// In place y = tanh(x) over `n` elements.
+    public static func tanhInPlace(_ x: UnsafeMutablePointer<Float>, _ n: Int) {
+        for i in 0..<n { x[i] = tanhf(x[i]) }
+    }
+
+    /// Row-wise softmax in place over `rows` rows of `cols`: p_j = e^(x_j − max) / Σ e^(x_i − max).
+    /// Returns nothing; writes the log-partition log Σ e^(x_i) of each row to `logZ` if given.
+    /// - Complexity: O(rows·cols).
+    public static func softmaxRows(
+        _ x: UnsafeMutablePointer<Float>, rows: Int, cols: Int, logZ: UnsafeMutablePointer<Float>? = nil
+    ) {
+        for r in 0..<rows {
+            let row = x + r * cols
+            var m = -Float.infinity
+            for j in 0..<cols where row[j] > m { m = row[j] }
+            var s: Float = 0
+            for j in 0..<cols {
+                let e = expf(row[j] - m)
+                row[j] = e
+                s += e
+            }
+            let inv = 1 / s
+            for j in 0..<cols { row[j] *= inv }
+            logZ?[r] = m + logf(s)
+        }
+    }
+
+    /// Row-wise log-softmax from `x` into `y` (may alias): y_j = (x_j − max) − log Σ e^(x_i − max).
+    /// - Complexity: O(rows·cols).
+    public static func logSoftmaxRows(
+        _ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, rows: Int, cols: Int
+    ) {
+        for r in 0..<rows {
+            let xr = x + r * cols, yr = y + r * cols
+            var m = -Float.infinity
+            for j in 0..<cols where xr[j] > m { m = xr[j] }
+            var s: Float = 0
+            for j in 0..<cols { s += expf(xr[j] - m) }
+            let ls = logf(s)
+            for j in 0..<cols { yr[j] = (xr[j] - m) - ls }  // shift first: no cancellation
+        }
+    }
+
+    /// Adds the bias b [cols] to every row of x [rows, cols].
+    public static func addBiasRows(_ x: UnsafeMutablePointer<Float>, _ b: UnsafePointer<Float>, rows: Int, cols: Int) {
+        for r in 0..<rows {
+            let xr = x + r * cols
+            for j in 0..<cols { xr[j] += b[j] }
+        }
+    }
+
+    /// db [cols] += Σ_rows dy [rows, cols].
+    public static func sumRowsInto(_ dy: UnsafePointer<Float>, _ db: UnsafeMutablePointer<Float>, rows: Int, cols: Int) {
+        for r in 0..<rows {
+            let d = dy + r * cols
+            for j in 0..<cols { db[j] += d[j] }
+        }
+    }
+
+    /// y [n] += x [n].
+    @inline(__always)
+    public static func add(_ x: UnsafePointer<Float>, into y: UnsafeMutablePointer<Float>, _ n: Int) {
+        for i in 0..<n { y[i] += x[i] }
+    }
+
+    /// Copies `cols` columns of every row: dst[r, dOff + j] = src[r, sOff + j].
+    public static func copyColumns(
+        _ src: UnsafePointer<Float>, srcStride: Int, srcOffset: Int = 0,
+        _ dst: UnsafeMutablePointer<Float>, dstStride: Int, dstOffset: Int = 0, rows: Int, cols: Int
+    ) {
+        for r in 0..<rows {
+            (dst + r * dstStride + dstOffset).update(from: src + r * srcStride + srcOffset, count: cols)
+        }
+    }
+}

@@ -1,0 +1,81 @@
+import XCTest
+@testable import Seq2Seq
+
+final class TensorTests: XCTestCase {
+    /// gemm against the naive oracle for every transpose pair, with padded leading
+    /// dimensions and alpha/beta. Float32 BLAS vs Double loops over k ≤ 37 terms of size ≤ 1:
+    /// the difference is bounded by ~k·6e-8; 1e-5 leaves a wide margin.
+    func testGemmMatchesNaive() {
+        var rng = RandomGenerator(seed: 1)
+        for seed in 0..<20 {
+            let m = 1 + Int(rng.next() % 9), n = 1 + Int(rng.next() % 11), k = 1 + Int(rng.next() % 37)
+            for ta in [false, true] {
+                for tb in [false, true] {
+                    let lda = (ta ? m : k) + seed % 3, ldb = (tb ? k : n) + seed % 2, ldc = n + seed % 4
+                    let a = FloatBuffer(count: (ta ? k : m) * lda), b = FloatBuffer(count: (tb ? n : k) * ldb)
+                    let c1 = FloatBuffer(count: m * ldc)
+                    GradCheck.fill(a.pointer, a.count, rng: &rng)
+                    GradCheck.fill(b.pointer, b.count, rng: &rng)
+                    GradCheck.fill(c1.pointer, c1.count, rng: &rng)
+                    let c2 = FloatBuffer(c1.array)
+                    let alpha: Float = seed % 2 == 0 ? 1 : 0.5, beta: Float = [0, 1, -0.25][seed % 3]
+                    gemm(transA: ta, transB: tb, m: m, n: n, k: k, alpha: alpha, a.pointer, lda: lda, b.pointer, ldb: ldb,
+                         beta: beta, c1.pointer, ldc: ldc)
+                    matmulNaive(transA: ta, transB: tb, m: m, n: n, k: k, alpha: alpha, a.pointer, lda: lda, b.pointer, ldb: ldb,
+                                beta: beta, c2.pointer, ldc: ldc)
+                    for i in 0..<c1.count {
+                        XCTAssertEqual(c1[i], c2[i], accuracy: 1e-5, "seed \(seed) transA \(ta) transB \(tb) at \(i)")
+                    }
+                }
+            }
+        }
+    }
+
+    func testMatmulNaiveSmallExample() {
+        // [[1,2],[3,4]] · [[5,6],[7,8]] = [[19,22],[43,50]]
+        let a = FloatBuffer([1, 2, 3, 4]), b = FloatBuffer([5, 6, 7, 8]), c = FloatBuffer(count: 4)
+        matmulNaive(m: 2, n: 2, k: 2, a.pointer, b.pointer, c.pointer)
+        XCTAssertEqual(c.array, [19, 22, 43, 50])
+        gemm(transA: true, m: 2, n: 2, k: 2, a.pointer, b.pointer, c.pointer)  // aᵀ·b = [[26,30],[38,44]]
+        XCTAssertEqual(c.array, [26, 30, 38, 44])
+    }
+
+    func testSoftmaxAndLogSoftmaxAreStable() {
+        let x = FloatBuffer([1000, 1001, 1002, -1000, -1e30, 0])
+        let y = FloatBuffer(count: 6)
+        Kernels.logSoftmaxRows(x.pointer, y.pointer, rows: 2, cols: 3)
+        // log softmax of (0, 1, 2) shifted by 1000.
+        let lz = log(exp(0.0) + exp(1.0) + exp(2.0))
+        XCTAssertEqual(Double(y[0]), -lz, accuracy: 1e-5)
+        XCTAssertEqual(Double(y[2]), 2 - lz, accuracy: 1e-5)
+        XCTAssertEqual(y[5], 0, accuracy: 1e-6)
+        XCTAssertTrue(y.array.allSatisfy { $0.isFinite || $0 == -.infinity })
+        let logZ = FloatBuffer(count: 2)
+        Kernels.softmaxRows(x.pointer, rows: 2, cols: 3, logZ: logZ.pointer)
+        XCTAssertEqual(Double(x[2]), exp(2 - lz), accuracy: 1e-6)
+        XCTAssertEqual(x[0] + x[1] + x[2], 1, accuracy: 1e-6)
+        XCTAssertEqual(x[5], 1, accuracy: 1e-6)
+        XCTAssertEqual(Double(logZ[0]), 1000 + lz, accuracy: 1e-3)
+    }
+
+    func testSigmoidAndTanhSaturateWithoutNaN() {
+        for v: Float in [-1e4, -100, -20, 0, 20, 100, 1e4] {
+            let s = Kernels.sigmoid(v)
+            XCTAssertTrue(s.isFinite && s >= 0 && s <= 1, "sigmoid(\(v)) = \(s)")
+            XCTAssertTrue(Kernels.tanh(v).isFinite)
+        }
+        XCTAssertEqual(Kernels.sigmoid(0), 0.5)
+        XCTAssertEqual(Kernels.sigmoid(-3), 1 - Kernels.sigmoid(3), accuracy: 1e-7)
+    }
+
+    func testDropoutMaskIsSeededAndScaled() {
+        var r1 = RandomGenerator(seed: 5), r2 = RandomGenerator(seed: 5)
+        let m1 = Dropout.mask(count: 10_000, p: 0.3, rng: &r1)!, m2 = Dropout.mask(count: 10_000, p: 0.3, rng: &r2)!
+        XCTAssertEqual(m1.array, m2.array)
+        let zeros = m1.array.filter { $0 == 0 }.count
+        XCTAssertEqual(Double(zeros) / 10_000, 0.3, accuracy: 0.03)
+        XCTAssertTrue(m1.array.allSatisfy { $0 == 0 || abs($0 - 1 / 0.7) < 1e-6 })
+        var r3 = RandomGenerator(seed: 5)
+        XCTAssertNil(Dropout.mask(count: 10, p: 0, rng: &r3))
+    }
+}
