@@ -111,6 +111,22 @@ public enum JSONValue: Codable, Equatable, Sendable, CustomStringConvertible {
         out += "\""
     }
 
+    /// Structural equality, except that numbers compare by value (`3` equals `3.0`: JSON text
+    /// does not distinguish them).
+    public static func == (a: JSONValue, b: JSONValue) -> Bool {
+        switch (a, b) {
+        case (.null, .null): return true
+        case let (.bool(x), .bool(y)): return x == y
+        case let (.int(x), .int(y)): return x == y
+        case let (.double(x), .double(y)): return x == y || (x.isNaN && y.isNaN)
+        case let (.int(x), .double(y)), let (.double(y), .int(x)): return Double(x) == y
+        case let (.string(x), .string(y)): return x == y
+        case let (.array(x), .array(y)): return x == y
+        case let (.object(x), .object(y)): return x == y
+        default: return false
+        }
+    }
+
     /// The number, when this is `.int` or `.double`.
     public var doubleValue: Double? {
         switch self {
