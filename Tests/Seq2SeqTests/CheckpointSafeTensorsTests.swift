@@ -133,4 +133,67 @@ final class CheckpointSafeTensorsTests: XCTestCase {
         XCTAssertEqual(f.tensors, [])
         XCTAssertEqual(f.metadata["optimizer"], "sgd")
     }
+
+    /// Written by `python3 scripts/check_safetensors.py --write py.safetensors`
+    /// (safetensors 0.8.0, numpy 2.4.6), base64.
+    static let pythonFile = "2AAAAAAAAAB7Il9fbWV0YWRhdGFfXyI6eyJzb3VyY2UiOiJweXRob24ifSwiYS53ZWlnaHQiOnsiZHR5cGUiOiJGMzIiLCJzaGFwZSI6WzNdLCJkYXRhX29mZnNldHMiOlswLDEyXX0sImIiOnsiZHR5cGUiOiJGMzIiLCJzaGFwZSI6WzIsM10sImRhdGFfb2Zmc2V0cyI6WzEyLDM2XX0sInNjYWxhciI6eyJkdHlwZSI6IkYzMiIsInNoYXBlIjpbXSwiZGF0YV9vZmZzZXRzIjpbMzYsNDBdfX0gICBgQqINAAAAgJ7Jf38AAIC/AAAAvwAAAAAAAAA/AACAPwAAwD8AAOhA"
+
+    func testReadsAFileWrittenByPythonAndWritesTheSameBytes() throws {
+        let bytes = [UInt8](Data(base64Encoded: Self.pythonFile)!)
+        let f = try SafeTensorsFile(bytes: bytes, path: "py.safetensors")
+        XCTAssertEqual(f.metadata, ["source": "python"])
+        XCTAssertEqual(f.tensors.map(\.name), ["a.weight", "b", "scalar"])
+        XCTAssertEqual(f.tensor("scalar")?.shape, [])
+        XCTAssertEqual(f.floats("b"), [-1, -0.5, 0, 0.5, 1, 1.5])
+        XCTAssertEqual(f.floats("a.weight")?.map(\.bitPattern), [Float(1e-30), -0.0, Float(3.4e38)].map(\.bitPattern))
+        XCTAssertEqual(f.floats("scalar"), [7.25])
+        // Our writer produces the very same bytes for the same tensors (same header order).
+        let values: [[Float]] = [f.floats("a.weight")!, f.floats("b")!, f.floats("scalar")!]
+        let mine = values[0].withUnsafeBufferPointer { a in
+            values[1].withUnsafeBufferPointer { b in
+                values[2].withUnsafeBufferPointer { c in
+                    SafeTensorsFile.encode([.init(name: "a.weight", shape: [3], values: a),
+                                            .init(name: "b", shape: [2, 3], values: b),
+                                            .init(name: "scalar", shape: [], values: c)],
+                                           metadata: ["source": "python"])
+                }
+            }
+        }
+        XCTAssertEqual(mine, bytes)
+    }
+
+    /// With MIXER_EXPORT_CHECKPOINT=DIR, writes a checkpoint there for
+    /// `scripts/check_safetensors.py DIR/model.safetensors DIR/optimizer.safetensors` and
+    /// prints the same per-tensor lines the script prints, to diff. Always checks that the
+    /// printed checksums are those of the tensors read back.
+    func testExportForPythonCheck() throws {
+        let p = ParameterStore()
+        p.add("encoder.embedding", shape: [100, 16])
+        p.add("encoder.lstm.forward.W", shape: [32, 64])
+        p.add("decoder.out.bias", shape: [100])
+        var rng = RandomGenerator(seed: 2016)
+        for i in 0..<p.count { p.storage[i] = rng.nextNormal() * 0.05 }
+        let g = p.zerosLike()
+        for i in 0..<g.count { g.storage[i] = rng.nextNormal() }
+        let adam = Adam(parameters: p)
+        adam.update(parameters: p, gradients: g)
+        let env = ProcessInfo.processInfo.environment["MIXER_EXPORT_CHECKPOINT"]
+        let dir = env ?? NSTemporaryDirectory() + "export-\(getpid())"
+        try Checkpoint.save(to: dir, parameters: p, optimizer: adam, config: ["embedding": 16],
+                            sourceVocabulary: [], targetVocabulary: [],
+                            state: TrainerState(learningRate: 0.001, validation: ValidationTracker(higherIsBetter: true)))
+        defer { if env == nil { try? FileManager.default.removeItem(atPath: dir) } }
+        for file in [Checkpoint.modelFile, Checkpoint.optimizerFile] {
+            let f = try SafeTensorsFile.read(dir + "/" + file)
+            for t in f.tensors.sorted(by: { $0.name < $1.name }) {
+                let v = f.floats(t.name)!
+                let le = v.flatMap { x in withUnsafeBytes(of: x.bitPattern.littleEndian) { Array($0) } }
+                let sum = v.reduce(0.0) { $0 + Double($1) }
+                let store = file == Checkpoint.modelFile ? p : (t.name.hasPrefix("m.") ? adam.m : adam.v)
+                let name = file == Checkpoint.modelFile ? t.name : String(t.name.dropFirst(2))
+                XCTAssertEqual(v, store.values(name))
+                if env != nil { print("\(t.name)\tfloat32\t\(t.shape)\tsha256=\(SHA256.hex(le))\tsum=\(sum)") }
+            }
+        }
+    }
 }
