@@ -219,4 +219,27 @@ final class CheckpointTests: XCTestCase {
     func testMissingDirectory() {
         assertOpenFails(root + "/nothing", ["nothing", "no checkpoint here"])
     }
+
+    /// A crash at every stage of a save that replaces a checkpoint: opening afterwards gives
+    /// the old or the new checkpoint, whole, never an error; the next save succeeds.
+    func testCrashAtEveryStageLeavesALoadableCheckpoint() throws {
+        let config = TinyConfig(embedding: 4, hidden: 16, attention: "general")
+        for stage in 1...8 {
+            let dir = root + "/crash-\(stage)/last"
+            let old = makeStore(seed: 1), new = makeStore(seed: 2)
+            try Checkpoint.save(to: dir, parameters: old, optimizer: nil, config: config,
+                                sourceVocabulary: [1], targetVocabulary: [2], state: makeState())
+            XCTAssertThrowsError(try Checkpoint.save(to: dir, parameters: new, optimizer: nil, config: config,
+                                                     sourceVocabulary: [1], targetVocabulary: [2], state: makeState(),
+                                                     interruptAfterStage: stage))
+            let q = makeStore(seed: 0)
+            try Checkpoint.open(dir).loadParameters(into: q)
+            let expected = stage < 8 ? old : new
+            XCTAssertEqual(memcmp(expected.storage, q.storage, 4 * q.count), 0, "stage \(stage)")
+            try Checkpoint.save(to: dir, parameters: new, optimizer: nil, config: config,
+                                sourceVocabulary: [1], targetVocabulary: [2], state: makeState())
+            try Checkpoint.open(dir).loadParameters(into: q)
+            XCTAssertEqual(memcmp(new.storage, q.storage, 4 * q.count), 0, "stage \(stage)")
+        }
+    }
 }

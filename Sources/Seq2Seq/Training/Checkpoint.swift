@@ -87,6 +87,18 @@ public struct Checkpoint {
         to directory: String, parameters: ParameterStore, optimizer: Optimizer?, config: Config,
         sourceVocabulary: [UInt8], targetVocabulary: [UInt8], state: TrainerState
     ) throws {
+        try save(to: directory, parameters: parameters, optimizer: optimizer, config: config,
+                 sourceVocabulary: sourceVocabulary, targetVocabulary: targetVocabulary, state: state,
+                 interruptAfterStage: nil)
+    }
+
+    /// `save`, stopping abruptly after stage k (1-6: each file written to the temporary
+    /// directory; 7: old checkpoint moved aside; 8: new one renamed in) when
+    /// `interruptAfterStage` is k, leaving the disk as a crash at that moment would.
+    static func save<Config: Encodable>(
+        to directory: String, parameters: ParameterStore, optimizer: Optimizer?, config: Config,
+        sourceVocabulary: [UInt8], targetVocabulary: [UInt8], state: TrainerState, interruptAfterStage: Int?
+    ) throws {
         if let bad = GradientClipping.firstNonFinite(parameters) {
             throw CheckpointError(directory, "refusing to save: parameter \"\(bad.name)\" has a non-finite value at element \(bad.index)")
         }
@@ -123,17 +135,30 @@ public struct Checkpoint {
         let temporary = directory + ".tmp-\(getpid())"
         try FileIO.removeTree(temporary)
         try FileIO.makeDirectory(temporary)
-        for (name, bytes) in files { try FileIO.writeDurably(temporary + "/" + name, bytes) }
+        var stage = 0
+        func reached() throws {
+            stage += 1
+            if stage == interruptAfterStage { throw SimulatedCrash() }
+        }
+        for (name, bytes) in files {
+            try FileIO.writeDurably(temporary + "/" + name, bytes)
+            try reached()
+        }
         FileIO.syncDirectory(temporary)
         let old = directory + ".old"
         if FileIO.exists(directory) {
             try FileIO.moveItem(directory, old)
             FileIO.syncDirectory(parent)
+            try reached()
         }
         try FileIO.moveItem(temporary, directory)
         FileIO.syncDirectory(parent)
+        try reached()
         try FileIO.removeTree(old)
     }
+
+    /// Thrown by `save` at the stage named by `interruptAfterStage` (tests: a crash there).
+    struct SimulatedCrash: Error {}
 
     /// Restores a consistent state after a crash during `save`: if `directory` is missing but
     /// `directory.old` exists, the old checkpoint is renamed back; if both exist, the new one
