@@ -46,6 +46,7 @@ final class BatchParallelCorpusTests: XCTestCase {
         XCTAssertEqual(message(empty, t), "\(empty): is empty")
         XCTAssertEqual(message(s, empty), "\(empty): is empty")
         XCTAssertTrue(message(s, blank).contains("pairs with an empty line"))
+        XCTAssertEqual(message("-", "-"), "<stdin>: cannot read both the source and the target from standard input")
         XCTAssertEqual(message(dir + "/missing", t), "\(dir)/missing: no such file")
         let bad = dir + "/bad"
         try Data([0x6F, 0x6B, 0x0A, 0xFF, 0x0A]).write(to: URL(fileURLWithPath: bad))

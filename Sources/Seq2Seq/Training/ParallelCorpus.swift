@@ -22,12 +22,15 @@ public struct ParallelCorpus: Sendable {
     /// The number of kept pairs.
     public var count: Int { sources.count }
 
-    /// Reads `sourcePath` and `targetPath` (`"-"` is not accepted for either: both are files).
+    /// Reads `sourcePath` and `targetPath` (`"-"`, standard input, for at most one of them).
     /// - Parameter replaceInvalid: substitute U+FFFD for ill-formed UTF-8 instead of failing.
     /// - Throws: Tokenize's ``InputError`` naming the file (and line): unreadable or invalid
     ///   text, an empty file, different line counts (both files and both counts), or no pair
     ///   left after skipping empty ones.
     public static func read(sourcePath: String, targetPath: String, replaceInvalid: Bool = false) throws -> ParallelCorpus {
+        if sourcePath == "-" && targetPath == "-" {
+            throw InputError(file: "<stdin>", "cannot read both the source and the target from standard input")
+        }
         let src = try LineReader(path: sourcePath, replaceInvalid: replaceInvalid)
         let tgt = try LineReader(path: targetPath, replaceInvalid: replaceInvalid)
         var corpus = ParallelCorpus(sources: [], targets: [], lineNumbers: [], skippedEmptyPairs: 0,
