@@ -1,0 +1,186 @@
+import Foundation
+#if canImport(Darwin)
+import Darwin
+#else
+import Glibc
+#endif
+
+/// An append-only JSON-lines log (`DIR/log.jsonl`): one JSON object per report, keys sorted,
+/// each line written with a single `write(2)` as soon as it is appended (nothing is buffered
+/// in the process, so a kill loses at most the line being written).
+///
+/// Opening a log whose last line was cut off (a killed run) removes that partial line, so the
+/// file only ever holds whole records; ``read(_:)`` skips such a torn line when it is the last.
+public final class TrainingLog {
+    /// The log's path.
+    public let path: String
+    private let fd: Int32
+
+    /// Opens `path` for appending, creating it (and its directory) when missing.
+    /// - Throws: ``CheckpointError`` when the file cannot be opened.
+    public init(path: String) throws {
+        self.path = path
+        try FileIO.makeDirectories(FileIO.parentDirectory(path))
+        let d = open(path, O_RDWR | O_CREAT | O_APPEND, 0o644)
+        if d < 0 { throw CheckpointError(path, "cannot open the training log: \(FileIO.errnoText())") }
+        fd = d
+        var st = stat()
+        if fstat(fd, &st) == 0 && st.st_size > 0 {
+            var last: UInt8 = 0
+            if pread(fd, &last, 1, st.st_size - 1) == 1 && last != 0x0A {
+                // A torn final line from a killed run: cut it off.
+                let bytes = try FileIO.readAll(path)
+                let keep = (bytes.lastIndex(of: 0x0A)).map { $0 + 1 } ?? 0
+                if ftruncate(fd, off_t(keep)) != 0 {
+                    throw CheckpointError(path, "cannot repair the torn last line: \(FileIO.errnoText())")
+                }
+            }
+        }
+    }
+
+    deinit { close(fd) }
+
+    /// Appends `record` as one line. - Complexity: O(size of the record).
+    /// - Throws: ``CheckpointError`` when the write fails (disk full, ...).
+    public func append(_ record: [String: JSONValue]) throws {
+        try writeAll(Array((JSONValue.object(record).serialized() + "\n").utf8))
+    }
+
+    private func writeAll(_ bytes: [UInt8]) throws {
+        var done = 0
+        while done < bytes.count {
+            let n = bytes.withUnsafeBytes { write(fd, $0.baseAddress! + done, $0.count - done) }
+            if n < 0 {
+                if errno == EINTR { continue }
+                throw CheckpointError(path, "cannot write the training log: \(FileIO.errnoText())")
+            }
+            done += n
+        }
+    }
+
+    /// Every record of the log at `path`; a torn last line (from a kill) is skipped.
+    /// - Throws: ``CheckpointError`` naming the file and line of a malformed record.
+    public static func read(_ path: String) throws -> [[String: JSONValue]] {
+        let bytes = try FileIO.readAll(path)
+        let lines = bytes.split(separator: 0x0A, omittingEmptySubsequences: false)
+        var out: [[String: JSONValue]] = []
+        for (i, line) in lines.enumerated() where !line.isEmpty {
+            let isLast = i == lines.count - 1
+            guard case .object(let o)? = try? JSONValue.parse(Array(line)) else {
+                if isLast { break }  // torn final line
+                throw CheckpointError("\(path):\(i + 1)", "not a JSON object")
+            }
+            out.append(o)
+        }
+        return out
+    }
+}
+
+/// One progress report of a training run.
+public struct ProgressReport: Equatable, Sendable {
+    public var epoch: Int
+    public var epochs: Int
+    /// Batches done in this epoch.
+    public var step: Int
+    /// Batches in this epoch.
+    public var steps: Int
+    public var globalStep: Int
+    public var targetTokensPerSecond: Double
+    public var loss: Double
+    public var learningRate: Double
+    /// Seconds since training (re)started.
+    public var elapsed: Double
+    /// Estimated seconds left in the run, if known.
+    public var eta: Double?
+    /// "xent", or a MIXER stage name.
+    public var stage: String
+
+    public init(epoch: Int, epochs: Int, step: Int, steps: Int, globalStep: Int, targetTokensPerSecond: Double,
+                loss: Double, learningRate: Double, elapsed: Double, eta: Double? = nil, stage: String = "xent") {
+        self.epoch = epoch
+        self.epochs = epochs
+        self.step = step
+        self.steps = steps
+        self.globalStep = globalStep
+        self.targetTokensPerSecond = targetTokensPerSecond
+        self.loss = loss
+        self.learningRate = learningRate
+        self.elapsed = elapsed
+        self.eta = eta
+        self.stage = stage
+    }
+
+    /// The report as a log record (add your own keys before appending).
+    public var record: [String: JSONValue] {
+        var r: [String: JSONValue] = [
+            "kind": "progress", "epoch": .int(epoch), "epochs": .int(epochs), "step": .int(step), "steps": .int(steps),
+            "global_step": .int(globalStep), "tokens_per_second": .double(targetTokensPerSecond), "loss": .double(loss),
+            "lr": .double(learningRate), "elapsed": .double(elapsed), "stage": .string(stage),
+        ]
+        if let eta { r["eta"] = .double(eta) }
+        return r
+    }
+
+    /// The human-readable line, e.g.
+    /// `epoch 2/10  step 150/400  1234 tok/s  loss 3.2100  lr 0.001  ETA 1h05m`.
+    public var line: String {
+        var s = "epoch \(epoch + 1)/\(epochs)  step \(step)/\(steps)  "
+        s += "\(Int(targetTokensPerSecond.isFinite ? targetTokensPerSecond.rounded() : 0)) tok/s  "
+        s += "loss \(String(format: "%.4f", loss))  lr \(String(format: "%.4g", learningRate))"
+        if stage != "xent" { s += "  \(stage)" }
+        if let eta { s += "  ETA \(Self.duration(eta))" }
+        return s
+    }
+
+    static func duration(_ seconds: Double) -> String {
+        guard seconds.isFinite, seconds >= 0 else { return "?" }
+        let s = Int(seconds.rounded())
+        if s >= 3600 { return "\(s / 3600)h" + (s % 3600 / 60 < 10 ? "0" : "") + "\(s % 3600 / 60)m" }
+        if s >= 60 { return "\(s / 60)m" + (s % 60 < 10 ? "0" : "") + "\(s % 60)s" }
+        return "\(s)s"
+    }
+}
+
+/// Prints progress to standard error: on a terminal the line is rewritten in place (`\r`,
+/// cleared to the end), otherwise each report is a plain line (logs and pipes stay readable).
+public final class ProgressPrinter {
+    /// Whether lines are rewritten in place.
+    public let inPlace: Bool
+    private let output: (String) -> Void
+    private var open = false
+
+    /// A printer for standard error, in place when it is a terminal (`isatty(2)`).
+    public convenience init() {
+        self.init(inPlace: isatty(2) != 0) { text in
+            var bytes = Array(text.utf8)
+            _ = bytes.withUnsafeMutableBytes { write(2, $0.baseAddress!, $0.count) }
+        }
+    }
+
+    /// A printer writing through `output` (tests).
+    public init(inPlace: Bool, output: @escaping (String) -> Void) {
+        self.inPlace = inPlace
+        self.output = output
+    }
+
+    /// Shows `report`.
+    public func show(_ report: ProgressReport) {
+        if inPlace {
+            output("\r" + report.line + "\u{1B}[K")
+            open = true
+        } else {
+            output(report.line + "\n")
+        }
+    }
+
+    /// Prints a message on its own line (ending an in-place line first).
+    public func message(_ text: String) {
+        finishLine()
+        output(text + "\n")
+    }
+
+    /// Ends the in-place line, if one is open.
+    public func finishLine() {
+        if open { output("\n"); open = false }
+    }
+}
