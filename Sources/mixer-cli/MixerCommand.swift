@@ -7,6 +7,9 @@ struct MixerCommand: ParsableCommand {
         commandName: "mixer-cli",
         abstract: "Sequence-level training of text generators (MIXER, Ranzato et al. 2016).",
         version: mixerVersion,
-        subcommands: [ReportCommand.self]
+        subcommands: [
+            TokenizeCommand.self, DetokenizeCommand.self, VocabCommand.self,
+            ReportCommand.self,
+        ]
     )
 }
