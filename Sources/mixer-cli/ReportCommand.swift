@@ -35,12 +35,12 @@ struct ReportCommand: ParsableCommand {
 
     func run() throws {
         try reportingErrors {
-        let logs = try runs.map { try RunLog(directory: URL(fileURLWithPath: $0)) }
-        let report = RunReport(runs: logs)
-        let path = output ?? (runs.count == 1 ? URL(fileURLWithPath: runs[0]).appendingPathComponent("report.html").path : "report.html")
-        try Data(report.html(title: title).utf8).write(to: URL(fileURLWithPath: path), options: .atomic)
-        print(report.summary())
-        print("wrote \(path)")
+            let logs = try runs.map { try RunLog(directory: URL(fileURLWithPath: $0)) }
+            let report = RunReport(runs: logs)
+            let path = output ?? (runs.count == 1 ? URL(fileURLWithPath: runs[0]).appendingPathComponent("report.html").path : "report.html")
+            try Data(report.html(title: title).utf8).write(to: URL(fileURLWithPath: path), options: .atomic)
+            print(report.summary())
+            print("wrote \(path)")
         }
     }
 }
