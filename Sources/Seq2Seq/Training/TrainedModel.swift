@@ -1,0 +1,118 @@
+import Foundation
+import Tokenize
+
+/// How raw text becomes tokens for a model: saved with the model so that decoding and
+/// evaluation tokenize exactly as training did.
+public struct TokenizerSettings: Codable, Equatable, Sendable {
+    /// Unicode normalization before segmentation (default NFKC).
+    public var normalization: NormalizationForm = .nfkc
+    /// Full Unicode case folding (ICU's), off by default.
+    public var lowercase = false
+    /// ICU locale for word breaking ("" = root).
+    public var locale = ""
+
+    public init(normalization: NormalizationForm = .nfkc, lowercase: Bool = false, locale: String = "") {
+        self.normalization = normalization
+        self.lowercase = lowercase
+        self.locale = locale
+    }
+
+    /// A tokenizer with these settings.
+    public func makeTokenizer() throws -> WordTokenizer {
+        try WordTokenizer(locale: locale, normalizer: Normalizer(form: normalization, caseFold: lowercase))
+    }
+}
+
+extension NormalizationForm: Codable {}
+
+/// Everything `config.json` holds: the network's shape, the tokenizer settings and the
+/// length limits the model was trained with.
+public struct RunConfig: Codable, Equatable, Sendable {
+    public var model: ModelConfig
+    public var tokenizer: TokenizerSettings
+    /// Sources are truncated to this many tokens.
+    public var maxSourceLength: Int
+    /// T: targets are truncated to this many tokens (before `</s>` is appended), and decoding
+    /// stops after T + 1 steps by default.
+    public var maxTargetLength: Int
+    /// mixer's version that wrote the checkpoint.
+    public var mixerVersion: String
+
+    public init(model: ModelConfig, tokenizer: TokenizerSettings, maxSourceLength: Int, maxTargetLength: Int,
+                mixerVersion: String) {
+        self.model = model
+        self.tokenizer = tokenizer
+        self.maxSourceLength = maxSourceLength
+        self.maxTargetLength = maxTargetLength
+        self.mixerVersion = mixerVersion
+    }
+}
+
+/// A trained model ready to use: network, vocabularies and tokenizer settings, loaded from a
+/// checkpoint directory (`RUN/best`, `RUN/last`, or a run directory, which means its `best/`).
+public final class TrainedModel {
+    public let directory: String
+    public let config: RunConfig
+    public let model: EncoderDecoder
+    public let sourceVocabulary: Vocabulary
+    public let targetVocabulary: Vocabulary
+    /// The checkpoint as opened (trainer state, file paths).
+    public let checkpoint: Checkpoint
+
+    /// Opens and validates a checkpoint: checksums, `config.json`, both vocabularies (their
+    /// sizes must equal the model's), and every weight's name and shape.
+    /// - Throws: ``CheckpointError`` or `InputError` naming the file and what is wrong.
+    public init(directory path: String) throws {
+        var dir = path
+        if !FileManager.default.fileExists(atPath: dir + "/" + Checkpoint.stateFile) {
+            let run = RunDirectory(path)
+            if FileManager.default.fileExists(atPath: run.best + "/" + Checkpoint.stateFile) { dir = run.best }
+            else if FileManager.default.fileExists(atPath: run.last + "/" + Checkpoint.stateFile) { dir = run.last }
+        }
+        directory = dir
+        checkpoint = try Checkpoint.open(dir)
+        config = try checkpoint.config(RunConfig.self)
+        do { try config.model.validate() } catch {
+            throw CheckpointError(dir + "/" + Checkpoint.configFile, "\(error)")
+        }
+        sourceVocabulary = try Vocabulary(contentsOf: URL(fileURLWithPath: checkpoint.sourceVocabularyPath))
+        targetVocabulary = try Vocabulary(contentsOf: URL(fileURLWithPath: checkpoint.targetVocabularyPath))
+        guard sourceVocabulary.count == config.model.sourceVocabSize else {
+            throw CheckpointError(checkpoint.sourceVocabularyPath,
+                                  "has \(sourceVocabulary.count) entries but the model expects \(config.model.sourceVocabSize)")
+        }
+        guard targetVocabulary.count == config.model.targetVocabSize else {
+            throw CheckpointError(checkpoint.targetVocabularyPath,
+                                  "has \(targetVocabulary.count) entries but the model expects \(config.model.targetVocabSize)")
+        }
+        model = EncoderDecoder(config: config.model, seed: 0)
+        try checkpoint.loadParameters(into: model.params)
+    }
+
+    /// Tokenizes and encodes source lines as the model was trained: truncated to
+    /// `maxSourceLength` tokens, unknown tokens mapped to `<unk>`.
+    /// - Returns: ids and the token strings (for `--replace-unk`).
+    public func encodeSources(_ lines: [String]) throws -> [(ids: [Int32], tokens: [String])] {
+        let tok = try config.tokenizer.makeTokenizer()
+        return lines.map { line in
+            let words = Array(tok.words(line).prefix(config.maxSourceLength))
+            return (sourceVocabulary.encode(words), words)
+        }
+    }
+}
+
+extension TrainedModel {
+    /// Writes a checkpoint directory for `model` (atomically; see ``Checkpoint/save(to:parameters:optimizer:config:sourceVocabulary:targetVocabulary:state:)``).
+    /// Without an optimizer or trainer state it writes an inference-only checkpoint (an empty
+    /// optimizer file and a fresh state), which is what tests and exports need.
+    public static func save(to directory: String, model: EncoderDecoder, config: RunConfig,
+                            sourceVocabulary: Vocabulary, targetVocabulary: Vocabulary,
+                            optimizer: Optimizer? = nil, state: TrainerState? = nil) throws {
+        precondition(config.model == model.config, "The run configuration must describe the model")
+        try Checkpoint.save(
+            to: directory, parameters: model.params, optimizer: optimizer, config: config,
+            sourceVocabulary: Array(sourceVocabulary.fileContents.utf8),
+            targetVocabulary: Array(targetVocabulary.fileContents.utf8),
+            state: state ?? TrainerState(learningRate: 0, validation: ValidationTracker(higherIsBetter: true)))
+    }
+}
