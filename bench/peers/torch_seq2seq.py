@@ -18,12 +18,16 @@ Modes (each prints one JSON object on one line on stdout; nothing else goes to s
          --sentences N
          batched greedy or batched beam search for exactly --steps output steps (no early
          stopping), sentences/s from the median batch time, and peak RSS.
+  selfcheck
+         beam size 1 = greedy, a wide beam finds the exhaustive best sequence, a small model
+         memorises 20 pairs; exits 1 on a failure.
 
 Only CPU is used. Example:
   python bench/peers/torch_seq2seq.py train --threads 2 --steps 10 --warmup 2
 """
 
 import argparse
+import itertools
 import json
 import resource
 import statistics
@@ -73,7 +77,15 @@ def parse_args(argv):
     d.add_argument("--sentences", type=int, default=320,
                    help="sentences to decode after one untimed warm-up batch (default 320)")
 
+    c = sub.add_parser("selfcheck", help="check greedy, beam search and training on tiny shapes")
+    c.add_argument("--threads", type=int, default=1)
+    c.add_argument("--seeds", type=int, default=5, help="random tiny models to check (default 5)")
+
     a = p.parse_args(argv)
+    if a.mode == "selfcheck":
+        if a.threads < 1 or a.seeds < 1:
+            p.error("--threads and --seeds must be at least 1")
+        return a
     positive = ["threads", "source_vocab", "target_vocab", "embedding", "encoder_hidden",
                 "decoder_hidden", "source_length", "batch_size"]
     positive += ["steps"] if a.mode == "train" else ["steps", "sentences", "beam_size"]
@@ -94,6 +106,10 @@ def main(argv):
 
     torch.set_num_interop_threads(1)
     torch.set_num_threads(args.threads)
+    if args.mode == "selfcheck":
+        result = selfcheck(args.seeds)
+        print(json.dumps(result), flush=True)
+        return 0 if result["ok"] else 1
     torch.manual_seed(args.seed)
     rss_after_import = peak_rss_mb()
 
@@ -310,6 +326,83 @@ def decode(model, args, random_ids):
         "sentences_per_s": round(B / per_batch, 1),
         "output_checksum": checksum,
     }
+
+
+def selfcheck(seeds):
+    """Checks the decoders and the training loop on tiny models; returns a JSON-able summary.
+
+    For each seed, on a random model with weights scaled by 2 (target vocabulary 7, 3 steps,
+    3 inputs, one of them with a padded source position): beam size 1 equals greedy (tokens
+    and scores); greedy's score equals the teacher-forced log-likelihood of its own output;
+    beam search with K = 7^2 = 49 (wide enough to be exact) returns the highest-scoring of
+    all 7^3 sequences, found by scoring every one of them (greedy must miss it on some inputs,
+    or the check would prove nothing). Then a small model trained with
+    Adam memorises 20 random pairs: loss under 0.05 and greedy output equal to the targets.
+    """
+    tiny = argparse.Namespace(source_vocab=9, target_vocab=7, embedding=8, encoder_hidden=6,
+                              decoder_hidden=5)
+    V, S, T = tiny.target_vocab, 4, 3
+    every = torch.tensor(list(itertools.product(range(V), repeat=T)))   # (V^T, T)
+    every_in = torch.cat([torch.full((len(every), 1), BOS), every[:, :-1]], dim=1)
+    failures = []
+    greedy_not_best = 0
+    for seed in range(seeds):
+        torch.manual_seed(seed)
+        model = Seq2Seq(tiny).eval()
+        with torch.no_grad():
+            for p in model.parameters():
+                p.mul_(2.0)  # sharper, yet greedy often misses the best sequence
+        src = torch.randint(FIRST_WORD, tiny.source_vocab, (3, S))
+        src[1, S - 1] = PAD
+        with torch.inference_mode():
+            g, g_score = greedy(model, src, T)
+            b1, b1_score = beam(model, src, T, 1)
+            if not (torch.equal(g, b1) and torch.allclose(g_score, b1_score)):
+                failures.append(f"seed {seed}: beam size 1 differs from greedy")
+            g_in = torch.cat([torch.full((3, 1), BOS), g[:, :-1]], dim=1)
+            forced = model(src, g_in).gather(2, g.unsqueeze(2)).squeeze(2).sum(1)
+            if not torch.allclose(forced, g_score, atol=1e-5):
+                failures.append(f"seed {seed}: greedy score {g_score.tolist()} != "
+                                f"teacher-forced {forced.tolist()}")
+            wide, wide_score = beam(model, src, T, V ** (T - 1))
+            for i in range(3):
+                logp = model(src[i:i + 1].expand(len(every), S), every_in)
+                total = logp.gather(2, every.unsqueeze(2)).squeeze(2).sum(1)
+                best = int(total.argmax())
+                greedy_not_best += g[i].tolist() != every[best].tolist()
+                if wide[i].tolist() != every[best].tolist() or \
+                        abs(float(wide_score[i]) - float(total[best])) > 1e-4:
+                    failures.append(f"seed {seed} input {i}: beam {wide[i].tolist()} "
+                                    f"({float(wide_score[i]):.5f}) but best is "
+                                    f"{every[best].tolist()} ({float(total[best]):.5f})")
+    if greedy_not_best == 0:
+        failures.append("greedy found the best sequence every time: the beam check proves nothing")
+    torch.manual_seed(seeds)
+    small = argparse.Namespace(source_vocab=30, target_vocab=30, embedding=32,
+                               encoder_hidden=32, decoder_hidden=32)
+    model = Seq2Seq(small)
+    src = torch.randint(FIRST_WORD, 30, (20, 6))
+    tgt = torch.randint(FIRST_WORD, 30, (20, 5))
+    tgt_in = torch.cat([torch.full((20, 1), BOS), tgt[:, :-1]], dim=1)
+    optimizer = torch.optim.Adam(model.parameters(), lr=1e-2)
+    for _ in range(300):
+        optimizer.zero_grad(set_to_none=True)
+        logp = model(src, tgt_in)
+        loss = F.nll_loss(logp.reshape(-1, 30), tgt.reshape(-1), ignore_index=PAD)
+        loss.backward()
+        optimizer.step()
+    model.eval()
+    with torch.inference_mode():
+        out, _ = greedy(model, src, 5)
+    if loss.item() >= 0.05:
+        failures.append(f"memorisation: loss {loss.item():.4f} >= 0.05")
+    if not torch.equal(out, tgt):
+        failures.append(f"memorisation: greedy output differs from the targets in "
+                        f"{int((out != tgt).any(1).sum())} of 20 pairs")
+    return {"mode": "selfcheck", "ok": not failures, "seeds": seeds,
+            "inputs_where_greedy_is_not_best": greedy_not_best,
+            "memorise_loss": round(loss.item(), 5), "failures": failures,
+            "torch": torch.__version__}
 
 
 def peak_rss_mb():
