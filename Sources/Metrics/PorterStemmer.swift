@@ -24,7 +24,7 @@ public enum PorterStemmer {
 
     /// The stem of `word`, bytes in and out.
     static func stem(_ word: [UInt8]) -> [UInt8] {
-        if word.count <= 7, let p = pool[String(decoding: word, as: UTF8.self)] { return Array(p.utf8) }
+        if word.count <= 8, let p = pool[String(decoding: word, as: UTF8.self)] { return Array(p.utf8) }
         if word.count <= 2 { return word }
         var w = word
         w = step1a(w); w = step1b(w); w = step1c(w); w = step2(w); w = step3(w); w = step4(w)

@@ -94,3 +94,18 @@ final class ROUGEGoldenTests: XCTestCase {
         assertClose(s[.rouge1]!.recall, 5.0 / 6.0, "cjk recall")
     }
 }
+
+final class PorterStemmerTableTests: XCTestCase {
+    /// 3,000+ words of the bundled corpus and edge cases, stemmed by nltk 3.10.4.
+    func testAgreesWithNLTKOnTheCorpusVocabulary() throws {
+        let url = try XCTUnwrap(Bundle.module.url(forResource: "porter-nltk", withExtension: "tsv", subdirectory: "Resources"))
+        let lines = try String(contentsOf: url, encoding: .utf8).split(separator: "\n").filter { !$0.hasPrefix("#") }
+        XCTAssertGreaterThan(lines.count, 3000)
+        var wrong = 0
+        for l in lines {
+            let parts = l.split(separator: "\t").map(String.init)
+            if PorterStemmer.stem(parts[0]) != parts[1] { wrong += 1; XCTFail("\(parts[0]): \(PorterStemmer.stem(parts[0])) vs \(parts[1])") }
+            if wrong > 10 { break }
+        }
+    }
+}
