@@ -7,6 +7,6 @@ struct MixerCommand: ParsableCommand {
         commandName: "mixer-cli",
         abstract: "Sequence-level training of text generators (MIXER, Ranzato et al. 2016).",
         version: mixerVersion,
-        subcommands: []
+        subcommands: [ScoreCommand.self]
     )
 }
