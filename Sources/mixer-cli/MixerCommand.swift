@@ -9,6 +9,7 @@ struct MixerCommand: ParsableCommand {
         version: mixerVersion,
         subcommands: [
             TokenizeCommand.self, DetokenizeCommand.self, VocabCommand.self,
+            ScoreCommand.self,
             ReportCommand.self,
         ]
     )

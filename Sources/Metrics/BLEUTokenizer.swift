@@ -1,0 +1,279 @@
+// sacreBLEU 2.6.0's tokenizers (13a, intl, zh, char, none), reimplemented on UTF-8 bytes.
+//
+// Each regular expression of sacreBLEU matches two characters and replaces them; Python's
+// `re.sub` scans left to right without overlap. A pass here does the same scan. On bytes this
+// is exact for 13a and zh because every character their patterns name is ASCII: a multi-byte
+// character can only ever be the "[^0-9]" half of a match, and its bytes are never '.', ',',
+// '-' or a digit.
+
+/// A tokenizer of sacreBLEU 2.6.0, chosen by its signature name.
+///
+/// - `13a`: mteval-v13a (WMT's default): unescapes `&quot; &amp; &lt; &gt;`, drops
+///   `<skipped>`, splits ASCII punctuation, periods and commas unless beside a digit, and a
+///   dash after a digit.
+/// - `intl`: mteval-v14 international: splits Unicode punctuation (`\p{P}`) unless between
+///   digits, and every symbol (`\p{S}`).
+/// - `zh`: each character of sacreBLEU's "Chinese" ranges becomes a token (these ranges include
+///   U+2001–U+2A6D and U+2F81–U+2FA1 through a Python escape bug, sacreBLEU #298: curly quotes,
+///   ellipsis, dashes, ‰, the Kelvin sign…), then 13a's regular expressions.
+/// - `char`: every Unicode scalar (not grapheme) is a token.
+/// - `none`: whitespace splitting only.
+public enum BLEUTokenizer: String, CaseIterable, Sendable, Codable {
+    case thirteenA = "13a"
+    case intl
+    case zh
+    case char
+    case none
+
+    /// The name sacreBLEU's signature uses (`tok:13a`).
+    public var signatureName: String { rawValue }
+
+    /// sacreBLEU's `tokenizer(line)`: the tokenized line, tokens joined by single spaces
+    /// (for `char`, every scalar joined by a space, whitespace included; for `none`, the line).
+    /// - Complexity: O(n) in the line's length.
+    public func tokenize(_ line: String) -> String {
+        var line = line
+        var out: [UInt8] = []
+        var ws = TokenizerWorkspace()
+        line.withUTF8 { tokenizeBytes($0, into: &out, workspace: &ws) }
+        return String(decoding: out, as: UTF8.self)
+    }
+
+    /// Tokenizes `bytes` (well-formed UTF-8) into `out` (replacing its contents).
+    func tokenizeBytes(_ bytes: UnsafeBufferPointer<UInt8>, into out: inout [UInt8],
+                       workspace ws: inout TokenizerWorkspace) {
+        out.removeAll(keepingCapacity: true)
+        switch self {
+        case .none:
+            out.append(contentsOf: bytes)
+        case .char:
+            var first = true
+            for s in String(decoding: bytes, as: UTF8.self).unicodeScalars {
+                if !first { out.append(0x20) }
+                first = false
+                appendScalar(s.value, to: &out)
+            }
+        case .thirteenA:
+            ws.a.removeAll(keepingCapacity: true)
+            ws.a.append(0x20)
+            ws.a.append(contentsOf: bytes)
+            ws.a.append(0x20)
+            replaceAll(&ws.a, "<skipped>", "", &ws.b)
+            replaceAll(&ws.a, "-\n", "", &ws.b)
+            replaceAll(&ws.a, "\n", " ", &ws.b)
+            if ws.a.contains(0x26) {
+                replaceAll(&ws.a, "&quot;", "\"", &ws.b)
+                replaceAll(&ws.a, "&amp;", "&", &ws.b)
+                replaceAll(&ws.a, "&lt;", "<", &ws.b)
+                replaceAll(&ws.a, "&gt;", ">", &ws.b)
+            }
+            regexpPasses(&ws)
+            joinSplit(ws.a, into: &out)
+        case .zh:
+            ws.a.removeAll(keepingCapacity: true)
+            guard let base = bytes.baseAddress, bytes.count > 0 else { return }
+            let body = UnsafeBufferPointer(rebasing: bytes[pythonStripRange(base, bytes.count, leading: true)])
+            var hasNonASCII = false
+            for b in body where b >= 0x80 { hasNonASCII = true; break }
+            if hasNonASCII {
+                for s in String(decoding: body, as: UTF8.self).unicodeScalars {
+                    if isSacreBLEUChinese(s.value) {
+                        ws.a.append(0x20); appendScalar(s.value, to: &ws.a); ws.a.append(0x20)
+                    } else {
+                        appendScalar(s.value, to: &ws.a)
+                    }
+                }
+            } else {
+                ws.a.append(contentsOf: body)
+            }
+            regexpPasses(&ws)
+            joinSplit(ws.a, into: &out)
+        case .intl:
+            intlTokenize(bytes, into: &out)
+        }
+    }
+}
+
+/// Reusable buffers for the tokenizers (one per thread).
+struct TokenizerWorkspace {
+    var a: [UInt8] = []
+    var b: [UInt8] = []
+    init() { a.reserveCapacity(1024); b.reserveCapacity(1024) }
+}
+
+@inline(__always)
+func appendScalar(_ v: UInt32, to out: inout [UInt8]) {
+    if v < 0x80 { out.append(UInt8(v)) }
+    else if v < 0x800 { out.append(UInt8(0xC0 | (v >> 6))); out.append(UInt8(0x80 | (v & 0x3F))) }
+    else if v < 0x10000 {
+        out.append(UInt8(0xE0 | (v >> 12))); out.append(UInt8(0x80 | ((v >> 6) & 0x3F)))
+        out.append(UInt8(0x80 | (v & 0x3F)))
+    } else {
+        out.append(UInt8(0xF0 | (v >> 18))); out.append(UInt8(0x80 | ((v >> 12) & 0x3F)))
+        out.append(UInt8(0x80 | ((v >> 6) & 0x3F))); out.append(UInt8(0x80 | (v & 0x3F)))
+    }
+}
+
+/// Python's `str.replace(old, new)` (all occurrences, left to right) in place; `tmp` is scratch.
+private func replaceAll(_ a: inout [UInt8], _ old: StaticString, _ new: StaticString, _ tmp: inout [UInt8]) {
+    let o = UnsafeBufferPointer(start: old.utf8Start, count: old.utf8CodeUnitCount)
+    let n = UnsafeBufferPointer(start: new.utf8Start, count: new.utf8CodeUnitCount)
+    let first = o[0]
+    guard a.contains(first) else { return }
+    tmp.removeAll(keepingCapacity: true)
+    var i = 0
+    var changed = false
+    a.withUnsafeBufferPointer { p in
+        while i < p.count {
+            if p[i] == first && i + o.count <= p.count {
+                var eq = true
+                for k in 1..<o.count where p[i + k] != o[k] { eq = false; break }
+                if eq { tmp.append(contentsOf: n); i += o.count; changed = true; continue }
+            }
+            tmp.append(p[i]); i += 1
+        }
+    }
+    if changed { swap(&a, &tmp) }
+}
+
+/// The class of sacreBLEU's first 13a expression `[\{-\~\[-\` -\&\(-\+\:-\@\/]`.
+@inline(__always) private func isPunct13a(_ b: UInt8) -> Bool {
+    (b >= 0x7B && b <= 0x7E) || (b >= 0x5B && b <= 0x60) || (b >= 0x20 && b <= 0x26)
+        || (b >= 0x28 && b <= 0x2B) || (b >= 0x3A && b <= 0x40) || b == 0x2F
+}
+@inline(__always) private func isDigit(_ b: UInt8) -> Bool { b &- 0x30 < 10 }
+@inline(__always) private func isDotComma(_ b: UInt8) -> Bool { b == 0x2E || b == 0x2C }
+
+/// sacreBLEU's `TokenizerRegexp` passes (before its final split/join) on `ws.a`.
+private func regexpPasses(_ ws: inout TokenizerWorkspace) {
+    var hasDot = false, hasDash = false, hasPunct = false
+    for b in ws.a {
+        if isDotComma(b) { hasDot = true } else if b == 0x2D { hasDash = true }
+        else if b != 0x20 && isPunct13a(b) { hasPunct = true }
+    }
+    // 1: ([\{-\~\[-\` -\&\(-\+\:-\@\/]) → " \1 "
+    if hasPunct {
+        ws.b.removeAll(keepingCapacity: true)
+        for b in ws.a {
+            if b != 0x20 && isPunct13a(b) { ws.b.append(0x20); ws.b.append(b); ws.b.append(0x20) }
+            else { ws.b.append(b) }
+        }
+        swap(&ws.a, &ws.b)
+    }
+    if hasDot {
+        // 2: ([^0-9])([\.,]) → "\1 \2 "
+        twoCharPass(&ws) { a, b in !isDigit(a) && isDotComma(b) } emit: { out, a, b in
+            out.append(a); out.append(0x20); out.append(b); out.append(0x20)
+        }
+        // 3: ([\.,])([^0-9]) → " \1 \2"
+        twoCharPass(&ws) { a, b in isDotComma(a) && !isDigit(b) } emit: { out, a, b in
+            out.append(0x20); out.append(a); out.append(0x20); out.append(b)
+        }
+    }
+    if hasDash {
+        // 4: ([0-9])(-) → "\1 \2 "
+        twoCharPass(&ws) { a, b in isDigit(a) && b == 0x2D } emit: { out, a, b in
+            out.append(a); out.append(0x20); out.append(b); out.append(0x20)
+        }
+    }
+}
+
+@inline(__always)
+private func twoCharPass(_ ws: inout TokenizerWorkspace, _ match: (UInt8, UInt8) -> Bool,
+                         emit: (inout [UInt8], UInt8, UInt8) -> Void) {
+    ws.b.removeAll(keepingCapacity: true)
+    let n = ws.a.count
+    var i = 0
+    ws.a.withUnsafeBufferPointer { p in
+        while i + 1 < n {
+            if match(p[i], p[i + 1]) { emit(&ws.b, p[i], p[i + 1]); i += 2 }
+            else { ws.b.append(p[i]); i += 1 }
+        }
+        if i < n { ws.b.append(p[i]) }
+    }
+    swap(&ws.a, &ws.b)
+}
+
+/// `' '.join(line.split())` on bytes.
+private func joinSplit(_ a: [UInt8], into out: inout [UInt8]) {
+    a.withUnsafeBufferPointer { p in
+        guard let base = p.baseAddress else { return }
+        pythonSplit(base, p.count) { s, e in
+            if !out.isEmpty { out.append(0x20) }
+            out.append(contentsOf: UnsafeBufferPointer(rebasing: p[s..<e]))
+        }
+    }
+}
+
+/// sacreBLEU's `TokenizerZh._is_chinese_char`, including the ranges that Python's
+/// `u'\u20000'` (= U+2000 followed by "0") turns into U+2001–U+2A6D and U+2F81–U+2FA1.
+func isSacreBLEUChinese(_ c: UInt32) -> Bool {
+    switch c {
+    case 0x3400...0x4DB5, 0x4E00...0x9FA5, 0x9FA6...0x9FBB, 0xF900...0xFA2D, 0xFA30...0xFA6A,
+         0xFA70...0xFAD9, 0x2001...0x2A6D, 0x2F81...0x2FA1, 0xFF00...0xFFEF, 0x2E80...0x2EFF,
+         0x3000...0x303F, 0x31C0...0x31EF, 0x2F00...0x2FDF, 0x2FF0...0x2FFF, 0x3100...0x312F,
+         0x31A0...0x31BF, 0xFE10...0xFE1F, 0xFE30...0xFE4F, 0x2600...0x26FF, 0x2700...0x27BF,
+         0x3200...0x32FF, 0x3300...0x33FF:
+        return true
+    default:
+        return false
+    }
+}
+
+// MARK: - intl
+
+private enum UClass { case number, punct, symbol, other }
+
+@inline(__always) private func uclass(_ v: UInt32) -> UClass {
+    if v < 0x80 {
+        let b = UInt8(v)
+        if isDigit(b) { return .number }
+        switch b {
+        case 0x24, 0x2B, 0x3C, 0x3D, 0x3E, 0x5E, 0x60, 0x7C, 0x7E: return .symbol
+        case 0x21...0x2F, 0x3A...0x40, 0x5B...0x60, 0x7B...0x7E: return .punct
+        default: return .other
+        }
+    }
+    guard let s = Unicode.Scalar(v) else { return .other }
+    switch s.properties.generalCategory {
+    case .decimalNumber, .letterNumber, .otherNumber: return .number
+    case .connectorPunctuation, .dashPunctuation, .openPunctuation, .closePunctuation,
+         .initialPunctuation, .finalPunctuation, .otherPunctuation: return .punct
+    case .mathSymbol, .currencySymbol, .modifierSymbol, .otherSymbol: return .symbol
+    default: return .other
+    }
+}
+
+/// mteval-v14's international tokenization as sacreBLEU's `TokenizerV14International` does it.
+private func intlTokenize(_ bytes: UnsafeBufferPointer<UInt8>, into out: inout [UInt8]) {
+    var s = String(decoding: bytes, as: UTF8.self).unicodeScalars.map(\.value)
+    var t: [UInt32] = []
+    t.reserveCapacity(s.count * 2)
+    let space: UInt32 = 0x20
+    // 1: (\P{N})(\p{P}) → "\1 \2 "
+    var i = 0
+    while i + 1 < s.count {
+        if uclass(s[i]) != .number && uclass(s[i + 1]) == .punct {
+            t.append(s[i]); t.append(space); t.append(s[i + 1]); t.append(space); i += 2
+        } else { t.append(s[i]); i += 1 }
+    }
+    if i < s.count { t.append(s[i]) }
+    swap(&s, &t); t.removeAll(keepingCapacity: true)
+    // 2: (\p{P})(\P{N}) → " \1 \2"
+    i = 0
+    while i + 1 < s.count {
+        if uclass(s[i]) == .punct && uclass(s[i + 1]) != .number {
+            t.append(space); t.append(s[i]); t.append(space); t.append(s[i + 1]); i += 2
+        } else { t.append(s[i]); i += 1 }
+    }
+    if i < s.count { t.append(s[i]) }
+    swap(&s, &t); t.removeAll(keepingCapacity: true)
+    // 3: (\p{S}) → " \1 "
+    for c in s {
+        if uclass(c) == .symbol { t.append(space); t.append(c); t.append(space) } else { t.append(c) }
+    }
+    var bytesOut: [UInt8] = []
+    bytesOut.reserveCapacity(t.count + 8)
+    for c in t { appendScalar(c, to: &bytesOut) }
+    joinSplit(bytesOut, into: &out)
+}
