@@ -10,6 +10,7 @@ struct MixerCommand: ParsableCommand {
         subcommands: [
             TokenizeCommand.self, DetokenizeCommand.self, VocabCommand.self,
             ScoreCommand.self,
+            TrainCommand.self,
             ReportCommand.self,
         ]
     )

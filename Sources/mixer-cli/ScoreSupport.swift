@@ -6,11 +6,6 @@ struct ScoreError: Error, CustomStringConvertible {
     init(_ message: String) { description = message }
 }
 
-/// Writes `error: message` to standard error.
-func printError(_ message: String) {
-    FileHandle.standardError.write(Data("error: \(message)\n".utf8))
-}
-
 /// A JSON string literal.
 func jsonString(_ s: String) -> String {
     var out = "\""
