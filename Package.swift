@@ -31,7 +31,11 @@ let package = Package(
 
         // MARK: - Libraries
         .target(name: "Tokenize", dependencies: ["CICU"]),
-        .target(name: "Metrics", dependencies: ["Tokenize"]),
+        .target(
+            name: "Metrics",
+            dependencies: ["CICU", "Tokenize"],
+            swiftSettings: [.unsafeFlags(["-Ounchecked", "-enforce-exclusivity=unchecked"], .when(configuration: .release))]
+        ),
         .target(
             name: "Seq2Seq",
             dependencies: ["CBLAS", "Tokenize", "Metrics"],
@@ -48,6 +52,9 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
+
+        // Benchmark driver of bench/metrics.sh (not a product).
+        .executableTarget(name: "metrics-bench", dependencies: ["Metrics", "Tokenize"], path: "bench/metrics-bench"),
 
         // MARK: - Tests
         .testTarget(name: "TokenizeTests", dependencies: ["Tokenize"], resources: [.copy("Resources")]),

@@ -272,12 +272,16 @@ public final class BLEUSegmentScorer {
     public let bleu: BLEU
     private let index = NGramIndex(maxOrder: BLEU.maxOrder)
     private let interner = ByteInterner()
-    private var ws = TokenizerWorkspace()
+    private let ws = TokenizerWorkspace()
     private var lowered: [UInt8] = []
-    private var tokenized: [UInt8] = []
-    private var ids: [UInt32] = []
+    private var ids: UnsafeMutablePointer<UInt32>
+    private var idCapacity = 256
 
-    public init(_ bleu: BLEU) { self.bleu = bleu }
+    public init(_ bleu: BLEU) {
+        self.bleu = bleu
+        ids = .allocate(capacity: idCapacity)
+    }
+    deinit { ids.deallocate() }
 
     /// Starts a new segment (forgets the previous references).
     public func beginSegment() {
@@ -285,32 +289,44 @@ public final class BLEUSegmentScorer {
         interner.reset()
     }
 
+    /// Lowercases (optionally), rstrips and tokenizes into `ws.a` (split pending).
     private func tokenize(_ line: UnsafeBufferPointer<UInt8>) {
         if bleu.lowercase {
             lowered.removeAll(keepingCapacity: true)
             pythonLower(line, into: &lowered)
-            let l = lowered
-            l.withUnsafeBufferPointer { tokenizeStripped($0) }
+            lowered.withUnsafeBufferPointer { tokenizeStripped($0) }
         } else {
             tokenizeStripped(line)
         }
     }
 
     private func tokenizeStripped(_ src: UnsafeBufferPointer<UInt8>) {
-        guard let base = src.baseAddress, src.count > 0 else { tokenized.removeAll(keepingCapacity: true); return }
+        guard let base = src.baseAddress, src.count > 0 else { ws.aCount = 0; return }
         let body = UnsafeBufferPointer(rebasing: src[pythonStripRange(base, src.count, leading: false)])
-        bleu.tokenizer.tokenizeBytes(body, into: &tokenized, workspace: &ws)
+        bleu.tokenizer.preSplit(body, workspace: ws)
+    }
+
+    /// Splits `ws.a` and maps each token to an id (interning reference tokens); returns the count.
+    @inline(__always) private func splitIDs(intern: Bool) -> Int {
+        var n = 0
+        if idCapacity < ws.aCount / 2 + 2 {
+            ids.deallocate(); idCapacity = ws.aCount / 2 + 2; ids = .allocate(capacity: idCapacity)
+        }
+        let p = ws.a
+        let ids = self.ids
+        pythonSplit(p, ws.aCount) { s, e in
+            let tok = UnsafeBufferPointer(start: p + s, count: e - s)
+            ids[n] = intern ? interner.intern(tok) : interner.find(tok)
+            n += 1
+        }
+        return n
     }
 
     /// Adds a reference given as UTF-8 bytes (checked well-formed by the caller).
     public func addReference(_ line: UnsafeBufferPointer<UInt8>) {
         tokenize(line)
-        ids.removeAll(keepingCapacity: true)
-        tokenized.withUnsafeBufferPointer { p in
-            guard let b = p.baseAddress else { return }
-            pythonSplit(b, p.count) { s, e in ids.append(interner.intern(UnsafeBufferPointer(rebasing: p[s..<e]))) }
-        }
-        ids.withUnsafeBufferPointer { index.addReference($0) }
+        let n = splitIDs(intern: true)
+        index.addReference(UnsafeBufferPointer(start: ids, count: n))
     }
 
     /// Adds a reference.
@@ -322,13 +338,8 @@ public final class BLEUSegmentScorer {
     /// Closes the segment with its hypothesis (UTF-8 bytes) and returns its statistics.
     public func finishSegment(hypothesis line: UnsafeBufferPointer<UInt8>) -> BLEUStatistics {
         tokenize(line)
-        ids.removeAll(keepingCapacity: true)
-        tokenized.withUnsafeBufferPointer { p in
-            guard let b = p.baseAddress else { return }
-            pythonSplit(b, p.count) { s, e in ids.append(interner.find(UnsafeBufferPointer(rebasing: p[s..<e]))) }
-        }
-        let m = ids.withUnsafeBufferPointer { index.matches($0) }
-        let len = ids.count
+        let len = splitIDs(intern: false)
+        let m = index.matches(UnsafeBufferPointer(start: ids, count: len))
         var totals = SIMD4<Int>.zero
         for n in 0..<4 { totals[n] = max(0, len - n) }
         return BLEUStatistics(hypothesisLength: len,

@@ -1,3 +1,9 @@
+#if canImport(Darwin)
+import Darwin
+#else
+import Glibc
+#endif
+
 // sacreBLEU 2.6.0's tokenizers (13a, intl, zh, char, none), reimplemented on UTF-8 bytes.
 //
 // Each regular expression of sacreBLEU matches two characters and replaces them; Python's
@@ -34,14 +40,15 @@ public enum BLEUTokenizer: String, CaseIterable, Sendable, Codable {
     public func tokenize(_ line: String) -> String {
         var line = line
         var out: [UInt8] = []
-        var ws = TokenizerWorkspace()
-        line.withUTF8 { tokenizeBytes($0, into: &out, workspace: &ws) }
+        let ws = TokenizerWorkspace()
+        line.withUTF8 { tokenizeBytes($0, into: &out, workspace: ws) }
         return String(decoding: out, as: UTF8.self)
     }
 
-    /// Tokenizes `bytes` (well-formed UTF-8) into `out` (replacing its contents).
+    /// Tokenizes `bytes` (well-formed UTF-8) into `out` (replacing its contents): the exact
+    /// string sacreBLEU's tokenizer returns.
     func tokenizeBytes(_ bytes: UnsafeBufferPointer<UInt8>, into out: inout [UInt8],
-                       workspace ws: inout TokenizerWorkspace) {
+                       workspace ws: TokenizerWorkspace) {
         out.removeAll(keepingCapacity: true)
         switch self {
         case .none:
@@ -53,52 +60,116 @@ public enum BLEUTokenizer: String, CaseIterable, Sendable, Codable {
                 first = false
                 appendScalar(s.value, to: &out)
             }
+        case .intl:
+            intlTokenize(bytes, into: &out)
+        case .thirteenA, .zh:
+            preSplit(bytes, workspace: ws)
+            joinSplit(UnsafeBufferPointer(start: ws.a, count: ws.aCount), into: &out)
+        }
+    }
+
+    /// Tokenizes into `ws.a[0..<ws.aCount]`: bytes whose Python `split()` gives the tokens
+    /// (for 13a and zh without the final join, for the others the joined string).
+    func preSplit(_ bytes: UnsafeBufferPointer<UInt8>, workspace ws: TokenizerWorkspace) {
+        switch self {
         case .thirteenA:
-            ws.a.removeAll(keepingCapacity: true)
-            ws.a.append(0x20)
-            ws.a.append(contentsOf: bytes)
-            ws.a.append(0x20)
-            replaceAll(&ws.a, "<skipped>", "", &ws.b)
-            replaceAll(&ws.a, "-\n", "", &ws.b)
-            replaceAll(&ws.a, "\n", " ", &ws.b)
-            if ws.a.contains(0x26) {
-                replaceAll(&ws.a, "&quot;", "\"", &ws.b)
-                replaceAll(&ws.a, "&amp;", "&", &ws.b)
-                replaceAll(&ws.a, "&lt;", "<", &ws.b)
-                replaceAll(&ws.a, "&gt;", ">", &ws.b)
+            ws.load(bytes, padded: true)
+            if ws.containsA(0x3C) { ws.replaceAll("<skipped>", "") }
+            if ws.containsA(0x0A) { ws.replaceAll("-\n", ""); ws.replaceAll("\n", " ") }
+            if ws.containsA(0x26) {
+                ws.replaceAll("&quot;", "\""); ws.replaceAll("&amp;", "&")
+                ws.replaceAll("&lt;", "<"); ws.replaceAll("&gt;", ">")
             }
-            regexpPasses(&ws)
-            joinSplit(ws.a, into: &out)
+            regexpPasses(ws)
         case .zh:
-            ws.a.removeAll(keepingCapacity: true)
+            ws.aCount = 0
             guard let base = bytes.baseAddress, bytes.count > 0 else { return }
             let body = UnsafeBufferPointer(rebasing: bytes[pythonStripRange(base, bytes.count, leading: true)])
             var hasNonASCII = false
             for b in body where b >= 0x80 { hasNonASCII = true; break }
             if hasNonASCII {
+                var tmp: [UInt8] = []
                 for s in String(decoding: body, as: UTF8.self).unicodeScalars {
                     if isSacreBLEUChinese(s.value) {
-                        ws.a.append(0x20); appendScalar(s.value, to: &ws.a); ws.a.append(0x20)
+                        tmp.append(0x20); appendScalar(s.value, to: &tmp); tmp.append(0x20)
                     } else {
-                        appendScalar(s.value, to: &ws.a)
+                        appendScalar(s.value, to: &tmp)
                     }
                 }
+                tmp.withUnsafeBufferPointer { ws.load($0, padded: false) }
             } else {
-                ws.a.append(contentsOf: body)
+                ws.load(body, padded: false)
             }
-            regexpPasses(&ws)
-            joinSplit(ws.a, into: &out)
-        case .intl:
-            intlTokenize(bytes, into: &out)
+            regexpPasses(ws)
+        case .none, .char, .intl:
+            var out: [UInt8] = []
+            tokenizeBytes(bytes, into: &out, workspace: ws)
+            out.withUnsafeBufferPointer { ws.load($0, padded: false) }
         }
     }
 }
 
-/// Reusable buffers for the tokenizers (one per thread).
-struct TokenizerWorkspace {
-    var a: [UInt8] = []
-    var b: [UInt8] = []
-    init() { a.reserveCapacity(1024); b.reserveCapacity(1024) }
+/// Reusable raw buffers for the tokenizers (one per thread): `a` holds the text, `b` is the
+/// destination of the next pass.
+final class TokenizerWorkspace {
+    var a: UnsafeMutablePointer<UInt8>
+    var b: UnsafeMutablePointer<UInt8>
+    var aCount = 0
+    private var capacity: Int
+
+    init() {
+        capacity = 1024
+        a = .allocate(capacity: capacity)
+        b = .allocate(capacity: capacity)
+    }
+    deinit { a.deallocate(); b.deallocate() }
+
+    /// Makes both buffers hold at least `n` bytes (keeping `a`'s contents).
+    @inline(__always) func reserve(_ n: Int) {
+        guard n > capacity else { return }
+        var c = capacity
+        while c < n { c *= 2 }
+        let na = UnsafeMutablePointer<UInt8>.allocate(capacity: c)
+        na.update(from: a, count: aCount)
+        a.deallocate(); a = na
+        b.deallocate(); b = .allocate(capacity: c)
+        capacity = c
+    }
+
+    func load(_ bytes: UnsafeBufferPointer<UInt8>, padded: Bool) {
+        reserve(bytes.count + 2)
+        var j = 0
+        if padded { a[0] = 0x20; j = 1 }
+        if let base = bytes.baseAddress { (a + j).update(from: base, count: bytes.count) }
+        j += bytes.count
+        if padded { a[j] = 0x20; j += 1 }
+        aCount = j
+    }
+
+    func containsA(_ byte: UInt8) -> Bool { aCount > 0 && memchr(a, Int32(byte), aCount) != nil }
+
+    @inline(__always) func swapBuffers(_ newCount: Int) {
+        let t = a; a = b; b = t
+        aCount = newCount
+    }
+
+    /// Python's `str.replace(old, new)` on `a`.
+    func replaceAll(_ old: StaticString, _ new: StaticString) {
+        let o = UnsafeBufferPointer(start: old.utf8Start, count: old.utf8CodeUnitCount)
+        let nw = UnsafeBufferPointer(start: new.utf8Start, count: new.utf8CodeUnitCount)
+        reserve(aCount * max(1, nw.count) + 8)
+        var i = 0, j = 0
+        let n = aCount
+        while i < n {
+            if a[i] == o[0] && i + o.count <= n && memcmp(a + i, o.baseAddress!, o.count) == 0 {
+                for c in nw { b[j] = c; j += 1 }
+                i += o.count
+            } else {
+                b[j] = a[i]; j += 1; i += 1
+            }
+        }
+        swapBuffers(j)
+    }
 }
 
 @inline(__always)
@@ -114,95 +185,79 @@ func appendScalar(_ v: UInt32, to out: inout [UInt8]) {
     }
 }
 
-/// Python's `str.replace(old, new)` (all occurrences, left to right) in place; `tmp` is scratch.
-private func replaceAll(_ a: inout [UInt8], _ old: StaticString, _ new: StaticString, _ tmp: inout [UInt8]) {
-    let o = UnsafeBufferPointer(start: old.utf8Start, count: old.utf8CodeUnitCount)
-    let n = UnsafeBufferPointer(start: new.utf8Start, count: new.utf8CodeUnitCount)
-    let first = o[0]
-    guard a.contains(first) else { return }
-    tmp.removeAll(keepingCapacity: true)
-    var i = 0
-    var changed = false
-    a.withUnsafeBufferPointer { p in
-        while i < p.count {
-            if p[i] == first && i + o.count <= p.count {
-                var eq = true
-                for k in 1..<o.count where p[i + k] != o[k] { eq = false; break }
-                if eq { tmp.append(contentsOf: n); i += o.count; changed = true; continue }
-            }
-            tmp.append(p[i]); i += 1
-        }
-    }
-    if changed { swap(&a, &tmp) }
-}
-
-/// The class of sacreBLEU's first 13a expression `[\{-\~\[-\` -\&\(-\+\:-\@\/]`.
-@inline(__always) private func isPunct13a(_ b: UInt8) -> Bool {
-    (b >= 0x7B && b <= 0x7E) || (b >= 0x5B && b <= 0x60) || (b >= 0x20 && b <= 0x26)
+/// The class of sacreBLEU's first 13a expression `[\{-\~\[-\` -\&\(-\+\:-\@\/]`, space excluded
+/// (a space around a space changes nothing after the split).
+private let punct13a: [Bool] = (0..<256).map { b in
+    (b >= 0x7B && b <= 0x7E) || (b >= 0x5B && b <= 0x60) || (b >= 0x21 && b <= 0x26)
         || (b >= 0x28 && b <= 0x2B) || (b >= 0x3A && b <= 0x40) || b == 0x2F
 }
 @inline(__always) private func isDigit(_ b: UInt8) -> Bool { b &- 0x30 < 10 }
 @inline(__always) private func isDotComma(_ b: UInt8) -> Bool { b == 0x2E || b == 0x2C }
 
 /// sacreBLEU's `TokenizerRegexp` passes (before its final split/join) on `ws.a`.
-private func regexpPasses(_ ws: inout TokenizerWorkspace) {
+private func regexpPasses(_ ws: TokenizerWorkspace) {
     var hasDot = false, hasDash = false, hasPunct = false
-    for b in ws.a {
-        if isDotComma(b) { hasDot = true } else if b == 0x2D { hasDash = true }
-        else if b != 0x20 && isPunct13a(b) { hasPunct = true }
-    }
-    // 1: ([\{-\~\[-\` -\&\(-\+\:-\@\/]) → " \1 "
-    if hasPunct {
-        ws.b.removeAll(keepingCapacity: true)
-        for b in ws.a {
-            if b != 0x20 && isPunct13a(b) { ws.b.append(0x20); ws.b.append(b); ws.b.append(0x20) }
-            else { ws.b.append(b) }
+    let n0 = ws.aCount
+    punct13a.withUnsafeBufferPointer { table in
+        for i in 0..<n0 {
+            let b = ws.a[i]
+            if isDotComma(b) { hasDot = true } else if b == 0x2D { hasDash = true }
+            else if table[Int(b)] { hasPunct = true }
         }
-        swap(&ws.a, &ws.b)
+        // 1: ([\{-\~\[-\` -\&\(-\+\:-\@\/]) → " \1 "
+        if hasPunct {
+            ws.reserve(3 * n0 + 8)
+            let s = ws.a, d = ws.b
+            var j = 0
+            for i in 0..<n0 {
+                let c = s[i]
+                if table[Int(c)] { d[j] = 0x20; d[j + 1] = c; d[j + 2] = 0x20; j += 3 } else { d[j] = c; j += 1 }
+            }
+            ws.swapBuffers(j)
+        }
     }
     if hasDot {
         // 2: ([^0-9])([\.,]) → "\1 \2 "
-        twoCharPass(&ws) { a, b in !isDigit(a) && isDotComma(b) } emit: { out, a, b in
-            out.append(a); out.append(0x20); out.append(b); out.append(0x20)
-        }
+        twoCharPass(ws, { a, b in !isDigit(a) && isDotComma(b) }, prefixSpace: false)
         // 3: ([\.,])([^0-9]) → " \1 \2"
-        twoCharPass(&ws) { a, b in isDotComma(a) && !isDigit(b) } emit: { out, a, b in
-            out.append(0x20); out.append(a); out.append(0x20); out.append(b)
-        }
+        twoCharPass(ws, { a, b in isDotComma(a) && !isDigit(b) }, prefixSpace: true)
     }
     if hasDash {
         // 4: ([0-9])(-) → "\1 \2 "
-        twoCharPass(&ws) { a, b in isDigit(a) && b == 0x2D } emit: { out, a, b in
-            out.append(a); out.append(0x20); out.append(b); out.append(0x20)
-        }
+        twoCharPass(ws, { a, b in isDigit(a) && b == 0x2D }, prefixSpace: false)
     }
 }
 
+/// One left-to-right, non-overlapping pass of a two-character pattern. The replacement is
+/// "\1 \2 " (`prefixSpace == false`) or " \1 \2" (`prefixSpace == true`).
 @inline(__always)
-private func twoCharPass(_ ws: inout TokenizerWorkspace, _ match: (UInt8, UInt8) -> Bool,
-                         emit: (inout [UInt8], UInt8, UInt8) -> Void) {
-    ws.b.removeAll(keepingCapacity: true)
-    let n = ws.a.count
-    var i = 0
-    ws.a.withUnsafeBufferPointer { p in
-        while i + 1 < n {
-            if match(p[i], p[i + 1]) { emit(&ws.b, p[i], p[i + 1]); i += 2 }
-            else { ws.b.append(p[i]); i += 1 }
-        }
-        if i < n { ws.b.append(p[i]) }
+private func twoCharPass(_ ws: TokenizerWorkspace, _ match: (UInt8, UInt8) -> Bool, prefixSpace: Bool) {
+    let n = ws.aCount
+    ws.reserve(2 * n + 8)
+    let s = ws.a, d = ws.b
+    var i = 0, j = 0
+    while i + 1 < n {
+        let x = s[i], y = s[i + 1]
+        if match(x, y) {
+            if prefixSpace { d[j] = 0x20; d[j + 1] = x; d[j + 2] = 0x20; d[j + 3] = y }
+            else { d[j] = x; d[j + 1] = 0x20; d[j + 2] = y; d[j + 3] = 0x20 }
+            j += 4; i += 2
+        } else { d[j] = x; j += 1; i += 1 }
     }
-    swap(&ws.a, &ws.b)
+    if i < n { d[j] = s[i]; j += 1 }
+    ws.swapBuffers(j)
 }
 
 /// `' '.join(line.split())` on bytes.
-private func joinSplit(_ a: [UInt8], into out: inout [UInt8]) {
-    a.withUnsafeBufferPointer { p in
-        guard let base = p.baseAddress else { return }
-        pythonSplit(base, p.count) { s, e in
-            if !out.isEmpty { out.append(0x20) }
-            out.append(contentsOf: UnsafeBufferPointer(rebasing: p[s..<e]))
-        }
+private func joinSplit(_ p: UnsafeBufferPointer<UInt8>, into out: inout [UInt8]) {
+    guard let base = p.baseAddress else { return }
+    pythonSplit(base, p.count) { s, e in
+        if !out.isEmpty { out.append(0x20) }
+        out.append(contentsOf: UnsafeBufferPointer(rebasing: p[s..<e]))
     }
+}
+private func joinSplit(_ a: [UInt8], into out: inout [UInt8]) {
+    a.withUnsafeBufferPointer { joinSplit($0, into: &out) }
 }
 
 /// sacreBLEU's `TokenizerZh._is_chinese_char`, including the ranges that Python's

@@ -22,15 +22,17 @@ public final class NGramIndex {
     private var keys: UnsafeMutablePointer<UInt64>
     private var vals: UnsafeMutablePointer<UInt32>
     private var capacity: Int
-    private var used: [Int32] = []          // occupied slots, for a cheap reset
+    private var used: UnsafeMutablePointer<Int32>   // occupied slots, for a cheap reset
+    private var usedCount = 0
     // Per n-gram id: the maximum count over references, and a running count.
     private var refMax: UnsafeMutablePointer<Int32>
     private var running: UnsafeMutablePointer<Int32>
     private var idCapacity: Int
     /// The number of distinct reference n-grams (all orders).
     public private(set) var distinctNGrams = 0
-    private var touched: [UInt32] = []
-    private var chain: [UInt32]             // scratch: n-gram id per start position
+    private var touched: UnsafeMutablePointer<UInt32>   // ids with a non-zero running count
+    private var chain: UnsafeMutablePointer<UInt32>     // scratch: n-gram id per start position
+    private var chainCapacity = 256
     /// The reference lengths (in tokens) added since the last reset.
     public private(set) var referenceLengths: [Int] = []
 
@@ -51,21 +53,24 @@ public final class NGramIndex {
         refMax = .allocate(capacity: idCapacity)
         running = .allocate(capacity: idCapacity)
         running.initialize(repeating: 0, count: idCapacity)
-        chain = []
+        used = .allocate(capacity: capacity)
+        touched = .allocate(capacity: idCapacity)
+        chain = .allocate(capacity: chainCapacity)
     }
 
     deinit {
         keys.deallocate(); vals.deallocate(); refMax.deallocate(); running.deallocate()
+        used.deallocate(); touched.deallocate(); chain.deallocate()
     }
 
     /// Forgets every reference (keeps the memory). - Complexity: O(distinct n-grams).
     public func reset() {
-        if used.count * 4 > capacity {
+        if usedCount * 4 > capacity {
             keys.update(repeating: Self.empty, count: capacity)
         } else {
-            for s in used { keys[Int(s)] = Self.empty }
+            for i in 0..<usedCount { keys[Int(used[i])] = Self.empty }
         }
-        used.removeAll(keepingCapacity: true)
+        usedCount = 0
         distinctNGrams = 0
         referenceLengths.removeAll(keepingCapacity: true)
     }
@@ -97,11 +102,12 @@ public final class NGramIndex {
         let id = UInt32(distinctNGrams)
         keys[s] = key
         vals[s] = id
-        used.append(Int32(s))
+        used[usedCount] = Int32(s)
+        usedCount += 1
         distinctNGrams += 1
         if distinctNGrams > idCapacity { growIDs() }
         refMax[Int(id)] = 0
-        if used.count * 2 > capacity { growTable() }
+        if usedCount * 2 > capacity { growTable() }
         return id
     }
 
@@ -114,6 +120,9 @@ public final class NGramIndex {
         r.initialize(repeating: 0, count: n)
         r.update(from: running, count: idCapacity)
         running.deallocate(); running = r
+        let t = UnsafeMutablePointer<UInt32>.allocate(capacity: n)
+        t.update(from: touched, count: idCapacity)
+        touched.deallocate(); touched = t
         idCapacity = n
     }
 
@@ -123,12 +132,15 @@ public final class NGramIndex {
         keys = .allocate(capacity: capacity)
         keys.initialize(repeating: Self.empty, count: capacity)
         vals = .allocate(capacity: capacity)
-        used.removeAll(keepingCapacity: true)
+        used.deallocate()
+        used = .allocate(capacity: capacity)
+        usedCount = 0
         for i in 0..<oldCap where oldKeys[i] != Self.empty {
             var s = slot(oldKeys[i])
             while keys[s] != Self.empty { s = (s + 1) & (capacity - 1) }
             keys[s] = oldKeys[i]; vals[s] = oldVals[i]
-            used.append(Int32(s))
+            used[usedCount] = Int32(s)
+            usedCount += 1
         }
         oldKeys.deallocate(); oldVals.deallocate()
     }
@@ -139,20 +151,22 @@ public final class NGramIndex {
     public func addReference(_ tokens: UnsafeBufferPointer<UInt32>) {
         referenceLengths.append(tokens.count)
         let n = tokens.count
-        if chain.count < n { chain = [UInt32](repeating: 0, count: max(n, 2 * chain.count)) }
-        touched.removeAll(keepingCapacity: true)
+        if chainCapacity < n {
+            chain.deallocate(); chainCapacity = max(n, 2 * chainCapacity); chain = .allocate(capacity: chainCapacity)
+        }
+        var nTouched = 0
         for order in 1...maxOrder where n >= order {
             for i in 0...(n - order) {
                 let prefix = order == 1 ? Self.root : UInt64(chain[i])
                 let g = insert(prefix, tokens[i + order - 1])
                 chain[i] = g
                 let gi = Int(g)
-                if running[gi] == 0 { touched.append(g) }
+                if running[gi] == 0 { touched[nTouched] = g; nTouched += 1 }
                 running[gi] += 1
             }
         }
-        for g in touched {
-            let gi = Int(g)
+        for k in 0..<nTouched {
+            let gi = Int(touched[k])
             if running[gi] > refMax[gi] { refMax[gi] = running[gi] }
             running[gi] = 0
         }
@@ -171,7 +185,7 @@ public final class NGramIndex {
     public func matches(_ hyp: UnsafeBufferPointer<UInt32>) -> SIMD8<Int32> {
         var m = SIMD8<Int32>()
         let n = hyp.count
-        touched.removeAll(keepingCapacity: true)
+        var nTouched = 0
         for i in 0..<n {
             var prefix = Self.root
             var order = 1
@@ -179,14 +193,14 @@ public final class NGramIndex {
                 guard let g = lookup(prefix, hyp[i + order - 1]) else { break }
                 let gi = Int(g)
                 let c = running[gi]
-                if c == 0 { touched.append(g) }
+                if c == 0 { touched[nTouched] = g; nTouched += 1 }
                 running[gi] = c + 1
                 if c < refMax[gi] { m[order - 1] += 1 }
                 prefix = UInt64(g)
                 order += 1
             }
         }
-        for g in touched { running[Int(g)] = 0 }
+        for k in 0..<nTouched { running[Int(touched[k])] = 0 }
         return m
     }
 

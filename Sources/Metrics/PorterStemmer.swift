@@ -37,41 +37,53 @@ public enum PorterStemmer {
     @inline(__always) private static func isVowel(_ c: UInt8) -> Bool {
         c == 0x61 || c == 0x65 || c == 0x69 || c == 0x6F || c == 0x75
     }
-    /// NLTK's `_consonant_flags`: y is a consonant at the start or after a vowel.
-    private static func flags(_ w: ArraySlice<UInt8>) -> [Bool] {
-        var f: [Bool] = []
-        f.reserveCapacity(w.count)
-        for (i, c) in w.enumerated() {
-            if isVowel(c) { f.append(false) }
-            else if c == 0x79 { f.append(i == 0 ? true : !f[i - 1]) }
-            else { f.append(true) }
-        }
+    /// NLTK's `_consonant_flags`, one at a time: y is a consonant at the start or after a vowel.
+    @inline(__always) private static func nextFlag(_ c: UInt8, _ i: Int, _ prev: Bool) -> Bool {
+        if isVowel(c) { return false }
+        if c == 0x79 { return i == 0 ? true : !prev }
+        return true
+    }
+    private static func isConsonant(_ w: ArraySlice<UInt8>, _ i: Int) -> Bool {
+        var f = false
+        var k = 0
+        for c in w { f = nextFlag(c, k, f); if k == i { return f }; k += 1 }
         return f
     }
-    private static func isConsonant(_ w: ArraySlice<UInt8>, _ i: Int) -> Bool { flags(w)[i] }
+    /// The number of vowel→consonant transitions ("VC" pairs).
     private static func measure(_ w: ArraySlice<UInt8>) -> Int {
-        let f = flags(w)
-        var m = 0
-        if f.count >= 2 { for i in 1..<f.count where !f[i - 1] && f[i] { m += 1 } }
+        var m = 0, k = 0
+        var prev = false
+        for c in w {
+            let f = nextFlag(c, k, prev)
+            if k > 0 && !prev && f { m += 1 }
+            prev = f; k += 1
+        }
         return m
     }
-    private static func containsVowel(_ w: ArraySlice<UInt8>) -> Bool { flags(w).contains(false) }
+    private static func containsVowel(_ w: ArraySlice<UInt8>) -> Bool {
+        var prev = false, k = 0
+        for c in w { prev = nextFlag(c, k, prev); if !prev { return true }; k += 1 }
+        return false
+    }
     private static func endsDoubleConsonant(_ w: ArraySlice<UInt8>) -> Bool {
         w.count >= 2 && w[w.endIndex - 1] == w[w.endIndex - 2] && isConsonant(w, w.count - 1)
     }
     private static func endsCVC(_ w: ArraySlice<UInt8>) -> Bool {
         let n = w.count
         if n >= 3 {
-            let f = flags(w)
             let last = w[w.endIndex - 1]
-            if f[n - 3] && !f[n - 2] && f[n - 1] && last != 0x77 && last != 0x78 && last != 0x79 { return true }
+            if isConsonant(w, n - 3) && !isConsonant(w, n - 2) && isConsonant(w, n - 1)
+                && last != 0x77 && last != 0x78 && last != 0x79 { return true }
         }
-        if n == 2 { let f = flags(w); return !f[0] && f[1] }
+        if n == 2 { return !isConsonant(w, 0) && isConsonant(w, 1) }
         return false
     }
     private static func ends(_ w: [UInt8], _ s: String) -> Bool {
-        let u = Array(s.utf8)
-        return w.count >= u.count && Array(w[(w.count - u.count)...]) == u
+        let u = s.utf8
+        guard w.count >= u.count else { return false }
+        var i = w.count - u.count
+        for c in u { if w[i] != c { return false }; i += 1 }
+        return true
     }
     private static func stemOf(_ w: [UInt8], _ s: String) -> ArraySlice<UInt8> { w[0..<(w.count - s.utf8.count)] }
 

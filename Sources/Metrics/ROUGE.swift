@@ -216,12 +216,28 @@ public final class ROUGESegmentScorer {
     public func beginSegment() {
         refs.removeAll(keepingCapacity: true)
         refSentences.removeAll(keepingCapacity: true)
-        if interner.count > 1 << 22 { interner.reset() }
+        if interner.count > 1 << 22 { interner.reset(); stemmedID.removeAll() }
     }
 
+    private var stemmedID: [UInt32] = []     // raw token id → id of its stem (.max: not yet known)
+
+    /// Token ids of `text`; with stemming, each word type is stemmed once (its id maps to its
+    /// stem's id), which gives the same tokens as stemming every occurrence.
     private func ids(_ text: UnsafeBufferPointer<UInt8>) -> [UInt32] {
         var out: [UInt32] = []
-        tk.tokens(text, tokenizer: config.tokenizer, stem: config.useStemmer) { out.append(interner.intern($0)) }
+        let stem = config.useStemmer
+        tk.tokens(text, tokenizer: config.tokenizer, stem: false) { tok in
+            let raw = interner.intern(tok)
+            guard stem && tok.count > 3 else { out.append(raw); return }
+            let r = Int(raw)
+            if r < stemmedID.count, stemmedID[r] != .max { out.append(stemmedID[r]); return }
+            var ascii = true
+            for b in tok where !((b &- 0x61) < 26 || (b &- 0x30) < 10) { ascii = false; break }
+            let sid = ascii ? PorterStemmer.stem(Array(tok)).withUnsafeBufferPointer { interner.intern($0) } : raw
+            if stemmedID.count <= r { stemmedID.append(contentsOf: repeatElement(UInt32.max, count: r + 1 - stemmedID.count)) }
+            stemmedID[r] = sid
+            out.append(sid)
+        }
         return out
     }
 
