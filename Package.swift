@@ -60,7 +60,7 @@ let package = Package(
         .testTarget(name: "TokenizeTests", dependencies: ["Tokenize"], resources: [.copy("Resources")]),
         .testTarget(name: "MetricsTests", dependencies: ["Metrics", "Tokenize"], resources: [.copy("Resources")]),
         .testTarget(name: "Seq2SeqTests", dependencies: ["Seq2Seq", "Metrics", "Tokenize"]),
-        .testTarget(name: "CLITests", dependencies: ["mixer-cli"]),
+        .testTarget(name: "CLITests", dependencies: ["mixer-cli", "Seq2Seq"]),
     ],
     swiftLanguageModes: [.v5]
 )
