@@ -9,7 +9,7 @@ struct MixerCommand: ParsableCommand {
         version: mixerVersion,
         subcommands: [
             TokenizeCommand.self, DetokenizeCommand.self, VocabCommand.self,
-            ReportCommand.self,
+            ReportCommand.self, DecodeCommand.self,
         ]
     )
 }

@@ -232,3 +232,23 @@ final class DecodingSearchTests: XCTestCase {
         XCTAssertEqual(LengthPenalty.average.score(logProb: -6, length: 3), -2)
     }
 }
+
+/// `--replace-unk` on hand-made hypotheses.
+final class DecodingTextTests: XCTestCase {
+    func testReplaceUnkUsesTheAttentionArgmax() throws {
+        let root = FileManager.default.temporaryDirectory.appendingPathComponent("dec-\(UUID().uuidString)")
+        addTeardownBlock { try? FileManager.default.removeItem(at: root) }
+        let src = Vocabulary(counting: [["a", "b"]]), tgt = Vocabulary(counting: [["x", "y"]])
+        var mc = ModelConfig(sourceVocabSize: src.count, targetVocabSize: tgt.count)
+        mc.embeddingSize = 4; mc.hiddenSize = 4; mc.encoderHiddenSize = 4
+        let rc = RunConfig(model: mc, tokenizer: TokenizerSettings(), maxSourceLength: 10, maxTargetLength: 5, mixerVersion: "test")
+        try TrainedModel.save(to: root.path, model: EncoderDecoder(config: mc, seed: 1), config: rc,
+                              sourceVocabulary: src, targetVocabulary: tgt)
+        let m = try TrainedModel(directory: root.path)
+        XCTAssertEqual(m.defaultMaxLength, 6)
+        let x = tgt.id("x"), unk = Vocabulary.unk
+        let h = Hypothesis(ids: [unk, x, unk, unk], ended: true, logProb: -1, score: -1, attentionArgmax: [2, 0, 0, -1, 1])
+        XCTAssertEqual(m.outputTokens(h, sourceTokens: ["Zoë", "b", "Ulm"], replaceUnk: true), ["Ulm", "x", "Zoë", "<unk>"])
+        XCTAssertEqual(m.outputTokens(h, sourceTokens: ["Zoë", "b", "Ulm"], replaceUnk: false), ["<unk>", "x", "<unk>", "<unk>"])
+    }
+}
