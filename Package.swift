@@ -49,6 +49,12 @@ let package = Package(
             ]
         ),
 
+        // MARK: - Benchmarks (not a product: the timing driver of bench/decode.sh)
+        .executableTarget(
+            name: "mixer-bench",
+            dependencies: ["Seq2Seq", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+        ),
+
         // MARK: - Tests
         .testTarget(name: "TokenizeTests", dependencies: ["Tokenize"], resources: [.copy("Resources")]),
         .testTarget(name: "MetricsTests", dependencies: ["Metrics", "Tokenize"], resources: [.copy("Resources")]),
