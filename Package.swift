@@ -31,7 +31,11 @@ let package = Package(
 
         // MARK: - Libraries
         .target(name: "Tokenize", dependencies: ["CICU"]),
-        .target(name: "Metrics", dependencies: ["Tokenize"]),
+        .target(
+            name: "Metrics",
+            dependencies: ["CICU", "Tokenize"],
+            swiftSettings: [.unsafeFlags(["-Ounchecked", "-enforce-exclusivity=unchecked"], .when(configuration: .release))]
+        ),
         .target(
             name: "Seq2Seq",
             dependencies: ["CBLAS", "Tokenize", "Metrics"],
@@ -49,10 +53,13 @@ let package = Package(
             ]
         ),
 
-        // MARK: - Benchmarks (not a product: the timing driver of bench/decode.sh)
+        // Benchmark driver of bench/metrics.sh (not a product).
+        .executableTarget(name: "metrics-bench", dependencies: ["Metrics", "Tokenize"], path: "bench/metrics-bench"),
+        // Benchmark driver of bench/decode.sh (not a product).
         .executableTarget(
-            name: "mixer-bench",
-            dependencies: ["Seq2Seq", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+            name: "decode-bench",
+            dependencies: ["Seq2Seq", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            path: "bench/decode-bench"
         ),
 
         // MARK: - Tests

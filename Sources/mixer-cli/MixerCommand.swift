@@ -9,7 +9,10 @@ struct MixerCommand: ParsableCommand {
         version: mixerVersion,
         subcommands: [
             TokenizeCommand.self, DetokenizeCommand.self, VocabCommand.self,
-            ReportCommand.self, DecodeCommand.self,
+            ScoreCommand.self,
+            TrainCommand.self,
+            DecodeCommand.self,
+            ReportCommand.self,
         ]
     )
 }

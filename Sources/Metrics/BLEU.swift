@@ -1,0 +1,374 @@
+// BLEU (Papineni et al., 2002, https://aclanthology.org/P02-1040) exactly as sacreBLEU 2.6.0
+// computes it (Post, 2018, https://aclanthology.org/W18-6319).
+
+/// The smoothing of zero n-gram precisions (Chen & Cherry, 2014,
+/// https://aclanthology.org/W14-3346), as sacreBLEU names them.
+public enum BLEUSmoothing: String, CaseIterable, Sendable, Codable {
+    /// mteval-v13a (method 3): the k-th order with no match gets precision 1 / (2^k · total).
+    case exp
+    /// Method 1: a zero count becomes `smoothValue` (default 0.1).
+    case floor
+    /// Method 2: `smoothValue` (default 1) is added to matches and totals of orders n ≥ 2.
+    case addK = "add-k"
+    /// No smoothing: a zero precision makes BLEU 0.
+    case none
+
+    /// sacreBLEU's default value for the method (nil when it takes none).
+    public var defaultValue: Double? {
+        switch self {
+        case .floor: return 0.1
+        case .addK: return 1
+        case .exp, .none: return nil
+        }
+    }
+}
+
+/// BLEU's sufficient statistics for one segment or a whole corpus (they add up).
+///
+/// sacreBLEU's list `[sys_len, ref_len, matches 1…4, totals 1…4]`.
+public struct BLEUStatistics: Equatable, Sendable {
+    /// The hypothesis length in tokens (`sys_len`).
+    public var hypothesisLength: Int
+    /// The closest reference length (`ref_len`; the shorter on a tie).
+    public var referenceLength: Int
+    /// Clipped n-gram matches, n = 1…4.
+    public var matches: SIMD4<Int>
+    /// Hypothesis n-gram counts, n = 1…4.
+    public var totals: SIMD4<Int>
+
+    public init(hypothesisLength: Int = 0, referenceLength: Int = 0,
+                matches: SIMD4<Int> = .zero, totals: SIMD4<Int> = .zero) {
+        self.hypothesisLength = hypothesisLength
+        self.referenceLength = referenceLength
+        self.matches = matches
+        self.totals = totals
+    }
+
+    /// sacreBLEU's flat list: `[sys_len, ref_len, m1, m2, m3, m4, t1, t2, t3, t4]`.
+    public var flat: [Int] {
+        [hypothesisLength, referenceLength, matches[0], matches[1], matches[2], matches[3],
+         totals[0], totals[1], totals[2], totals[3]]
+    }
+
+    /// Sum of two statistics (corpus BLEU sums segment statistics).
+    public static func + (a: BLEUStatistics, b: BLEUStatistics) -> BLEUStatistics {
+        BLEUStatistics(hypothesisLength: a.hypothesisLength + b.hypothesisLength,
+                       referenceLength: a.referenceLength + b.referenceLength,
+                       matches: a.matches &+ b.matches, totals: a.totals &+ b.totals)
+    }
+
+    public static func += (a: inout BLEUStatistics, b: BLEUStatistics) { a = a + b }
+}
+
+/// A BLEU score with sacreBLEU's fields (`BLEUScore`): score 0–100, precisions in percent.
+public struct BLEUScore: Equatable, Sendable {
+    /// BLEU on 0–100.
+    public var score: Double
+    /// Matches per order, as sacreBLEU reports them (add-k adds its value for n ≥ 2).
+    public var counts: [Double]
+    /// Totals per order, as sacreBLEU reports them (add-k adds its value for n ≥ 2).
+    public var totals: [Double]
+    /// Precisions per order in percent (0 for orders that were not reached).
+    public var precisions: [Double]
+    /// Brevity penalty `exp(1 − ref_len / sys_len)` when `sys_len < ref_len`, else 1.
+    public var bp: Double
+    /// `sys_len`.
+    public var sysLen: Int
+    /// `ref_len`.
+    public var refLen: Int
+
+    /// `sys_len / ref_len`, or 0 when `ref_len` is 0.
+    public var ratio: Double { refLen != 0 ? Double(sysLen) / Double(refLen) : 0 }
+
+    /// sacreBLEU's text line: `BLEU = 32.01 63.5/38.2/25.0/16.8 (BP = 1.000 ratio = 1.000
+    /// hyp_len = 7 ref_len = 7)`, with `width` decimals for the score.
+    public func formatted(width: Int = 2, confidence: ConfidenceInterval? = nil) -> String {
+        var sc = formatFixed(score, width)
+        if let ci = confidence, ci.mean > 0 {
+            sc += " (μ = \(formatFixed(ci.mean, width)) ± \(formatFixed(ci.halfWidth, width)))"
+        }
+        let prec = precisions.map { formatFixed($0, 1) }.joined(separator: "/")
+        return "BLEU = \(sc) \(prec) (BP = \(formatFixed(bp, 3)) ratio = \(formatFixed(ratio, 3)) "
+            + "hyp_len = \(sysLen) ref_len = \(refLen))"
+    }
+}
+
+/// The number of references in a signature: a count, or `var` when it differs per segment.
+public enum ReferenceCount: Equatable, Sendable, CustomStringConvertible {
+    case fixed(Int)
+    case variable
+    public var description: String {
+        switch self {
+        case .fixed(let n): return String(n)
+        case .variable: return "var"
+        }
+    }
+}
+
+/// BLEU's configuration, with sacreBLEU 2.6.0's options and defaults.
+///
+/// ```swift
+/// let bleu = BLEU(effectiveOrder: true)
+/// let s = bleu.sentenceScore(hypothesis: "the cat sat", references: ["the cat sat down"])
+/// print(s.formatted())
+/// ```
+public struct BLEU: Sendable, Equatable {
+    /// The tokenizer (default `13a`).
+    public var tokenizer: BLEUTokenizer
+    /// Lowercase hypothesis and references first (Python's `str.lower()`).
+    public var lowercase: Bool
+    /// The smoothing method (default `exp`).
+    public var smoothing: BLEUSmoothing
+    /// The smoothing value for `floor` and `add-k`; nil takes the method's default.
+    public var smoothValue: Double?
+    /// Average only over orders up to the highest with a non-zero total (sentence BLEU's default
+    /// in sacreBLEU; off for corpus BLEU).
+    public var effectiveOrder: Bool
+    /// The highest n-gram order (4).
+    public static let maxOrder = 4
+
+    public init(tokenizer: BLEUTokenizer = .thirteenA, lowercase: Bool = false,
+                smoothing: BLEUSmoothing = .exp, smoothValue: Double? = nil,
+                effectiveOrder: Bool = false) {
+        self.tokenizer = tokenizer
+        self.lowercase = lowercase
+        self.smoothing = smoothing
+        self.smoothValue = smoothValue
+        self.effectiveOrder = effectiveOrder
+    }
+
+    /// sacreBLEU's `_preprocess_segment`: lowercase (optionally), `rstrip()`, tokenize.
+    public func preprocess(_ line: String) -> String {
+        var s = lowercase ? pythonLower(line) : line
+        s = s.withUTF8 { p -> String in
+            guard let b = p.baseAddress else { return "" }
+            return String(decoding: UnsafeBufferPointer(rebasing: p[pythonStripRange(b, p.count, leading: false)]), as: UTF8.self)
+        }
+        return tokenizer.tokenize(s)
+    }
+
+    /// BLEU from sufficient statistics: sacreBLEU's `compute_bleu`.
+    ///
+    /// `BLEU = BP · exp((1/N) Σ_{n≤N} log p_n)`, `BP = min(1, exp(1 − r/c))`, with p_n smoothed
+    /// as ``BLEUSmoothing`` says and N = 4, or the highest order with a non-zero total when
+    /// ``effectiveOrder`` is set. A zero precision counts as log = −9999999999 (sacreBLEU's
+    /// `my_log`). No match at any order gives 0.
+    /// - Complexity: O(1).
+    public func score(_ stats: BLEUStatistics) -> BLEUScore {
+        BLEU.computeBLEU(matches: stats.matches, totals: stats.totals,
+                         sysLen: stats.hypothesisLength, refLen: stats.referenceLength,
+                         smoothing: smoothing, smoothValue: smoothValue, effectiveOrder: effectiveOrder)
+    }
+
+    /// sacreBLEU's `BLEU.compute_bleu` on explicit statistics.
+    public static func computeBLEU(matches: SIMD4<Int>, totals: SIMD4<Int>, sysLen: Int, refLen: Int,
+                                   smoothing: BLEUSmoothing, smoothValue: Double?,
+                                   effectiveOrder: Bool) -> BLEUScore {
+        let value = smoothValue ?? smoothing.defaultValue ?? 0
+        var bp = 1.0
+        if sysLen < refLen { bp = sysLen > 0 ? exp(1 - Double(refLen) / Double(sysLen)) : 0 }
+        var correct = (0..<4).map { Double(matches[$0]) }
+        var total = (0..<4).map { Double(totals[$0]) }
+        var precisions = [Double](repeating: 0, count: 4)
+        if matches == .zero {
+            return BLEUScore(score: 0, counts: correct, totals: total, precisions: precisions,
+                             bp: bp, sysLen: sysLen, refLen: refLen)
+        }
+        var smoothMteval = 1.0
+        var effOrder = 4
+        for n in 1...4 {
+            if smoothing == .addK && n > 1 {
+                correct[n - 1] += value
+                total[n - 1] += value
+            }
+            if total[n - 1] == 0 { break }
+            if effectiveOrder { effOrder = n }
+            if correct[n - 1] == 0 {
+                if smoothing == .exp {
+                    smoothMteval *= 2
+                    precisions[n - 1] = 100 / (smoothMteval * total[n - 1])
+                } else if smoothing == .floor {
+                    precisions[n - 1] = 100 * value / total[n - 1]
+                }
+            } else {
+                precisions[n - 1] = 100 * correct[n - 1] / total[n - 1]
+            }
+        }
+        var logSum = 0.0
+        for p in precisions[0..<effOrder] { logSum += p == 0 ? -9_999_999_999 : log(p) }
+        let score = bp * exp(logSum / Double(effOrder))
+        return BLEUScore(score: score, counts: correct, totals: total, precisions: precisions,
+                         bp: bp, sysLen: sysLen, refLen: refLen)
+    }
+
+    /// The statistics of one segment; nil references are skipped (sacreBLEU's `None`).
+    /// - Complexity: O(total length · 4).
+    public func statistics(hypothesis: String, references: [String?]) -> BLEUStatistics {
+        let s = BLEUSegmentScorer(self)
+        s.beginSegment()
+        for r in references { if let r { s.addReference(r) } }
+        return s.finishSegment(hypothesis: hypothesis)
+    }
+
+    /// sacreBLEU's `sentence_score` (use `effectiveOrder: true`, as `sentence_bleu` does).
+    public func sentenceScore(hypothesis: String, references: [String?]) -> BLEUScore {
+        score(statistics(hypothesis: hypothesis, references: references))
+    }
+
+    /// sacreBLEU's `corpus_score`: `references` holds one stream per reference set, each as
+    /// long as `hypotheses` (nil entries mark missing references).
+    /// - Precondition: every stream has `hypotheses.count` entries.
+    public func corpusStatistics(hypotheses: [String], references: [[String?]]) -> [BLEUStatistics] {
+        for r in references {
+            precondition(r.count == hypotheses.count, "Each reference stream needs one entry per hypothesis")
+        }
+        let s = BLEUSegmentScorer(self)
+        return hypotheses.indices.map { i in
+            s.beginSegment()
+            for r in references { if let line = r[i] { s.addReference(line) } }
+            return s.finishSegment(hypothesis: hypotheses[i])
+        }
+    }
+
+    /// Corpus BLEU: the score of the summed segment statistics.
+    public func corpusScore(hypotheses: [String], references: [[String?]]) -> BLEUScore {
+        score(corpusStatistics(hypotheses: hypotheses, references: references).reduce(BLEUStatistics(), +))
+    }
+
+    /// sacreBLEU's signature for these options, long (`nrefs:1|case:mixed|eff:no|tok:13a|
+    /// smooth:exp|version:…`) or short (`#:1|c:mixed|e:no|tok:13a|s:exp|v:…`).
+    ///
+    /// - Parameters:
+    ///   - version: the version named last. sacreBLEU writes its own; `mixer-cli` writes
+    ///     `mixer-<mixerVersion>` so that nobody mistakes its numbers for sacreBLEU's run, and
+    ///     the tests pass `"2.6.0"` to reproduce sacreBLEU's strings exactly.
+    ///   - bootstrap: the number of resamples and the seed, when confidence intervals were asked.
+    public func signature(references: ReferenceCount, bootstrap: (samples: Int, seed: UInt64)? = nil,
+                          version: String = "mixer-\(mixerVersion)", short: Bool = false) -> String {
+        var smooth = smoothing.rawValue
+        if let def = smoothing.defaultValue { smooth += "[\(formatFixed(smoothValue ?? def, 2))]" }
+        var fields: [(String, String, String)] = [("nrefs", "#", references.description)]
+        if let bs = bootstrap {
+            fields.append(("bs", "bs", String(bs.samples)))
+            fields.append(("seed", "rs", String(bs.seed)))
+        }
+        fields += [("case", "c", lowercase ? "lc" : "mixed"), ("eff", "e", effectiveOrder ? "yes" : "no"),
+                   ("tok", "tok", tokenizer.signatureName), ("smooth", "s", smooth),
+                   ("version", "v", version)]
+        return fields.map { "\(short ? $0.1 : $0.0):\($0.2)" }.joined(separator: "|")
+    }
+}
+
+/// Computes BLEU statistics segment by segment with reusable buffers: references are added one
+/// at a time (each is tokenized and indexed at once, so the caller need not keep it), then the
+/// hypothesis closes the segment. This is the streaming path of `mixer-cli score`.
+///
+/// ```swift
+/// let s = BLEUSegmentScorer(BLEU())
+/// s.beginSegment(); s.addReference("the cat sat"); let st = s.finishSegment(hypothesis: "the cat")
+/// ```
+/// - Note: not thread-safe; use one per thread.
+public final class BLEUSegmentScorer {
+    public let bleu: BLEU
+    private let index = NGramIndex(maxOrder: BLEU.maxOrder)
+    private let interner = ByteInterner()
+    private let ws = TokenizerWorkspace()
+    private var lowered: [UInt8] = []
+    private var ids: UnsafeMutablePointer<UInt32>
+    private var idCapacity = 256
+
+    public init(_ bleu: BLEU) {
+        self.bleu = bleu
+        ids = .allocate(capacity: idCapacity)
+    }
+    deinit { ids.deallocate() }
+
+    /// Starts a new segment (forgets the previous references).
+    public func beginSegment() {
+        index.reset()
+        interner.reset()
+    }
+
+    /// Lowercases (optionally), rstrips and tokenizes into `ws.a` (split pending).
+    private func tokenize(_ line: UnsafeBufferPointer<UInt8>) {
+        if bleu.lowercase {
+            lowered.removeAll(keepingCapacity: true)
+            pythonLower(line, into: &lowered)
+            lowered.withUnsafeBufferPointer { tokenizeStripped($0) }
+        } else {
+            tokenizeStripped(line)
+        }
+    }
+
+    private func tokenizeStripped(_ src: UnsafeBufferPointer<UInt8>) {
+        guard let base = src.baseAddress, src.count > 0 else { ws.aCount = 0; return }
+        let body = UnsafeBufferPointer(rebasing: src[pythonStripRange(base, src.count, leading: false)])
+        bleu.tokenizer.preSplit(body, workspace: ws)
+    }
+
+    /// Splits `ws.a` and maps each token to an id (interning reference tokens); returns the count.
+    @inline(__always) private func splitIDs(intern: Bool) -> Int {
+        var n = 0
+        if idCapacity < ws.aCount / 2 + 2 {
+            ids.deallocate(); idCapacity = ws.aCount / 2 + 2; ids = .allocate(capacity: idCapacity)
+        }
+        let p = ws.a
+        let ids = self.ids
+        pythonSplit(p, ws.aCount) { s, e in
+            let tok = UnsafeBufferPointer(start: p + s, count: e - s)
+            ids[n] = intern ? interner.intern(tok) : interner.find(tok)
+            n += 1
+        }
+        return n
+    }
+
+    /// Adds a reference given as UTF-8 bytes (checked well-formed by the caller).
+    public func addReference(_ line: UnsafeBufferPointer<UInt8>) {
+        tokenize(line)
+        let n = splitIDs(intern: true)
+        index.addReference(UnsafeBufferPointer(start: ids, count: n))
+    }
+
+    /// Adds a reference.
+    public func addReference(_ line: String) {
+        var line = line
+        line.withUTF8 { addReference($0) }
+    }
+
+    /// Closes the segment with its hypothesis (UTF-8 bytes) and returns its statistics.
+    public func finishSegment(hypothesis line: UnsafeBufferPointer<UInt8>) -> BLEUStatistics {
+        tokenize(line)
+        let len = splitIDs(intern: false)
+        let m = index.matches(UnsafeBufferPointer(start: ids, count: len))
+        var totals = SIMD4<Int>.zero
+        for n in 0..<4 { totals[n] = max(0, len - n) }
+        return BLEUStatistics(hypothesisLength: len,
+                              referenceLength: closestReferenceLength(len, index.referenceLengths),
+                              matches: SIMD4(Int(m[0]), Int(m[1]), Int(m[2]), Int(m[3])), totals: totals)
+    }
+
+    /// Closes the segment with its hypothesis.
+    public func finishSegment(hypothesis: String) -> BLEUStatistics {
+        var h = hypothesis
+        return h.withUTF8 { finishSegment(hypothesis: $0) }
+    }
+}
+
+/// sacreBLEU's `_get_closest_ref_len`: the reference length closest to `hypLength`, the shorter
+/// on a tie; -1 when there is no reference (as sacreBLEU).
+@inline(__always)
+func closestReferenceLength(_ hypLength: Int, _ refLengths: [Int]) -> Int {
+    var bestDiff = -1, best = -1
+    for r in refLengths {
+        let d = abs(hypLength - r)
+        if bestDiff == -1 || d < bestDiff { bestDiff = d; best = r }
+        else if d == bestDiff && r < best { best = r }
+    }
+    return best
+}
+
+#if canImport(Darwin)
+import Darwin
+#else
+import Glibc
+#endif

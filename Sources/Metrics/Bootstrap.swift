@@ -1,0 +1,104 @@
+// Bootstrap resampling (Koehn, 2004, https://aclanthology.org/W04-3250) as sacreBLEU 2.6.0's
+// `--confidence` and `--paired-bs` compute it, with a seeded SplitMix64 in place of numpy's
+// generator: the statistics are the same, the resamples (and so the last digits) differ.
+
+/// The result of sacreBLEU's paired bootstrap test of a system against a baseline.
+public struct PairedBootstrapResult: Equatable, Sendable {
+    /// The baseline's and the system's actual scores.
+    public var baselineScore: Double
+    public var systemScore: Double
+    /// The system's bootstrap mean and 95% half-width.
+    public var system: ConfidenceInterval
+    /// `p = (#{d_i − mean(d) > |s − b|} + 1) / (N + 1)` with `d_i = |s_i − b_i|` on resample i.
+    public var pValue: Double
+}
+
+/// Seeded bootstrap resampling over per-segment statistics.
+public enum Bootstrap {
+    /// sacreBLEU's `estimate_ci`: the mean of `scores` and half the distance between the sorted
+    /// scores at ranks ⌊n/40⌋ and n − ⌊n/40⌋ − 1 (the central 95%).
+    public static func estimate(_ scores: [Double], seed: UInt64) -> ConfidenceInterval {
+        let s = scores.sorted()
+        let n = s.count
+        guard n > 0 else { return ConfidenceInterval(mean: 0, halfWidth: 0, samples: 0, seed: seed) }
+        let lo = n / 40, hi = n - lo - 1
+        return ConfidenceInterval(mean: s.reduce(0, +) / Double(n), halfWidth: 0.5 * (s[hi] - s[lo]),
+                                  samples: n, seed: seed)
+    }
+
+    /// Calls `body` once per resample with the indices drawn (n draws with replacement of 0..<n).
+    /// - Complexity: O(samples · n).
+    public static func forEachResample(count n: Int, samples: Int, seed: UInt64, _ body: ([Int]) -> Void) {
+        var rng = SplitMix64(seed: seed)
+        var idx = [Int](repeating: 0, count: n)
+        for _ in 0..<samples {
+            for i in 0..<n { idx[i] = rng.next(below: n) }
+            body(idx)
+        }
+    }
+
+    /// The confidence interval of corpus BLEU over `samples` resamples of the segments.
+    public static func bleu(_ stats: [BLEUStatistics], config: BLEU, samples: Int = 1000, seed: UInt64 = 12345) -> ConfidenceInterval {
+        var scores: [Double] = []
+        forEachResample(count: stats.count, samples: samples, seed: seed) { idx in
+            var sum = BLEUStatistics()
+            for i in idx { sum += stats[i] }
+            scores.append(config.score(sum).score)
+        }
+        return estimate(scores, seed: seed)
+    }
+
+    /// The confidence interval of a mean of per-segment values (ROUGE: the mean F).
+    public static func mean(_ values: [Double], samples: Int = 1000, seed: UInt64 = 12345) -> ConfidenceInterval {
+        var scores: [Double] = []
+        forEachResample(count: values.count, samples: samples, seed: seed) { idx in
+            var s = 0.0
+            for i in idx { s += values[i] }
+            scores.append(values.isEmpty ? 0 : s / Double(values.count))
+        }
+        return estimate(scores, seed: seed)
+    }
+
+    /// sacreBLEU's paired bootstrap test for any corpus score computed from per-segment data:
+    /// both systems are scored on the same resamples.
+    public static func paired(count n: Int, samples: Int = 1000, seed: UInt64 = 12345,
+                              baseline: ([Int]?) -> Double, system: ([Int]?) -> Double) -> PairedBootstrapResult {
+        let b0 = baseline(nil), s0 = system(nil)
+        var bs: [Double] = [], ss: [Double] = []
+        forEachResample(count: n, samples: samples, seed: seed) { idx in
+            bs.append(baseline(idx)); ss.append(system(idx))
+        }
+        let diffs = zip(ss, bs).map { abs($0 - $1) }
+        let meanDiff = diffs.isEmpty ? 0 : diffs.reduce(0, +) / Double(diffs.count)
+        let real = abs(b0 - s0)
+        let c = diffs.filter { $0 - meanDiff > real }.count
+        return PairedBootstrapResult(baselineScore: b0, systemScore: s0, system: estimate(ss, seed: seed),
+                                     pValue: Double(c + 1) / Double(samples + 1))
+    }
+
+    /// The paired bootstrap test for corpus BLEU.
+    public static func pairedBLEU(baseline: [BLEUStatistics], system: [BLEUStatistics], config: BLEU,
+                                  samples: Int = 1000, seed: UInt64 = 12345) -> PairedBootstrapResult {
+        precondition(baseline.count == system.count, "Both systems need the same number of segments")
+        func score(_ st: [BLEUStatistics], _ idx: [Int]?) -> Double {
+            var sum = BLEUStatistics()
+            if let idx { for i in idx { sum += st[i] } } else { for s in st { sum += s } }
+            return config.score(sum).score
+        }
+        return paired(count: system.count, samples: samples, seed: seed,
+                      baseline: { score(baseline, $0) }, system: { score(system, $0) })
+    }
+
+    /// The paired bootstrap test for a mean of per-segment values (ROUGE F).
+    public static func pairedMean(baseline: [Double], system: [Double], samples: Int = 1000,
+                                  seed: UInt64 = 12345) -> PairedBootstrapResult {
+        precondition(baseline.count == system.count, "Both systems need the same number of segments")
+        func score(_ v: [Double], _ idx: [Int]?) -> Double {
+            guard !v.isEmpty else { return 0 }
+            if let idx { return idx.reduce(0.0) { $0 + v[$1] } / Double(v.count) }
+            return v.reduce(0, +) / Double(v.count)
+        }
+        return paired(count: system.count, samples: samples, seed: seed,
+                      baseline: { score(baseline, $0) }, system: { score(system, $0) })
+    }
+}

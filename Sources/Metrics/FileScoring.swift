@@ -1,0 +1,123 @@
+// Streaming corpus scoring of line-aligned files: the engine of `mixer-cli score`.
+import Tokenize
+
+/// What to compute over a hypothesis file and its reference files.
+public struct FileScoringOptions: Sendable {
+    /// BLEU's configuration, or nil for no BLEU.
+    public var bleu: BLEU?
+    /// ROUGE's configuration, or nil for no ROUGE.
+    public var rouge: ROUGE?
+    /// Keep per-segment statistics (needed for confidence intervals and paired tests).
+    public var keepSegments: Bool
+    /// Replace ill-formed UTF-8 with U+FFFD instead of failing.
+    public var replaceInvalid: Bool
+    public init(bleu: BLEU?, rouge: ROUGE?, keepSegments: Bool = false, replaceInvalid: Bool = false) {
+        self.bleu = bleu; self.rouge = rouge; self.keepSegments = keepSegments; self.replaceInvalid = replaceInvalid
+    }
+}
+
+/// One segment's scores (sentence BLEU uses the configuration as given: set
+/// `effectiveOrder` for sacreBLEU's sentence defaults).
+public struct SegmentScores: Sendable {
+    public var bleu: BLEUScore?
+    public var bleuStatistics: BLEUStatistics?
+    public var rouge: [ROUGEType: ROUGEScore]
+}
+
+/// A corpus's scores and, when kept, its per-segment data.
+public struct CorpusScores: Sendable {
+    /// The number of segments.
+    public var segments: Int
+    /// The summed BLEU statistics and their score.
+    public var bleuStatistics: BLEUStatistics
+    public var bleu: BLEUScore?
+    /// How many references the segments had: a count, or `var`.
+    public var references: ReferenceCount
+    /// ROUGE: the mean precision, recall and F over segments (rouge-score's corpus figure).
+    public var rouge: [ROUGEType: ROUGEScore]
+    /// Per-segment BLEU statistics (when kept).
+    public var segmentBLEU: [BLEUStatistics] = []
+    /// Per-segment ROUGE F (when kept).
+    public var segmentROUGE: [ROUGEType: [Double]] = [:]
+}
+
+/// Scores hypothesis files against reference files, streaming line by line (UTF-8 checked by
+/// ``LineReader``): memory is O(1) in the corpus size unless segments are kept.
+public enum FileScorer {
+    /// Scores `hypotheses` (a path or "-") against `references` (paths, each line-aligned with it),
+    /// calling `segment` for each line when given.
+    /// - Throws: ``InputError`` naming the file and line (invalid UTF-8, unreadable file), or
+    ///   naming both files and both line counts when they differ.
+    public static func score(hypotheses: String, references: [String], options: FileScoringOptions,
+                             segment: ((Int, SegmentScores) -> Void)? = nil) throws -> CorpusScores {
+        let hypReader = try LineReader(path: hypotheses, replaceInvalid: options.replaceInvalid)
+        let refReaders = try references.map { try LineReader(path: $0, replaceInvalid: options.replaceInvalid) }
+        let bleuScorer = options.bleu.map { BLEUSegmentScorer($0) }
+        let rougeScorer = options.rouge.map { ROUGESegmentScorer($0) }
+        var result = CorpusScores(segments: 0, bleuStatistics: BLEUStatistics(), bleu: nil,
+                                  references: .fixed(references.count), rouge: [:])
+        var rougeSums: [ROUGEType: (Double, Double, Double)] = [:]
+        while true {
+            bleuScorer?.beginSegment()
+            rougeScorer?.beginSegment()
+            var ended: [Int] = []
+            for (k, r) in refReaders.enumerated() {
+                let got = try r.withNextLine { line -> Bool in
+                    bleuScorer?.addReference(line)
+                    rougeScorer?.addReference(line)
+                    return true
+                }
+                if got == nil { ended.append(k) }
+            }
+            var seg = SegmentScores(bleu: nil, bleuStatistics: nil, rouge: [:])
+            let hypGot = try hypReader.withNextLine { line -> Bool in
+                if let s = bleuScorer { seg.bleuStatistics = s.finishSegment(hypothesis: line) }
+                if let s = rougeScorer { seg.rouge = s.finishSegment(hypothesis: line).best }
+                return true
+            }
+            if hypGot == nil || !ended.isEmpty {
+                if hypGot == nil && ended.count == refReaders.count { break }
+                throw try lineCountError(hypReader, refReaders)
+            }
+            result.segments += 1
+            if let st = seg.bleuStatistics {
+                result.bleuStatistics += st
+                if options.keepSegments { result.segmentBLEU.append(st) }
+                if segment != nil, let b = options.bleu { seg.bleu = b.score(st) }
+            }
+            for (t, s) in seg.rouge {
+                let o = rougeSums[t] ?? (0, 0, 0)
+                rougeSums[t] = (o.0 + s.precision, o.1 + s.recall, o.2 + s.f)
+                if options.keepSegments { result.segmentROUGE[t, default: []].append(s.f) }
+            }
+            segment?(result.segments, seg)
+        }
+        if let b = options.bleu { result.bleu = b.score(result.bleuStatistics) }
+        if let r = options.rouge {
+            let n = Double(max(result.segments, 1))
+            for t in r.types {
+                let s = rougeSums[t] ?? (0, 0, 0)
+                var score = ROUGEScore(precision: s.0 / n, recall: s.1 / n)
+                score.f = s.2 / n
+                result.rouge[t] = score
+            }
+        }
+        return result
+    }
+
+    /// Counts the rest of each file to name both line counts in the error.
+    private static func lineCountError(_ hyp: LineReader, _ refs: [LineReader]) throws -> InputError {
+        func total(_ r: LineReader) throws -> Int {
+            while try r.withNextLine({ _ in true }) != nil {}
+            return r.lineNumber
+        }
+        let hypLines = try total(hyp)
+        for r in refs {
+            let refLines = try total(r)
+            if refLines != hypLines {
+                return InputError(file: hyp.name, "has \(hypLines) lines but \(r.name) has \(refLines) lines: files must be line-aligned")
+            }
+        }
+        return InputError(file: hyp.name, "line counts differ from the references")
+    }
+}

@@ -1,0 +1,339 @@
+// ROUGE (Lin, 2004, https://aclanthology.org/W04-1013) exactly as Google's rouge-score 0.1.2
+// computes it, on the same n-gram index as BLEU.
+import CICU
+
+/// How ROUGE splits text into tokens.
+public enum ROUGETokenizer: String, CaseIterable, Sendable, Codable {
+    /// rouge-score's tokenizer: Python `lower()`, every character outside `[a-z0-9]` becomes a
+    /// space (so `café` → `caf`, and CJK text has no tokens), optional Porter stemming of
+    /// tokens longer than 3 characters. Numbers match rouge-score 0.1.2.
+    case compatible
+    /// A Unicode-aware tokenizer (NOT rouge-score compatible): NFKC with case folding (ICU's
+    /// NFKC_Casefold), then maximal runs of letters, marks and digits (general categories L*,
+    /// M*, N*); each ideograph (CJK) is a token of its own. Stemming, when asked, applies to
+    /// ASCII tokens longer than 3 characters only.
+    case unicode
+
+    /// The label printed beside scores: `unicode` says it is not comparable with rouge-score.
+    public var label: String {
+        self == .compatible ? "rouge-score 0.1.2 compatible" : "unicode tokenizer, NOT rouge-score compatible"
+    }
+}
+
+/// The ROUGE variants.
+public enum ROUGEType: String, CaseIterable, Sendable, Codable {
+    /// Unigram overlap.
+    case rouge1
+    /// Bigram overlap.
+    case rouge2
+    /// Longest common subsequence over the whole text.
+    case rougeL
+    /// Summary-level LCS: the text's newline-separated sentences, union LCS per reference
+    /// sentence (rouge-score's `rougeLsum`).
+    case rougeLsum
+}
+
+/// Precision, recall and F1 of one ROUGE variant, on 0–1.
+public struct ROUGEScore: Equatable, Sendable {
+    public var precision: Double
+    public var recall: Double
+    /// `2PR / (P + R)`, or 0 when P + R = 0 (rouge-score's `fmeasure`).
+    public var f: Double
+
+    public init(precision: Double, recall: Double) {
+        self.precision = precision
+        self.recall = recall
+        f = precision + recall > 0 ? 2 * precision * recall / (precision + recall) : 0
+    }
+
+    public static let zero = ROUGEScore(precision: 0, recall: 0)
+}
+
+/// ROUGE's configuration (rouge-score's `RougeScorer(rouge_types, use_stemmer)`).
+///
+/// ```swift
+/// let r = ROUGE(useStemmer: true)
+/// let s = r.score(hypothesis: "the cats ran", references: ["a cat runs"])
+/// s[.rouge1]!.f
+/// ```
+public struct ROUGE: Sendable, Equatable {
+    /// The variants computed.
+    public var types: [ROUGEType]
+    /// Porter-stem tokens longer than 3 characters (NLTK's stemmer).
+    public var useStemmer: Bool
+    /// The tokenizer (default: rouge-score's).
+    public var tokenizer: ROUGETokenizer
+
+    public init(types: [ROUGEType] = ROUGEType.allCases, useStemmer: Bool = false,
+                tokenizer: ROUGETokenizer = .compatible) {
+        self.types = types
+        self.useStemmer = useStemmer
+        self.tokenizer = tokenizer
+    }
+
+    /// The tokens of `text` (rouge-score's `tokenize`, or the Unicode tokenizer).
+    public func tokenize(_ text: String) -> [String] {
+        var out: [String] = []
+        var t = text
+        var tk = ROUGETokenizerState()
+        t.withUTF8 { p in tk.tokens(p, tokenizer: tokenizer, stem: useStemmer) { out.append(String(decoding: $0, as: UTF8.self)) } }
+        return out
+    }
+
+    /// The scores against one reference (rouge-score's `score(target, prediction)`).
+    public func score(hypothesis: String, reference: String) -> [ROUGEType: ROUGEScore] {
+        let s = ROUGESegmentScorer(self)
+        s.beginSegment()
+        s.addReference(reference)
+        return s.finishSegment(hypothesis: hypothesis).best
+    }
+
+    /// The scores against several references: per variant, the reference with the best F (the
+    /// first on a tie; rouge-score's `score_multi`). Also returns each reference's scores.
+    public func score(hypothesis: String, references: [String]) -> ROUGESegmentResult {
+        let s = ROUGESegmentScorer(self)
+        s.beginSegment()
+        for r in references { s.addReference(r) }
+        return s.finishSegment(hypothesis: hypothesis)
+    }
+}
+
+/// One segment's ROUGE: per reference, and the best per variant.
+public struct ROUGESegmentResult: Sendable {
+    /// Scores against each reference, in order.
+    public var perReference: [[ROUGEType: ROUGEScore]]
+    /// Per variant, the reference with the highest F (the first on a tie); zeros without references.
+    public var best: [ROUGEType: ROUGEScore]
+}
+
+// MARK: - Tokenization
+
+/// Tokenizer buffers and the stem cache (stems are pure functions of the word, so caching them
+/// changes no result).
+struct ROUGETokenizerState {
+    var lowered: [UInt8] = []
+    var stemCache: [[UInt8]: [UInt8]] = [:]
+    var utf16: [UInt16] = []
+    var normalized: [UInt16] = []
+
+    mutating func tokens(_ text: UnsafeBufferPointer<UInt8>, tokenizer: ROUGETokenizer, stem: Bool,
+                         _ emit: (UnsafeBufferPointer<UInt8>) -> Void) {
+        switch tokenizer {
+        case .compatible:
+            lowered.removeAll(keepingCapacity: true)
+            pythonLower(text, into: &lowered)
+            let l = lowered
+            l.withUnsafeBufferPointer { p in
+                var i = 0
+                let n = p.count
+                while i < n {
+                    while i < n && !isAlnum(p[i]) { i += 1 }
+                    let s = i
+                    while i < n && isAlnum(p[i]) { i += 1 }
+                    if i > s { emitToken(UnsafeBufferPointer(rebasing: p[s..<i]), stem: stem, emit) }
+                }
+            }
+        case .unicode:
+            unicodeTokens(text, stem: stem, emit)
+        }
+    }
+
+    private mutating func emitToken(_ tok: UnsafeBufferPointer<UInt8>, stem: Bool, _ emit: (UnsafeBufferPointer<UInt8>) -> Void) {
+        guard stem && tok.count > 3 else { emit(tok); return }
+        var ascii = true
+        for b in tok where !isAlnum(b) { ascii = false; break }
+        guard ascii else { emit(tok); return }
+        let key = Array(tok)
+        let s: [UInt8]
+        if let c = stemCache[key] { s = c } else {
+            s = PorterStemmer.stem(key)
+            if stemCache.count > 1 << 20 { stemCache.removeAll() }
+            stemCache[key] = s
+        }
+        s.withUnsafeBufferPointer { emit($0) }
+    }
+
+    private mutating func unicodeTokens(_ text: UnsafeBufferPointer<UInt8>, stem: Bool, _ emit: (UnsafeBufferPointer<UInt8>) -> Void) {
+        utf16 = Array(String(decoding: text, as: UTF8.self).utf16)
+        var status: Int32 = 0
+        guard let norm = cicu_normalizer(2, &status), status <= 0 else { return }
+        normalized = [UInt16](repeating: 0, count: max(16, utf16.count * 2))
+        var n = cicu_normalize(norm, utf16, Int32(utf16.count), &normalized, Int32(normalized.count), &status)
+        if status > 0 {
+            status = 0
+            normalized = [UInt16](repeating: 0, count: Int(n) + 1)
+            n = cicu_normalize(norm, utf16, Int32(utf16.count), &normalized, Int32(normalized.count), &status)
+        }
+        let s = String(decoding: normalized[0..<Int(max(0, n))], as: UTF16.self)
+        var cur: [UInt8] = []
+        func flush() {
+            if !cur.isEmpty { let c = cur; c.withUnsafeBufferPointer { emitToken($0, stem: stem, emit) }; cur.removeAll() }
+        }
+        for sc in s.unicodeScalars {
+            let p = sc.properties
+            if p.isIdeographic {
+                flush()
+                var one: [UInt8] = []
+                appendScalar(sc.value, to: &one)
+                one.withUnsafeBufferPointer { emit($0) }
+                continue
+            }
+            switch p.generalCategory {
+            case .uppercaseLetter, .lowercaseLetter, .titlecaseLetter, .modifierLetter, .otherLetter,
+                 .nonspacingMark, .spacingMark, .enclosingMark, .decimalNumber, .letterNumber, .otherNumber:
+                appendScalar(sc.value, to: &cur)
+            default:
+                flush()
+            }
+        }
+        flush()
+    }
+}
+
+@inline(__always) private func isAlnum(_ b: UInt8) -> Bool { (b &- 0x61) < 26 || (b &- 0x30) < 10 }
+
+// MARK: - Segment scorer
+
+/// Computes ROUGE segment by segment with reusable buffers: references are added one at a time
+/// (tokenized at once), then the hypothesis closes the segment. Token ids come from a
+/// persistent interner, so the stemmer and the hash tables see each word type once.
+/// - Note: not thread-safe; use one per thread.
+public final class ROUGESegmentScorer {
+    public let config: ROUGE
+    private var tk = ROUGETokenizerState()
+    private let interner = ByteInterner()
+    private var refs: [[UInt32]] = []
+    private var refSentences: [[[UInt32]]] = []
+    private let needsLsum: Bool
+    private var indexes: [NGramIndex] = []
+
+    public init(_ config: ROUGE) {
+        self.config = config
+        needsLsum = config.types.contains(.rougeLsum)
+    }
+
+    /// Starts a new segment.
+    public func beginSegment() {
+        refs.removeAll(keepingCapacity: true)
+        refSentences.removeAll(keepingCapacity: true)
+        if interner.count > 1 << 22 { interner.reset(); stemmedID.removeAll() }
+    }
+
+    private var stemmedID: [UInt32] = []     // raw token id → id of its stem (.max: not yet known)
+
+    /// Token ids of `text`; with stemming, each word type is stemmed once (its id maps to its
+    /// stem's id), which gives the same tokens as stemming every occurrence.
+    private func ids(_ text: UnsafeBufferPointer<UInt8>) -> [UInt32] {
+        var out: [UInt32] = []
+        let stem = config.useStemmer
+        tk.tokens(text, tokenizer: config.tokenizer, stem: false) { tok in
+            let raw = interner.intern(tok)
+            guard stem && tok.count > 3 else { out.append(raw); return }
+            let r = Int(raw)
+            if r < stemmedID.count, stemmedID[r] != .max { out.append(stemmedID[r]); return }
+            var ascii = true
+            for b in tok where !((b &- 0x61) < 26 || (b &- 0x30) < 10) { ascii = false; break }
+            let sid = ascii ? PorterStemmer.stem(Array(tok)).withUnsafeBufferPointer { interner.intern($0) } : raw
+            if stemmedID.count <= r { stemmedID.append(contentsOf: repeatElement(UInt32.max, count: r + 1 - stemmedID.count)) }
+            stemmedID[r] = sid
+            out.append(sid)
+        }
+        return out
+    }
+
+    /// rouge-score's `get_sents`: split on "\n", drop empty strings, tokenize each.
+    private func sentences(_ text: UnsafeBufferPointer<UInt8>) -> [[UInt32]] {
+        var out: [[UInt32]] = []
+        var s = 0
+        for i in 0...text.count {
+            if i == text.count || text[i] == 0x0A {
+                if i > s { out.append(ids(UnsafeBufferPointer(rebasing: text[s..<i]))) }
+                s = i + 1
+            }
+        }
+        return out
+    }
+
+    private func hasNewline(_ text: UnsafeBufferPointer<UInt8>) -> Bool { text.contains(0x0A) }
+
+    /// Adds a reference (UTF-8 bytes).
+    public func addReference(_ text: UnsafeBufferPointer<UInt8>) {
+        refs.append(ids(text))
+        refSentences.append(needsLsum && hasNewline(text) ? sentences(text) : [])
+    }
+
+    /// Adds a reference.
+    public func addReference(_ text: String) {
+        var t = text
+        t.withUTF8 { addReference($0) }
+    }
+
+    /// Closes the segment with its hypothesis and returns per-reference and best scores.
+    /// - Complexity: O(Σ_r (|r| + |hyp|) + LCS), LCS bit-parallel: O(|hyp| · ⌈|r|/64⌉).
+    public func finishSegment(hypothesis text: UnsafeBufferPointer<UInt8>) -> ROUGESegmentResult {
+        let hyp = ids(text)
+        let hypSents: [[UInt32]] = needsLsum && hasNewline(text) ? sentences(text) : []
+        let hypIsSingle = !hasNewline(text)
+        var per: [[ROUGEType: ROUGEScore]] = []
+        while indexes.count < refs.count { indexes.append(NGramIndex(maxOrder: 2)) }
+        for (r, ref) in refs.enumerated() {
+            let index = indexes[r]
+            index.reset()
+            ref.withUnsafeBufferPointer { index.addReference($0) }
+            let m = hyp.withUnsafeBufferPointer { index.matches($0) }
+            var res: [ROUGEType: ROUGEScore] = [:]
+            var lcs: Int? = nil
+            func lcsLength() -> Int {
+                if let lcs { return lcs }
+                let v = ref.withUnsafeBufferPointer { rp in
+                    hyp.withUnsafeBufferPointer { LCSMasks(ref: rp, index: index).lcs($0, index: index) }
+                }
+                lcs = v
+                return v
+            }
+            for t in config.types {
+                switch t {
+                case .rouge1, .rouge2:
+                    let n = t == .rouge1 ? 1 : 2
+                    let overlap = Double(m[n - 1])
+                    res[t] = ROUGEScore(precision: overlap / Double(max(hyp.count - n + 1, 1)),
+                                        recall: overlap / Double(max(ref.count - n + 1, 1)))
+                case .rougeL:
+                    if ref.isEmpty || hyp.isEmpty { res[t] = .zero; break }
+                    let l = Double(lcsLength())
+                    res[t] = ROUGEScore(precision: l / Double(hyp.count), recall: l / Double(ref.count))
+                case .rougeLsum:
+                    let refIsSingle = refSentences[r].isEmpty
+                    if refIsSingle && hypIsSingle {
+                        // One sentence each (or an empty text): the union LCS is the LCS.
+                        if ref.isEmpty || hyp.isEmpty { res[t] = .zero; break }
+                        let l = Double(lcsLength())
+                        res[t] = ROUGEScore(precision: l / Double(hyp.count), recall: l / Double(ref.count))
+                    } else {
+                        let rs = refIsSingle ? (ref.isEmpty && refIsEmptyText(r) ? [] : [ref]) : refSentences[r]
+                        let hs = hypIsSingle ? (text.isEmpty ? [] : [hyp]) : hypSents
+                        let (hits, mm, nn) = summaryLevelLCS(rs, hs)
+                        res[t] = (mm == 0 || nn == 0 || rs.isEmpty || hs.isEmpty) ? .zero
+                            : ROUGEScore(precision: Double(hits) / Double(nn), recall: Double(hits) / Double(mm))
+                    }
+                }
+            }
+            per.append(res)
+        }
+        var best: [ROUGEType: ROUGEScore] = [:]
+        for t in config.types {
+            var b: ROUGEScore? = nil
+            for p in per { if let s = p[t], b == nil || s.f > b!.f { b = s } }
+            best[t] = b ?? .zero
+        }
+        return ROUGESegmentResult(perReference: per, best: best)
+    }
+
+    private func refIsEmptyText(_ r: Int) -> Bool { refs[r].isEmpty }
+
+    /// Closes the segment with its hypothesis.
+    public func finishSegment(hypothesis: String) -> ROUGESegmentResult {
+        var h = hypothesis
+        return h.withUTF8 { finishSegment(hypothesis: $0) }
+    }
+}

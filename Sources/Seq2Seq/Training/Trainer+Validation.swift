@@ -1,0 +1,103 @@
+import Foundation
+import Metrics
+import Tokenize
+
+extension Trainer {
+    /// The figures of one validation pass.
+    struct Validation {
+        var metric: Double
+        var perplexity: Double
+        var record: [String: JSONValue]
+        var samples: [JSONValue]
+    }
+
+    /// Greedy output ids (without `</s>`) and whether each row emitted `</s>`, batched by
+    /// similar source length, in input order.
+    func greedyDecode(_ sources: [[Int32]]) -> [(ids: [Int32], ended: Bool)] {
+        var out = [(ids: [Int32], ended: Bool)](repeating: ([], false), count: sources.count)
+        let order = sources.indices.sorted { sources[$0].count < sources[$1].count }
+        var dummy = RandomGenerator(seed: 0)
+        for start in stride(from: 0, to: order.count, by: options.validationBatchSize) {
+            let idx = Array(order[start..<min(start + options.validationBatchSize, order.count)])
+            let enc = model.encode(source: idx.map { sources[$0] }, training: false, rng: &dummy)
+            var state = model.initialState(enc)
+            var rows = Array(idx.indices)          // positions in idx still decoding
+            var input = [Int32](repeating: Vocabulary.bos, count: idx.count)
+            var ids = [[Int32]](repeating: [], count: idx.count)
+            var ended = [Bool](repeating: false, count: idx.count)
+            let V = model.config.targetVocabSize
+            for _ in 0..<steps {
+                let (logProbs, _, next) = model.step(state, input: input)
+                var keep: [Int] = [], nextInput: [Int32] = []
+                logProbs.withUnsafeBufferPointer { lp in
+                    for (k, row) in rows.enumerated() {
+                        let tok = Self.argmax(lp.baseAddress! + k * V, V)
+                        if tok == Vocabulary.eos { ended[row] = true; continue }
+                        ids[row].append(tok)
+                        keep.append(k)
+                        nextInput.append(tok)
+                    }
+                }
+                if keep.isEmpty { break }
+                state = keep.count == rows.count ? next : next.select(rows: keep)
+                rows = keep.map { rows[$0] }
+                input = nextInput
+            }
+            for (k, i) in idx.enumerated() { out[i] = (ids[k], ended[k]) }
+        }
+        return out
+    }
+
+    /// Validation: perplexity under teacher forcing, then greedy output detokenized, written to
+    /// `valid/epoch-NNN.txt` and scored against the references by `Metrics.FileScorer` — the
+    /// same code and defaults as `mixer-cli score`.
+    func validate(epoch: Int) throws -> Validation {
+        // Perplexity.
+        var dummy = RandomGenerator(seed: 0)
+        var nll = 0.0, tokens = 0
+        let vb = try Batcher(sources: data.validSources, targets: data.validTargets, batchSize: options.validationBatchSize)
+        for batch in vb.sequentialBatches() {
+            let enc = model.encode(source: batch.sources, training: false, rng: &dummy)
+            let tr = model.decodeForTraining(enc, inputs: EncoderDecoder.teacherInputs(targets: batch.targets), training: false, rng: &dummy)
+            let (loss, n, _) = model.crossEntropy(tr, targets: batch.targets)
+            nll += loss * Double(n)
+            tokens += n
+        }
+        let meanNLL = tokens > 0 ? nll / Double(tokens) : 0
+        // Greedy output, scored as text.
+        let greedy = greedyDecode(data.validSources)
+        let detok = Detokenizer()
+        let texts = greedy.map { detok.detokenize(data.targetVocabulary.decode($0.ids)) }
+        let refPath = run.path + "/valid/reference.txt"
+        if !FileManager.default.fileExists(atPath: refPath) {
+            try (data.validReferenceText.joined(separator: "\n") + "\n").write(toFile: refPath, atomically: true, encoding: .utf8)
+        }
+        let hypPath = run.path + String(format: "/valid/epoch-%03d.txt", epoch)
+        try (texts.joined(separator: "\n") + "\n").write(toFile: hypPath, atomically: true, encoding: .utf8)
+        let scores = try FileScorer.score(hypotheses: hypPath, references: [refPath],
+                                          options: FileScoringOptions(bleu: BLEU(), rouge: ROUGE()))
+        var record: [String: JSONValue] = [
+            "valid_loss": .double(meanNLL), "valid_ppl": .double(exp(meanNLL)),
+            "metric": .string(options.validationMetric.rawValue),
+        ]
+        if let b = scores.bleu { record["valid_bleu"] = .double(b.score) }
+        for (t, s) in scores.rouge { record["valid_\(t.rawValue)"] = .double(s.f) }
+        let metric: Double
+        switch options.validationMetric {
+        case .perplexity: metric = exp(meanNLL)
+        case .bleu: metric = scores.bleu?.score ?? 0
+        case .rouge1: metric = scores.rouge[.rouge1]?.f ?? 0
+        case .rouge2: metric = scores.rouge[.rouge2]?.f ?? 0
+        case .rougeL: metric = scores.rouge[.rougeL]?.f ?? 0
+        }
+        record["valid_metric"] = .double(metric)
+        let stats = DegenerationStats(outputs: greedy.map(\.ids), endedWithEOS: greedy.map(\.ended),
+                                      references: data.validTargets.map { Array($0.dropLast()) })
+        for (k, v) in stats.logFields { record[k] = .double(v) }
+        let samples: [JSONValue] = (0..<min(options.logSamples, texts.count)).map { i in
+            .object(["source": .string(data.validSourceText[i]), "reference": .string(data.validReferenceText[i]),
+                     "greedy": .string(texts[i])])
+        }
+        return Validation(metric: metric, perplexity: exp(meanNLL), record: record, samples: samples)
+    }
+}

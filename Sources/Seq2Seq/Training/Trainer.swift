@@ -1,0 +1,293 @@
+import Foundation
+import Metrics
+import Tokenize
+
+/// Trains an ``EncoderDecoder`` with XENT, MIXER, DAD or SCST, validating each epoch and
+/// writing a run directory: `log.jsonl`, `last/` and `best/` checkpoints, and the greedy
+/// validation output of each epoch under `valid/`.
+///
+/// One step of every objective is the same pipeline: encode the batch, run the decoder for T
+/// steps with a rule that picks each step's input (ground truth, the model's own sample, or a
+/// mix), form the gradient at the logits, and backpropagate once:
+///
+/// - XENT step t:      ∂L/∂s_t = w_x · (p_t − onehot(y_t))
+/// - REINFORCE step t: ∂L/∂s_t = w_r · (r − b_t) · (p_t − onehot(w_t)),  w_t ~ p_t
+///
+/// where r is the sequence reward (`Metrics.ReferenceTable` on ids) and b_t the baseline: the
+/// learned regressors for MIXER (``BaselineRegressors``), r(greedy) or the leave-one-out mean
+/// for SCST. See ``MixerLossWeighting`` for w_x and w_r. MIXER's schedule is
+/// ``MixerSchedule``; DAD's is ``ScheduledSampling``.
+///
+/// Reproducibility: every random draw comes from streams split off one seed ("init",
+/// "batches", "dropout", "sampling"); the same options and data give the same run.
+public final class Trainer {
+    public let options: TrainerOptions
+    public let runConfig: RunConfig
+    public let data: TrainingData
+    public let model: EncoderDecoder
+    /// MIXER's baseline regressors (nil for the other objectives).
+    public let baseline: BaselineRegressors?
+    public let run: RunDirectory
+    public internal(set) var state: TrainerState
+    /// Polled after every step: when it returns true the trainer saves `last/` and stops.
+    public var shouldStop: () -> Bool = { false }
+
+    let optimizer: Optimizer
+    let baselineOptimizer: Optimizer?
+    let batcher: Batcher
+    let progress: ProgressPrinter
+    let log: TrainingLog
+    let schedule: MixerSchedule
+    /// Decoder steps: the longest target plus `</s>`.
+    let steps: Int
+    let batchRNG: RandomGenerator
+    var dropoutRNG: RandomGenerator
+    var samplingRNG: RandomGenerator
+
+    /// Prepares a new run in `runDirectory` (created if needed).
+    /// - Throws: option errors, or file errors creating the run directory or log.
+    public init(options: TrainerOptions, runConfig: RunConfig, data: TrainingData, runDirectory: String,
+                progress: ProgressPrinter) throws {
+        try options.validate()
+        try runConfig.model.validate()
+        self.options = options
+        self.runConfig = runConfig
+        self.data = data
+        self.progress = progress
+        run = RunDirectory(runDirectory)
+        try FileManager.default.createDirectory(atPath: run.path + "/valid", withIntermediateDirectories: true)
+        log = try TrainingLog(path: run.log)
+        let root = RandomGenerator(seed: options.seed)
+        var initRNG = root.split("init")
+        model = EncoderDecoder(config: runConfig.model, seed: initRNG.next())
+        steps = runConfig.maxTargetLength + 1
+        schedule = MixerSchedule(maxTargetLength: steps, xentEpochs: options.xentEpochs,
+                                 delta: options.mixerDelta, epochsPerStep: options.mixerEpochsPerStep)
+        batchRNG = root.split("batches")
+        dropoutRNG = root.split("dropout")
+        samplingRNG = root.split("sampling")
+        let lr = options.effectiveLearningRate
+        switch options.optimizer {
+        case .adam: optimizer = Adam(parameters: model.params, learningRate: lr)
+        case .sgd: optimizer = SGD(learningRate: lr)
+        }
+        if options.objective == .mixer {
+            let b = BaselineRegressors(steps: steps, inputSize: runConfig.model.hiddenSize,
+                                       initialWeight: options.baselineInitialWeight,
+                                       initialBias: options.baselineInitialBias)
+            baseline = b
+            let blr = lr * options.baselineLearningRateFactor
+            baselineOptimizer = options.optimizer == .adam ? Adam(parameters: b.params, learningRate: blr) : SGD(learningRate: blr)
+        } else {
+            baseline = nil
+            baselineOptimizer = nil
+        }
+        batcher = try Batcher(sources: data.trainSources, targets: data.trainTargets, batchSize: options.batchSize)
+        state = TrainerState(learningRate: lr,
+                             validation: ValidationTracker(higherIsBetter: options.validationMetric.higherIsBetter),
+                             divergence: DivergenceGuard(maximumConsecutive: options.maxDivergentSteps))
+    }
+
+    // MARK: - The loop
+
+    /// What a finished (or stopped) run reports.
+    public struct Summary: Sendable {
+        public var epochs: Int
+        public var bestMetric: Double?
+        public var bestEpoch: Int?
+        public var lastMetric: Double?
+        public var stoppedEarly: Bool
+        public var interrupted: Bool
+        public var reason: String
+    }
+
+    /// The stage name and s (teacher-forced steps) of `epoch`.
+    func stage(epoch: Int) -> (name: String, s: Int) {
+        switch options.objective {
+        case .xent: return ("xent", steps)
+        case .dad: return ("dad", steps)
+        case .scst: return ("scst", 0)
+        case .mixer:
+            let s = schedule.xentSteps(epoch: epoch)
+            return (s >= steps ? "xent" : (s == 0 ? "reinforce" : "mixer"), s)
+        }
+    }
+
+    /// Runs the remaining epochs.
+    public func train() throws -> Summary {
+        setBLASThreads(options.threads)
+        if state.globalStep == 0 && state.epoch == 0 { try logStart() }
+        var summary = Summary(epochs: state.epoch, bestMetric: nil, bestEpoch: nil, lastMetric: nil,
+                              stoppedEarly: false, interrupted: false, reason: "completed \(options.epochs) epochs")
+        let perEpoch = batcher.batchesPerEpoch
+        let started = Date()
+        var tokensSinceReport = 0, reportStart = Date()
+        epochLoop: for epoch in (state.epoch + 1)...max(options.epochs, state.epoch + 1) where epoch <= options.epochs {
+            let (stageName, s) = stage(epoch: epoch)
+            var acc = EpochAccumulator()
+            let order = batcher.order(epoch: epoch, generator: batchRNG)
+            for i in state.step..<order.count {
+                let batch = batcher.batch(order[i])
+                let st = try trainStep(batch, s: s)
+                acc.add(st)
+                tokensSinceReport += batch.targetTokens
+                state.step = i + 1
+                state.globalStep += 1
+                if state.step % options.reportEvery == 0 || state.step == perEpoch {
+                    let elapsed = Date().timeIntervalSince(reportStart)
+                    let done = Double((epoch - 1) * perEpoch + state.step)
+                    let total = Double(options.epochs * perEpoch)
+                    let runTime = Date().timeIntervalSince(started)
+                    let report = ProgressReport(
+                        epoch: epoch - 1, epochs: options.epochs, step: state.step, steps: perEpoch, globalStep: state.globalStep,
+                        targetTokensPerSecond: elapsed > 0 ? Double(tokensSinceReport) / elapsed : 0,
+                        loss: acc.meanLoss, learningRate: state.learningRate, elapsed: runTime,
+                        eta: done > 0 ? runTime / done * (total - done) : nil, stage: stageName)
+                    progress.show(report)
+                    var rec = report.record
+                    rec["event"] = .string("step")
+                    try log.append(rec)
+                    tokensSinceReport = 0
+                    reportStart = Date()
+                }
+                if options.saveEvery > 0 && state.step % options.saveEvery == 0 && state.step < perEpoch {
+                    try saveLast(epochInProgress: epoch)
+                }
+                if shouldStop() {
+                    progress.finishLine()
+                    try saveLast(epochInProgress: epoch)
+                    summary.interrupted = true
+                    summary.reason = "interrupted at epoch \(epoch), step \(state.step); resume with --resume \(run.path)"
+                    break epochLoop
+                }
+            }
+            progress.finishLine()
+            // End of epoch: validate, log, schedule, save.
+            state.epoch = epoch
+            state.step = 0
+            let v = try validate(epoch: epoch)
+            let improved = state.validation.record(v.metric, epoch: epoch)
+            summary.lastMetric = v.metric
+            var record = v.record
+            record["event"] = .string("epoch")
+            record["epoch"] = .int(epoch)
+            record["stage"] = .string(stageName)
+            record["s"] = .int(s)
+            record["lr"] = .double(state.learningRate)
+            record["train_loss"] = .double(acc.meanLoss)
+            record["tokens_per_s"] = .double(acc.tokensPerSecond)
+            record["steps"] = .int(acc.count)
+            record["skipped_steps"] = .int(acc.skipped)
+            if acc.rewardCount > 0 {
+                record["mean_reward"] = .double(acc.rewardSum / Double(acc.rewardCount))
+                record["advantage_mean"] = .double(acc.advantageSum / Double(max(acc.advantageCount, 1)))
+                let m = acc.advantageSum / Double(max(acc.advantageCount, 1))
+                record["advantage_std"] = .double(sqrt(max(0, acc.advantageSquares / Double(max(acc.advantageCount, 1)) - m * m)))
+            }
+            if acc.baselineCount > 0 { record["baseline_mse"] = .double(acc.baselineSSE / Double(acc.baselineCount)) }
+            try log.append(record)
+            try log.append(["event": .string("samples"), "epoch": .int(epoch), "items": .array(v.samples)])
+            progress.message(String(format: "epoch %d/%d  %@ s=%d  train loss %.4f  valid ppl %.2f  valid %@ %.4f%@",
+                                    epoch, options.epochs, stageName, s, acc.meanLoss, v.perplexity,
+                                    options.validationMetric.rawValue, v.metric, improved ? "  (best)" : ""))
+            // Learning-rate schedule on plateau (SGD's divide-by-1.2 by default).
+            if !improved && options.effectiveDecay > 1 {
+                state.learningRate /= options.effectiveDecay
+                optimizer.learningRate = state.learningRate
+                baselineOptimizer?.learningRate = state.learningRate * options.baselineLearningRateFactor
+            }
+            try saveLast(epochInProgress: nil)
+            if improved { try save(to: run.best) }
+            if options.patience > 0 && state.validation.patienceExhausted(patience: options.patience) {
+                summary.stoppedEarly = true
+                summary.reason = "no improvement for \(options.patience) epochs"
+                break
+            }
+            if options.effectiveDecay > 1 && state.learningRate < options.minimumLearningRate {
+                summary.stoppedEarly = true
+                summary.reason = "learning rate fell below \(options.minimumLearningRate)"
+                break
+            }
+        }
+        summary.epochs = state.epoch
+        summary.bestMetric = state.validation.best
+        summary.bestEpoch = state.validation.bestEpoch
+        try log.append(["event": .string("end"), "reason": .string(summary.reason),
+                        "best_metric": summary.bestMetric.map { .double($0) } ?? .null,
+                        "best_epoch": summary.bestEpoch.map { .int($0) } ?? .null])
+        return summary
+    }
+
+    func logStart() throws {
+        func json<T: Encodable>(_ v: T) throws -> JSONValue {
+            let enc = JSONEncoder()
+            enc.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: "Infinity", negativeInfinity: "-Infinity", nan: "NaN")
+            return try JSONValue.parse(Array(enc.encode(v)))
+        }
+        try log.append([
+            "event": .string("start"),
+            "config": try json(runConfig),
+            "options": try json(options),
+            "data": .object([
+                "train_pairs": .int(data.trainSources.count), "valid_pairs": .int(data.validSources.count),
+                "source_vocabulary": .int(data.sourceVocabulary.count), "target_vocabulary": .int(data.targetVocabulary.count),
+                "truncated_sources": .int(data.truncatedSources), "truncated_targets": .int(data.truncatedTargets),
+                "skipped_pairs": .int(data.skippedPairs),
+            ]),
+            "blas": .string(blasCoreName),
+            "mixer_version": .string(mixerVersion),
+        ])
+    }
+
+    // MARK: - Checkpoints
+
+    func saveLast(epochInProgress: Int?) throws {
+        try save(to: run.last)
+    }
+
+    func save(to directory: String) throws {
+        state.randomStates = ["batches": batchRNG.state, "dropout": dropoutRNG.state, "sampling": samplingRNG.state]
+        try TrainedModel.save(to: directory, model: model, config: runConfig, sourceVocabulary: data.sourceVocabulary,
+                              targetVocabulary: data.targetVocabulary, optimizer: optimizer, state: state)
+    }
+}
+
+/// Sums over an epoch's steps.
+struct EpochAccumulator {
+    var count = 0, skipped = 0
+    var lossSum = 0.0, lossCount = 0
+    var tokens = 0, seconds = 0.0
+    var rewardSum = 0.0, rewardCount = 0
+    var advantageSum = 0.0, advantageSquares = 0.0, advantageCount = 0
+    var baselineSSE = 0.0, baselineCount = 0
+
+    mutating func add(_ s: StepStatistics) {
+        count += 1
+        if s.skipped { skipped += 1 }
+        if s.xentTokens > 0 { lossSum += s.xentLoss; lossCount += 1 }
+        tokens += s.targetTokens
+        seconds += s.seconds
+        rewardSum += s.rewardSum
+        rewardCount += s.rewardCount
+        advantageSum += s.advantageSum
+        advantageSquares += s.advantageSquares
+        advantageCount += s.advantageCount
+        baselineSSE += s.baselineSSE
+        baselineCount += s.baselineCount
+    }
+
+    var meanLoss: Double { lossCount > 0 ? lossSum / Double(lossCount) : 0 }
+    var tokensPerSecond: Double { seconds > 0 ? Double(tokens) / seconds : 0 }
+}
+
+/// What one training step measured.
+struct StepStatistics {
+    var xentLoss = 0.0, xentTokens = 0
+    var targetTokens = 0
+    var seconds = 0.0
+    var skipped = false
+    var rewardSum = 0.0, rewardCount = 0
+    var advantageSum = 0.0, advantageSquares = 0.0, advantageCount = 0
+    var baselineSSE = 0.0, baselineCount = 0
+    var gradientNorm = 0.0
+}

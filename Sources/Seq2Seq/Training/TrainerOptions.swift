@@ -1,0 +1,181 @@
+import Metrics
+
+/// What the trainer optimises.
+public enum TrainingObjective: String, Codable, CaseIterable, Sendable {
+    /// Cross-entropy with teacher forcing.
+    case xent
+    /// XENT, then MIXER's annealing towards REINFORCE (Ranzato et al., ICLR 2016).
+    case mixer
+    /// Scheduled sampling, "data as demonstrator" (Bengio et al., NeurIPS 2015).
+    case dad
+    /// Self-critical sequence training (Rennie et al., CVPR 2017).
+    case scst
+}
+
+/// The sequence-level reward of REINFORCE steps, computed on token ids by `Metrics.ReferenceTable`.
+public enum RewardName: String, Codable, CaseIterable, Sendable {
+    case bleu, rouge1, rouge2, rougeL
+}
+
+/// The validation figure that picks the best checkpoint and drives early stopping and the
+/// learning-rate schedule (higher is better, except `perplexity`).
+public enum ValidationMetricName: String, Codable, CaseIterable, Sendable {
+    case rouge1, rouge2, rougeL, bleu, perplexity
+    public var higherIsBetter: Bool { self != .perplexity }
+}
+
+/// How XENT and REINFORCE terms are weighted in MIXER's mixed stages.
+///
+/// | option | XENT term | REINFORCE term | mixed stages |
+/// |---|---|---|---|
+/// | `sequence` (the paper's text, default) | Σ_t −log p(y_t), summed per sequence, averaged over the batch | Σ_t −(r − b_t) log p(w_t), summed per sequence, averaged over the batch | sum of both |
+/// | `reference` (facebookarchive/MIXER's code) | averaged over the non-pad XENT tokens of the batch | summed over the batch | 0.5 · XENT + 0.5 · REINFORCE |
+///
+/// The paper writes the loss as a sum over the time steps of a sequence (its Eq. 11 and
+/// Algorithm 1); the reference code normalises the two criteria differently and averages them.
+public enum MixerLossWeighting: String, Codable, CaseIterable, Sendable {
+    case sequence, reference
+}
+
+/// The optimiser.
+public enum OptimizerKind: String, Codable, CaseIterable, Sendable {
+    case adam, sgd
+}
+
+/// What scheduled sampling feeds instead of the ground truth.
+public enum DADFeed: String, Codable, CaseIterable, Sendable {
+    /// A multinomial sample from the model's distribution.
+    case sample
+    /// The model's most likely token.
+    case argmax
+}
+
+/// SCST's baseline.
+public enum SCSTBaseline: String, Codable, CaseIterable, Sendable {
+    /// r(greedy output) — Rennie et al.'s self-critical baseline.
+    case greedy
+    /// The mean reward of the other k − 1 samples of the same source (leave-one-out).
+    case mean
+}
+
+/// Every training option, with documented defaults (the configuration of a run is this struct
+/// plus ``RunConfig``; both are logged at the start of `log.jsonl`).
+public struct TrainerOptions: Codable, Equatable, Sendable {
+    // MARK: General
+    public var objective: TrainingObjective = .xent
+    /// Total epochs, XENT stages included.
+    public var epochs = 10
+    public var batchSize = 32
+    /// The seed of every random stream (initialisation, dropout, batch order, sampling).
+    public var seed: UInt64 = 1
+    /// BLAS threads.
+    public var threads = 1
+
+    // MARK: Optimisation
+    public var optimizer: OptimizerKind = .adam
+    /// nil: 0.001 for Adam, 0.2 for SGD (the paper's).
+    public var learningRate: Double? = nil
+    /// Divide the learning rate by this when the validation metric stops improving (the
+    /// paper's SGD uses 1.2). nil: 1.2 for SGD, 1 (off) for Adam.
+    public var learningRateDecay: Double? = nil
+    /// Training stops when a decayed learning rate falls below this.
+    public var minimumLearningRate = 1e-5
+    /// Global gradient-norm clipping (the reference code clips at 10); 0 = off.
+    public var clipNorm = 5.0
+    /// Stop after this many epochs without validation improvement; 0 = never.
+    public var patience = 0
+    /// How many non-finite steps in a row abort the run.
+    public var maxDivergentSteps = 5
+
+    // MARK: Validation and logging
+    public var validationMetric: ValidationMetricName = .rouge2
+    public var validationBatchSize = 64
+    /// Sample outputs written to the log each epoch.
+    public var logSamples = 5
+    /// Progress line every this many steps.
+    public var reportEvery = 20
+    /// Save `last/` every this many steps within an epoch (0 = at epoch ends only).
+    public var saveEvery = 0
+
+    // MARK: MIXER (Ranzato et al. 2016)
+    /// Epochs of XENT before the first REINFORCE stage (reference default 25).
+    public var xentEpochs = 5
+    /// Δ: steps moved from XENT to REINFORCE per stage (reference default 3).
+    public var mixerDelta = 2
+    /// Epochs per stage (reference default 5).
+    public var mixerEpochsPerStep = 1
+    public var reward: RewardName = .rouge2
+    /// BLEU reward smoothing: "plus-one" (the reference code: (m+1)/(t+1)), or a sacreBLEU
+    /// method (exp, floor, add-k, none).
+    public var rewardSmoothing = "plus-one"
+    /// Use recall instead of F for ROUGE rewards (the reference code's ROUGE reward is recall).
+    public var rewardRecall = false
+    /// Sampling temperature of REINFORCE steps (exploration only: the gradient is that of
+    /// log p_θ(w), as in the reference code).
+    public var temperature = 1.0
+    /// The baseline regressors' learning-rate factor (reference: 0.01).
+    public var baselineLearningRateFactor = 0.01
+    public var baselineInitialWeight: Float = 0
+    public var baselineInitialBias: Float = 0.01
+    public var lossWeighting: MixerLossWeighting = .sequence
+
+    // MARK: DAD (scheduled sampling)
+    public var dadSchedule: ScheduledSampling = .inverseSigmoid(k: 500)
+    public var dadFeed: DADFeed = .sample
+
+    // MARK: SCST
+    public var scstSamples = 1
+    public var scstBaseline: SCSTBaseline = .greedy
+
+    public init() {}
+
+    /// The learning rate actually used.
+    public var effectiveLearningRate: Double { learningRate ?? (optimizer == .adam ? 0.001 : 0.2) }
+    /// The plateau decay actually used.
+    public var effectiveDecay: Double { learningRateDecay ?? (optimizer == .adam ? 1 : 1.2) }
+
+    /// Checks every option; the message names the option (as the CLI spells it).
+    public func validate() throws {
+        func fail(_ s: String) -> TrainerOptionsError { TrainerOptionsError(message: s) }
+        if epochs < 1 { throw fail("--epochs must be at least 1, got \(epochs)") }
+        if batchSize < 1 { throw fail("--batch-size must be at least 1, got \(batchSize)") }
+        if threads < 1 || threads > 256 { throw fail("--threads must be between 1 and 256, got \(threads)") }
+        if let lr = learningRate, !(lr > 0 && lr.isFinite) { throw fail("--learning-rate must be positive, got \(lr)") }
+        if let d = learningRateDecay, !(d >= 1 && d.isFinite) { throw fail("--lr-decay must be at least 1, got \(d)") }
+        if !(clipNorm >= 0) { throw fail("--clip-norm must be 0 (off) or positive, got \(clipNorm)") }
+        if patience < 0 { throw fail("--patience must be 0 (off) or positive, got \(patience)") }
+        if maxDivergentSteps < 1 { throw fail("--max-divergent-steps must be at least 1") }
+        if validationBatchSize < 1 { throw fail("--valid-batch-size must be at least 1") }
+        if logSamples < 0 { throw fail("--log-samples cannot be negative") }
+        if reportEvery < 1 { throw fail("--report-every must be at least 1") }
+        if saveEvery < 0 { throw fail("--save-every cannot be negative") }
+        if xentEpochs < 0 { throw fail("--xent-epochs cannot be negative") }
+        if mixerDelta < 1 { throw fail("--mixer-delta must be at least 1, got \(mixerDelta)") }
+        if mixerEpochsPerStep < 1 { throw fail("--mixer-epochs-per-step must be at least 1") }
+        if !(temperature > 0 && temperature.isFinite) { throw fail("--temperature must be positive, got \(temperature)") }
+        if !(baselineLearningRateFactor >= 0) { throw fail("--baseline-lr-factor cannot be negative") }
+        if scstSamples < 1 { throw fail("--scst-samples must be at least 1") }
+        if scstBaseline == .mean && scstSamples < 2 { throw fail("--scst-baseline mean needs --scst-samples 2 or more") }
+        if !["plus-one", "exp", "floor", "add-k", "none"].contains(rewardSmoothing) {
+            throw fail("--reward-smoothing must be plus-one, exp, floor, add-k or none, got \(rewardSmoothing)")
+        }
+    }
+
+    /// The reward as the Metrics module computes it.
+    public var rewardMetric: RewardMetric {
+        switch reward {
+        case .bleu:
+            if rewardSmoothing == "plus-one" { return .bleuPlusOne }
+            return .bleu(BLEUSmoothing(rawValue: rewardSmoothing) ?? .exp)
+        case .rouge1: return .rougeN(1, recall: rewardRecall)
+        case .rouge2: return .rougeN(2, recall: rewardRecall)
+        case .rougeL: return .rougeL(recall: rewardRecall)
+        }
+    }
+}
+
+/// An impossible option value.
+public struct TrainerOptionsError: Error, CustomStringConvertible, Equatable {
+    public let message: String
+    public var description: String { message }
+}

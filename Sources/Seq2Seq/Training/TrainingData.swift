@@ -1,0 +1,77 @@
+import Foundation
+import Tokenize
+
+/// A parallel corpus turned into token ids, with the vocabularies built from its training
+/// half.
+///
+/// Sources are tokenized, truncated to `maxSourceLength` tokens and encoded; targets are
+/// truncated to `maxTargetLength` tokens and `</s>` is appended, so every target has between
+/// 1 and `maxTargetLength + 1` ids. The validation references are kept as text (the metric is
+/// computed on detokenized output against them, exactly as `mixer-cli score` would).
+public struct TrainingData {
+    public var sourceVocabulary: Vocabulary
+    public var targetVocabulary: Vocabulary
+    public var trainSources: [[Int32]]
+    public var trainTargets: [[Int32]]
+    public var validSources: [[Int32]]
+    public var validTargets: [[Int32]]
+    /// Validation source and reference lines as read (pairs with an empty side skipped).
+    public var validSourceText: [String]
+    public var validReferenceText: [String]
+    /// Source tokens of each validation line (for `--replace-unk` style uses and samples).
+    public var truncatedSources = 0
+    public var truncatedTargets = 0
+    public var skippedPairs = 0
+
+    /// Vocabulary limits.
+    public struct VocabularyOptions: Codable, Equatable, Sendable {
+        public var minCount = 1
+        public var maxSize: Int? = 10_000
+        public init(minCount: Int = 1, maxSize: Int? = 10_000) {
+            self.minCount = minCount
+            self.maxSize = maxSize
+        }
+    }
+
+    /// Reads, tokenizes and encodes the four files.
+    /// - Throws: `InputError` (file and line) for unreadable or invalid files, different line
+    ///   counts, or a training set with no usable pair.
+    public static func load(trainSource: String, trainTarget: String, validSource: String, validTarget: String,
+                            tokenizer settings: TokenizerSettings, sourceVocabulary: VocabularyOptions,
+                            targetVocabulary: VocabularyOptions, maxSourceLength: Int, maxTargetLength: Int,
+                            replaceInvalid: Bool = false,
+                            existingVocabularies: (Vocabulary, Vocabulary)? = nil) throws -> TrainingData {
+        let train = try ParallelCorpus.read(sourcePath: trainSource, targetPath: trainTarget, replaceInvalid: replaceInvalid)
+        let valid = try ParallelCorpus.read(sourcePath: validSource, targetPath: validTarget, replaceInvalid: replaceInvalid)
+        guard train.count > 0 else { throw InputError(file: trainSource, "has no pair with both sides non-empty") }
+        guard valid.count > 0 else { throw InputError(file: validSource, "has no pair with both sides non-empty") }
+        let tok = try settings.makeTokenizer()
+        let trainSrcTok = train.sources.map { tok.words($0) }
+        let trainTgtTok = train.targets.map { tok.words($0) }
+        let srcVocab: Vocabulary, tgtVocab: Vocabulary
+        if let (s, t) = existingVocabularies {
+            srcVocab = s
+            tgtVocab = t
+        } else {
+            srcVocab = Vocabulary(counting: trainSrcTok, minCount: sourceVocabulary.minCount, maxSize: sourceVocabulary.maxSize)
+            tgtVocab = Vocabulary(counting: trainTgtTok, minCount: targetVocabulary.minCount, maxSize: targetVocabulary.maxSize)
+        }
+        var data = TrainingData(sourceVocabulary: srcVocab, targetVocabulary: tgtVocab, trainSources: [], trainTargets: [],
+                                validSources: [], validTargets: [], validSourceText: valid.sources,
+                                validReferenceText: valid.targets)
+        data.skippedPairs = train.skippedEmptyPairs + valid.skippedEmptyPairs
+        func encodeSource(_ words: [String]) -> [Int32] {
+            if words.count > maxSourceLength { data.truncatedSources += 1 }
+            return srcVocab.encode(Array(words.prefix(maxSourceLength)))
+        }
+        func encodeTarget(_ words: [String]) -> [Int32] {
+            if words.count > maxTargetLength { data.truncatedTargets += 1 }
+            return tgtVocab.encode(Array(words.prefix(maxTargetLength))) + [Vocabulary.eos]
+        }
+        data.trainSources = trainSrcTok.map(encodeSource)
+        data.trainTargets = trainTgtTok.map(encodeTarget)
+        data.validSources = valid.sources.map { encodeSource(tok.words($0)) }
+        data.validTargets = valid.targets.map { encodeTarget(tok.words($0)) }
+        return data
+    }
+}

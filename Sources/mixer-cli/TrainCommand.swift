@@ -1,0 +1,215 @@
+import ArgumentParser
+import Foundation
+import Metrics
+import Seq2Seq
+import Tokenize
+
+extension TrainingObjective: ExpressibleByArgument {}
+extension RewardName: ExpressibleByArgument {}
+extension ValidationMetricName: ExpressibleByArgument {}
+extension MixerLossWeighting: ExpressibleByArgument {}
+extension OptimizerKind: ExpressibleByArgument {}
+extension DADFeed: ExpressibleByArgument {}
+extension SCSTBaseline: ExpressibleByArgument {}
+extension ModelConfig.EncoderKind: ExpressibleByArgument {}
+extension LuongAttention.Score: ExpressibleByArgument {}
+extension ModelConfig.Initialization: ExpressibleByArgument {}
+
+/// Set by SIGINT/SIGTERM; the trainer polls it after every step.
+nonisolated(unsafe) var stopRequested: Int32 = 0
+
+struct TrainCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "train",
+        abstract: "Train an attentive LSTM encoder-decoder with XENT, MIXER, DAD or SCST.",
+        discussion: """
+            Line N of the source file pairs with line N of the target file. With no data flags \
+            the bundled corpus in data/ is used (data/train.src, data/train.tgt, data/valid.src, \
+            data/valid.tgt, relative to the current directory). Each epoch ends with a \
+            validation pass: perplexity, and the greedy output scored with BLEU and ROUGE exactly \
+            as `mixer-cli score` scores it (the output is kept in DIR/valid/epoch-NNN.txt). DIR \
+            gets log.jsonl (one JSON object per report), last/ and best/ checkpoints.
+
+            Objectives:
+              xent   cross-entropy with teacher forcing
+              mixer  --xent-epochs of XENT, then every --mixer-epochs-per-step epochs the last \
+            --mixer-delta more output steps are sampled from the model and trained with \
+            REINFORCE (reward --reward, learned linear baselines), until whole sequences are
+              dad    scheduled sampling (--dad-schedule, --dad-feed)
+              scst   self-critical REINFORCE, baseline r(greedy) or the mean of --scst-samples
+
+            Ctrl-C (SIGINT) or SIGTERM finishes the current step, saves DIR/last and exits.
+
+            Examples:
+              mixer-cli train --output runs/xent --epochs 10
+              mixer-cli train --output runs/mixer --objective mixer --init-from runs/xent/best \\
+                --xent-epochs 0 --epochs 6 --mixer-delta 3 --reward rouge2
+            """
+    )
+
+    // MARK: Data
+    @Option(help: "Training sources (default: data/train.src).") var trainSource: String?
+    @Option(help: "Training targets (default: data/train.tgt).") var trainTarget: String?
+    @Option(help: "Validation sources (default: data/valid.src).") var validSource: String?
+    @Option(help: "Validation targets (default: data/valid.tgt).") var validTarget: String?
+    @Option(help: "The run directory (created; log.jsonl, last/, best/, valid/).") var output: String
+    @Flag(help: "Replace invalid UTF-8 with U+FFFD instead of failing.") var replaceInvalid = false
+    @Option(help: "Start from this checkpoint's weights, vocabularies and model configuration (e.g. an XENT run's best/).")
+    var initFrom: String?
+
+    // MARK: Text
+    @OptionGroup var tokenizer: TokenizerOptions
+    @Option(help: "Source vocabulary size, specials included.") var sourceVocabSize = 10_000
+    @Option(help: "Target vocabulary size, specials included.") var targetVocabSize = 10_000
+    @Option(help: "Drop tokens seen fewer times than this.") var minCount = 1
+    @Option(help: "Truncate sources to this many tokens.") var maxSourceLength = 50
+    @Option(help: "Truncate targets to this many tokens (T; </s> is added).") var maxTargetLength = 15
+
+    // MARK: Model
+    @Option(help: "Embedding size.") var embeddingSize = 256
+    @Option(help: "Decoder hidden size (and attentional vector size).") var hiddenSize = 256
+    @Option(help: "Encoder hidden size per direction (bilstm).") var encoderHiddenSize = 256
+    @Option(help: "Encoder: bilstm or conv (the paper's convolutional attentive encoder).") var encoder: ModelConfig.EncoderKind = .bilstm
+    @Option(help: "Luong attention score: general or dot.") var attention: LuongAttention.Score = .general
+    @Flag(help: "Do not feed the attentional vector to the next step.") var noInputFeeding = false
+    @Option(help: "Dropout probability.") var dropout: Float = 0.2
+    @Option(help: "Initialisation: uniform (±scale) or normal (σ = scale; the paper's is normal 0.05).") var initialization: ModelConfig.Initialization = .uniform
+    @Option(help: "Initialisation scale.") var initScale: Float = 0.1
+
+    // MARK: Optimisation
+    @Option(help: "Objective: xent, mixer, dad or scst.") var objective: TrainingObjective = .xent
+    @Option(help: "Epochs in all.") var epochs = 10
+    @Option(help: "Batch size.") var batchSize = 32
+    @Option(help: "adam or sgd.") var optimizer: OptimizerKind = .adam
+    @Option(help: "Learning rate (default 0.001 for adam, 0.2 for sgd).") var learningRate: Double?
+    @Option(help: "Divide the learning rate by this when validation stops improving (default 1.2 for sgd, off for adam).") var lrDecay: Double?
+    @Option(help: "Stop when a decayed learning rate falls below this.") var minLr = 1e-5
+    @Option(help: "Clip the global gradient norm (0 = off).") var clipNorm = 5.0
+    @Option(help: "Stop after this many epochs without improvement (0 = never).") var patience = 0
+    @Option(help: "Validation metric for best/ and schedules: rouge1, rouge2, rougeL, bleu or perplexity.") var validMetric: ValidationMetricName = .rouge2
+    @Option(help: "Validation batch size.") var validBatchSize = 64
+    @Option(help: "The seed of every random stream.") var seed: UInt64 = 1
+    @Option(help: "BLAS threads.") var threads = 1
+    @Option(help: "Progress line every N steps.") var reportEvery = 20
+    @Option(help: "Also save DIR/last every N steps (0 = at epoch ends).") var saveEvery = 0
+    @Option(help: "Sample outputs logged per epoch.") var logSamples = 5
+
+    // MARK: MIXER
+    @Option(help: "MIXER: XENT epochs before REINFORCE starts.") var xentEpochs = 5
+    @Option(help: "MIXER: Δ, steps moved to REINFORCE per stage.") var mixerDelta = 2
+    @Option(help: "MIXER: epochs per stage.") var mixerEpochsPerStep = 1
+    @Option(help: "Reward: bleu, rouge1, rouge2 or rougeL (sentence level, on ids).") var reward: RewardName = .rouge2
+    @Option(help: "BLEU reward smoothing: plus-one (reference code), exp, floor, add-k, none.") var rewardSmoothing = "plus-one"
+    @Flag(help: "ROUGE reward as recall instead of F.") var rewardRecall = false
+    @Option(help: "Sampling temperature of REINFORCE steps.") var temperature = 1.0
+    @Option(help: "Baseline regressors' learning-rate factor (reference 0.01).") var baselineLrFactor = 0.01
+    @Option(help: "Baseline regressors' initial weight (reference 0).") var baselineInitWeight: Float = 0
+    @Option(help: "Baseline regressors' initial bias (reference 0.01).") var baselineInitBias: Float = 0.01
+    @Option(help: "MIXER loss weighting: sequence (paper) or reference (reference code: 0.5/0.5, XENT token mean, REINFORCE batch sum).") var lossWeighting: MixerLossWeighting = .sequence
+
+    // MARK: DAD and SCST
+    @Option(help: "DAD schedule: inverse-sigmoid:K or linear:STEPS:MIN.") var dadSchedule = "inverse-sigmoid:500"
+    @Option(help: "DAD: feed the model's sample or argmax.") var dadFeed: DADFeed = .sample
+    @Option(help: "SCST: samples per source.") var scstSamples = 1
+    @Option(help: "SCST baseline: greedy or mean (of the other samples).") var scstBaseline: SCSTBaseline = .greedy
+
+    func parsedDADSchedule() throws -> ScheduledSampling {
+        let parts = dadSchedule.split(separator: ":").map(String.init)
+        if parts.count == 2, parts[0] == "inverse-sigmoid", let k = Double(parts[1]), k >= 1 { return .inverseSigmoid(k: k) }
+        if parts.count == 3, parts[0] == "linear", let n = Int(parts[1]), n >= 1, let m = Double(parts[2]), m >= 0, m <= 1 {
+            return .linear(decaySteps: n, minimum: m)
+        }
+        throw ValidationError("--dad-schedule must be inverse-sigmoid:K (K ≥ 1) or linear:STEPS:MIN (0 ≤ MIN ≤ 1), got '\(dadSchedule)'")
+    }
+
+    func trainerOptions() throws -> TrainerOptions {
+        var o = TrainerOptions()
+        o.objective = objective; o.epochs = epochs; o.batchSize = batchSize; o.seed = seed; o.threads = threads
+        o.optimizer = optimizer; o.learningRate = learningRate; o.learningRateDecay = lrDecay
+        o.minimumLearningRate = minLr; o.clipNorm = clipNorm; o.patience = patience
+        o.validationMetric = validMetric; o.validationBatchSize = validBatchSize; o.logSamples = logSamples
+        o.reportEvery = reportEvery; o.saveEvery = saveEvery
+        o.xentEpochs = xentEpochs; o.mixerDelta = mixerDelta; o.mixerEpochsPerStep = mixerEpochsPerStep
+        o.reward = reward; o.rewardSmoothing = rewardSmoothing; o.rewardRecall = rewardRecall
+        o.temperature = temperature; o.baselineLearningRateFactor = baselineLrFactor
+        o.baselineInitialWeight = baselineInitWeight; o.baselineInitialBias = baselineInitBias
+        o.lossWeighting = lossWeighting
+        o.dadSchedule = try parsedDADSchedule(); o.dadFeed = dadFeed
+        o.scstSamples = scstSamples; o.scstBaseline = scstBaseline
+        return o
+    }
+
+    func modelConfig(sourceVocab: Int, targetVocab: Int) -> ModelConfig {
+        var m = ModelConfig(sourceVocabSize: sourceVocab, targetVocabSize: targetVocab)
+        m.embeddingSize = embeddingSize; m.hiddenSize = hiddenSize; m.encoderHiddenSize = encoderHiddenSize
+        m.encoder = encoder; m.attention = attention; m.inputFeeding = !noInputFeeding; m.dropout = dropout
+        m.initialization = initialization; m.initScale = initScale
+        m.maxSourcePositions = max(m.maxSourcePositions, maxSourceLength)
+        return m
+    }
+
+    func validate() throws {
+        if output.isEmpty { throw ValidationError("--output needs a directory name.") }
+        for (name, v) in [("--source-vocab-size", sourceVocabSize), ("--target-vocab-size", targetVocabSize)] where v < 5 {
+            throw ValidationError("\(name) must be at least 5 (4 specials and one token), got \(v)")
+        }
+        if minCount < 1 { throw ValidationError("--min-count must be at least 1, got \(minCount)") }
+        if maxSourceLength < 1 { throw ValidationError("--max-source-length must be at least 1, got \(maxSourceLength)") }
+        if maxTargetLength < 1 { throw ValidationError("--max-target-length must be at least 1, got \(maxTargetLength)") }
+        for (name, v) in [("--embedding-size", embeddingSize), ("--hidden-size", hiddenSize), ("--encoder-hidden-size", encoderHiddenSize)] where v < 1 {
+            throw ValidationError("\(name) must be at least 1, got \(v)")
+        }
+        if !(dropout >= 0 && dropout < 1) { throw ValidationError("--dropout must be in [0, 1), got \(dropout)") }
+        if !(initScale > 0) { throw ValidationError("--init-scale must be positive, got \(initScale)") }
+        do { try trainerOptions().validate() } catch let e as TrainerOptionsError { throw ValidationError(e.message) }
+        do { try modelConfig(sourceVocab: sourceVocabSize, targetVocab: targetVocabSize).validate() } catch {
+            throw ValidationError("\(error)")
+        }
+    }
+
+    func run() throws {
+        try reportingErrors {
+            let files = [trainSource ?? "data/train.src", trainTarget ?? "data/train.tgt",
+                         validSource ?? "data/valid.src", validTarget ?? "data/valid.tgt"]
+            if trainSource == nil && !FileManager.default.fileExists(atPath: files[0]) {
+                throw CLIError("no training data given and data/train.src is not here: run from the repository root (for the bundled corpus) or pass --train-source, --train-target, --valid-source and --valid-target")
+            }
+            let options = try trainerOptions()
+            let settings = TokenizerSettings(normalization: tokenizer.normalization, lowercase: tokenizer.lowercase, locale: tokenizer.locale)
+            var initial: TrainedModel? = nil
+            if let initFrom {
+                initial = try TrainedModel(directory: initFrom)
+                printNote("starting from \(initial!.directory): its model configuration, tokenizer settings and vocabularies are used")
+            }
+            let progress = ProgressPrinter()
+            progress.message("reading and tokenizing \(files[0]) …")
+            let data = try TrainingData.load(
+                trainSource: files[0], trainTarget: files[1], validSource: files[2], validTarget: files[3],
+                tokenizer: initial?.config.tokenizer ?? settings,
+                sourceVocabulary: .init(minCount: minCount, maxSize: sourceVocabSize),
+                targetVocabulary: .init(minCount: minCount, maxSize: targetVocabSize),
+                maxSourceLength: initial?.config.maxSourceLength ?? maxSourceLength,
+                maxTargetLength: initial?.config.maxTargetLength ?? maxTargetLength,
+                replaceInvalid: replaceInvalid,
+                existingVocabularies: initial.map { ($0.sourceVocabulary, $0.targetVocabulary) })
+            progress.message("\(data.trainSources.count) training pairs, \(data.validSources.count) validation pairs; vocabularies \(data.sourceVocabulary.count) / \(data.targetVocabulary.count); truncated \(data.truncatedSources) sources and \(data.truncatedTargets) targets; skipped \(data.skippedPairs) pairs with an empty side")
+            let runConfig = initial?.config ?? RunConfig(
+                model: modelConfig(sourceVocab: data.sourceVocabulary.count, targetVocab: data.targetVocabulary.count),
+                tokenizer: settings, maxSourceLength: maxSourceLength, maxTargetLength: maxTargetLength,
+                mixerVersion: mixerVersion)
+            let trainer = try Trainer(options: options, runConfig: runConfig, data: data, runDirectory: output, progress: progress)
+            if let initial { trainer.model.params.copy(from: initial.model.params) }
+            signal(SIGINT) { _ in stopRequested = 1 }
+            signal(SIGTERM) { _ in stopRequested = 1 }
+            trainer.shouldStop = { stopRequested != 0 }
+            progress.message("training \(options.objective.rawValue) for \(options.epochs) epochs (\(trainer.model.params.count) parameters, BLAS \(blasCoreName), \(options.threads) thread(s)) into \(output)")
+            let summary = try trainer.train()
+            if summary.interrupted {
+                printNote("stopped: \(summary.reason)")
+                throw ExitCode(130)
+            }
+            let best = summary.bestMetric.map { String(format: "%.4f", $0) } ?? "–"
+            printNote("done (\(summary.reason)); best valid \(options.validationMetric.rawValue) \(best) at epoch \(summary.bestEpoch ?? 0); checkpoints in \(output)/best and \(output)/last")
+        }
+    }
+}

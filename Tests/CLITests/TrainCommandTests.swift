@@ -1,0 +1,102 @@
+import Foundation
+import XCTest
+
+/// `mixer-cli train` end to end on a slice of the bundled corpus, in seconds.
+final class TrainCommandTests: XCTestCase {
+    func writeSlice(_ dir: URL, train: Int = 60, valid: Int = 12) throws -> [String] {
+        let data = CLI.repositoryRoot.appendingPathComponent("data")
+        var paths: [String] = []
+        for (name, n) in [("train.src", train), ("train.tgt", train), ("valid.src", valid), ("valid.tgt", valid)] {
+            let lines = try String(contentsOf: data.appendingPathComponent(name), encoding: .utf8)
+                .split(separator: "\n", omittingEmptySubsequences: false).prefix(n)
+            let url = dir.appendingPathComponent(name)
+            try (lines.joined(separator: "\n") + "\n").write(to: url, atomically: true, encoding: .utf8)
+            paths.append(url.path)
+        }
+        return paths
+    }
+
+    static let tiny = ["--embedding-size", "16", "--hidden-size", "16", "--encoder-hidden-size", "16",
+                       "--source-vocab-size", "300", "--target-vocab-size", "200", "--max-source-length", "20",
+                       "--max-target-length", "8", "--batch-size", "16"]
+
+    func args(_ p: [String], _ out: URL) -> [String] {
+        ["train", "--train-source", p[0], "--train-target", p[1], "--valid-source", p[2], "--valid-target", p[3],
+         "--output", out.path] + Self.tiny
+    }
+
+    func testXENTThenMIXERFromTheXENTCheckpoint() throws {
+        let dir = try CLI.temporaryDirectory(self)
+        let p = try writeSlice(dir)
+        let xent = dir.appendingPathComponent("xent")
+        let r = try CLI.run(args(p, xent) + ["--epochs", "2"])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        XCTAssertTrue(r.stderr.contains("epoch 2/2"), r.stderr)
+        for f in ["log.jsonl", "last/model.safetensors", "best/config.json", "valid/epoch-002.txt", "valid/reference.txt"] {
+            XCTAssertTrue(FileManager.default.fileExists(atPath: xent.appendingPathComponent(f).path), f)
+        }
+        // The validation metric in the log is what `score` prints for the same output.
+        let log = try String(contentsOf: xent.appendingPathComponent("log.jsonl"), encoding: .utf8)
+        let last = try XCTUnwrap(log.split(separator: "\n").last { $0.contains("\"event\":\"epoch\"") })
+        let rec = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(last.utf8)) as? [String: Any])
+        let score = try CLI.run(["score", xent.appendingPathComponent("valid/epoch-002.txt").path,
+                                 "--ref", xent.appendingPathComponent("valid/reference.txt").path,
+                                 "--metrics", "rouge2", "--format", "json"])
+        XCTAssertEqual(score.status, 0, score.stderr)
+        let js = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(score.stdout.utf8)) as? [String: Any])
+        let f = try XCTUnwrap((js["rouge2"] as? [String: Any])?["f"] as? Double)
+        XCTAssertEqual(rec["valid_rouge2"] as? Double ?? -1, f, accuracy: 1e-12)
+
+        let mixer = dir.appendingPathComponent("mixer")
+        let m = try CLI.run(args(p, mixer) + ["--epochs", "2", "--objective", "mixer", "--xent-epochs", "0",
+                                              "--mixer-delta", "4", "--init-from", xent.appendingPathComponent("best").path])
+        XCTAssertEqual(m.status, 0, m.stderr)
+        let mlog = try String(contentsOf: mixer.appendingPathComponent("log.jsonl"), encoding: .utf8)
+        XCTAssertTrue(mlog.contains("\"mean_reward\""), mlog)
+        XCTAssertTrue(mlog.contains("\"stage\":\"mixer\""), mlog)
+    }
+
+    func testBadInputIsAClearError() throws {
+        let dir = try CLI.temporaryDirectory(self)
+        let p = try writeSlice(dir)
+        let out = dir.appendingPathComponent("run")
+        // Different line counts.
+        let short = dir.appendingPathComponent("short.tgt")
+        try "only one line\n".write(to: short, atomically: true, encoding: .utf8)
+        var a = args(p, out)
+        a[4] = short.path
+        var r = try CLI.run(a)
+        XCTAssertNotEqual(r.status, 0)
+        XCTAssertTrue(r.stderr.contains("short.tgt") && r.stderr.contains("lines"), r.stderr)
+        // An empty file.
+        let empty = dir.appendingPathComponent("empty.src")
+        try "".write(to: empty, atomically: true, encoding: .utf8)
+        a = args(p, out)
+        a[2] = empty.path
+        r = try CLI.run(a)
+        XCTAssertNotEqual(r.status, 0)
+        XCTAssertTrue(r.stderr.contains("empty.src"), r.stderr)
+        // Invalid UTF-8 names file and line.
+        let bad = dir.appendingPathComponent("bad.src")
+        var bytes = Array(try String(contentsOfFile: p[0], encoding: .utf8).utf8)
+        if let nl = bytes.firstIndex(of: 0x0A) { bytes.insert(0xFF, at: nl + 3) }
+        try Data(bytes).write(to: bad)
+        a = args(p, out)
+        a[2] = bad.path
+        r = try CLI.run(a)
+        XCTAssertNotEqual(r.status, 0)
+        XCTAssertTrue(r.stderr.contains("bad.src:2"), r.stderr)
+        // Impossible options.
+        for (flag, value) in [("--mixer-delta", "0"), ("--epochs", "0"), ("--dropout", "1.5"), ("--temperature", "0"),
+                              ("--dad-schedule", "linear:x")] {
+            r = try CLI.run(args(p, out) + [flag, value])
+            XCTAssertNotEqual(r.status, 0, flag)
+            XCTAssertTrue(r.stderr.contains(flag), "\(flag): \(r.stderr)")
+            XCTAssertFalse(r.stderr.contains("Fatal error"), r.stderr)
+        }
+        // A missing init checkpoint.
+        r = try CLI.run(args(p, out) + ["--init-from", dir.appendingPathComponent("nope").path])
+        XCTAssertNotEqual(r.status, 0)
+        XCTAssertTrue(r.stderr.contains("nope"), r.stderr)
+    }
+}
