@@ -1,5 +1,5 @@
-// mixer-bench: the timing driver of bench/decode.sh (not a product; built with
-// `swift build -c release --product mixer-bench`).
+// decode-bench: the timing driver of bench/decode.sh (not a product; built with
+// `swift build -c release --product decode-bench`).
 //
 // Decodes random sources with a randomly initialised model of the reference configuration
 // (embedding 256, biLSTM 256 per direction, decoder 256, vocabularies 10,000, source length 50)
@@ -10,11 +10,11 @@ import ArgumentParser
 import Foundation
 import Seq2Seq
 
-struct MixerBench: ParsableCommand {
+struct DecodeBench: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "mixer-bench",
+        commandName: "decode-bench",
         abstract: "Time batched greedy or beam-search decoding on the reference model (for bench/decode.sh).",
-        discussion: "Example: mixer-bench --strategy beam --beam-size 5 --batch-size 32 --threads 2")
+        discussion: "Example: decode-bench --strategy beam --beam-size 5 --batch-size 32 --threads 2")
 
     enum Strategy: String, ExpressibleByArgument { case greedy, beam }
 
@@ -76,4 +76,4 @@ struct MixerBench: ParsableCommand {
     }
 }
 
-MixerBench.main()
+DecodeBench.main()
