@@ -55,6 +55,12 @@ let package = Package(
 
         // Benchmark driver of bench/metrics.sh (not a product).
         .executableTarget(name: "metrics-bench", dependencies: ["Metrics", "Tokenize"], path: "bench/metrics-bench"),
+        // Benchmark driver of bench/decode.sh (not a product).
+        .executableTarget(
+            name: "decode-bench",
+            dependencies: ["Seq2Seq", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            path: "bench/decode-bench"
+        ),
 
         // MARK: - Tests
         .testTarget(name: "TokenizeTests", dependencies: ["Tokenize"], resources: [.copy("Resources")]),
