@@ -51,9 +51,39 @@ extension EncoderDecoder {
     @discardableResult
     public func trainingStepXENT(source: [[Int32]], target: [[Int32]]) -> Double {
         let enc = encode(source: source, training: true, rng: &rng)
-        let tr = decodeForTraining(enc, inputs: Self.teacherInputs(targets: target), training: true, rng: &rng)
-        let (loss, _, d) = crossEntropy(tr, targets: target)
-        d.withUnsafeBufferPointer { backward(tr, dLogits: $0.baseAddress!) }
+        let inputs = Self.teacherInputs(targets: target)
+        precondition(!inputs.isEmpty, "Cannot decode zero steps")
+        // The same numbers as decodeForTraining + crossEntropy + backward, with one [T, B, V]
+        // buffer instead of three: the logits become probabilities, then dLogits, in place.
+        let tr = decodeCore(enc, steps: inputs.count, firstInput: inputs[0], teacher: inputs, nextInput: { t, _ in inputs[t + 1] },
+                            training: true, rng: &rng, logitsOnly: true)
+        let loss = crossEntropyInPlace(tr, targets: target)
+        backward(tr, dLogits: tr.probs.pointer)
         return loss
+    }
+
+    /// `crossEntropy` for a trace whose `probs` still hold the logits (`logitsOnly`): turns
+    /// them into dLogits in place (softmax, then (p − onehot)/N on real rows, 0 on padding)
+    /// and returns the mean loss. The arithmetic is `crossEntropy`'s, value for value.
+    func crossEntropyInPlace(_ trace: DecoderTrace, targets: [[Int32]]) -> Double {
+        let T = trace.steps, B = trace.batchSize, V = trace.vocabSize
+        precondition(targets.count == B, "Got \(targets.count) targets for a batch of \(B)")
+        let n = targets.reduce(0) { $0 + min($1.count, T) }
+        let w = n > 0 ? 1 / Float(n) : 0
+        var loss = 0.0
+        for t in 0..<T {
+            for b in 0..<B {
+                let r = t * B + b, row = trace.probs.pointer + r * V
+                guard t < targets[b].count else { row.update(repeating: 0, count: V); continue }
+                let y = Int(targets[b][t])
+                precondition(y >= 0 && y < V, "Target id \(y) is outside the vocabulary of \(V)")
+                let logit = row[y]
+                Kernels.softmaxRows(row, rows: 1, cols: V, logZ: trace.logZ.pointer + r)
+                loss -= Double(logit - trace.logZ[r])
+                Kernels.scale(row, V, w)
+                row[y] -= w
+            }
+        }
+        return n > 0 ? loss / Double(n) : 0
     }
 }
