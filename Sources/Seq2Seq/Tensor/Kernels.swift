@@ -125,3 +125,39 @@ public enum Kernels {
         }
     }
 }
+
+extension Kernels {
+    /// One Adam update over n floats, vectorised, with exactly the scalar arithmetic
+    /// (same operations in the same order, so the same bits):
+    /// m = b1·m + c1·g;  v = b2·v + (c2·g)·g;  p −= (stepSize·m) / (√v / sqrtBc2 + eps).
+    /// - Complexity: O(n), one pass over four arrays.
+    public static func adamUpdate(
+        _ p: UnsafeMutablePointer<Float>, _ g: UnsafePointer<Float>, _ m: UnsafeMutablePointer<Float>,
+        _ v: UnsafeMutablePointer<Float>, count n: Int, stepSize: Float, b1: Float, b2: Float,
+        c1: Float, c2: Float, sqrtBc2: Float, eps: Float
+    ) {
+        typealias V = SIMD8<Float>
+        let vb1 = V(repeating: b1), vb2 = V(repeating: b2), vc1 = V(repeating: c1), vc2 = V(repeating: c2)
+        let vs = V(repeating: stepSize), vq = V(repeating: sqrtBc2), ve = V(repeating: eps)
+        var i = 0
+        while i + 8 <= n {
+            let gi = FastMath.load(g + i, 8)
+            let mi = vb1 * FastMath.load(m + i, 8) + vc1 * gi
+            let vi = vb2 * FastMath.load(v + i, 8) + vc2 * gi * gi
+            FastMath.store(mi, m + i, 8)
+            FastMath.store(vi, v + i, 8)
+            let pi = FastMath.load(p + i, 8) - vs * mi / (vi.squareRoot() / vq + ve)
+            FastMath.store(pi, p + i, 8)
+            i += 8
+        }
+        while i < n {
+            let gi = g[i]
+            let mi = b1 * m[i] + c1 * gi
+            let vi = b2 * v[i] + c2 * gi * gi
+            m[i] = mi
+            v[i] = vi
+            p[i] -= stepSize * mi / (vi.squareRoot() / sqrtBc2 + eps)
+            i += 1
+        }
+    }
+}
