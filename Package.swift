@@ -61,6 +61,11 @@ let package = Package(
             dependencies: ["Seq2Seq", .product(name: "ArgumentParser", package: "swift-argument-parser")],
             path: "bench/decode-bench"
         ),
+        // Benchmark driver of bench/train.sh (not a product).
+        .executableTarget(
+            name: "mixer-bench",
+            dependencies: ["Seq2Seq", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+        ),
 
         // MARK: - Tests
         .testTarget(name: "TokenizeTests", dependencies: ["Tokenize"], resources: [.copy("Resources")]),
