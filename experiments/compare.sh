@@ -29,6 +29,7 @@ VALID_LINES=${VALID_LINES:-0}
 REWARD=${REWARD:-rouge2}
 PARALLEL=${PARALLEL:-2}
 SEED=${SEED:-1}
+LR2=${LR2:-0.0003}                  # learning rate of the four continuations (fresh Adam)
 
 [ -x "$BIN" ] || { echo "build first: swift build -c release (or make build)"; exit 1; }
 mkdir -p "$OUT/data"
@@ -56,7 +57,7 @@ run() {  # name, extra flags...
   local name=$1; shift
   if grep -q '"event":"end"' "$OUT/$name/log.jsonl" 2>/dev/null; then return; fi
   rm -rf "$OUT/$name"
-  "$BIN" train "${COMMON[@]}" --output "$OUT/$name" --init-from "$OUT/pre/best" --epochs "$EPOCHS" "$@" \
+  "$BIN" train "${COMMON[@]}" --output "$OUT/$name" --init-from "$OUT/pre/best" --epochs "$EPOCHS" --learning-rate "$LR2" "$@" \
     > "$OUT/$name.train.log" 2>&1
   log "$name done: $(tail -n 1 "$OUT/$name.train.log")"
 }
