@@ -29,6 +29,7 @@ VALID_LINES=${VALID_LINES:-0}
 REWARD=${REWARD:-rouge2}
 PARALLEL=${PARALLEL:-2}
 SEED=${SEED:-1}
+LR1=${LR1:-0.001}                   # learning rate of the XENT pretraining (Adam)
 LR2=${LR2:-0.0003}                  # learning rate of the four continuations (fresh Adam)
 
 [ -x "$BIN" ] || { echo "build first: swift build -c release (or make build)"; exit 1; }
@@ -49,7 +50,7 @@ log() { echo "[$(date +%H:%M:%S)] $*"; }
 if [ ! -f "$OUT/pre/best/model.safetensors" ] || ! grep -q '"event":"end"' "$OUT/pre/log.jsonl" 2>/dev/null; then
   log "XENT pretraining: $PRE_EPOCHS epochs"
   rm -rf "$OUT/pre"
-  "$BIN" train "${COMMON[@]}" --threads 2 --output "$OUT/pre" --epochs "$PRE_EPOCHS" 2>&1 | tr '\r' '\n' | grep -v '^epoch .* step ' || true
+  "$BIN" train "${COMMON[@]}" --threads 2 --output "$OUT/pre" --epochs "$PRE_EPOCHS" --learning-rate "$LR1" 2>&1 | tr '\r' '\n' | grep -v '^epoch .* step ' || true
 fi
 
 # 2. Four continuations of EPOCHS epochs each, from the pretrained model.
