@@ -55,16 +55,19 @@ extension Trainer {
 
     // MARK: XENT
 
+    /// Teacher-forced XENT through the model's lean path (`trainingStepXENT`: the output layer,
+    /// softmax, loss and its backward in blocks of rows, no [T, B, V] trace kept). The gradient
+    /// is linear in the loss, so a `scale` ≠ 1 multiplies the gradients afterwards.
     func xentStep(_ batch: Batch, scale: Float, _ st: inout StepStatistics) {
-        var drng = dropoutRNG
-        let enc = model.encode(source: batch.sources, training: true, rng: &drng)
-        let tr = model.decodeForTraining(enc, inputs: EncoderDecoder.teacherInputs(targets: batch.targets), training: true, rng: &drng)
-        dropoutRNG = drng
-        var (loss, n, d) = model.crossEntropy(tr, targets: batch.targets)
-        if scale != 1 { for i in d.indices { d[i] *= scale } }
-        d.withUnsafeBufferPointer { model.backward(tr, dLogits: $0.baseAddress!) }
+        model.rng = dropoutRNG
+        let loss = model.trainingStepXENT(source: batch.sources, target: batch.targets)
+        dropoutRNG = model.rng
+        if scale != 1 {
+            let g = model.grads.storage
+            for i in 0..<model.grads.count { g[i] *= scale }
+        }
         st.xentLoss = loss
-        st.xentTokens = n
+        st.xentTokens = batch.targetTokens
     }
 
     // MARK: DAD (scheduled sampling)
