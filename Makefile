@@ -46,7 +46,7 @@ demo: build
 	./scripts/demo.sh $(BIN)
 
 bench: build
-	./bench/run-all.sh $(BIN)
+	./bench/run-all.sh
 
 clean:
 	rm -rf .build

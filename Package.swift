@@ -55,12 +55,23 @@ let package = Package(
 
         // Benchmark driver of bench/metrics.sh (not a product).
         .executableTarget(name: "metrics-bench", dependencies: ["Metrics", "Tokenize"], path: "bench/metrics-bench"),
+        // Benchmark driver of bench/decode.sh (not a product).
+        .executableTarget(
+            name: "decode-bench",
+            dependencies: ["Seq2Seq", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            path: "bench/decode-bench"
+        ),
+        // Benchmark driver of bench/train.sh (not a product).
+        .executableTarget(
+            name: "mixer-bench",
+            dependencies: ["Seq2Seq", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+        ),
 
         // MARK: - Tests
         .testTarget(name: "TokenizeTests", dependencies: ["Tokenize"], resources: [.copy("Resources")]),
         .testTarget(name: "MetricsTests", dependencies: ["Metrics", "Tokenize"], resources: [.copy("Resources")]),
         .testTarget(name: "Seq2SeqTests", dependencies: ["Seq2Seq", "Metrics", "Tokenize"]),
-        .testTarget(name: "CLITests", dependencies: ["mixer-cli"]),
+        .testTarget(name: "CLITests", dependencies: ["mixer-cli", "Seq2Seq"]),
     ],
     swiftLanguageModes: [.v5]
 )

@@ -46,6 +46,7 @@ line("rouge_1_2_L", "us_per_pair", m["rouge_nostem_s"] / r * 1e6, "rouge_score",
 line("rouge_1_2_L_stemmed", "us_per_pair", m["rouge_stem_s"] / r * 1e6, "rouge_score(use_stemmer)", p["rouge_stem_s"] / r * 1e6)
 rn = p["reward_n"]
 line("reward_bleu_plus1_ids_20tok", "us_per_pair", m["reward_bleu_s"] / m["reward_n"] * 1e6, "sacrebleu.sentence_bleu(ids)", p["reward_s"] / rn * 1e6)
+line("reward_bleu_plus1_ids_20tok_batch64_warm", "us_per_pair", m["reward_bleu_batch64_s"] / m["reward_n"] * 1e6, "sacrebleu.sentence_bleu(ids)", p["reward_s"] / rn * 1e6)
 line("reward_bleu_ids_20tok_incl_table", "us_per_pair", m["reward_build_bleu_s"] / m["reward_n"] * 1e6, "sacrebleu.sentence_bleu(ids)", p["reward_s"] / rn * 1e6)
 line("reward_rouge2_ids_20tok", "us_per_pair", m["reward_rouge2_s"] / m["reward_n"] * 1e6, "sacrebleu.sentence_bleu(ids)", p["reward_s"] / rn * 1e6)
 line("reward_rougeL_ids_20tok", "us_per_pair", m["reward_rougeL_s"] / m["reward_n"] * 1e6, "sacrebleu.sentence_bleu(ids)", p["reward_s"] / rn * 1e6)

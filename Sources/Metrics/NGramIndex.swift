@@ -73,6 +73,8 @@ public final class NGramIndex {
         usedCount = 0
         distinctNGrams = 0
         referenceLengths.removeAll(keepingCapacity: true)
+        referenceTokens.removeAll(keepingCapacity: true)
+        dense = nil
     }
 
     @inline(__always) private func slot(_ key: UInt64) -> Int {
@@ -149,6 +151,8 @@ public final class NGramIndex {
     /// - Parameter tokens: the reference's token ids (`UInt32.max` is reserved).
     /// - Complexity: O(|tokens| · maxOrder) expected.
     public func addReference(_ tokens: UnsafeBufferPointer<UInt32>) {
+        dense = nil
+        if keepsReferences { referenceTokens.append(contentsOf: tokens) }
         referenceLengths.append(tokens.count)
         let n = tokens.count
         if chainCapacity < n {
@@ -183,6 +187,7 @@ public final class NGramIndex {
     /// - Complexity: O(|hyp| · maxOrder) expected; no allocation.
     @inline(__always)
     public func matches(_ hyp: UnsafeBufferPointer<UInt32>) -> SIMD8<Int32> {
+        if let d = dense { return d.matches(hyp) }
         var m = SIMD8<Int32>()
         let n = hyp.count
         var nTouched = 0
@@ -204,6 +209,185 @@ public final class NGramIndex {
         return m
     }
 
+    /// Prepares the index for many hypotheses against the same references (the rewards): builds
+    /// `DenseMatcher`'s direct-addressed transition tables, when they stay small. Adding a
+    /// reference or resetting drops them. Results are identical either way.
+    /// - Complexity: O(distinct n-grams + Σ_n D_{n-1} · D_1) once (D_n: distinct n-grams).
+    func prepareForManyHypotheses() {
+        dense = referenceTokens.withUnsafeBufferPointer { DenseMatcher(maxOrder: maxOrder, tokens: $0, lengths: referenceLengths) }
+    }
+    private var dense: DenseMatcher?
+    /// Whether `matches` uses the direct-addressed tables (for tests).
+    var usesDenseMatching: Bool { dense != nil }
+    private var referenceTokens: [UInt32] = []      // kept only for `prepareForManyHypotheses`
+    /// Keep the references' tokens (for `prepareForManyHypotheses`).
+    var keepsReferences = false
+
     /// The unigram id of `token` in the references, if it occurs there.
     @inline(__always) func unigramID(_ token: UInt32) -> UInt32? { lookup(Self.root, token) }
+}
+
+
+/// Direct-addressed n-gram transitions for one fixed set of references (the reward path).
+///
+/// Unigrams get dense indices u ∈ [0, V) through a small open-addressing table on the token;
+/// the n-gram (n ≥ 2) of prefix index p (order n−1) and last unigram u has index
+/// `trans_n[p · (V+1) + u]`. Index `D_n` (one past the last) means "absent": its row and the
+/// column `V` map to absent again, and its reference maximum is 0, so the matching loops have
+/// no branches. Counts are the same as `NGramIndex`'s (the maximum over references of each
+/// n-gram's count). Built only while every D_n < 65,535 and Σ_n (D_{n−1}+1)(V+1) ≤ 2^16.
+///
+/// - Complexity: building O(Σ|ref| · maxOrder + Σ_n (D_{n−1}+1)(V+1)); matching
+///   O(|hyp| · maxOrder) table reads plus |hyp| small-table probes; no allocation.
+final class DenseMatcher {
+    let maxOrder: Int
+    private(set) var v = 0                                  // distinct unigrams
+    private let uniKeys: UnsafeMutablePointer<UInt32>
+    private let uniVals: UnsafeMutablePointer<UInt16>       // u + 1 (0: empty slot)
+    private let uniMask: Int
+    private let trans: UnsafeMutablePointer<UInt16>
+    private var transBase: SIMD8<Int32> = .zero             // per order n ≥ 2 (index n - 1)
+    private var base: SIMD8<Int32> = .zero                  // per order: offset of its counters
+    private let refMax: UnsafeMutablePointer<UInt16>
+    private let running: UnsafeMutablePointer<UInt16>
+    private var cur: UnsafeMutablePointer<UInt16>
+    private var us: UnsafeMutablePointer<UInt16>
+    private var capacity: Int
+    private var counterCount = 0
+
+    init?(maxOrder: Int, tokens: UnsafeBufferPointer<UInt32>, lengths: [Int]) {
+        self.maxOrder = maxOrder
+        let total = tokens.count
+        var cap = 8
+        while cap < 2 * max(total, 1) { cap *= 2 }
+        uniMask = cap - 1
+        uniKeys = .allocate(capacity: cap)
+        uniVals = .allocate(capacity: cap); uniVals.initialize(repeating: 0, count: cap)
+        capacity = max(total, 32)
+        cur = .allocate(capacity: capacity); us = .allocate(capacity: capacity)
+        // Unigram indices of every reference token.
+        var v = 0
+        for i in 0..<total {
+            let t = tokens[i]
+            var s = Self.slot(t, uniMask)
+            while uniVals[s] != 0 && uniKeys[s] != t { s = (s + 1) & uniMask }
+            if uniVals[s] == 0 { uniKeys[s] = t; v += 1; uniVals[s] = UInt16(truncatingIfNeeded: v) }
+            us[i] = uniVals[s] &- 1
+        }
+        self.v = v
+        // Upper bounds of D_n: Σ max(0, len − n + 1); the tables are sized by them.
+        var bound = [Int](repeating: 0, count: maxOrder + 1)
+        for o in 1...maxOrder { for l in lengths { bound[o] += max(0, l - o + 1) } }
+        bound[1] = v
+        var t = 0, c = 0
+        for o in 1...maxOrder {
+            if o >= 2 { transBase[o - 1] = Int32(t); t += (bound[o - 1] + 1) * (v + 1) }
+            base[o - 1] = Int32(c); c += bound[o] + 1
+        }
+        guard v < 0xFFFF, t <= 1 << 16, c < 1 << 20, bound.allSatisfy({ $0 < 0xFFFF }) else {
+            uniKeys.deallocate(); uniVals.deallocate(); cur.deallocate(); us.deallocate()
+            return nil
+        }
+        trans = .allocate(capacity: max(t, 1))
+        refMax = .allocate(capacity: c); refMax.initialize(repeating: 0, count: c)
+        running = .allocate(capacity: c); running.initialize(repeating: 0, count: c)
+        counterCount = c
+        var d = [Int](repeating: 0, count: maxOrder + 1)
+        d[1] = v
+        // Absent entries point at the bound (the absent index of the next order).
+        for o in 2...max(2, maxOrder) where o <= maxOrder {
+            (trans + Int(transBase[o - 1])).initialize(repeating: UInt16(bound[o]), count: (bound[o - 1] + 1) * (v + 1))
+        }
+        // Per reference: assign indices order by order (cur holds the (n−1)-gram indices), count
+        // occurrences in `running`, then raise the maxima.
+        var start = 0
+        for len in lengths {
+            let u = us + start
+            for o in 1...maxOrder where len >= o {
+                let cnt = len - o + 1
+                if o == 1 { for i in 0..<cnt { cur[i] = u[i] } }
+                else {
+                    let tr = trans + Int(transBase[o - 1])
+                    for i in 0..<cnt {
+                        let e = Int(cur[i]) * (v + 1) + Int(u[i + o - 1])
+                        if Int(tr[e]) == bound[o] { tr[e] = UInt16(d[o]); d[o] += 1 }
+                        cur[i] = tr[e]
+                    }
+                }
+                let b = running + Int(base[o - 1]), r = refMax + Int(base[o - 1])
+                for i in 0..<cnt { b[Int(cur[i])] &+= 1 }
+                for i in 0..<cnt {
+                    let g = Int(cur[i])
+                    if b[g] > r[g] { r[g] = b[g] }
+                }
+                for i in 0..<cnt { b[Int(cur[i])] = 0 }
+            }
+            start += len
+        }
+    }
+
+    deinit {
+        uniKeys.deallocate(); uniVals.deallocate(); trans.deallocate()
+        refMax.deallocate(); running.deallocate(); cur.deallocate(); us.deallocate()
+    }
+
+    @inline(__always) private static func slot(_ t: UInt32, _ mask: Int) -> Int {
+        Int(truncatingIfNeeded: (UInt64(t) &* 0x9E37_79B9_7F4A_7C15) >> 40) & mask
+    }
+
+    /// The dense unigram index of `token`, or `v` (absent).
+    @inline(__always) func unigram(_ token: UInt32) -> UInt16 {
+        var s = Self.slot(token, uniMask)
+        while true {
+            let e = uniVals[s]
+            if e == 0 { return UInt16(truncatingIfNeeded: v) }
+            if uniKeys[s] == token { return e &- 1 }
+            s = (s + 1) & uniMask
+        }
+    }
+
+    /// Clipped matches per order, as `NGramIndex.matches`.
+    @inline(__always)
+    func matches(_ hyp: UnsafeBufferPointer<UInt32>) -> SIMD8<Int32> {
+        let n = hyp.count
+        if n > capacity {
+            cur.deallocate(); us.deallocate()
+            capacity = max(n, 2 * capacity)
+            cur = .allocate(capacity: capacity); us = .allocate(capacity: capacity)
+        }
+        let cur = self.cur, us = self.us
+        // `running` starts as a copy of the reference maxima and counts down: a hypothesis
+        // n-gram matches while its budget is positive (clipping), with no reset pass.
+        let budget = running
+        budget.update(from: refMax, count: counterCount)
+        var m = SIMD8<Int32>()
+        var hits: Int32 = 0
+        for i in 0..<n {
+            let u = unigram(hyp[i])
+            us[i] = u; cur[i] = u
+            let k = budget[Int(u)]
+            let pos: UInt16 = k > 0 ? 1 : 0
+            hits += Int32(pos); budget[Int(u)] = k &- pos
+        }
+        m[0] = hits
+        let w = v + 1
+        var order = 2
+        while order <= maxOrder && hits > 0 {   // no (n−1)-gram match: no n-gram match either
+            let count = n - order + 1
+            if count <= 0 { break }
+            let tr = trans + Int(transBase[order - 1])
+            let b = budget + Int(base[order - 1])
+            hits = 0
+            for i in 0..<count {
+                let g = Int(tr[Int(cur[i]) * w + Int(us[i + order - 1])])
+                cur[i] = UInt16(truncatingIfNeeded: g)
+                let k = b[g]
+                let pos: UInt16 = k > 0 ? 1 : 0
+                hits += Int32(pos); b[g] = k &- pos
+            }
+            m[order - 1] = hits
+            order += 1
+        }
+        return m
+    }
 }

@@ -11,6 +11,7 @@ struct MixerCommand: ParsableCommand {
             TokenizeCommand.self, DetokenizeCommand.self, VocabCommand.self,
             ScoreCommand.self,
             TrainCommand.self,
+            DecodeCommand.self, EvaluateCommand.self,
             ReportCommand.self,
         ]
     )

@@ -52,7 +52,9 @@ struct TrainCommand: ParsableCommand {
     @Option(help: "Training targets (default: data/train.tgt).") var trainTarget: String?
     @Option(help: "Validation sources (default: data/valid.src).") var validSource: String?
     @Option(help: "Validation targets (default: data/valid.tgt).") var validTarget: String?
-    @Option(help: "The run directory (created; log.jsonl, last/, best/, valid/).") var output: String
+    @Option(help: "The run directory (created; log.jsonl, last/, best/, valid/).") var output: String?
+    @Option(help: "Continue the run in this directory exactly where its last/ checkpoint left off (its options and data are reused; --epochs may raise the total).")
+    var resume: String?
     @Flag(help: "Replace invalid UTF-8 with U+FFFD instead of failing.") var replaceInvalid = false
     @Option(help: "Start from this checkpoint's weights, vocabularies and model configuration (e.g. an XENT run's best/).")
     var initFrom: String?
@@ -78,7 +80,7 @@ struct TrainCommand: ParsableCommand {
 
     // MARK: Optimisation
     @Option(help: "Objective: xent, mixer, dad or scst.") var objective: TrainingObjective = .xent
-    @Option(help: "Epochs in all.") var epochs = 10
+    @Option(help: "Epochs in all (default 10).") var epochs: Int?
     @Option(help: "Batch size.") var batchSize = 32
     @Option(help: "adam or sgd.") var optimizer: OptimizerKind = .adam
     @Option(help: "Learning rate (default 0.001 for adam, 0.2 for sgd).") var learningRate: Double?
@@ -124,7 +126,7 @@ struct TrainCommand: ParsableCommand {
 
     func trainerOptions() throws -> TrainerOptions {
         var o = TrainerOptions()
-        o.objective = objective; o.epochs = epochs; o.batchSize = batchSize; o.seed = seed; o.threads = threads
+        o.objective = objective; o.epochs = epochs ?? 10; o.batchSize = batchSize; o.seed = seed; o.threads = threads
         o.optimizer = optimizer; o.learningRate = learningRate; o.learningRateDecay = lrDecay
         o.minimumLearningRate = minLr; o.clipNorm = clipNorm; o.patience = patience
         o.validationMetric = validMetric; o.validationBatchSize = validBatchSize; o.logSamples = logSamples
@@ -149,7 +151,10 @@ struct TrainCommand: ParsableCommand {
     }
 
     func validate() throws {
-        if output.isEmpty { throw ValidationError("--output needs a directory name.") }
+        if resume == nil && output == nil { throw ValidationError("Give --output DIR for a new run, or --resume DIR to continue one.") }
+        if resume != nil && output != nil { throw ValidationError("--resume continues a run in its own directory: give --resume DIR without --output.") }
+        if let output, output.isEmpty { throw ValidationError("--output needs a directory name.") }
+        if let resume, resume.isEmpty { throw ValidationError("--resume needs a run directory.") }
         for (name, v) in [("--source-vocab-size", sourceVocabSize), ("--target-vocab-size", targetVocabSize)] where v < 5 {
             throw ValidationError("\(name) must be at least 5 (4 specials and one token), got \(v)")
         }
@@ -175,6 +180,8 @@ struct TrainCommand: ParsableCommand {
 
     func run() throws {
         try reportingErrors {
+            if let resume { return try resumeRun(resume) }
+            let output = self.output!
             let files = [trainSource ?? "data/train.src", trainTarget ?? "data/train.tgt",
                          validSource ?? "data/valid.src", validTarget ?? "data/valid.tgt"]
             if trainSource == nil && !FileManager.default.fileExists(atPath: files[0]) {
@@ -205,17 +212,80 @@ struct TrainCommand: ParsableCommand {
                 mixerVersion: mixerVersion)
             let trainer = try Trainer(options: options, runConfig: runConfig, data: data, runDirectory: output, progress: progress)
             if let initial { trainer.model.params.copy(from: initial.model.params) }
-            signal(SIGINT) { _ in stopRequested = 1 }
-            signal(SIGTERM) { _ in stopRequested = 1 }
-            trainer.shouldStop = { stopRequested != 0 }
-            progress.message("training \(options.objective.rawValue) for \(options.epochs) epochs (\(trainer.model.params.count) parameters, BLAS \(blasCoreName), \(options.threads) thread(s)) into \(output)")
-            let summary = try trainer.train()
-            if summary.interrupted {
-                printNote("stopped: \(summary.reason)")
-                throw ExitCode(130)
-            }
-            let best = summary.bestMetric.map { String(format: "%.4f", $0) } ?? "–"
-            printNote("done (\(summary.reason)); best valid \(options.validationMetric.rawValue) \(best) at epoch \(summary.bestEpoch ?? 0); checkpoints in \(output)/best and \(output)/last")
+            trainer.dataFingerprint = try Self.fingerprint(files)
+            try Self.runTraining(trainer, output: output, progress: progress)
         }
+    }
+
+    static let dataKeys = ["train_source", "train_target", "valid_source", "valid_target"]
+
+    /// Paths and SHA-256 of the four data files, saved in each checkpoint for --resume.
+    static func fingerprint(_ files: [String]) throws -> [String: String] {
+        var f: [String: String] = [:]
+        for (k, path) in zip(dataKeys, files) {
+            f[k] = URL(fileURLWithPath: path).standardizedFileURL.path
+            f[k + "_sha256"] = try SHA256.hex(ofFile: path)
+        }
+        return f
+    }
+
+    static func runTraining(_ trainer: Trainer, output: String, progress: ProgressPrinter) throws {
+        let options = trainer.options
+        signal(SIGINT) { _ in stopRequested = 1 }
+        signal(SIGTERM) { _ in stopRequested = 1 }
+        trainer.shouldStop = { stopRequested != 0 }
+        progress.message("training \(options.objective.rawValue) for \(options.epochs) epochs (\(trainer.model.params.count) parameters, BLAS \(blasCoreName), \(options.threads) thread(s)) into \(output)")
+        let summary = try trainer.train()
+        if summary.interrupted {
+            printNote("stopped: \(summary.reason)")
+            throw ExitCode(130)
+        }
+        let best = summary.bestMetric.map { String(format: "%.4f", $0) } ?? "–"
+        printNote("done (\(summary.reason)); best valid \(options.validationMetric.rawValue) \(best) at epoch \(summary.bestEpoch ?? 0); checkpoints in \(output)/best and \(output)/last")
+    }
+
+    /// `--resume DIR`: reopen DIR/last, reread the same data (checked by SHA-256) with the
+    /// saved vocabularies, and continue.
+    func resumeRun(_ dir: String) throws {
+        let run = RunDirectory(dir)
+        let checkpoint = try Checkpoint.open(run.last)
+        var options = try Trainer.savedOptions(checkpoint)
+        if let epochs { options.epochs = epochs }
+        let runConfig = try checkpoint.config(RunConfig.self)
+        let stateFile = run.last + "/" + Checkpoint.stateFile
+        guard case .object(let saved)? = checkpoint.state.extra["data"] else {
+            throw CheckpointError(stateFile, "does not record the training data files")
+        }
+        var files: [String] = []
+        for k in Self.dataKeys {
+            guard let path = saved[k]?.stringValue, let sum = saved[k + "_sha256"]?.stringValue else {
+                throw CheckpointError(stateFile, "does not record \(k)")
+            }
+            guard FileManager.default.fileExists(atPath: path) else {
+                throw CLIError("\(path): the run's \(k.replacingOccurrences(of: "_", with: " ")) file is gone; --resume needs the same data")
+            }
+            let now = try SHA256.hex(ofFile: path)
+            guard now == sum else {
+                throw CLIError("\(path): changed since the run started (SHA-256 differs); --resume needs the same data")
+            }
+            files.append(path)
+        }
+        let sourceVocabulary = try Vocabulary(contentsOf: URL(fileURLWithPath: checkpoint.sourceVocabularyPath))
+        let targetVocabulary = try Vocabulary(contentsOf: URL(fileURLWithPath: checkpoint.targetVocabularyPath))
+        let progress = ProgressPrinter()
+        let data = try TrainingData.load(
+            trainSource: files[0], trainTarget: files[1], validSource: files[2], validTarget: files[3],
+            tokenizer: runConfig.tokenizer, sourceVocabulary: .init(), targetVocabulary: .init(),
+            maxSourceLength: runConfig.maxSourceLength, maxTargetLength: runConfig.maxTargetLength,
+            replaceInvalid: replaceInvalid, existingVocabularies: (sourceVocabulary, targetVocabulary))
+        let trainer = try Trainer(options: options, runConfig: runConfig, data: data, runDirectory: dir, progress: progress)
+        trainer.dataFingerprint = try Self.fingerprint(files)
+        try trainer.restore(from: checkpoint)
+        progress.message("resuming \(dir) at epoch \(trainer.state.epoch + 1), step \(trainer.state.step)")
+        if trainer.state.epoch >= options.epochs {
+            printNote("the run has already done its \(options.epochs) epochs; pass --epochs N to train more")
+            return
+        }
+        try Self.runTraining(trainer, output: dir, progress: progress)
     }
 }

@@ -3,7 +3,7 @@ import XCTest
 
 /// `mixer-cli train` end to end on a slice of the bundled corpus, in seconds.
 final class TrainCommandTests: XCTestCase {
-    func writeSlice(_ dir: URL, train: Int = 60, valid: Int = 12) throws -> [String] {
+    static func writeSlice(_ dir: URL, train: Int = 60, valid: Int = 12) throws -> [String] {
         let data = CLI.repositoryRoot.appendingPathComponent("data")
         var paths: [String] = []
         for (name, n) in [("train.src", train), ("train.tgt", train), ("valid.src", valid), ("valid.tgt", valid)] {
@@ -27,7 +27,7 @@ final class TrainCommandTests: XCTestCase {
 
     func testXENTThenMIXERFromTheXENTCheckpoint() throws {
         let dir = try CLI.temporaryDirectory(self)
-        let p = try writeSlice(dir)
+        let p = try Self.writeSlice(dir)
         let xent = dir.appendingPathComponent("xent")
         let r = try CLI.run(args(p, xent) + ["--epochs", "2"])
         XCTAssertEqual(r.status, 0, r.stderr)
@@ -58,7 +58,7 @@ final class TrainCommandTests: XCTestCase {
 
     func testBadInputIsAClearError() throws {
         let dir = try CLI.temporaryDirectory(self)
-        let p = try writeSlice(dir)
+        let p = try Self.writeSlice(dir)
         let out = dir.appendingPathComponent("run")
         // Different line counts.
         let short = dir.appendingPathComponent("short.tgt")

@@ -67,6 +67,29 @@ final class RewardTests: XCTestCase {
         XCTAssertEqual(first, Array(again))
     }
 
+    func testDenseMatcherEqualsHashIndex() {
+        // The rewards' direct-addressed tables count exactly what the hash index counts:
+        // several references, heavy repetition (clipping), absent tokens, empty sequences.
+        var rng = SplitMix64(seed: 5)
+        for trial in 0..<300 {
+            let vocab = 2 + rng.next(below: 6)
+            let seq = { (len: Int) in (0..<len).map { _ in UInt32(rng.next(below: vocab) * 7919) } }
+            let refs = (0..<(1 + trial % 3)).map { _ in seq(rng.next(below: 30)) }
+            let order = 1 + trial % 4
+            let plain = NGramIndex(maxOrder: order), dense = NGramIndex(maxOrder: order)
+            dense.keepsReferences = true
+            for r in refs { plain.addReference(r); dense.addReference(r) }
+            dense.prepareForManyHypotheses()
+            XCTAssertTrue(dense.usesDenseMatching)
+            for _ in 0..<5 {
+                let hyp = seq(rng.next(below: 30)) + [UInt32.max]
+                let a = hyp.withUnsafeBufferPointer { plain.matches($0) }
+                let b = hyp.withUnsafeBufferPointer { dense.matches($0) }
+                XCTAssertEqual(a, b, "trial \(trial)")
+            }
+        }
+    }
+
     func testLargeIdsAndLongSequences() {
         // Ids beyond 16 bits and references longer than 64 tokens take the general paths.
         var rng = SplitMix64(seed: 4)

@@ -27,6 +27,7 @@ final class TrainerTests: XCTestCase {
     }
 
     func makeTrainer(_ objective: TrainingObjective, seed: UInt64 = 1, epochs: Int = 2, size: Int = 8,
+                     directory: URL? = nil,
                      configure: (inout TrainerOptions) -> Void = { _ in }) throws -> Trainer {
         let data = Self.tinyData()
         var mc = ModelConfig(sourceVocabSize: data.sourceVocabulary.count, targetVocabSize: data.targetVocabulary.count)
@@ -36,7 +37,7 @@ final class TrainerTests: XCTestCase {
         o.objective = objective; o.epochs = epochs; o.batchSize = 6; o.seed = seed; o.xentEpochs = 1
         o.mixerDelta = 2; o.logSamples = 2; o.reportEvery = 1000
         configure(&o)
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("trainer-\(UUID().uuidString)")
+        let dir = directory ?? FileManager.default.temporaryDirectory.appendingPathComponent("trainer-\(UUID().uuidString)")
         addTeardownBlock { try? FileManager.default.removeItem(at: dir) }
         return try Trainer(options: o, runConfig: rc, data: data, runDirectory: dir.path,
                            progress: ProgressPrinter(inPlace: false, output: { _ in }))
@@ -148,5 +149,51 @@ final class TrainerTests: XCTestCase {
         let log = try TrainingLog.read(tr.run.log).filter { $0["event"] == .string("epoch") }
         let first = log.first?["train_loss"]?.doubleValue ?? 0, last = log.last?["train_loss"]?.doubleValue ?? 0
         XCTAssertLessThan(last, first * 0.3, "loss \(first) → \(last)")
+    }
+
+    /// A run of N epochs, and the same run stopped (mid-epoch, or at an epoch end) and resumed
+    /// from its last/ checkpoint, end with bit-identical weights: XENT, MIXER (its regressors and
+    /// their optimizer included), DAD and SCST.
+    func testResumeIsExact() throws {
+        for objective in TrainingObjective.allCases {
+            let full = try makeTrainer(objective, epochs: 4) { $0.xentEpochs = 1; $0.mixerDelta = 2 }
+            _ = try full.train()
+            let reference = Array(full.model.params.buffer)
+            for stopAt in [3, 8] {   // 4 batches an epoch: step 3 is mid-epoch 1, step 8 ends epoch 2
+                let dir = FileManager.default.temporaryDirectory.appendingPathComponent("resume-\(UUID().uuidString)")
+                let first = try makeTrainer(objective, epochs: 4, directory: dir) { $0.xentEpochs = 1; $0.mixerDelta = 2 }
+                first.shouldStop = { first.state.globalStep >= stopAt }
+                let s1 = try first.train()
+                XCTAssertTrue(s1.interrupted, "\(objective) did not stop")
+                let second = try makeTrainer(objective, epochs: 4, directory: dir) { $0.xentEpochs = 1; $0.mixerDelta = 2 }
+                try second.restore(from: try Checkpoint.open(second.run.last))
+                XCTAssertEqual(second.state.globalStep, stopAt)
+                _ = try second.train()
+                XCTAssertEqual(Array(second.model.params.buffer), reference, "\(objective) resumed at step \(stopAt) differs")
+                if let b = full.baseline, let b2 = second.baseline {
+                    XCTAssertEqual(Array(b2.params.buffer), Array(b.params.buffer), "baseline regressors differ")
+                }
+            }
+        }
+    }
+
+    /// Non-finite gradients skip the update, lower the learning rate, and abort after the
+    /// configured number in a row; the saved checkpoint stays finite.
+    func testDivergenceGuard() throws {
+        let tr = try makeTrainer(.xent, epochs: 1) { $0.maxDivergentSteps = 2 }
+        // Poison the output bias: every step's loss and gradient are now NaN.
+        let bias = try XCTUnwrap(tr.model.params.entry("output.bias"))
+        tr.model.params.view(bias).pointee = .nan
+        let before = Array(tr.model.params.buffer)
+        let lr0 = tr.state.learningRate
+        XCTAssertThrowsError(try tr.train()) { e in
+            XCTAssertTrue("\(e)".contains("diverged"), "\(e)")
+        }
+        XCTAssertLessThan(tr.state.learningRate, lr0)
+        let after = Array(tr.model.params.buffer)
+        XCTAssertTrue(zip(after, before).allSatisfy { $0 == $1 || ($0.isNaN && $1.isNaN) }, "an update was applied")
+        XCTAssertFalse(FileManager.default.fileExists(atPath: tr.run.last), "non-finite weights must never be saved")
+        let log = try TrainingLog.read(tr.run.log)
+        XCTAssertEqual(log.filter { $0["event"] == .string("skipped_step") }.count, 2)
     }
 }

@@ -59,8 +59,10 @@ public struct BiLSTMEncoder {
                 mask[s * B + b] = 1
             }
         }
-        let fc = forwardLSTM.forwardSequence(p, x: x, steps: S, rows: B, mask: mask)
-        let bc = backwardLSTM.forwardSequence(p, x: xr, steps: S, rows: B, mask: mask)
+        var fcOpt: LSTM.SequenceCache?, bcOpt: LSTM.SequenceCache?
+        runPair({ fcOpt = forwardLSTM.forwardSequence(p, x: x, steps: S, rows: B, mask: mask) },
+                { bcOpt = backwardLSTM.forwardSequence(p, x: xr, steps: S, rows: B, mask: mask) })
+        let fc = fcOpt!, bc = bcOpt!
         let D = 2 * H
         let memory = FloatBuffer(count: B * S * D)
         for b in 0..<B {
@@ -106,8 +108,9 @@ public struct BiLSTMEncoder {
             (dcB.pointer + b * H).update(from: dFinalC + b * D + H, count: H)
         }
         let dx = FloatBuffer(count: S * B * E), dxr = FloatBuffer(count: S * B * E)
-        forwardLSTM.backwardSequence(p, g, cache: cache.fwd, dOut: dOutF.pointer, dhT: dhF.pointer, dcT: dcF.pointer, dx: dx.pointer)
-        backwardLSTM.backwardSequence(p, g, cache: cache.bwd, dOut: dOutB.pointer, dhT: dhB.pointer, dcT: dcB.pointer, dx: dxr.pointer)
+        // The directions write disjoint gradient tensors and buffers: they may run concurrently.
+        runPair({ forwardLSTM.backwardSequence(p, g, cache: cache.fwd, dOut: dOutF.pointer, dhT: dhF.pointer, dcT: dcF.pointer, dx: dx.pointer) },
+                { backwardLSTM.backwardSequence(p, g, cache: cache.bwd, dOut: dOutB.pointer, dhT: dhB.pointer, dcT: dcB.pointer, dx: dxr.pointer) })
         for b in 0..<B {
             let L = cache.lengths[b]
             for s in 0..<L {

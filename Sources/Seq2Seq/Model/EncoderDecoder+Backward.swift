@@ -10,13 +10,20 @@ extension EncoderDecoder {
     /// - Complexity: about twice the forward pass; the weight gradients of the output layer,
     ///   the combine layer and the decoder LSTM are one GEMM each over all T·B rows.
     public func backward(_ trace: DecoderTrace, dLogits: UnsafePointer<Float>) {
+        let T = trace.steps, B = trace.batchSize, H = config.hiddenSize
+        // Output layer over all steps: dO = dLogits·W_o, dW_o += dLogitsᵀ·O.
+        let dOut = FloatBuffer(count: T * B * H)
+        output.backward(params, grads, x: trace.outputs.pointer, rows: T * B, dy: dLogits, dx: dOut.pointer)
+        backward(trace, dOutputs: dOut)
+    }
+
+    /// `backward` from the gradient dO [T, B, H] at the outputs o_t (the output layer done);
+    /// `dOut` is used as scratch (input feeding adds into its earlier steps).
+    func backward(_ trace: DecoderTrace, dOutputs dOut: FloatBuffer) {
         let tr = trace, enc = trace.encoder
         let T = tr.steps, B = tr.batchSize, S = enc.sourceLength
         let E = config.embeddingSize, H = config.hiddenSize, D = config.memorySize, I = decoderInputSize
         let p = params, g = grads
-        // Output layer over all steps: dO = dLogits·W_o, dW_o += dLogitsᵀ·O.
-        let dOut = FloatBuffer(count: T * B * H)
-        output.backward(p, g, x: tr.outputs.pointer, rows: T * B, dy: dLogits, dx: dOut.pointer)
         let dPre = FloatBuffer(count: T * B * H), dCH = FloatBuffer(count: B * (D + H))
         let dG = FloatBuffer(count: T * B * 4 * H)
         let dh = FloatBuffer(count: B * H), dc = FloatBuffer(count: B * H)

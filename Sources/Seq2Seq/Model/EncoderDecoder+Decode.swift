@@ -31,11 +31,12 @@ public final class DecoderTrace {
     let htilde: FloatBuffer     // [T, B, H] before dropout
 
     init(steps T: Int, batchSize B: Int, vocab V: Int, encoder: EncoderOutput, I: Int, E: Int, H: Int, D: Int,
-         embMask: FloatBuffer?, outMask: FloatBuffer?) {
+         embMask: FloatBuffer?, outMask: FloatBuffer?, storeSoftmax: Bool = true) {
         steps = T; batchSize = B; vocabSize = V; self.encoder = encoder
         inputs = []
         let S = encoder.sourceLength
-        probs = FloatBuffer(count: T * B * V); logits = FloatBuffer(count: T * B * V); logZ = FloatBuffer(count: T * B)
+        probs = FloatBuffer(count: storeSoftmax ? T * B * V : 0); logZ = FloatBuffer(count: T * B)
+        logits = FloatBuffer(count: storeSoftmax ? T * B * V : 0)
         outputs = FloatBuffer(count: T * B * H); attention = FloatBuffer(count: T * B * S)
         x = FloatBuffer(count: T * B * I); self.embMask = embMask; self.outMask = outMask
         gates = FloatBuffer(count: T * B * 4 * H); c = FloatBuffer(count: (T + 1) * B * H); h = FloatBuffer(count: (T + 1) * B * H)
@@ -127,7 +128,7 @@ extension EncoderDecoder {
     func decodeCore(
         _ enc: EncoderOutput, steps T: Int, firstInput: [Int32], teacher: [[Int32]]?,
         nextInput: (_ t: Int, _ probs: UnsafePointer<Float>) -> [Int32],
-        training: Bool, rng: inout RandomGenerator
+        training: Bool, rng: inout RandomGenerator, skipOutputLayer: Bool = false
     ) -> DecoderTrace {
         let B = enc.batchSize, E = config.embeddingSize, H = config.hiddenSize, D = config.memorySize
         let V = config.targetVocabSize, I = decoderInputSize, S = enc.sourceLength
@@ -136,7 +137,8 @@ extension EncoderDecoder {
         let p = training ? config.dropout : 0
         let embMask = p > 0 ? FloatBuffer(count: T * B * E) : nil
         let outMask = p > 0 ? FloatBuffer(count: T * B * H) : nil
-        let tr = DecoderTrace(steps: T, batchSize: B, vocab: V, encoder: enc, I: I, E: E, H: H, D: D, embMask: embMask, outMask: outMask)
+        let tr = DecoderTrace(steps: T, batchSize: B, vocab: V, encoder: enc, I: I, E: E, H: H, D: D, embMask: embMask, outMask: outMask,
+                              storeSoftmax: !(skipOutputLayer && teacher != nil))
         tr.h.pointer.update(from: enc.initialH.pointer, count: B * H)
         tr.c.pointer.update(from: enc.initialC.pointer, count: B * H)
         let emb = FloatBuffer(count: B * E)
@@ -172,7 +174,9 @@ extension EncoderDecoder {
                 if t + 1 < T { ids = nextInput(t, pr) }
             }
         }
-        if teacher != nil {
+        if teacher != nil && skipOutputLayer {
+            // The caller runs the output layer (`outputLayerXENT`); probs and logits are empty.
+        } else if teacher != nil {
             output.forward(params, x: tr.outputs.pointer, rows: T * B, y: tr.logits.pointer)
             tr.probs.pointer.update(from: tr.logits.pointer, count: T * B * V)
             Kernels.softmaxRows(tr.probs.pointer, rows: T * B, cols: V, logZ: tr.logZ.pointer)

@@ -51,9 +51,53 @@ extension EncoderDecoder {
     @discardableResult
     public func trainingStepXENT(source: [[Int32]], target: [[Int32]]) -> Double {
         let enc = encode(source: source, training: true, rng: &rng)
-        let tr = decodeForTraining(enc, inputs: Self.teacherInputs(targets: target), training: true, rng: &rng)
-        let (loss, _, d) = crossEntropy(tr, targets: target)
-        d.withUnsafeBufferPointer { backward(tr, dLogits: $0.baseAddress!) }
+        let inputs = Self.teacherInputs(targets: target)
+        precondition(!inputs.isEmpty, "Cannot decode zero steps")
+        let tr = decodeCore(enc, steps: inputs.count, firstInput: inputs[0], teacher: inputs, nextInput: { t, _ in inputs[t + 1] },
+                            training: true, rng: &rng, skipOutputLayer: true)
+        let (loss, dOut) = outputLayerXENT(tr, targets: target)
+        backward(tr, dOutputs: dOut)
         return loss
+    }
+
+    /// The output layer, softmax, masked cross-entropy and the output layer's backward for a
+    /// trace decoded with `skipOutputLayer`, over blocks of rows so that only one block of
+    /// logits [rows, V] (≤ 8 MB) ever exists: per block, logits = O·W_oᵀ + b_o, then in place
+    /// softmax and dLogits = (p − onehot)/N on real rows (0 on padding), then dW_o += dLogitsᵀ·O,
+    /// db_o += Σ dLogits, dO = dLogits·W_o. The arithmetic of `decodeForTraining` +
+    /// `crossEntropy` + `backward`, row for row; with one block (T·B·V ≤ 2M) the same GEMMs.
+    /// - Returns: the mean loss and dO [T, B, H], the gradient at the outputs o_t.
+    /// - Complexity: O(T·B·V·H).
+    func outputLayerXENT(_ trace: DecoderTrace, targets: [[Int32]]) -> (loss: Double, dOutputs: FloatBuffer) {
+        let T = trace.steps, B = trace.batchSize, V = trace.vocabSize, H = config.hiddenSize
+        precondition(targets.count == B, "Got \(targets.count) targets for a batch of \(B)")
+        let n = targets.reduce(0) { $0 + min($1.count, T) }
+        let w = n > 0 ? 1 / Float(n) : 0
+        let rows = T * B
+        let blocks = max(1, (rows * V + (1 << 21) - 1) >> 21)
+        let blockRows = (rows + blocks - 1) / blocks
+        let logits = FloatBuffer(count: blockRows * V)
+        let dOut = FloatBuffer(count: rows * H)
+        var loss = 0.0
+        var start = 0
+        while start < rows {
+            let m = min(blockRows, rows - start)
+            let o = trace.outputs.pointer + start * H
+            output.forward(params, x: o, rows: m, y: logits.pointer)
+            for i in 0..<m {
+                let r = start + i, t = r / B, b = r % B, row = logits.pointer + i * V
+                guard t < targets[b].count else { row.update(repeating: 0, count: V); continue }
+                let y = Int(targets[b][t])
+                precondition(y >= 0 && y < V, "Target id \(y) is outside the vocabulary of \(V)")
+                let logit = row[y]
+                Kernels.softmaxRows(row, rows: 1, cols: V, logZ: trace.logZ.pointer + r)
+                loss -= Double(logit - trace.logZ[r])
+                Kernels.scale(row, V, w)
+                row[y] -= w
+            }
+            output.backward(params, grads, x: o, rows: m, dy: logits.pointer, dx: dOut.pointer + start * H)
+            start += m
+        }
+        return (n > 0 ? loss / Double(n) : 0, dOut)
     }
 }

@@ -1,3 +1,9 @@
+#if canImport(Darwin)
+import Darwin
+#else
+import Glibc
+#endif
+
 /// One contiguous Float32 buffer holding every parameter of a model, with named views.
 ///
 /// Layers read their weights through `view(_:)` (a pointer into the buffer) and a gradient
@@ -25,12 +31,19 @@ public final class ParameterStore {
 
     /// An empty store; add tensors with `add(_:shape:)`, then `allocate()` is implicit.
     public init() {
-        storage = UnsafeMutablePointer<Float>.allocate(capacity: 1)
-        storage.initialize(to: 0)
+        storage = ParameterStore.allocateZeros(1)
         count = 0
     }
 
-    deinit { storage.deallocate() }
+    /// The storage is malloc'd memory grown with realloc (a large block is remapped, not
+    /// copied, and never held twice) and zero-filled by calloc (pages that are never written
+    /// cost no resident memory).
+    private static func allocateZeros(_ n: Int) -> UnsafeMutablePointer<Float> {
+        guard let raw = calloc(max(n, 1), MemoryLayout<Float>.stride) else { fatalError("Out of memory for \(n) parameters") }
+        return raw.bindMemory(to: Float.self, capacity: max(n, 1))
+    }
+
+    deinit { free(storage) }
 
     /// Adds a zero-filled tensor named `name` with `shape` and returns its entry.
     /// - Precondition: the name is new and every dimension is positive.
@@ -40,11 +53,11 @@ public final class ParameterStore {
         precondition(shape.allSatisfy { $0 > 0 }, "Parameter \(name) has an empty shape \(shape)")
         let e = Entry(name: name, shape: shape, offset: count)
         let newCount = count + e.count
-        let newStorage = UnsafeMutablePointer<Float>.allocate(capacity: max(newCount, 1))
-        newStorage.update(from: storage, count: count)
-        (newStorage + count).initialize(repeating: 0, count: newCount - count)
-        storage.deallocate()
-        storage = newStorage
+        guard let raw = realloc(storage, max(newCount, 1) * MemoryLayout<Float>.stride) else {
+            fatalError("Out of memory for \(newCount) parameters")
+        }
+        storage = raw.bindMemory(to: Float.self, capacity: newCount)
+        (storage + count).initialize(repeating: 0, count: newCount - count)
         count = newCount
         index[name] = entries.count
         entries.append(e)
@@ -67,7 +80,11 @@ public final class ParameterStore {
     /// A store with the same entries, filled with zeros (for gradients and optimizer moments).
     public func zerosLike() -> ParameterStore {
         let s = ParameterStore()
-        for e in entries { s.add(e.name, shape: e.shape) }
+        free(s.storage)
+        s.storage = ParameterStore.allocateZeros(count)
+        s.count = count
+        s.entries = entries
+        s.index = index
         return s
     }
 

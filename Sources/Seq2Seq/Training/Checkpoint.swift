@@ -55,6 +55,9 @@ public struct Checkpoint {
     public static let stateFile = "trainer-state.json"
     /// The files covered by the checksums in `trainer-state.json`.
     public static let checksummedFiles = [modelFile, optimizerFile, configFile, sourceVocabularyFile, targetVocabularyFile]
+    /// Optional: tensors that are not the model's (MIXER's baseline regressors and their
+    /// optimizer state). Checksummed like the others when present.
+    public static let auxiliaryFile = "auxiliary.safetensors"
 
     /// The checkpoint directory that was opened.
     public let directory: String
@@ -85,11 +88,12 @@ public struct Checkpoint {
     /// - Complexity: O(parameters) time and one serialised copy of the weights in memory.
     public static func save<Config: Encodable>(
         to directory: String, parameters: ParameterStore, optimizer: Optimizer?, config: Config,
-        sourceVocabulary: [UInt8], targetVocabulary: [UInt8], state: TrainerState
+        sourceVocabulary: [UInt8], targetVocabulary: [UInt8], state: TrainerState,
+        auxiliary: [(prefix: String, store: ParameterStore)] = [], auxiliaryMetadata: [String: String] = [:]
     ) throws {
         try save(to: directory, parameters: parameters, optimizer: optimizer, config: config,
                  sourceVocabulary: sourceVocabulary, targetVocabulary: targetVocabulary, state: state,
-                 interruptAfterStage: nil)
+                 auxiliary: auxiliary, auxiliaryMetadata: auxiliaryMetadata, interruptAfterStage: nil)
     }
 
     /// `save`, stopping abruptly after stage k (1-6: each file written to the temporary
@@ -97,8 +101,15 @@ public struct Checkpoint {
     /// `interruptAfterStage` is k, leaving the disk as a crash at that moment would.
     static func save<Config: Encodable>(
         to directory: String, parameters: ParameterStore, optimizer: Optimizer?, config: Config,
-        sourceVocabulary: [UInt8], targetVocabulary: [UInt8], state: TrainerState, interruptAfterStage: Int?
+        sourceVocabulary: [UInt8], targetVocabulary: [UInt8], state: TrainerState,
+        auxiliary: [(prefix: String, store: ParameterStore)] = [], auxiliaryMetadata: [String: String] = [:],
+        interruptAfterStage: Int?
     ) throws {
+        for (prefix, store) in auxiliary {
+            if let bad = GradientClipping.firstNonFinite(store) {
+                throw CheckpointError(directory, "refusing to save: \"\(prefix)\(bad.name)\" has a non-finite value at element \(bad.index)")
+            }
+        }
         if let bad = GradientClipping.firstNonFinite(parameters) {
             throw CheckpointError(directory, "refusing to save: parameter \"\(bad.name)\" has a non-finite value at element \(bad.index)")
         }
@@ -121,6 +132,9 @@ public struct Checkpoint {
             (sourceVocabularyFile, sourceVocabulary),
             (targetVocabularyFile, targetVocabulary),
         ]
+        if !auxiliary.isEmpty {
+            files.append((auxiliaryFile, SafeTensorsFile.encode(stores: auxiliary, metadata: auxiliaryMetadata)))
+        }
         var state = state
         state.checksums = [:]
         for (name, bytes) in files { state.checksums[name] = SHA256.hex(bytes) }
@@ -207,7 +221,8 @@ public struct Checkpoint {
             throw CheckpointError(statePath, "not a valid trainer state: \(describe(error))")
         }
         var contents: [String: [UInt8]] = [:]
-        for name in checksummedFiles {
+        let auxiliaryPresent = state.checksums[auxiliaryFile] != nil
+        for name in checksummedFiles + (auxiliaryPresent ? [auxiliaryFile] : []) {
             let path = directory + "/" + name
             let bytes = try FileIO.readAll(path)
             guard let expected = state.checksums[name] else {
@@ -223,10 +238,13 @@ public struct Checkpoint {
             directory: directory, state: state,
             model: try SafeTensorsFile(bytes: contents[modelFile]!, path: directory + "/" + modelFile),
             optimizerState: try SafeTensorsFile(bytes: contents[optimizerFile]!, path: directory + "/" + optimizerFile),
-            configBytes: contents[configFile]!)
+            configBytes: contents[configFile]!,
+            auxiliary: try contents[auxiliaryFile].map { try SafeTensorsFile(bytes: $0, path: directory + "/" + auxiliaryFile) })
     }
 
-    private init(directory: String, state: TrainerState, model: SafeTensorsFile, optimizerState: SafeTensorsFile, configBytes: [UInt8]) {
+    private init(directory: String, state: TrainerState, model: SafeTensorsFile, optimizerState: SafeTensorsFile,
+                 configBytes: [UInt8], auxiliary: SafeTensorsFile?) {
+        self.auxiliary = auxiliary
         self.directory = directory
         self.state = state
         self.model = model
@@ -255,6 +273,23 @@ public struct Checkpoint {
     /// - Throws: ``CheckpointError`` when the file holds another optimizer's state or its
     ///   tensors do not match the optimizer's layout.
     public func loadOptimizer(into optimizer: Optimizer) throws {
+        try Self.restore(optimizer, from: optimizerState)
+    }
+
+    /// The auxiliary tensors' file, when the checkpoint has one.
+    public let auxiliary: SafeTensorsFile?
+
+    /// Copies the auxiliary tensors into `stores` (all-or-nothing, names and shapes checked).
+    /// - Throws: ``CheckpointError`` when the checkpoint has no auxiliary file or it does not
+    ///   match `stores`.
+    public func loadAuxiliary(into stores: [(prefix: String, store: ParameterStore)]) throws {
+        guard let auxiliary else {
+            throw CheckpointError(directory + "/" + Self.auxiliaryFile, "missing: this checkpoint has no auxiliary tensors (was it written by another objective?)")
+        }
+        try auxiliary.load(into: stores)
+    }
+
+    static func restore(_ optimizer: Optimizer, from optimizerState: SafeTensorsFile) throws {
         let saved = optimizerState.metadata["optimizer"] ?? "unknown"
         guard saved == optimizer.kind else {
             throw CheckpointError(optimizerState.path, "holds \(saved) state but the run uses \(optimizer.kind)")

@@ -91,15 +91,8 @@ public final class Adam: Optimizer {
         let sqrtBc2 = Float(bc2Sqrt)
         for e in parameters.entries {
             let stepSize = Float(learningRate * factors.factor(for: e.name) / bc1)
-            let p = parameters.view(e), g = gradients.view(e), mm = m.view(e), vv = v.view(e)
-            for i in 0..<e.count {
-                let gi = g[i]
-                let mi = b1 * mm[i] + c1 * gi
-                let vi = b2 * vv[i] + c2 * gi * gi
-                mm[i] = mi
-                vv[i] = vi
-                p[i] -= stepSize * mi / (vi.squareRoot() / sqrtBc2 + eps)
-            }
+            Kernels.adamUpdate(parameters.view(e), gradients.view(e), m.view(e), v.view(e), count: e.count,
+                               stepSize: stepSize, b1: b1, b2: b2, c1: c1, c2: c2, sqrtBc2: sqrtBc2, eps: eps)
         }
     }
 

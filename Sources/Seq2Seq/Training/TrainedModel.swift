@@ -135,12 +135,15 @@ extension TrainedModel {
     /// optimizer file and a fresh state), which is what tests and exports need.
     public static func save(to directory: String, model: EncoderDecoder, config: RunConfig,
                             sourceVocabulary: Vocabulary, targetVocabulary: Vocabulary,
-                            optimizer: Optimizer? = nil, state: TrainerState? = nil) throws {
+                            optimizer: Optimizer? = nil, state: TrainerState? = nil,
+                            auxiliary: [(prefix: String, store: ParameterStore)] = [],
+                            auxiliaryMetadata: [String: String] = [:]) throws {
         precondition(config.model == model.config, "The run configuration must describe the model")
         try Checkpoint.save(
             to: directory, parameters: model.params, optimizer: optimizer, config: config,
             sourceVocabulary: Array(sourceVocabulary.fileContents.utf8),
             targetVocabulary: Array(targetVocabulary.fileContents.utf8),
-            state: state ?? TrainerState(learningRate: 0, validation: ValidationTracker(higherIsBetter: true)))
+            state: state ?? TrainerState(learningRate: 0, validation: ValidationTracker(higherIsBetter: true)),
+            auxiliary: auxiliary, auxiliaryMetadata: auxiliaryMetadata)
     }
 }

@@ -11,41 +11,13 @@ extension Trainer {
         var samples: [JSONValue]
     }
 
-    /// Greedy output ids (without `</s>`) and whether each row emitted `</s>`, batched by
-    /// similar source length, in input order.
+    /// Greedy output ids (without `</s>`) and whether each row emitted `</s>`, in input order:
+    /// `SequenceDecoder`'s batched greedy search, the same code as `mixer-cli decode`.
     func greedyDecode(_ sources: [[Int32]]) -> [(ids: [Int32], ended: Bool)] {
-        var out = [(ids: [Int32], ended: Bool)](repeating: ([], false), count: sources.count)
-        let order = sources.indices.sorted { sources[$0].count < sources[$1].count }
-        var dummy = RandomGenerator(seed: 0)
-        for start in stride(from: 0, to: order.count, by: options.validationBatchSize) {
-            let idx = Array(order[start..<min(start + options.validationBatchSize, order.count)])
-            let enc = model.encode(source: idx.map { sources[$0] }, training: false, rng: &dummy)
-            var state = model.initialState(enc)
-            var rows = Array(idx.indices)          // positions in idx still decoding
-            var input = [Int32](repeating: Vocabulary.bos, count: idx.count)
-            var ids = [[Int32]](repeating: [], count: idx.count)
-            var ended = [Bool](repeating: false, count: idx.count)
-            let V = model.config.targetVocabSize
-            for _ in 0..<steps {
-                let (logProbs, _, next) = model.step(state, input: input)
-                var keep: [Int] = [], nextInput: [Int32] = []
-                logProbs.withUnsafeBufferPointer { lp in
-                    for (k, row) in rows.enumerated() {
-                        let tok = Self.argmax(lp.baseAddress! + k * V, V)
-                        if tok == Vocabulary.eos { ended[row] = true; continue }
-                        ids[row].append(tok)
-                        keep.append(k)
-                        nextInput.append(tok)
-                    }
-                }
-                if keep.isEmpty { break }
-                state = keep.count == rows.count ? next : next.select(rows: keep)
-                rows = keep.map { rows[$0] }
-                input = nextInput
-            }
-            for (k, i) in idx.enumerated() { out[i] = (ids[k], ended[k]) }
-        }
-        return out
+        SequenceDecoder(model: model)
+            .decodeAll(sources: sources, strategy: .greedy, options: DecodingOptions(maxLength: steps),
+                       batchSize: options.validationBatchSize)
+            .map { ($0[0].ids, $0[0].ended) }
     }
 
     /// Validation: perplexity under teacher forcing, then greedy output detokenized, written to

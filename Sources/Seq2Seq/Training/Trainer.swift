@@ -43,6 +43,10 @@ public final class Trainer {
     let batchRNG: RandomGenerator
     var dropoutRNG: RandomGenerator
     var samplingRNG: RandomGenerator
+    /// Sums of the epoch in progress (saved with mid-epoch checkpoints).
+    var accumulator = EpochAccumulator()
+    /// SHA-256 of the data files, saved so that a resume can tell if they changed.
+    public var dataFingerprint: [String: String] = [:]
 
     /// Prepares a new run in `runDirectory` (created if needed).
     /// - Throws: option errors, or file errors creating the run directory or log.
@@ -117,6 +121,10 @@ public final class Trainer {
     public func train() throws -> Summary {
         setBLASThreads(options.threads)
         if state.globalStep == 0 && state.epoch == 0 { try logStart() }
+        else {
+            try log.append(["event": .string("resume"), "epoch": .int(state.epoch), "step": .int(state.step),
+                            "global_step": .int(state.globalStep)])
+        }
         var summary = Summary(epochs: state.epoch, bestMetric: nil, bestEpoch: nil, lastMetric: nil,
                               stoppedEarly: false, interrupted: false, reason: "completed \(options.epochs) epochs")
         let perEpoch = batcher.batchesPerEpoch
@@ -124,12 +132,12 @@ public final class Trainer {
         var tokensSinceReport = 0, reportStart = Date()
         epochLoop: for epoch in (state.epoch + 1)...max(options.epochs, state.epoch + 1) where epoch <= options.epochs {
             let (stageName, s) = stage(epoch: epoch)
-            var acc = EpochAccumulator()
+            if state.step == 0 { accumulator = EpochAccumulator() }
             let order = batcher.order(epoch: epoch, generator: batchRNG)
             for i in state.step..<order.count {
                 let batch = batcher.batch(order[i])
                 let st = try trainStep(batch, s: s)
-                acc.add(st)
+                accumulator.add(st)
                 tokensSinceReport += batch.targetTokens
                 state.step = i + 1
                 state.globalStep += 1
@@ -141,7 +149,7 @@ public final class Trainer {
                     let report = ProgressReport(
                         epoch: epoch - 1, epochs: options.epochs, step: state.step, steps: perEpoch, globalStep: state.globalStep,
                         targetTokensPerSecond: elapsed > 0 ? Double(tokensSinceReport) / elapsed : 0,
-                        loss: acc.meanLoss, learningRate: state.learningRate, elapsed: runTime,
+                        loss: accumulator.meanLoss, learningRate: state.learningRate, elapsed: runTime,
                         eta: done > 0 ? runTime / done * (total - done) : nil, stage: stageName)
                     progress.show(report)
                     var rec = report.record
@@ -174,21 +182,21 @@ public final class Trainer {
             record["stage"] = .string(stageName)
             record["s"] = .int(s)
             record["lr"] = .double(state.learningRate)
-            record["train_loss"] = .double(acc.meanLoss)
-            record["tokens_per_s"] = .double(acc.tokensPerSecond)
-            record["steps"] = .int(acc.count)
-            record["skipped_steps"] = .int(acc.skipped)
-            if acc.rewardCount > 0 {
-                record["mean_reward"] = .double(acc.rewardSum / Double(acc.rewardCount))
-                record["advantage_mean"] = .double(acc.advantageSum / Double(max(acc.advantageCount, 1)))
-                let m = acc.advantageSum / Double(max(acc.advantageCount, 1))
-                record["advantage_std"] = .double(sqrt(max(0, acc.advantageSquares / Double(max(acc.advantageCount, 1)) - m * m)))
+            record["train_loss"] = .double(accumulator.meanLoss)
+            record["tokens_per_s"] = .double(accumulator.tokensPerSecond)
+            record["steps"] = .int(accumulator.count)
+            record["skipped_steps"] = .int(accumulator.skipped)
+            if accumulator.rewardCount > 0 {
+                record["mean_reward"] = .double(accumulator.rewardSum / Double(accumulator.rewardCount))
+                record["advantage_mean"] = .double(accumulator.advantageSum / Double(max(accumulator.advantageCount, 1)))
+                let m = accumulator.advantageSum / Double(max(accumulator.advantageCount, 1))
+                record["advantage_std"] = .double(sqrt(max(0, accumulator.advantageSquares / Double(max(accumulator.advantageCount, 1)) - m * m)))
             }
-            if acc.baselineCount > 0 { record["baseline_mse"] = .double(acc.baselineSSE / Double(acc.baselineCount)) }
+            if accumulator.baselineCount > 0 { record["baseline_mse"] = .double(accumulator.baselineSSE / Double(accumulator.baselineCount)) }
             try log.append(record)
             try log.append(["event": .string("samples"), "epoch": .int(epoch), "items": .array(v.samples)])
             progress.message(String(format: "epoch %d/%d  %@ s=%d  train loss %.4f  valid ppl %.2f  valid %@ %.4f%@",
-                                    epoch, options.epochs, stageName, s, acc.meanLoss, v.perplexity,
+                                    epoch, options.epochs, stageName, s, accumulator.meanLoss, v.perplexity,
                                     options.validationMetric.rawValue, v.metric, improved ? "  (best)" : ""))
             // Learning-rate schedule on plateau (SGD's divide-by-1.2 by default).
             if !improved && options.effectiveDecay > 1 {
@@ -247,13 +255,82 @@ public final class Trainer {
 
     func save(to directory: String) throws {
         state.randomStates = ["batches": batchRNG.state, "dropout": dropoutRNG.state, "sampling": samplingRNG.state]
+        state.extra["options"] = try Self.json(options)
+        state.extra["epoch_accumulator"] = try Self.json(accumulator)
+        if !dataFingerprint.isEmpty { state.extra["data"] = .object(dataFingerprint.mapValues { .string($0) }) }
+        var auxiliary: [(prefix: String, store: ParameterStore)] = []
+        var auxiliaryMetadata: [String: String] = [:]
+        if let b = baseline, let bo = baselineOptimizer {
+            auxiliary = [("", b.params)] + bo.stateStores.map { ("baseline-optimizer.\($0.prefix)", $0.store) }
+            auxiliaryMetadata = bo.stateMetadata
+        }
         try TrainedModel.save(to: directory, model: model, config: runConfig, sourceVocabulary: data.sourceVocabulary,
-                              targetVocabulary: data.targetVocabulary, optimizer: optimizer, state: state)
+                              targetVocabulary: data.targetVocabulary, optimizer: optimizer, state: state,
+                              auxiliary: auxiliary, auxiliaryMetadata: auxiliaryMetadata)
+    }
+
+    static func json<T: Encodable>(_ v: T) throws -> JSONValue {
+        let enc = JSONEncoder()
+        enc.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: "Infinity", negativeInfinity: "-Infinity", nan: "NaN")
+        return try JSONValue.parse(Array(enc.encode(v)))
+    }
+
+    static func decode<T: Decodable>(_ type: T.Type, _ v: JSONValue, file: String, key: String) throws -> T {
+        let dec = JSONDecoder()
+        dec.nonConformingFloatDecodingStrategy = .convertFromString(positiveInfinity: "Infinity", negativeInfinity: "-Infinity", nan: "NaN")
+        do { return try dec.decode(type, from: Data(v.serialized().utf8)) } catch {
+            throw CheckpointError(file, "\"\(key)\" is not valid: \(error)")
+        }
+    }
+
+    // MARK: - Resuming
+
+    /// The options a checkpoint's run was started with (saved in its trainer state).
+    /// - Throws: ``CheckpointError`` when the state has none or they do not decode.
+    public static func savedOptions(_ checkpoint: Checkpoint) throws -> TrainerOptions {
+        let file = checkpoint.directory + "/" + Checkpoint.stateFile
+        guard let o = checkpoint.state.extra["options"] else {
+            throw CheckpointError(file, "has no saved training options: it was not written by `mixer-cli train`")
+        }
+        return try decode(TrainerOptions.self, o, file: file, key: "options")
+    }
+
+    /// Continues from `checkpoint` exactly: weights, optimizer moments, MIXER's regressors and
+    /// their optimizer, the epoch and step, the learning rate, early-stopping and divergence
+    /// state, every random stream, and the partial epoch's sums. The batches of the
+    /// interrupted epoch come in the same order, so the resumed run ends with the weights the
+    /// uninterrupted run would have had.
+    /// - Throws: ``CheckpointError`` naming what does not match.
+    public func restore(from checkpoint: Checkpoint) throws {
+        try checkpoint.loadParameters(into: model.params)
+        try checkpoint.loadOptimizer(into: optimizer)
+        if let b = baseline, let bo = baselineOptimizer {
+            try checkpoint.loadAuxiliary(into: [("", b.params)] + bo.stateStores.map { ("baseline-optimizer.\($0.prefix)", $0.store) })
+            try bo.restoreMetadata(checkpoint.auxiliary?.metadata ?? [:], file: checkpoint.directory + "/" + Checkpoint.auxiliaryFile)
+        }
+        let file = checkpoint.directory + "/" + Checkpoint.stateFile
+        var restored = checkpoint.state
+        guard let d = restored.randomStates["dropout"], let sm = restored.randomStates["sampling"],
+              let bt = restored.randomStates["batches"] else {
+            throw CheckpointError(file, "has no random-stream states to resume from")
+        }
+        guard bt == batchRNG.state else {
+            throw CheckpointError(file, "was written with another --seed than the one resumed with")
+        }
+        dropoutRNG = RandomGenerator(state: d)
+        samplingRNG = RandomGenerator(state: sm)
+        if let acc = restored.extra["epoch_accumulator"] {
+            accumulator = try Self.decode(EpochAccumulator.self, acc, file: file, key: "epoch_accumulator")
+        }
+        restored.checksums = [:]
+        state = restored
+        optimizer.learningRate = state.learningRate
+        baselineOptimizer?.learningRate = state.learningRate * options.baselineLearningRateFactor
     }
 }
 
 /// Sums over an epoch's steps.
-struct EpochAccumulator {
+struct EpochAccumulator: Codable {
     var count = 0, skipped = 0
     var lossSum = 0.0, lossCount = 0
     var tokens = 0, seconds = 0.0

@@ -1,0 +1,90 @@
+import Foundation
+import Tokenize
+
+extension SequenceDecoder {
+    /// Decodes any number of sources with one strategy, in batches of `batchSize` sources of
+    /// similar length (sorted by length, longest first, so little padding is computed), and
+    /// returns the outputs in the sources' order.
+    ///
+    /// The outputs do not depend on `batchSize` beyond floating-point rounding: greedy and beam
+    /// search are per-source computations and sampling draws from per-source streams (see
+    /// ``sample(sources:sampling:options:seed:inputIndices:)``).
+    /// - Parameters:
+    ///   - batchSize: sources per batch (beam search runs batchSize·K rows).
+    ///   - seed: the sampling seed (ignored by greedy and beam search).
+    ///   - progress: called after every batch with (sources done, total).
+    /// - Returns: per source, 1 (greedy), numSamples (sampling) or up to nBest (beam) outputs.
+    /// - Precondition: `batchSize ≥ 1`; `strategy` and `options` validate.
+    /// - Complexity: O(N log N) for the sort plus the strategy's cost per batch.
+    public func decodeAll(sources: [[Int32]], strategy: DecodingStrategy, options: DecodingOptions,
+                          batchSize: Int, seed: UInt64 = 0,
+                          progress: ((_ done: Int, _ total: Int) -> Void)? = nil) -> [[Hypothesis]] {
+        precondition(batchSize >= 1, "The batch size must be at least 1, got \(batchSize)")
+        let order = sources.indices.sorted { (sources[$0].count, $1) > (sources[$1].count, $0) }
+        var results = [[Hypothesis]](repeating: [], count: sources.count)
+        var start = 0
+        while start < order.count {
+            let idx = Array(order[start..<min(start + batchSize, order.count)])
+            let batch = idx.map { sources[$0] }
+            let out: [[Hypothesis]]
+            switch strategy {
+            case .greedy: out = greedy(sources: batch, options: options).map { [$0] }
+            case .sample(let s): out = sample(sources: batch, sampling: s, options: options, seed: seed, inputIndices: idx)
+            case .beam(let b): out = beamSearch(sources: batch, beam: b, options: options)
+            }
+            for (i, j) in idx.enumerated() { results[j] = out[i] }
+            start += idx.count
+            progress?(start, order.count)
+        }
+        return results
+    }
+}
+
+/// A decoded output as text: the hypothesis, its tokens and its detokenized line.
+public struct DecodedOutput: Equatable, Sendable {
+    public var hypothesis: Hypothesis
+    /// The output tokens (target vocabulary strings; `<unk>` possibly replaced by source tokens).
+    public var tokens: [String]
+    /// The tokens joined by `Detokenizer`.
+    public var text: String
+}
+
+extension TrainedModel {
+    /// The default maximum number of decoding steps: `maxTargetLength + 1` (room for `</s>`).
+    public var defaultMaxLength: Int { config.maxTargetLength + 1 }
+
+    /// The output tokens of `h`; with `replaceUnk`, each `<unk>` at step t becomes the source
+    /// token at `h.attentionArgmax[t]` (the position with the highest attention weight; Luong et
+    /// al. 2015, https://arxiv.org/abs/1410.8206), or stays `<unk>` when the source is empty.
+    /// - Complexity: O(|Y|).
+    public func outputTokens(_ h: Hypothesis, sourceTokens: [String], replaceUnk: Bool) -> [String] {
+        h.ids.enumerated().map { t, id in
+            if replaceUnk && id == Vocabulary.unk {
+                let j = h.attentionArgmax[t]
+                if j >= 0 && j < sourceTokens.count { return sourceTokens[j] }
+            }
+            return targetVocabulary.token(id)
+        }
+    }
+
+    /// Tokenizes, decodes and detokenizes source lines (see ``SequenceDecoder/decodeAll(sources:strategy:options:batchSize:seed:progress:)``).
+    /// - Returns: per line, its outputs best first (one for greedy).
+    /// - Throws: `DecodingOptionError` for options that cannot be honoured; tokenizer errors.
+    public func decode(lines: [String], strategy: DecodingStrategy, options: DecodingOptions, batchSize: Int,
+                       seed: UInt64 = 0, replaceUnk: Bool = false,
+                       progress: ((_ done: Int, _ total: Int) -> Void)? = nil) throws -> [[DecodedOutput]] {
+        try strategy.validate()
+        try options.validate()
+        if batchSize < 1 { throw DecodingOptionError("the batch size must be at least 1, got \(batchSize)") }
+        let encoded = try encodeSources(lines)
+        let hyps = SequenceDecoder(model: model).decodeAll(sources: encoded.map(\.ids), strategy: strategy, options: options,
+                                                   batchSize: batchSize, seed: seed, progress: progress)
+        let detok = Detokenizer()
+        return zip(hyps, encoded).map { hs, src in
+            hs.map { h in
+                let toks = outputTokens(h, sourceTokens: src.tokens, replaceUnk: replaceUnk)
+                return DecodedOutput(hypothesis: h, tokens: toks, text: detok.detokenize(toks))
+            }
+        }
+    }
+}

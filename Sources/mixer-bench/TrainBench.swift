@@ -1,0 +1,117 @@
+import ArgumentParser
+import Foundation
+import Seq2Seq
+
+/// `mixer-bench train`: times full XENT training steps on the reference configuration.
+struct TrainBench: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "train",
+        abstract: "Time XENT training steps (encode, teacher-forced decode, cross-entropy, backward, Adam).",
+        discussion: """
+        Random ids (fixed seed) on the reference configuration: embedding 256, biLSTM encoder
+        256 per direction, 256-unit decoder, Luong general attention with input feeding,
+        vocabularies 10,000/10,000, batch 32, source length 50, target length 15, Adam.
+        Prints one JSON line: median ms per step, target tokens/s, peak RSS, BLAS core.
+
+        Example: mixer-bench train --threads 2 --steps 20 --warmup 3
+                 mixer-bench train --threads 1 --steps 10 --breakdown
+        """
+    )
+
+    @Option(help: "BLAS (and model) threads.") var threads = 1
+    @Option(help: "Timed steps.") var steps = 20
+    @Option(help: "Untimed steps first.") var warmup = 3
+    @Option(help: "Batch size.") var batch = 32
+    @Option(help: "Source length.") var sourceLength = 50
+    @Option(help: "Target length (tokens per row, </s> included).") var targetLength = 15
+    @Option(help: "Source and target vocabulary size.") var vocab = 10_000
+    @Option(help: "Embedding, encoder (per direction) and decoder width.") var size = 256
+    @Option(help: "Dropout probability.") var dropout: Float = 0.2
+    @Flag(help: "Time each phase (encode, decode, loss, backward, optimizer) separately.") var breakdown = false
+
+    func validate() throws {
+        if threads < 1 { throw ValidationError("--threads must be at least 1") }
+        if steps < 1 { throw ValidationError("--steps must be at least 1") }
+        if warmup < 0 { throw ValidationError("--warmup must not be negative") }
+        if batch < 1 || sourceLength < 1 || targetLength < 1 || size < 1 {
+            throw ValidationError("--batch, --source-length, --target-length and --size must be positive")
+        }
+        if vocab < 5 { throw ValidationError("--vocab must be at least 5") }
+    }
+
+    func run() throws {
+        setBLASThreads(threads)
+        var config = ModelConfig(sourceVocabSize: vocab, targetVocabSize: vocab)
+        config.embeddingSize = size; config.hiddenSize = size; config.encoderHiddenSize = size
+        config.dropout = dropout
+        let model = EncoderDecoder(config: config, seed: 1)
+        let adam = Adam(parameters: model.params, learningRate: 0.001)
+        let setupRSS = peakRSSMegabytes()
+        var rng = RandomGenerator(seed: 42)
+        func ids(_ n: Int) -> [Int32] { (0..<n).map { _ in Int32(4 + Int(rng.next() % UInt64(vocab - 4))) } }
+        let source = (0..<batch).map { _ in ids(sourceLength) }
+        let target = (0..<batch).map { _ in ids(targetLength - 1) + [3] }
+        let tokens = batch * targetLength
+
+        var total: [Double] = [], phases: [String: [Double]] = [:]
+        var loss = 0.0
+        for i in 0..<(warmup + steps) {
+            let start = now()
+            if breakdown {
+                var r = model.rng
+                var t0 = now()
+                func lap(_ name: String) { let t1 = now(); phases[name, default: []].append(t1 - t0); t0 = t1 }
+                let enc = model.encode(source: source, training: true, rng: &r); lap("encode")
+                let tr = model.decodeForTraining(enc, inputs: EncoderDecoder.teacherInputs(targets: target), training: true, rng: &r); lap("decode")
+                let (l, _, d) = model.crossEntropy(tr, targets: target); lap("loss")
+                d.withUnsafeBufferPointer { model.backward(tr, dLogits: $0.baseAddress!) }; lap("backward")
+                adam.update(parameters: model.params, gradients: model.grads); model.grads.zero(); lap("optimizer")
+                model.rng = r
+                loss = l
+            } else {
+                loss = model.trainingStepXENT(source: source, target: target)
+                adam.update(parameters: model.params, gradients: model.grads)
+                model.grads.zero()
+            }
+            let ms = now() - start
+            if i >= warmup { total.append(ms) } else { phases = [:] }
+        }
+        guard loss.isFinite else { throw ValidationError("training diverged (loss \(loss))") }
+        let stepMs = median(total)
+        var fields: [(String, String)] = [
+            ("mode", "\"train\""), ("threads", "\(threads)"), ("steps", "\(steps)"),
+            ("step_ms", fmt(stepMs)), ("tokens_per_s", fmt(Double(tokens) / (stepMs / 1000))),
+            ("peak_rss_mb", fmt(peakRSSMegabytes())),
+            ("setup_rss_mb", fmt(setupRSS)), ("blas_core", "\"\(blasCoreName)\""),
+            ("loss", fmt(loss)),
+        ]
+        if breakdown {
+            for name in ["encode", "decode", "loss", "backward", "optimizer"] {
+                fields.append((name + "_ms", fmt(median(phases[name] ?? [0]))))
+            }
+        }
+        print("{" + fields.map { "\"\($0.0)\": \($0.1)" }.joined(separator: ", ") + "}")
+    }
+}
+
+/// Milliseconds on a monotonic clock.
+func now() -> Double { Double(DispatchTime.now().uptimeNanoseconds) / 1e6 }
+
+func median(_ xs: [Double]) -> Double {
+    let s = xs.sorted()
+    return s.count % 2 == 1 ? s[s.count / 2] : (s[s.count / 2 - 1] + s[s.count / 2]) / 2
+}
+
+func fmt(_ x: Double) -> String { String(format: "%.2f", x) }
+
+/// The process's peak resident set size in MB (getrusage's ru_maxrss, KB on Linux).
+func peakRSSMegabytes() -> Double {
+    var u = rusage()
+    #if canImport(Darwin)
+    getrusage(RUSAGE_SELF, &u)
+    return Double(u.ru_maxrss) / 1_048_576
+    #else
+    getrusage(RUSAGE_SELF.rawValue, &u)
+    return Double(u.ru_maxrss) / 1024
+    #endif
+}

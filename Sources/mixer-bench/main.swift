@@ -1,0 +1,13 @@
+// mixer-bench: benchmark modes for bench/*.sh (not part of the product). Each mode is a
+// subcommand that prints one JSON line; add a mode by adding its type to `subcommands`.
+import ArgumentParser
+
+struct MixerBench: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "mixer-bench",
+        abstract: "Benchmarks of mixer's model code (used by bench/*.sh).",
+        subcommands: [TrainBench.self]
+    )
+}
+
+MixerBench.main()

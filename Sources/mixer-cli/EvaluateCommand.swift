@@ -1,0 +1,118 @@
+import ArgumentParser
+import Foundation
+import Seq2Seq
+import Tokenize
+
+struct EvaluateCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "evaluate",
+        abstract: "Decode a source file and score the output against references in one step.",
+        discussion: """
+            Gives exactly what `mixer-cli decode` followed by `mixer-cli score` gives: the \
+            source lines are decoded with the decoding options (one output per line, so no \
+            --n-best or --num-samples above 1), the detokenized output is written to --output \
+            (or a temporary file), and `score` runs on it with the score options. The \
+            bootstrap seed of --confidence is --bootstrap-seed here (--seed is the sampling \
+            seed).
+
+            Examples:
+              mixer-cli evaluate --model runs/demo --source data/valid.src \\
+                --reference data/valid.tgt
+              mixer-cli evaluate --model runs/demo --source test.src --reference test.tgt \\
+                --strategy beam --beam-size 5 --metrics bleu,rouge2 --format json
+            """
+    )
+
+    @OptionGroup(title: "Decoding") var decoding: DecodingArguments
+
+    @Option(help: "The source file.")
+    var source: String
+
+    @Option(name: .customLong("reference"), help: "A reference file, line-aligned with the source (repeat for several).")
+    var references: [String] = []
+
+    @Option(help: "Also keep the decoded text in this file.")
+    var output: String?
+
+    @Flag(name: .customLong("replace-invalid"), help: "Replace invalid UTF-8 in the inputs with U+FFFD instead of failing.")
+    var replaceInvalid = false
+
+    // Score options, passed to `score` as they are.
+    @Option(help: "Comma-separated metrics: bleu, rouge1, rouge2, rougeL, rougeLsum.")
+    var metrics: String = "bleu"
+    @Option(help: "BLEU tokenizer: 13a, intl, zh, char or none.")
+    var tokenize: String = "13a"
+    @Option(help: "BLEU smoothing: exp, floor, add-k or none.")
+    var smooth: String = "exp"
+    @Option(name: .customLong("smooth-value"), help: "The value for floor (default 0.1) or add-k (default 1).")
+    var smoothValue: Double?
+    @Flag(help: "Lowercase BLEU's input.")
+    var lowercase = false
+    @Flag(help: "Porter-stem ROUGE tokens longer than 3 characters (as rouge-score's use_stemmer).")
+    var stem = false
+    @Option(name: .customLong("rouge-tokenizer"), help: "ROUGE tokenizer: compatible (rouge-score's) or unicode.")
+    var rougeTokenizer: String = "compatible"
+    @Flag(help: "Add bootstrap confidence intervals (mean ± 95% half-width, as sacreBLEU).")
+    var confidence = false
+    @Option(help: "Bootstrap resamples for --confidence.")
+    var samples: Int = 1000
+    @Option(name: .customLong("bootstrap-seed"), help: "Seed of the bootstrap resampling.")
+    var bootstrapSeed: UInt64 = 12345
+    @Option(help: "Output format: text or json.")
+    var format: String = "text"
+    @Option(help: "Decimals of BLEU in text (ROUGE, on 0-1, gets two more).")
+    var width: Int = 2
+
+    /// The `score` command line for a hypothesis file.
+    func scoreArguments(hypothesis: String) -> [String] {
+        var a = [hypothesis] + references.flatMap { ["--ref", $0] }
+        a += ["--metrics", metrics, "--tokenize", tokenize, "--smooth", smooth, "--rouge-tokenizer", rougeTokenizer,
+              "--samples", "\(samples)", "--seed", "\(bootstrapSeed)", "--format", format, "--width", "\(width)"]
+        if let v = smoothValue { a += ["--smooth-value", "\(v)"] }
+        if lowercase { a.append("--lowercase") }
+        if stem { a.append("--stem") }
+        if confidence { a.append("--confidence") }
+        if replaceInvalid { a.append("--replace-invalid") }
+        return a
+    }
+
+    func validate() throws {
+        if source.isEmpty || source == "-" { throw ValidationError("--source needs a file name.") }
+        if references.isEmpty { throw ValidationError("Give at least one reference file with --reference FILE.") }
+        if references.contains("-") { throw ValidationError("--reference needs a file name, not standard input.") }
+        if let output, output.isEmpty { throw ValidationError("--output needs a file name.") }
+        if (decoding.nBest ?? 1) > 1 || (decoding.numSamples ?? 1) > 1 {
+            throw ValidationError("evaluate scores one output per input: drop --n-best or --num-samples above 1 (use decode, then score).")
+        }
+        do { _ = try ScoreCommand.parse(scoreArguments(hypothesis: "hypothesis.txt")) } catch {
+            throw ValidationError(ScoreCommand.message(for: error))
+        }
+    }
+
+    func run() throws {
+        let lines: [String] = try reportingErrors {
+            let lines = try LineReader.readLines(source, replaceInvalid: replaceInvalid)
+            // Check the references before the (long) decoding.
+            for ref in references {
+                let n = try LineReader.readLines(ref, replaceInvalid: replaceInvalid).count
+                if n != lines.count { throw CLIError("\(ref) has \(n) lines but \(source) has \(lines.count)") }
+            }
+            return lines
+        }
+        var hypothesisPath = output ?? ""
+        var temporary: String?
+        if output == nil {
+            hypothesisPath = FileManager.default.temporaryDirectory.appendingPathComponent("mixer-evaluate-\(UUID().uuidString).txt").path
+            temporary = hypothesisPath
+        }
+        defer { if let temporary { try? FileManager.default.removeItem(atPath: temporary) } }
+        try reportingErrors {
+            let (_, outputs) = try decoding.decode(lines)
+            let writer = try LineWriter(path: hypothesisPath)
+            try DecodedOutputFormat(multiple: false, scores: false).write(outputs, to: writer)
+            try writer.close()
+        }
+        let score = try ScoreCommand.parse(scoreArguments(hypothesis: hypothesisPath))
+        try score.run()
+    }
+}
