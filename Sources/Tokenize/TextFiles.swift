@@ -76,8 +76,9 @@ extension TokenCounter {
 
 extension Detokenizer {
     /// Splits a pre-tokenized line (the output of `mixer-cli tokenize`) at runs of spaces and
-    /// tabs. - Complexity: O(n).
+    /// tabs. Splits the UTF-8 bytes, not the Characters: a space followed by a combining mark
+    /// or a joiner is one Character but still separates two tokens. - Complexity: O(n).
     public static func split(_ line: String) -> [String] {
-        line.split(whereSeparator: { $0 == " " || $0 == "\t" }).map(String.init)
+        line.utf8.split(whereSeparator: { $0 == 0x20 || $0 == 0x09 }).map { String(decoding: $0, as: UTF8.self) }
     }
 }

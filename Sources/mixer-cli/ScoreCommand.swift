@@ -122,14 +122,17 @@ struct ScoreCommand: ParsableCommand {
                                          replaceInvalid: replaceInvalid)
         let out = OutputBuffer()
         do {
+            let nothing = ScoreError("\(hypothesis == "-" ? "<stdin>" : hypothesis): is empty, and so is every reference: nothing to score")
             if sentenceLevel {
-                _ = try FileScorer.score(hypotheses: hypothesis, references: references, options: options) { _, seg in
+                let result = try FileScorer.score(hypotheses: hypothesis, references: references, options: options) { _, seg in
                     out.write(format == "json" ? segmentJSON(seg, bleu: bleu, rouge: rouge) : segmentText(seg, rouge: rouge))
                 }
                 out.flush()
+                if result.segments == 0 { throw nothing }
                 return
             }
             let result = try FileScorer.score(hypotheses: hypothesis, references: references, options: options)
+            if result.segments == 0 { throw nothing }
             var baseline: CorpusScores? = nil
             if let paired {
                 baseline = try FileScorer.score(hypotheses: paired, references: references, options: options)

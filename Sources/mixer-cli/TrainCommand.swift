@@ -165,7 +165,13 @@ struct TrainCommand: ParsableCommand {
             throw ValidationError("\(name) must be at least 1, got \(v)")
         }
         if !(dropout >= 0 && dropout < 1) { throw ValidationError("--dropout must be in [0, 1), got \(dropout)") }
-        if !(initScale > 0) { throw ValidationError("--init-scale must be positive, got \(initScale)") }
+        if !(initScale > 0 && initScale.isFinite) { throw ValidationError("--init-scale must be positive, got \(initScale)") }
+        if !(minLr >= 0 && minLr.isFinite) { throw ValidationError("--min-lr must be 0 or positive, got \(minLr)") }
+        if !clipNorm.isFinite { throw ValidationError("--clip-norm must be finite (0 turns clipping off), got \(clipNorm)") }
+        if !baselineLrFactor.isFinite { throw ValidationError("--baseline-lr-factor must be finite, got \(baselineLrFactor)") }
+        for (name, v) in [("--baseline-init-weight", baselineInitWeight), ("--baseline-init-bias", baselineInitBias)] where !v.isFinite {
+            throw ValidationError("\(name) must be finite, got \(v)")
+        }
         do { try trainerOptions().validate() } catch let e as TrainerOptionsError { throw ValidationError(e.message) }
         do { try modelConfig(sourceVocab: sourceVocabSize, targetVocab: targetVocabSize).validate() } catch {
             throw ValidationError("\(error)")

@@ -56,6 +56,9 @@ struct VocabCommand: ParsableCommand {
                 try counter.addLines(from: LineReader(path: file, replaceInvalid: replaceInvalid),
                                      tokenizer: wordTokenizer)
             }
+            if counter.total == 0 {
+                throw CLIError("\(files.joined(separator: ", ")): no tokens to count (empty or only whitespace)")
+            }
             let vocabulary = Vocabulary(counter, minCount: minCount, maxSize: maxSize)
             if let output, output != "-" {
                 try vocabulary.write(to: URL(fileURLWithPath: output))

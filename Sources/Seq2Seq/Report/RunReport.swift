@@ -71,6 +71,9 @@ public struct RunLog {
                 continue
             }
         }
+        if epochs.isEmpty && configuration.isEmpty && samples.isEmpty {
+            throw RunReportError("\(logURL.path): has no training records (empty log)")
+        }
     }
 
     static func text(_ v: Any) -> String {

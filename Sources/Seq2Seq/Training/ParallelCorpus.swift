@@ -28,32 +28,48 @@ public struct ParallelCorpus: Sendable {
     ///   text, an empty file, different line counts (both files and both counts), or no pair
     ///   left after skipping empty ones.
     public static func read(sourcePath: String, targetPath: String, replaceInvalid: Bool = false) throws -> ParallelCorpus {
+        var corpus = ParallelCorpus(sources: [], targets: [], lineNumbers: [], skippedEmptyPairs: 0,
+                                    sourcePath: sourcePath, targetPath: targetPath)
+        corpus.skippedEmptyPairs = try forEachPair(sourcePath: sourcePath, targetPath: targetPath,
+                                                   replaceInvalid: replaceInvalid) { s, t, line in
+            corpus.sources.append(s)
+            corpus.targets.append(t)
+            corpus.lineNumbers.append(line)
+        }.skipped
+        return corpus
+    }
+
+    /// Streams the pairs of `sourcePath` and `targetPath` to `body` (source line, target line,
+    /// 1-based line number), skipping pairs with an empty side, holding one pair at a time.
+    /// - Returns: the number of pairs given to `body` and the number skipped.
+    /// - Throws: as ``read(sourcePath:targetPath:replaceInvalid:)``, and whatever `body` throws.
+    /// - Complexity: O(total size) time; memory O(longest line).
+    public static func forEachPair(sourcePath: String, targetPath: String, replaceInvalid: Bool = false,
+                                   _ body: (String, String, Int) throws -> Void) throws -> (kept: Int, skipped: Int) {
         if sourcePath == "-" && targetPath == "-" {
             throw InputError(file: "<stdin>", "cannot read both the source and the target from standard input")
         }
         let src = try LineReader(path: sourcePath, replaceInvalid: replaceInvalid)
         let tgt = try LineReader(path: targetPath, replaceInvalid: replaceInvalid)
-        var corpus = ParallelCorpus(sources: [], targets: [], lineNumbers: [], skippedEmptyPairs: 0,
-                                    sourcePath: sourcePath, targetPath: targetPath)
+        var kept = 0, skipped = 0
         while true {
             let s = try src.nextLine()
             let t = try tgt.nextLine()
             switch (s, t) {
             case let (s?, t?):
                 if isBlank(s) || isBlank(t) {
-                    corpus.skippedEmptyPairs += 1
+                    skipped += 1
                 } else {
-                    corpus.sources.append(s)
-                    corpus.targets.append(t)
-                    corpus.lineNumbers.append(src.lineNumber)
+                    try body(s, t, src.lineNumber)
+                    kept += 1
                 }
             case (nil, nil):
                 if src.lineNumber == 0 { throw InputError(file: sourcePath, "is empty") }
                 if tgt.lineNumber == 0 { throw InputError(file: targetPath, "is empty") }
-                if corpus.sources.isEmpty {
+                if kept == 0 {
                     throw InputError(file: sourcePath, "every one of its \(src.lineNumber) lines pairs with an empty line (in \(sourcePath) or \(targetPath))")
                 }
-                return corpus
+                return (kept, skipped)
             case (_?, nil), (nil, _?):
                 // Count the rest of the longer file, then report both counts.
                 while try src.withNextLine({ _ in () }) != nil {}

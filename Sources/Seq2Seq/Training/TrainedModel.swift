@@ -72,9 +72,11 @@ public final class TrainedModel {
         directory = dir
         checkpoint = try Checkpoint.open(dir)
         config = try checkpoint.config(RunConfig.self)
+        let configPath = dir + "/" + Checkpoint.configFile
         do { try config.model.validate() } catch {
-            throw CheckpointError(dir + "/" + Checkpoint.configFile, "\(error)")
+            throw CheckpointError(configPath, "\(error)")
         }
+        try Self.checkLimits(config, configPath: configPath, storedValues: checkpoint.modelTensors.reduce(0) { $0 + $1.elementCount })
         sourceVocabulary = try Vocabulary(contentsOf: URL(fileURLWithPath: checkpoint.sourceVocabularyPath))
         targetVocabulary = try Vocabulary(contentsOf: URL(fileURLWithPath: checkpoint.targetVocabularyPath))
         guard sourceVocabulary.count == config.model.sourceVocabSize else {
@@ -87,6 +89,32 @@ public final class TrainedModel {
         }
         model = EncoderDecoder(config: config.model, seed: 0)
         try checkpoint.loadParameters(into: model.params)
+    }
+
+    /// Checks what `ModelConfig.validate` does not: the length limits and locale, and that the
+    /// network `config` describes could fit in the `storedValues` floats of `model.safetensors`
+    /// (a dimension edited to a huge value must be an error, not an allocation failure).
+    /// The bound counts only tensors every model has: the source and target embeddings
+    /// (V·E each), the output layer (V_t·H) and the decoder's recurrent weights (4H·H).
+    static func checkLimits(_ config: RunConfig, configPath: String, storedValues: Int) throws {
+        if config.maxSourceLength < 1 || config.maxTargetLength < 1 {
+            throw CheckpointError(configPath, "maxSourceLength and maxTargetLength must be at least 1, got \(config.maxSourceLength) and \(config.maxTargetLength)")
+        }
+        if !WordTokenizer.isWellFormedLocale(config.tokenizer.locale) {
+            throw CheckpointError(configPath, "tokenizer.locale \"\(config.tokenizer.locale)\" is not a locale identifier")
+        }
+        let m = config.model
+        var total = 0, overflow = false
+        for (a, b) in [(m.sourceVocabSize, m.embeddingSize), (m.targetVocabSize, m.embeddingSize),
+                       (m.targetVocabSize, m.hiddenSize), (4 * min(m.hiddenSize, Int.max / 4), m.hiddenSize)] {
+            let (p, o1) = a.multipliedReportingOverflow(by: b)
+            let (s, o2) = total.addingReportingOverflow(p)
+            overflow = overflow || o1 || o2
+            total = s
+        }
+        if overflow || total > storedValues {
+            throw CheckpointError(configPath, "describes a model of at least \(overflow ? "Int.max" : String(total)) parameters but \(Checkpoint.modelFile) holds \(storedValues) values: the configuration does not match the weights")
+        }
     }
 
     /// Tokenizes and encodes source lines as the model was trained: truncated to

@@ -41,25 +41,51 @@ public struct TrainingData {
                             targetVocabulary: VocabularyOptions, maxSourceLength: Int, maxTargetLength: Int,
                             replaceInvalid: Bool = false,
                             existingVocabularies: (Vocabulary, Vocabulary)? = nil) throws -> TrainingData {
-        let train = try ParallelCorpus.read(sourcePath: trainSource, targetPath: trainTarget, replaceInvalid: replaceInvalid)
-        let valid = try ParallelCorpus.read(sourcePath: validSource, targetPath: validTarget, replaceInvalid: replaceInvalid)
-        guard train.count > 0 else { throw InputError(file: trainSource, "has no pair with both sides non-empty") }
-        guard valid.count > 0 else { throw InputError(file: validSource, "has no pair with both sides non-empty") }
+        // The training pairs stream: each line is tokenized once, its tokens counted for the
+        // vocabularies (all of them, as before), and only the first max + 1 kept, so a
+        // pathological 10 MB line costs its own size once, not its token list for the run.
         let tok = try settings.makeTokenizer()
-        let trainSrcTok = train.sources.map { tok.words($0) }
-        let trainTgtTok = train.targets.map { tok.words($0) }
+        var sourceCounter = TokenCounter(), targetCounter = TokenCounter()
+        let counting = existingVocabularies == nil
+        var trainSrcTok: [[String]] = [], trainTgtTok: [[String]] = []
+        var truncatedSources = 0, truncatedTargets = 0
+        func prefix(_ line: String, _ limit: Int, _ counter: inout TokenCounter, _ truncated: inout Int) -> [String] {
+            var words: [String] = []
+            var l = line
+            l.withUTF8 { bytes in
+                tok.forEachToken(utf8: bytes) { token, _ in
+                    let w = String(decoding: token, as: UTF8.self)
+                    if counting { counter.add(CollectionOfOne(w)) }
+                    if words.count <= limit { words.append(w) }
+                }
+            }
+            if words.count > limit {
+                truncated += 1
+                words.removeLast(words.count - limit)
+            }
+            return words
+        }
+        let train = try ParallelCorpus.forEachPair(sourcePath: trainSource, targetPath: trainTarget, replaceInvalid: replaceInvalid) { s, t, _ in
+            trainSrcTok.append(prefix(s, maxSourceLength, &sourceCounter, &truncatedSources))
+            trainTgtTok.append(prefix(t, maxTargetLength, &targetCounter, &truncatedTargets))
+        }
+        let valid = try ParallelCorpus.read(sourcePath: validSource, targetPath: validTarget, replaceInvalid: replaceInvalid)
+        guard train.kept > 0 else { throw InputError(file: trainSource, "has no pair with both sides non-empty") }
+        guard valid.count > 0 else { throw InputError(file: validSource, "has no pair with both sides non-empty") }
         let srcVocab: Vocabulary, tgtVocab: Vocabulary
         if let (s, t) = existingVocabularies {
             srcVocab = s
             tgtVocab = t
         } else {
-            srcVocab = Vocabulary(counting: trainSrcTok, minCount: sourceVocabulary.minCount, maxSize: sourceVocabulary.maxSize)
-            tgtVocab = Vocabulary(counting: trainTgtTok, minCount: targetVocabulary.minCount, maxSize: targetVocabulary.maxSize)
+            srcVocab = Vocabulary(sourceCounter, minCount: sourceVocabulary.minCount, maxSize: sourceVocabulary.maxSize)
+            tgtVocab = Vocabulary(targetCounter, minCount: targetVocabulary.minCount, maxSize: targetVocabulary.maxSize)
         }
         var data = TrainingData(sourceVocabulary: srcVocab, targetVocabulary: tgtVocab, trainSources: [], trainTargets: [],
                                 validSources: [], validTargets: [], validSourceText: valid.sources,
                                 validReferenceText: valid.targets)
-        data.skippedPairs = train.skippedEmptyPairs + valid.skippedEmptyPairs
+        data.skippedPairs = train.skipped + valid.skippedEmptyPairs
+        data.truncatedSources = truncatedSources
+        data.truncatedTargets = truncatedTargets
         func encodeSource(_ words: [String]) -> [Int32] {
             if words.count > maxSourceLength { data.truncatedSources += 1 }
             return srcVocab.encode(Array(words.prefix(maxSourceLength)))
@@ -68,8 +94,8 @@ public struct TrainingData {
             if words.count > maxTargetLength { data.truncatedTargets += 1 }
             return tgtVocab.encode(Array(words.prefix(maxTargetLength))) + [Vocabulary.eos]
         }
-        data.trainSources = trainSrcTok.map(encodeSource)
-        data.trainTargets = trainTgtTok.map(encodeTarget)
+        data.trainSources = trainSrcTok.map { srcVocab.encode($0) }
+        data.trainTargets = trainTgtTok.map { tgtVocab.encode($0) + [Vocabulary.eos] }
         data.validSources = valid.sources.map { encodeSource(tok.words($0)) }
         data.validTargets = valid.targets.map { encodeTarget(tok.words($0)) }
         return data
