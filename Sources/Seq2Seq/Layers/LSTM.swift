@@ -162,8 +162,20 @@ public struct LSTM {
         dhT: UnsafePointer<Float>? = nil, dcT: UnsafePointer<Float>? = nil,
         dx: UnsafeMutablePointer<Float>?, dh0: UnsafeMutablePointer<Float>? = nil, dc0: UnsafeMutablePointer<Float>? = nil
     ) {
+        backwardSequence(p, g, cache: cache, dOut: dOut, dhT: dhT, dcT: dcT, dx: dx, dh0: dh0, dc0: dc0, consumeCache: false)
+    }
+
+    /// `backwardSequence`; with `consumeCache` the gate gradients overwrite the cached gate
+    /// activations (step t's are read just before they are replaced), saving a [T, B, 4H]
+    /// buffer, and the cache cannot be used again.
+    func backwardSequence(
+        _ p: ParameterStore, _ g: ParameterStore, cache: SequenceCache, dOut: UnsafePointer<Float>?,
+        dhT: UnsafePointer<Float>?, dcT: UnsafePointer<Float>?,
+        dx: UnsafeMutablePointer<Float>?, dh0: UnsafeMutablePointer<Float>?, dc0: UnsafeMutablePointer<Float>?,
+        consumeCache: Bool
+    ) {
         let H = hiddenSize, T = cache.steps, B = cache.rows
-        let dG = FloatBuffer(count: T * B * 4 * H)
+        let dG = consumeCache ? cache.gates : FloatBuffer(count: T * B * 4 * H)
         let dh = FloatBuffer(count: B * H), dc = FloatBuffer(count: B * H), tmp = FloatBuffer(count: B * H)
         if let dhT { dh.pointer.update(from: dhT, count: B * H) }
         if let dcT { dc.pointer.update(from: dcT, count: B * H) }
