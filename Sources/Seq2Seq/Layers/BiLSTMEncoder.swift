@@ -89,6 +89,15 @@ public struct BiLSTMEncoder {
         _ p: ParameterStore, _ g: ParameterStore, cache: Cache,
         dMemory: UnsafePointer<Float>, dFinalH: UnsafePointer<Float>, dFinalC: UnsafePointer<Float>
     ) {
+        backward(p, g, cache: cache, dMemory: dMemory, dFinalH: dFinalH, dFinalC: dFinalC, consumeCache: false)
+    }
+
+    /// `backward`; with `consumeCache` the LSTMs' gate caches become their gate gradients
+    /// (`LSTM.backwardSequence(consumeCache:)`) and the cache cannot be used again.
+    func backward(
+        _ p: ParameterStore, _ g: ParameterStore, cache: Cache,
+        dMemory: UnsafePointer<Float>, dFinalH: UnsafePointer<Float>, dFinalC: UnsafePointer<Float>, consumeCache: Bool
+    ) {
         let B = cache.lengths.count, S = cache.steps, H = hiddenSize, E = embedding.dim, D = 2 * H
         let dOutF = FloatBuffer(count: S * B * H), dOutB = FloatBuffer(count: S * B * H)
         for b in 0..<B {
@@ -109,8 +118,10 @@ public struct BiLSTMEncoder {
         }
         let dx = FloatBuffer(count: S * B * E), dxr = FloatBuffer(count: S * B * E)
         // The directions write disjoint gradient tensors and buffers: they may run concurrently.
-        runPair({ forwardLSTM.backwardSequence(p, g, cache: cache.fwd, dOut: dOutF.pointer, dhT: dhF.pointer, dcT: dcF.pointer, dx: dx.pointer) },
-                { backwardLSTM.backwardSequence(p, g, cache: cache.bwd, dOut: dOutB.pointer, dhT: dhB.pointer, dcT: dcB.pointer, dx: dxr.pointer) })
+        runPair({ forwardLSTM.backwardSequence(p, g, cache: cache.fwd, dOut: dOutF.pointer, dhT: dhF.pointer, dcT: dcF.pointer,
+                                               dx: dx.pointer, dh0: nil, dc0: nil, consumeCache: consumeCache) },
+                { backwardLSTM.backwardSequence(p, g, cache: cache.bwd, dOut: dOutB.pointer, dhT: dhB.pointer, dcT: dcB.pointer,
+                                                dx: dxr.pointer, dh0: nil, dc0: nil, consumeCache: consumeCache) })
         for b in 0..<B {
             let L = cache.lengths[b]
             for s in 0..<L {

@@ -42,17 +42,23 @@ public struct LSTM {
                 gr.update(repeating: 0, count: 4 * H)
                 continue
             }
-            for j in 0..<H {
-                let i = Kernels.sigmoid(gr[j])
-                let f = Kernels.sigmoid(gr[H + j])
-                let g = Kernels.tanh(gr[2 * H + j])
-                let o = Kernels.sigmoid(gr[3 * H + j])
-                gr[j] = i; gr[H + j] = f; gr[2 * H + j] = g; gr[3 * H + j] = o
-                let cv = f * cp[j] + i * g
-                let tc = Kernels.tanh(cv)
-                cr[j] = cv
-                tr[j] = tc
-                hr[j] = o * tc
+            // Sigmoids by libm (scalar), the two tanh by FastMath (SIMD8).
+            var j = 0
+            while j < H {
+                let k = min(8, H - j)
+                var i = FastMath.V(repeating: 0), f = i, o = i
+                for l in 0..<k {
+                    i[l] = Kernels.sigmoid(gr[j + l]); f[l] = Kernels.sigmoid(gr[H + j + l]); o[l] = Kernels.sigmoid(gr[3 * H + j + l])
+                }
+                let g = FastMath.tanh(FastMath.load(gr + 2 * H + j, k))
+                FastMath.store(i, gr + j, k); FastMath.store(f, gr + H + j, k)
+                FastMath.store(g, gr + 2 * H + j, k); FastMath.store(o, gr + 3 * H + j, k)
+                let cv = f * FastMath.load(cp + j, k) + i * g
+                let tc = FastMath.tanh(cv)
+                FastMath.store(cv, cr + j, k)
+                FastMath.store(tc, tr + j, k)
+                FastMath.store(o * tc, hr + j, k)
+                j += 8
             }
         }
     }
@@ -156,8 +162,20 @@ public struct LSTM {
         dhT: UnsafePointer<Float>? = nil, dcT: UnsafePointer<Float>? = nil,
         dx: UnsafeMutablePointer<Float>?, dh0: UnsafeMutablePointer<Float>? = nil, dc0: UnsafeMutablePointer<Float>? = nil
     ) {
+        backwardSequence(p, g, cache: cache, dOut: dOut, dhT: dhT, dcT: dcT, dx: dx, dh0: dh0, dc0: dc0, consumeCache: false)
+    }
+
+    /// `backwardSequence`; with `consumeCache` the gate gradients overwrite the cached gate
+    /// activations (step t's are read just before they are replaced), saving a [T, B, 4H]
+    /// buffer, and the cache cannot be used again.
+    func backwardSequence(
+        _ p: ParameterStore, _ g: ParameterStore, cache: SequenceCache, dOut: UnsafePointer<Float>?,
+        dhT: UnsafePointer<Float>?, dcT: UnsafePointer<Float>?,
+        dx: UnsafeMutablePointer<Float>?, dh0: UnsafeMutablePointer<Float>?, dc0: UnsafeMutablePointer<Float>?,
+        consumeCache: Bool
+    ) {
         let H = hiddenSize, T = cache.steps, B = cache.rows
-        let dG = FloatBuffer(count: T * B * 4 * H)
+        let dG = consumeCache ? cache.gates : FloatBuffer(count: T * B * 4 * H)
         let dh = FloatBuffer(count: B * H), dc = FloatBuffer(count: B * H), tmp = FloatBuffer(count: B * H)
         if let dhT { dh.pointer.update(from: dhT, count: B * H) }
         if let dcT { dc.pointer.update(from: dcT, count: B * H) }

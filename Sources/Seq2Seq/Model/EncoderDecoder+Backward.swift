@@ -19,7 +19,9 @@ extension EncoderDecoder {
 
     /// `backward` from the gradient dO [T, B, H] at the outputs o_t (the output layer done);
     /// `dOut` is used as scratch (input feeding adds into its earlier steps).
-    func backward(_ trace: DecoderTrace, dOutputs dOut: FloatBuffer) {
+    /// With `consumeCaches` the encoder's gate caches are overwritten by their gradients
+    /// (the trace cannot be backpropagated again).
+    func backward(_ trace: DecoderTrace, dOutputs dOut: FloatBuffer, consumeCaches: Bool = false) {
         let tr = trace, enc = trace.encoder
         let T = tr.steps, B = tr.batchSize, S = enc.sourceLength
         let E = config.embeddingSize, H = config.hiddenSize, D = config.memorySize, I = decoderInputSize
@@ -75,7 +77,7 @@ extension EncoderDecoder {
         switch enc.cache {
         case .bilstm(let c):
             Kernels.add(dV.pointer, into: dK.pointer, B * S * D)
-            bilstm!.backward(p, g, cache: c, dMemory: dK.pointer, dFinalH: dFH.pointer, dFinalC: dFC.pointer)
+            bilstm!.backward(p, g, cache: c, dMemory: dK.pointer, dFinalH: dFH.pointer, dFinalC: dFC.pointer, consumeCache: consumeCaches)
         case .conv(let c):
             Kernels.add(dFC.pointer, into: dFH.pointer, B * D)  // both bridges read the same mean
             conv!.backward(g, cache: c, dKeys: dK.pointer, dValues: dV.pointer, dMean: dFH.pointer)

@@ -56,7 +56,7 @@ extension EncoderDecoder {
         let tr = decodeCore(enc, steps: inputs.count, firstInput: inputs[0], teacher: inputs, nextInput: { t, _ in inputs[t + 1] },
                             training: true, rng: &rng, skipOutputLayer: true)
         let (loss, dOut) = outputLayerXENT(tr, targets: target)
-        backward(tr, dOutputs: dOut)
+        backward(tr, dOutputs: dOut, consumeCaches: true)
         return loss
     }
 
