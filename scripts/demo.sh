@@ -52,8 +52,8 @@ paste -d '\n' data/valid.tgt "$OUT/valid.detok.tgt" | awk 'NR % 2 == 1 { a = $0;
 
 echo
 echo "== training: XENT, then XENT / DAD / SCST / MIXER (experiments/compare.sh, small settings)"
-BIN="$BIN" DATA=data OUT="$OUT/compare" PRE_EPOCHS=${PRE_EPOCHS:-6} EPOCHS=${EPOCHS:-3} SIZE=${SIZE:-64} \
-  DELTA=${DELTA:-4} TRAIN_LINES=${TRAIN_LINES:-0} VALID_LINES=${VALID_LINES:-500} LR1=${LR1:-0.002} \
+BIN="$BIN" DATA=data OUT="$OUT/compare" PRE_EPOCHS=${PRE_EPOCHS:-4} EPOCHS=${EPOCHS:-2} SIZE=${SIZE:-64} \
+  DELTA=${DELTA:-5} TRAIN_LINES=${TRAIN_LINES:-8000} VALID_LINES=${VALID_LINES:-400} LR1=${LR1:-0.002} \
   experiments/compare.sh
 echo
 "$BIN" report "$OUT/compare/xent" "$OUT/compare/mixer" "$OUT/compare/scst" "$OUT/compare/dad" \
