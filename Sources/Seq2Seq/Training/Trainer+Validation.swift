@@ -66,9 +66,15 @@ extension Trainer {
         let stats = DegenerationStats(outputs: greedy.map(\.ids), endedWithEOS: greedy.map(\.ended),
                                       references: data.validTargets.map { Array($0.dropLast()) })
         for (k, v) in stats.logFields { record[k] = .double(v) }
-        let samples: [JSONValue] = (0..<min(options.logSamples, texts.count)).map { i in
+        // Sample outputs: greedy, and beam 5 on the same few inputs (cheap at this size).
+        let n = min(options.logSamples, texts.count)
+        let beams = n == 0 ? [] : SequenceDecoder(model: model).beamSearch(
+            sources: Array(data.validSources.prefix(n)), beam: BeamOptions(beamSize: 5),
+            options: DecodingOptions(maxLength: steps))
+        let samples: [JSONValue] = (0..<n).map { i in
             .object(["source": .string(data.validSourceText[i]), "reference": .string(data.validReferenceText[i]),
-                     "greedy": .string(texts[i])])
+                     "greedy": .string(texts[i]),
+                     "beam": .string(beams[i].first.map { detok.detokenize(data.targetVocabulary.decode($0.ids)) } ?? "")])
         }
         return Validation(metric: metric, perplexity: exp(meanNLL), record: record, samples: samples)
     }
