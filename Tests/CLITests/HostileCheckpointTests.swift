@@ -88,6 +88,7 @@ final class HostileCheckpointTests: XCTestCase {
             ("deleted-top", { $0["maxSourceLength"] = nil }, ["config.json", "maxSourceLength"]),
             ("zero-length", { $0["maxTargetLength"] = 0 }, ["config.json", "maxTargetLength"]),
             ("negative-length", { $0["maxSourceLength"] = -3 }, ["config.json", "maxSourceLength"]),
+            ("huge-length", { $0["maxTargetLength"] = 1_000_000_000 }, ["config.json", "maxTargetLength"]),
             ("locale", { $0["tokenizer"] = ["locale": "x/../y", "lowercase": false, "normalization": "nfkc"] }, ["config.json", "locale"]),
             ("array", { $0["model"] = [1, 2] }, ["config.json", "model"]),
         ]
@@ -214,7 +215,7 @@ final class HostileCheckpointTests: XCTestCase {
         // Options out of range.
         for (extra, mention) in [(["--beam-size", "0"], "--beam-size"), (["--strategy", "beam", "--n-best", "9", "--beam-size", "2"], "--n-best"),
                                  (["--strategy", "sample", "--temperature", "nan"], "--temperature"), (["--strategy", "sample", "--top-p", "2"], "--top-p"),
-                                 (["--strategy", "sample", "--top-k", "-1"], "--top-k"), (["--max-length", "0"], "--max-length"),
+                                 (["--strategy", "sample", "--top-k", "-1"], "--top-k"), (["--max-length", "0"], "--max-length"), (["--max-length", "1000000000"], "--max-length"),
                                  (["--min-length", "-1"], "--min-length"), (["--batch-size", "0"], "--batch-size"),
                                  (["--strategy", "viterbi"], "--strategy"), (["--strategy", "beam", "--length-penalty", "x"], "--length-penalty"),
                                  (["--no-repeat-ngram-size", "-2"], "--no-repeat-ngram-size"), (["--model", ""], "--model")] {
