@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Peak memory of `mixer-cli score` on growing hypothesis files: scoring streams line by line, so
 # the peak resident set size must stay flat as the input grows (10 MB vs 200 MB vs 1 GB).
-#   bench/memory.sh [SIZE_MB ...]        default: 10 200   (the README's 1 GB row: bench/memory.sh 10 200 1000)
+#   bench/memory.sh [SIZE_MB ...]        default: 10 200
+#   MODES=corpus bench/memory.sh 1000    (the README's 1 GB row; MODES: any of corpus sentence confidence)
 # Inputs: data/train.tgt repeated up to SIZE_MB as the reference, the same lines in reverse
 # order within each copy as the hypothesis (line-aligned, not identical). Three modes: corpus
 # BLEU + ROUGE-1/2/L, --sentence-level (to /dev/null), and --confidence (which keeps O(lines)
@@ -43,10 +44,16 @@ for mb in "${SIZES[@]}"; do
   fi
   size=$(stat -c %s "$hyp")
   echo "# ${mb} MB: hypothesis $size bytes, $(wc -l < "$hyp") lines" >&2
-  corpus=$(peak_mb "$BIN" score "$hyp" --ref "$ref" --metrics bleu,rouge1,rouge2,rougeL); t1=$(seconds)
-  sentence=$(peak_mb "$BIN" score "$hyp" --ref "$ref" --metrics bleu,rougeL --sentence-level); t2=$(seconds)
-  confidence=$(peak_mb "$BIN" score "$hyp" --ref "$ref" --metrics bleu,rouge2 --confidence --samples 100); t3=$(seconds)
-  echo "#   corpus $corpus MB (${t1} s)  sentence-level $sentence MB (${t2} s)  confidence $confidence MB (${t3} s)" >&2
+  corpus=null; sentence=null; confidence=null
+  if [[ " ${MODES:-corpus sentence confidence} " == *" corpus "* ]]; then
+    corpus=$(peak_mb "$BIN" score "$hyp" --ref "$ref" --metrics bleu,rouge1,rouge2,rougeL); echo "#   corpus $corpus MB ($(seconds) s)" >&2
+  fi
+  if [[ " ${MODES:-corpus sentence confidence} " == *" sentence "* ]]; then
+    sentence=$(peak_mb "$BIN" score "$hyp" --ref "$ref" --metrics bleu,rougeL --sentence-level); echo "#   sentence-level $sentence MB ($(seconds) s)" >&2
+  fi
+  if [[ " ${MODES:-corpus sentence confidence} " == *" confidence "* ]]; then
+    confidence=$(peak_mb "$BIN" score "$hyp" --ref "$ref" --metrics bleu,rouge2 --confidence --samples 100); echo "#   confidence $confidence MB ($(seconds) s)" >&2
+  fi
   peer="null"
   if [ -n "$PY" ] && { [ $first = 1 ] || [ "${PEER_ALL:-0}" = 1 ]; }; then
     peer=$(peak_mb "$PY" -m sacrebleu "$ref" -i "$hyp" -m bleu -b); tp=$(seconds)
@@ -57,6 +64,7 @@ for mb in "${SIZES[@]}"; do
 done
 for r in "${results[@]}"; do
   set -- $r
+  [ "$2" = null ] && continue
   if [ "$3" = null ]; then
     printf '{"bench": "%s", "unit": "MB", "mixer": %s, "peer": null, "peer_value": null, "ratio": null}\n' "$1" "$2"
   else

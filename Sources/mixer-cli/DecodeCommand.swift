@@ -66,7 +66,9 @@ struct DecodingArguments: ParsableArguments {
         if let k = topK, k < 0 { throw ValidationError("--top-k must be 0 (off) or more, got \(k).") }
         if let p = topP, !(p > 0 && p <= 1) { throw ValidationError("--top-p must be in (0, 1], got \(p).") }
         if let n = numSamples, n < 1 { throw ValidationError("--num-samples must be at least 1, got \(n).") }
-        if let m = maxLength, m < 1 { throw ValidationError("--max-length must be at least 1, got \(m).") }
+        if let m = maxLength, m < 1 || m > RunConfig.lengthLimit {
+            throw ValidationError("--max-length must be between 1 and \(RunConfig.lengthLimit), got \(m).")
+        }
         if minLength < 0 { throw ValidationError("--min-length must not be negative, got \(minLength).") }
         if let m = maxLength, minLength >= m {
             throw ValidationError("--min-length (\(minLength)) must be below --max-length (\(m)), which counts </s>.")

@@ -159,8 +159,9 @@ struct TrainCommand: ParsableCommand {
             throw ValidationError("\(name) must be at least 5 (4 specials and one token), got \(v)")
         }
         if minCount < 1 { throw ValidationError("--min-count must be at least 1, got \(minCount)") }
-        if maxSourceLength < 1 { throw ValidationError("--max-source-length must be at least 1, got \(maxSourceLength)") }
-        if maxTargetLength < 1 { throw ValidationError("--max-target-length must be at least 1, got \(maxTargetLength)") }
+        for (name, v) in [("--max-source-length", maxSourceLength), ("--max-target-length", maxTargetLength)] where v < 1 || v > RunConfig.lengthLimit {
+            throw ValidationError("\(name) must be between 1 and \(RunConfig.lengthLimit), got \(v)")
+        }
         for (name, v) in [("--embedding-size", embeddingSize), ("--hidden-size", hiddenSize), ("--encoder-hidden-size", encoderHiddenSize)] where v < 1 {
             throw ValidationError("\(name) must be at least 1, got \(v)")
         }

@@ -88,6 +88,7 @@ final class HostileCheckpointTests: XCTestCase {
             ("deleted-top", { $0["maxSourceLength"] = nil }, ["config.json", "maxSourceLength"]),
             ("zero-length", { $0["maxTargetLength"] = 0 }, ["config.json", "maxTargetLength"]),
             ("negative-length", { $0["maxSourceLength"] = -3 }, ["config.json", "maxSourceLength"]),
+            ("huge-length", { $0["maxTargetLength"] = 1_000_000_000 }, ["config.json", "maxTargetLength"]),
             ("locale", { $0["tokenizer"] = ["locale": "x/../y", "lowercase": false, "normalization": "nfkc"] }, ["config.json", "locale"]),
             ("array", { $0["model"] = [1, 2] }, ["config.json", "model"]),
         ]
@@ -163,6 +164,68 @@ final class HostileCheckpointTests: XCTestCase {
             }, ["trainer-state.json", "config.json"]),
         ] {
             try expectFailure(try damaged("s-\(name)", "trainer-state.json", rewriteChecksum: false, edit), mentions, "state \(name)")
+        }
+    }
+
+    /// decode and evaluate: damaged checkpoints, hostile input files, options out of range.
+    func testDecodeAndEvaluate() throws {
+        let good = corpus[2], ref = corpus[3]
+        let base = try CLI.run(["decode", "--model", checkpoint.path, "--input", good])
+        XCTAssertEqual(base.status, 0, base.stderr)
+        XCTAssertEqual(base.stdout.split(separator: "\n", omittingEmptySubsequences: false).count, 9)
+        // CRLF input decodes as LF input.
+        let crlfText = try String(contentsOfFile: good, encoding: .utf8).replacingOccurrences(of: "\n", with: "\r\n")
+        let crlf = try Hostile.write(dir, "valid-crlf.src", crlfText)
+        let c = try CLI.run(["decode", "--model", checkpoint.path, "--input", crlf])
+        XCTAssertEqual(c.stdout, base.stdout, c.stderr)
+        // Hostile input files.
+        let bad = try Hostile.write(dir, "bad.src", Array("fine\nnot ".utf8) + [0xE2, 0x82] + Array(" ok\n".utf8))
+        let nul = try Hostile.write(dir, "nul.src", Array("fine\nnul ".utf8) + [0] + Array("\n".utf8))
+        for (file, reason) in [(bad, "invalid UTF-8"), (nul, "NUL")] {
+            let name = URL(fileURLWithPath: file).lastPathComponent + ":2"
+            Hostile.assertCleanFailure(try CLI.run(["decode", "--model", checkpoint.path, "--input", file]), mentions: [name, reason], "decode \(name)")
+            Hostile.assertCleanFailure(try CLI.run(["evaluate", "--model", checkpoint.path, "--source", file, "--reference", file]),
+                                       mentions: [name, reason], "evaluate source \(name)")
+            Hostile.assertCleanFailure(try CLI.run(["evaluate", "--model", checkpoint.path, "--source", good, "--reference", file]),
+                                       mentions: [name, reason], "evaluate reference \(name)")
+        }
+        let two = try Hostile.write(dir, "two.txt", "a\nb\n")
+        Hostile.assertCleanFailure(try CLI.run(["evaluate", "--model", checkpoint.path, "--source", good, "--reference", two]),
+                                   mentions: ["two.txt", "2 lines", "8"], "evaluate lengths")
+        let empty = try Hostile.write(dir, "empty.txt", "")
+        let e = try CLI.run(["decode", "--model", checkpoint.path, "--input", empty])
+        XCTAssertEqual(e.status, 0, e.stderr)
+        XCTAssertEqual(e.stdout, "")
+        Hostile.assertCleanFailure(try CLI.run(["evaluate", "--model", checkpoint.path, "--source", empty, "--reference", empty]),
+                                   mentions: ["nothing to score"], "evaluate empty")
+        // A 10 MB source line is truncated to the model's maximum source length.
+        let big = try Hostile.write(dir, "big.src", "first\n" + String(repeating: "word and other words , ", count: 10_000_000 / 23) + "\n")
+        let b = try CLI.run(["decode", "--model", checkpoint.path, "--input", big])
+        XCTAssertEqual(b.status, 0, b.stderr)
+        XCTAssertEqual(b.stdout.split(separator: "\n", omittingEmptySubsequences: false).count, 3)
+        // Damaged checkpoints.
+        let cfg = try damaged("d-cfg", "config.json", rewriteChecksum: true, editConfig(setModel("hiddenSize", "8")))
+        let trunc = try damaged("d-trunc", "model.safetensors", rewriteChecksum: false) { $0 = Array($0.prefix(50)) }
+        for (copy, mentions) in [(cfg, ["config.json", "model.hiddenSize"]), (trunc, ["model.safetensors", "checksum mismatch"]),
+                                 (dir.appendingPathComponent("nowhere"), ["nowhere"])] {
+            Hostile.assertCleanFailure(try CLI.run(["decode", "--model", copy.path, "--input", good]), mentions: mentions, "decode \(copy.lastPathComponent)")
+            Hostile.assertCleanFailure(try CLI.run(["evaluate", "--model", copy.path, "--source", good, "--reference", ref]),
+                                       mentions: mentions, "evaluate \(copy.lastPathComponent)")
+        }
+        // Options out of range.
+        for (extra, mention) in [(["--beam-size", "0"], "--beam-size"), (["--strategy", "beam", "--n-best", "9", "--beam-size", "2"], "--n-best"),
+                                 (["--strategy", "sample", "--temperature", "nan"], "--temperature"), (["--strategy", "sample", "--top-p", "2"], "--top-p"),
+                                 (["--strategy", "sample", "--top-k", "-1"], "--top-k"), (["--max-length", "0"], "--max-length"), (["--max-length", "1000000000"], "--max-length"),
+                                 (["--min-length", "-1"], "--min-length"), (["--batch-size", "0"], "--batch-size"),
+                                 (["--strategy", "viterbi"], "--strategy"), (["--strategy", "beam", "--length-penalty", "x"], "--length-penalty"),
+                                 (["--no-repeat-ngram-size", "-2"], "--no-repeat-ngram-size"), (["--model", ""], "--model")] {
+            Hostile.assertCleanFailure(try CLI.run(["decode", "--model", checkpoint.path, "--input", good] + extra), mentions: [mention],
+                                       "decode " + extra.joined(separator: " "))
+        }
+        for (extra, mention) in [(["--metrics", "meteor"], "meteor"), (["--samples", "0"], "--samples"), (["--source", "-"], "--source"),
+                                 (["--reference", "-"], "--reference")] {
+            Hostile.assertCleanFailure(try CLI.run(["evaluate", "--model", checkpoint.path, "--source", good, "--reference", ref] + extra),
+                                       mentions: [mention], "evaluate " + extra.joined(separator: " "))
         }
     }
 }

@@ -9,8 +9,8 @@ import XCTest
 final class FuzzCheckpointTests: XCTestCase {
     /// Inputs tried by each test (reported in README, "Robustness").
     static let safetensorsCases = 6_000
-    static let stateCases = 500
-    static let configCases = 200
+    static let stateCases = 300
+    static let configCases = 150
 
     struct Rng {
         var state: UInt64

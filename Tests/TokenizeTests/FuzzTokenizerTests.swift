@@ -11,7 +11,7 @@ import XCTest
 /// bytes F5-FF).
 final class FuzzTokenizerTests: XCTestCase {
     /// Inputs tried by each test (reported in README, "Robustness").
-    static let lineReaderCases = 600
+    static let lineReaderCases = 400
     static let tokenizerCases = 20_000
 
     struct Rng {

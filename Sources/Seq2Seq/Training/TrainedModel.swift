@@ -48,6 +48,13 @@ public struct RunConfig: Codable, Equatable, Sendable {
     }
 }
 
+extension RunConfig {
+    /// The largest length limit (source tokens, target tokens, decoding steps) accepted from
+    /// options and checkpoints: decoding keeps per-step state, so a limit like 10^9 would run
+    /// for hours and grow without bound on a model that never emits `</s>`.
+    public static let lengthLimit = 100_000
+}
+
 /// A trained model ready to use: network, vocabularies and tokenizer settings, loaded from a
 /// checkpoint directory (`RUN/best`, `RUN/last`, or a run directory, which means its `best/`).
 public final class TrainedModel {
@@ -97,8 +104,9 @@ public final class TrainedModel {
     /// The bound counts only tensors every model has: the source and target embeddings
     /// (V·E each), the output layer (V_t·H) and the decoder's recurrent weights (4H·H).
     static func checkLimits(_ config: RunConfig, configPath: String, storedValues: Int) throws {
-        if config.maxSourceLength < 1 || config.maxTargetLength < 1 {
-            throw CheckpointError(configPath, "maxSourceLength and maxTargetLength must be at least 1, got \(config.maxSourceLength) and \(config.maxTargetLength)")
+        let limit = RunConfig.lengthLimit
+        if !(1...limit).contains(config.maxSourceLength) || !(1...limit).contains(config.maxTargetLength) {
+            throw CheckpointError(configPath, "maxSourceLength and maxTargetLength must be between 1 and \(limit), got \(config.maxSourceLength) and \(config.maxTargetLength)")
         }
         if !WordTokenizer.isWellFormedLocale(config.tokenizer.locale) {
             throw CheckpointError(configPath, "tokenizer.locale \"\(config.tokenizer.locale)\" is not a locale identifier")
