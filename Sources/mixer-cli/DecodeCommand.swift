@@ -110,15 +110,22 @@ struct DecodingArguments: ParsableArguments {
     /// Loads the model and decodes `lines`.
     func decode(_ lines: [String]) throws -> (TrainedModel, [[DecodedOutput]]) {
         let trained = try TrainedModel(directory: model)
+        return (trained, try decode(lines, with: trained, firstIndex: 0))
+    }
+
+    /// Decodes `lines`, the inputs numbered from `firstIndex` in the whole file.
+    func decode(_ lines: [String], with trained: TrainedModel, firstIndex: Int) throws -> [[DecodedOutput]] {
         let options = DecodingOptions(maxLength: maxLength ?? trained.defaultMaxLength, minLength: minLength,
                                       noRepeatNgramSize: noRepeatNgramSize)
-        let out = try trained.decode(lines: lines, strategy: try makeStrategy(), options: options, batchSize: batchSize,
-                                     seed: seed, replaceUnk: replaceUnk)
-        return (trained, out)
+        return try trained.decode(lines: lines, strategy: try makeStrategy(), options: options, batchSize: batchSize,
+                                  seed: seed, replaceUnk: replaceUnk, firstIndex: firstIndex)
     }
 }
 
 struct DecodeCommand: ParsableCommand {
+    /// Lines read and decoded at a time (memory is bounded by one chunk, not the file).
+    static let chunkLines = 10_000
+
     static let configuration = CommandConfiguration(
         commandName: "decode",
         abstract: "Translate or summarise text with a trained model (greedy, sampling or beam search).",
@@ -162,12 +169,24 @@ struct DecodeCommand: ParsableCommand {
 
     func run() throws {
         try reportingErrors {
-            let lines = try LineReader.readLines(input, replaceInvalid: replaceInvalid)
-            let (_, outputs) = try decoding.decode(lines)
-            let writer = try LineWriter(path: output)
-            try DecodedOutputFormat(multiple: try decoding.makeStrategy().outputsPerInput > 1, scores: scores)
-                .write(outputs, to: writer)
-            try writer.close()
+            // Streams: the input is read and decoded in chunks of `chunkLines` lines (each
+            // sorted by length into batches), so memory does not grow with the file.
+            let reader = try LineReader(path: input, replaceInvalid: replaceInvalid)
+            let trained = try TrainedModel(directory: decoding.model)
+            let format = DecodedOutputFormat(multiple: try decoding.makeStrategy().outputsPerInput > 1, scores: scores)
+            var writer: LineWriter? = nil
+            var done = 0
+            while true {
+                var chunk: [String] = []
+                while chunk.count < Self.chunkLines, let line = try reader.nextLine() { chunk.append(line) }
+                if chunk.isEmpty && done > 0 { break }
+                let outputs = try decoding.decode(chunk, with: trained, firstIndex: done)
+                if writer == nil { writer = try LineWriter(path: output) }
+                try format.write(outputs, to: writer!, firstLine: done + 1)
+                done += chunk.count
+                if chunk.count < Self.chunkLines { break }
+            }
+            try writer?.close()
         }
     }
 }
@@ -177,11 +196,11 @@ struct DecodedOutputFormat {
     var multiple: Bool
     var scores: Bool
 
-    func write(_ outputs: [[DecodedOutput]], to writer: LineWriter) throws {
+    func write(_ outputs: [[DecodedOutput]], to writer: LineWriter, firstLine: Int = 1) throws {
         for (i, outs) in outputs.enumerated() {
             if multiple {
                 for (rank, o) in outs.enumerated() {
-                    try writer.writeLine("\(i + 1)\t\(rank + 1)\t\(Self.format(o.hypothesis.score))\t\(o.text)")
+                    try writer.writeLine("\(i + firstLine)\t\(rank + 1)\t\(Self.format(o.hypothesis.score))\t\(o.text)")
                 }
             } else {
                 let o = outs[0]

@@ -81,6 +81,21 @@ final class DecodingSamplingTests: XCTestCase {
     /// 20,000 one-step samples per setting; Pearson's χ² over the kept tokens stays below 35
     /// (for the ≤ 10 degrees of freedom here, P(χ² > 35) < 2·10⁻⁴ under a correct sampler), and
     /// no token outside the kept set is ever drawn.
+    /// A file decoded in chunks (as `mixer-cli decode` streams it) draws the same samples as
+    /// when decoded at once: `firstIndex` numbers the chunk's inputs within the whole file.
+    func testChunkedSamplingEqualsWholeFile() {
+        let model = DecodingFixture.model(seed: 4)
+        let sources = DecodingFixture.sources(10, seed: 8)
+        let strategy = DecodingStrategy.sample(SamplingOptions(temperature: 1, topK: 0, topP: 1, numSamples: 2))
+        let options = DecodingOptions(maxLength: 6)
+        let d = SequenceDecoder(model: model)
+        let whole = d.decodeAll(sources: sources, strategy: strategy, options: options, batchSize: 4, seed: 11)
+        let first = d.decodeAll(sources: Array(sources[..<6]), strategy: strategy, options: options, batchSize: 4, seed: 11)
+        let rest = d.decodeAll(sources: Array(sources[6...]), strategy: strategy, options: options, batchSize: 4,
+                               seed: 11, firstIndex: 6)
+        XCTAssertEqual((first + rest).map { $0.map(\.ids) }, whole.map { $0.map(\.ids) })
+    }
+
     func testFrequenciesFollowTheTruncatedDistribution() {
         let model = F.model(targetVocab: 12, seed: 3, initScale: 0.3)
         let d = SequenceDecoder(model: model)

@@ -12,12 +12,14 @@ extension SequenceDecoder {
     /// - Parameters:
     ///   - batchSize: sources per batch (beam search runs batchSize·K rows).
     ///   - seed: the sampling seed (ignored by greedy and beam search).
+    ///   - firstIndex: the index of `sources[0]` in the whole input, so that a file decoded in
+    ///     chunks draws the same samples as when decoded at once.
     ///   - progress: called after every batch with (sources done, total).
     /// - Returns: per source, 1 (greedy), numSamples (sampling) or up to nBest (beam) outputs.
     /// - Precondition: `batchSize ≥ 1`; `strategy` and `options` validate.
     /// - Complexity: O(N log N) for the sort plus the strategy's cost per batch.
     public func decodeAll(sources: [[Int32]], strategy: DecodingStrategy, options: DecodingOptions,
-                          batchSize: Int, seed: UInt64 = 0,
+                          batchSize: Int, seed: UInt64 = 0, firstIndex: Int = 0,
                           progress: ((_ done: Int, _ total: Int) -> Void)? = nil) -> [[Hypothesis]] {
         precondition(batchSize >= 1, "The batch size must be at least 1, got \(batchSize)")
         let order = sources.indices.sorted { (sources[$0].count, $1) > (sources[$1].count, $0) }
@@ -29,7 +31,7 @@ extension SequenceDecoder {
             let out: [[Hypothesis]]
             switch strategy {
             case .greedy: out = greedy(sources: batch, options: options).map { [$0] }
-            case .sample(let s): out = sample(sources: batch, sampling: s, options: options, seed: seed, inputIndices: idx)
+            case .sample(let s): out = sample(sources: batch, sampling: s, options: options, seed: seed, inputIndices: idx.map { $0 + firstIndex })
             case .beam(let b): out = beamSearch(sources: batch, beam: b, options: options)
             }
             for (i, j) in idx.enumerated() { results[j] = out[i] }
@@ -71,14 +73,15 @@ extension TrainedModel {
     /// - Returns: per line, its outputs best first (one for greedy).
     /// - Throws: `DecodingOptionError` for options that cannot be honoured; tokenizer errors.
     public func decode(lines: [String], strategy: DecodingStrategy, options: DecodingOptions, batchSize: Int,
-                       seed: UInt64 = 0, replaceUnk: Bool = false,
+                       seed: UInt64 = 0, replaceUnk: Bool = false, firstIndex: Int = 0,
                        progress: ((_ done: Int, _ total: Int) -> Void)? = nil) throws -> [[DecodedOutput]] {
         try strategy.validate()
         try options.validate()
         if batchSize < 1 { throw DecodingOptionError("the batch size must be at least 1, got \(batchSize)") }
         let encoded = try encodeSources(lines)
         let hyps = SequenceDecoder(model: model).decodeAll(sources: encoded.map(\.ids), strategy: strategy, options: options,
-                                                   batchSize: batchSize, seed: seed, progress: progress)
+                                                   batchSize: batchSize, seed: seed, firstIndex: firstIndex,
+                                                   progress: progress)
         let detok = Detokenizer()
         return zip(hyps, encoded).map { hs, src in
             hs.map { h in
