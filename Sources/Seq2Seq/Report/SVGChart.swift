@@ -80,7 +80,7 @@ public struct SVGLineChart {
         var xlo = finite.map(\.x).min()!, xhi = finite.map(\.x).max()!
         var ylo = finite.map(\.y).min()!, yhi = finite.map(\.y).max()!
         if xhi == xlo { xlo -= 0.5; xhi += 0.5 }
-        if yhi == ylo { let d = max(abs(ylo) * 0.05, 1e-3); ylo -= d; yhi += d }
+        if yhi == ylo { let d = ylo == 0 ? 1 : abs(ylo) * 0.05; ylo -= d; yhi += d }
         let pad = (yhi - ylo) * 0.05
         ylo -= pad; yhi += pad
         func px(_ x: Double) -> Double { left + (x - xlo) / (xhi - xlo) * pw }
