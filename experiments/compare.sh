@@ -5,10 +5,11 @@
 # intervals, and MIXER's greedy output tested against XENT's (paired bootstrap).
 #
 # Exact command of the committed results (experiments/results/debian-desc.md):
-#   DATA=../shared/corpora/debian-desc OUT=runs/compare PRE_EPOCHS=5 EPOCHS=5 \
+#   DATA=../shared/corpora/debian-desc OUT=runs/compare PRE_EPOCHS=5 EPOCHS=2 PARALLEL=4 \
 #     experiments/compare.sh
-# `make demo` runs the small version on the bundled sample:
-#   DATA=data OUT=runs/demo PRE_EPOCHS=3 EPOCHS=3 SIZE=64 TRAIN_LINES=4000 experiments/compare.sh
+# `make demo` runs the small version on the bundled sample (scripts/demo.sh):
+#   DATA=data OUT=runs/demo/compare PRE_EPOCHS=4 EPOCHS=2 SIZE=64 DELTA=5 TRAIN_LINES=8000 \
+#     VALID_LINES=400 LR1=0.002 experiments/compare.sh
 #
 # Protocol: one XENT pretraining run of PRE_EPOCHS epochs; then four runs of EPOCHS more epochs
 # each, all started from its best checkpoint (--init-from): XENT continued, DAD, SCST, and MIXER
