@@ -12,18 +12,9 @@ final class FuzzCheckpointTests: XCTestCase {
     static let stateCases = 300
     static let configCases = 150
 
-    struct Rng {
-        var state: UInt64
-        mutating func next() -> UInt64 {
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
-        }
-        mutating func below(_ n: Int) -> Int { Int(next() % UInt64(max(n, 1))) }
-        mutating func pick<T>(_ a: [T]) -> T { a[below(a.count)] }
-    }
+    /// The project's SplitMix64 generator: `Rng(state:)` gives the same stream the fuzz inputs
+    /// were designed with.
+    typealias Rng = RandomGenerator
 
     /// Writes `bytes` with POSIX calls (no fsync: these files are scratch).
     func writeFile(_ path: String, _ bytes: [UInt8]) throws {
@@ -210,4 +201,11 @@ final class FuzzCheckpointTests: XCTestCase {
         }
         return Array(try JSONSerialization.data(withJSONObject: root, options: [.sortedKeys]))
     }
+}
+
+extension RandomGenerator {
+    /// A draw in 0..<n (0 when n ≤ 1).
+    mutating func below(_ n: Int) -> Int { Int(next() % UInt64(max(n, 1))) }
+    /// A random element of a non-empty array.
+    mutating func pick<T>(_ a: [T]) -> T { a[below(a.count)] }
 }
