@@ -24,6 +24,8 @@ let package = Package(
                 .linkedLibrary("icudata"),
             ]
         ),
+        // Packed-panel GEMM micro-kernels (AVX-512 / AVX2 / portable C, chosen at run time).
+        .target(name: "CKernels", cSettings: [.unsafeFlags(["-O3"])]),
         .systemLibrary(
             name: "CBLAS",
             providers: [.apt(["libopenblas-dev"])]
@@ -38,7 +40,7 @@ let package = Package(
         ),
         .target(
             name: "Seq2Seq",
-            dependencies: ["CBLAS", "Tokenize", "Metrics"],
+            dependencies: ["CBLAS", "CKernels", "Tokenize", "Metrics"],
             swiftSettings: [.unsafeFlags(["-Ounchecked"], .when(configuration: .release))],
             linkerSettings: [
                 .linkedLibrary("openblas", .when(platforms: [.linux])),

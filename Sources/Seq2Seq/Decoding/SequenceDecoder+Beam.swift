@@ -52,7 +52,7 @@ extension SequenceDecoder {
         }
 
         for t in 0..<maxLength {
-            var (lp, weights, next) = model.step(state, input: input)
+            var (lp, weights, next) = model.step(state, input: input, weights: weights)
             var parents: [Int] = [], nextActive: [Int] = [], nextInput: [Int32] = []
             var rowBase = 0
             lp.withUnsafeMutableBufferPointer { lpb in

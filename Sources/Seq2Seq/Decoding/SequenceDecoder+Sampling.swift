@@ -35,7 +35,7 @@ extension SequenceDecoder {
         var ended = [Bool](repeating: false, count: R)
         var input = [Int32](repeating: Vocabulary.bos, count: R)
         for t in 0..<options.maxLength {
-            var (lp, weights, next) = model.step(state, input: input)
+            var (lp, weights, next) = model.step(state, input: input, weights: weights)
             var keep: [Int] = []
             lp.withUnsafeMutableBufferPointer { lpb in
                 for (r, o) in rowOutput.enumerated() {

@@ -11,8 +11,15 @@ import Tokenize
 public struct SequenceDecoder {
     /// The network; decoding never changes it.
     public let model: EncoderDecoder
+    /// The model's weights packed for per-step products, a snapshot taken by `init`: a decoder
+    /// made before further training steps keeps decoding with the weights it saw.
+    let weights: InferenceWeights
 
-    public init(model: EncoderDecoder) { self.model = model }
+    /// - Complexity: one pass over the model's weights (`EncoderDecoder.packedForInference`).
+    public init(model: EncoderDecoder) {
+        self.model = model
+        weights = model.packedForInference()
+    }
 
     /// The target vocabulary size V.
     var vocabSize: Int { model.config.targetVocabSize }
@@ -20,7 +27,7 @@ public struct SequenceDecoder {
     /// Runs the encoder on a batch without dropout.
     func encode(_ sources: [[Int32]]) -> EncoderOutput {
         var unused = RandomGenerator(seed: 0)
-        return model.encode(source: sources, training: false, rng: &unused)
+        return model.encode(source: sources, training: false, rng: &unused, weights: weights)
     }
 
     /// Greedy search: y_t = argmax_w log p(w | y_<t, X) among the allowed tokens (ties go to the
@@ -51,7 +58,7 @@ public struct SequenceDecoder {
         var ended = [Bool](repeating: false, count: B)
         var input = [Int32](repeating: Vocabulary.bos, count: B)
         for t in 0..<options.maxLength {
-            var (lp, weights, next) = model.step(state, input: input)
+            var (lp, weights, next) = model.step(state, input: input, weights: weights)
             var keep: [Int] = []
             keep.reserveCapacity(rowInput.count)
             lp.withUnsafeMutableBufferPointer { lpb in

@@ -42,14 +42,12 @@ public struct LSTM {
                 gr.update(repeating: 0, count: 4 * H)
                 continue
             }
-            // Sigmoids by libm (scalar), the two tanh by FastMath (SIMD8).
+            // Sigmoids and tanh by FastMath (SIMD8, relative error ≈ 3e-7).
             var j = 0
             while j < H {
                 let k = min(8, H - j)
-                var i = FastMath.V(repeating: 0), f = i, o = i
-                for l in 0..<k {
-                    i[l] = Kernels.sigmoid(gr[j + l]); f[l] = Kernels.sigmoid(gr[H + j + l]); o[l] = Kernels.sigmoid(gr[3 * H + j + l])
-                }
+                let i = FastMath.sigmoid(FastMath.load(gr + j, k)), f = FastMath.sigmoid(FastMath.load(gr + H + j, k))
+                let o = FastMath.sigmoid(FastMath.load(gr + 3 * H + j, k))
                 let g = FastMath.tanh(FastMath.load(gr + 2 * H + j, k))
                 FastMath.store(i, gr + j, k); FastMath.store(f, gr + H + j, k)
                 FastMath.store(g, gr + 2 * H + j, k); FastMath.store(o, gr + 3 * H + j, k)
@@ -96,6 +94,16 @@ public struct LSTM {
         }
     }
 
+    /// Whh [4H, H] packed for the per-step products h_{t−1}·Whhᵀ (a snapshot of `p`).
+    public func packedRecurrent(_ p: ParameterStore) -> PackedMatrix {
+        PackedMatrix(p.view(whh), rows: 4 * hiddenSize, cols: hiddenSize)
+    }
+
+    /// Wih [4H, I] packed for per-step products x_t·Wihᵀ (a snapshot of `p`).
+    public func packedInput(_ p: ParameterStore) -> PackedMatrix {
+        PackedMatrix(p.view(wih), rows: 4 * hiddenSize, cols: inputSize)
+    }
+
     /// What `backwardSequence` needs from `forwardSequence`.
     public final class SequenceCache {
         public let steps: Int
@@ -126,11 +134,14 @@ public struct LSTM {
     /// Runs T steps over x [T, B, I] (time-major) from h0, c0 [B, H] (zeros when nil).
     /// The final state is h_T, c_T (masked steps carry the state, so it is each row's last real
     /// step).
-    /// - Complexity: O(T·B·4H·(I + H)); one GEMM for all input projections, one per step for
-    ///   the recurrence.
+    /// - Parameters:
+    ///   - recurrent: Whh already packed (`PackedMatrix`, inference snapshots); packed here
+    ///     once per call when nil, so the T per-step products never repack it.
+    /// - Complexity: O(T·B·4H·(I + H)); one GEMM for all input projections, one packed product
+    ///   per step for the recurrence.
     public func forwardSequence(
         _ p: ParameterStore, x: FloatBuffer, steps T: Int, rows B: Int, mask: FloatBuffer? = nil,
-        h0: UnsafePointer<Float>? = nil, c0: UnsafePointer<Float>? = nil
+        h0: UnsafePointer<Float>? = nil, c0: UnsafePointer<Float>? = nil, recurrent: PackedMatrix? = nil
     ) -> SequenceCache {
         let H = hiddenSize
         let cache = SequenceCache(steps: T, rows: B, hidden: H, x: x, mask: mask)
@@ -139,11 +150,11 @@ public struct LSTM {
         let G = cache.gates.pointer
         gemm(transB: true, m: T * B, n: 4 * H, k: inputSize, x.pointer, p.view(wih), G)
         Kernels.addBiasRows(G, p.view(bias), rows: T * B, cols: 4 * H)
-        let whhP = p.view(whh)
+        let whhPacked = recurrent ?? packedRecurrent(p)
         for t in 0..<T {
             let gt = G + t * B * 4 * H
             let hp = cache.h.pointer + t * B * H
-            gemm(transB: true, m: B, n: 4 * H, k: H, hp, whhP, beta: 1, gt)
+            whhPacked.multiply(m: B, hp, beta: 1, gt)
             LSTM.cellForward(gates: gt, cPrev: cache.c.pointer + t * B * H, hPrev: hp,
                              c: cache.c.pointer + (t + 1) * B * H, h: cache.h.pointer + (t + 1) * B * H,
                              tanhC: cache.tanhC.pointer + t * B * H, rows: B, hidden: H,
@@ -179,7 +190,8 @@ public struct LSTM {
         let dh = FloatBuffer(count: B * H), dc = FloatBuffer(count: B * H), tmp = FloatBuffer(count: B * H)
         if let dhT { dh.pointer.update(from: dhT, count: B * H) }
         if let dcT { dc.pointer.update(from: dcT, count: B * H) }
-        let whhP = p.view(whh)
+        // dh_{t−1} = dGates·Whh at every step: Whh packed once (as the transpose of Whhᵀ).
+        let whhT = PackedMatrix(transposeOf: p.view(whh), k: 4 * H, n: H)
         for t in stride(from: T - 1, through: 0, by: -1) {
             if let dOut { Kernels.add(dOut + t * B * H, into: dh.pointer, B * H) }
             let dgt = dG.pointer + t * B * 4 * H
@@ -188,7 +200,7 @@ public struct LSTM {
                               dGates: dgt, rows: B, hidden: H,
                               mask: cache.mask.map { UnsafePointer($0.pointer + t * B) })
             // dh_{t−1} = dGates·Whh (+ the carried gradient left in dh for masked rows).
-            gemm(m: B, n: H, k: 4 * H, dgt, whhP, tmp.pointer)
+            whhT.multiply(m: B, dgt, tmp.pointer)
             Kernels.add(tmp.pointer, into: dh.pointer, B * H)
         }
         if let dh0 { dh0.update(from: dh.pointer, count: B * H) }

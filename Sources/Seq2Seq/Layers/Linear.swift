@@ -26,6 +26,18 @@ public struct Linear {
         if let b = bias { Kernels.addBiasRows(y, p.view(b), rows: rows, cols: outputSize) }
     }
 
+    /// `forward` with W already packed (`packed()`, a snapshot): y = x·Wᵀ + b for few rows.
+    /// - Complexity: O(rows·in·out).
+    func forward(_ p: ParameterStore, packed: PackedMatrix, x: UnsafePointer<Float>, rows: Int, y: UnsafeMutablePointer<Float>) {
+        packed.multiply(m: rows, x, y)
+        if let b = bias { Kernels.addBiasRows(y, p.view(b), rows: rows, cols: outputSize) }
+    }
+
+    /// W [out, in] packed for `forward(_:packed:x:rows:y:)`.
+    func packed(_ p: ParameterStore) -> PackedMatrix {
+        PackedMatrix(p.view(weight), rows: outputSize, cols: inputSize)
+    }
+
     /// dW += dyᵀ·x, db += Σ dy, and dx += dy·W when `dx` is given.
     /// - Complexity: O(rows·in·out).
     public func backward(_ p: ParameterStore, _ g: ParameterStore, x: UnsafePointer<Float>, rows: Int,

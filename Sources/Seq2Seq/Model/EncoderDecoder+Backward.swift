@@ -31,14 +31,18 @@ extension EncoderDecoder {
         let dh = FloatBuffer(count: B * H), dc = FloatBuffer(count: B * H)
         let dKp = FloatBuffer(count: B * S * H), dV = FloatBuffer(count: B * S * D)
         let scratch = FloatBuffer(count: S)
-        let wcP = p.view(attention.combine.weight), whhP = p.view(decoderLSTM.whh), wihP = p.view(decoderLSTM.wih)
+        let wihP = p.view(decoderLSTM.wih)
+        // The per-step products by untransposed weights, each packed once for the T steps.
+        let wcT = PackedMatrix(transposeOf: p.view(attention.combine.weight), k: H, n: D + H)
+        let whhT = PackedMatrix(transposeOf: p.view(decoderLSTM.whh), k: 4 * H, n: H)
+        let wFeedT = config.inputFeeding && T > 1 ? PackedMatrix(transposeOf: wihP + E, k: 4 * H, n: H, ld: I) : nil
         for t in stride(from: T - 1, through: 0, by: -1) {
             // o_t = mask ⊙ h̃_t, h̃_t = tanh(pre): dpre = mask ⊙ dO ⊙ (1 − h̃²).
             let dO = dOut.pointer + t * B * H, dp = dPre.pointer + t * B * H, ht = tr.htilde.pointer + t * B * H
             let om = tr.outMask.map { $0.pointer + t * B * H }
             for i in 0..<(B * H) { dp[i] = dO[i] * (om?[i] ?? 1) * (1 - ht[i] * ht[i]) }
             // d[ctx ; h] = dpre·W_c.
-            gemm(m: B, n: D + H, k: H, dp, wcP, dCH.pointer)
+            wcT.multiply(m: B, dp, dCH.pointer)
             for b in 0..<B { Kernels.add(dCH.pointer + b * (D + H) + D, into: dh.pointer + b * H, H) }
             let hT = tr.h.pointer + (t + 1) * B * H
             attention.attendBackward(dContext: dCH.pointer, contextStride: D + H, h: hT,
@@ -48,10 +52,10 @@ extension EncoderDecoder {
             let dgt = dG.pointer + t * B * 4 * H
             LSTM.cellBackward(gates: tr.gates.pointer + t * B * 4 * H, cPrev: tr.c.pointer + t * B * H,
                               tanhC: tr.tanhC.pointer + t * B * H, dh: dh.pointer, dc: dc.pointer, dGates: dgt, rows: B, hidden: H)
-            gemm(m: B, n: H, k: 4 * H, dgt, whhP, beta: 1, dh.pointer)
-            if config.inputFeeding && t > 0 {
+            whhT.multiply(m: B, dgt, beta: 1, dh.pointer)
+            if let wFeedT, t > 0 {
                 // The feed part of x_t is o_{t−1}: dO_{t−1} += dGates·Wih[:, E...].
-                gemm(m: B, n: H, k: 4 * H, dgt, wihP + E, ldb: I, beta: 1, dOut.pointer + (t - 1) * B * H)
+                wFeedT.multiply(m: B, dgt, beta: 1, dOut.pointer + (t - 1) * B * H)
             }
         }
         // Batched weight gradients over all steps.

@@ -73,7 +73,7 @@ extension EncoderDecoder {
     /// One decoder step (shared by training and inference, so both compute the same numbers).
     @inline(__always)
     func decoderStep(ids: UnsafePointer<Int32>, rows B: Int, encoder enc: EncoderOutput, encoderRows: [Int]?,
-                     _ s: DecoderStepBuffers) {
+                     weights w: DecoderStepWeights, _ s: DecoderStepBuffers) {
         let E = config.embeddingSize, H = config.hiddenSize, D = config.memorySize, I = decoderInputSize
         targetEmbedding.forward(params, ids: ids, count: B, out: s.emb)
         if let m = s.embMask { for i in 0..<(B * E) { s.emb[i] *= m[i] } }
@@ -85,15 +85,15 @@ extension EncoderDecoder {
                 for b in 0..<B { (s.x + b * I + E).update(repeating: 0, count: H) }
             }
         }
-        gemm(transB: true, m: B, n: 4 * H, k: I, s.x, params.view(decoderLSTM.wih), s.gates)
-        gemm(transB: true, m: B, n: 4 * H, k: H, s.hPrev, params.view(decoderLSTM.whh), beta: 1, s.gates)
+        w.wih.multiply(m: B, s.x, s.gates)
+        w.whh.multiply(m: B, s.hPrev, beta: 1, s.gates)
         Kernels.addBiasRows(s.gates, params.view(decoderLSTM.bias), rows: B, cols: 4 * H)
         LSTM.cellForward(gates: s.gates, cPrev: s.cPrev, hPrev: s.hPrev, c: s.c, h: s.h, tanhC: s.tanhC, rows: B, hidden: H)
         attention.attend(h: s.h, projectedKeys: enc.projectedKeys.pointer, values: enc.values.pointer, lengths: enc.lengths,
                          encoderRows: encoderRows, sourceLength: enc.sourceLength, rows: B,
                          weights: s.weights, context: s.ch, contextStride: D + H)
         Kernels.copyColumns(s.h, srcStride: H, s.ch, dstStride: D + H, dstOffset: D, rows: B, cols: H)
-        attention.combine.forward(params, x: s.ch, rows: B, y: s.htilde)
+        attention.combine.forward(params, packed: w.combine, x: s.ch, rows: B, y: s.htilde)
         Kernels.tanhInPlace(s.htilde, B * H)
         s.out.update(from: s.htilde, count: B * H)
         if let m = s.outMask { for i in 0..<(B * H) { s.out[i] *= m[i] } }
@@ -142,6 +142,10 @@ extension EncoderDecoder {
         tr.h.pointer.update(from: enc.initialH.pointer, count: B * H)
         tr.c.pointer.update(from: enc.initialC.pointer, count: B * H)
         let emb = FloatBuffer(count: B * E)
+        // Weights multiplied at every step, packed once for this pass (the output layer too
+        // when each step's softmax is needed before the next input is known).
+        let stepWeights = packedStepWeights()
+        let outputPacked = teacher == nil ? output.packed(params) : nil
         var ids = firstInput
         tr.inputs.reserveCapacity(T)
         for t in 0..<T {
@@ -162,12 +166,14 @@ extension EncoderDecoder {
                 feedPrev: t > 0 ? UnsafePointer(tr.outputs.pointer + (t - 1) * B * H) : nil,
                 embMask: embMask.map { UnsafePointer($0.pointer + t * B * E) },
                 outMask: outMask.map { UnsafePointer($0.pointer + t * B * H) })
-            ids.withUnsafeBufferPointer { decoderStep(ids: $0.baseAddress!, rows: B, encoder: enc, encoderRows: nil, bufs) }
+            ids.withUnsafeBufferPointer {
+                decoderStep(ids: $0.baseAddress!, rows: B, encoder: enc, encoderRows: nil, weights: stepWeights, bufs)
+            }
             if let teacher {
                 if t + 1 < T { ids = teacher[t + 1] }
             } else {
                 let lg = tr.logits.pointer + t * B * V
-                output.forward(params, x: tr.outputs.pointer + t * B * H, rows: B, y: lg)
+                output.forward(params, packed: outputPacked!, x: tr.outputs.pointer + t * B * H, rows: B, y: lg)
                 let pr = tr.probs.pointer + t * B * V
                 pr.update(from: lg, count: B * V)
                 Kernels.softmaxRows(pr, rows: B, cols: V, logZ: tr.logZ.pointer + t * B)

@@ -45,9 +45,14 @@ extension EncoderDecoder {
 
     /// One incremental decoder step without dropout or caches: feeds `input` (B ids) and
     /// returns log p(· | prefix) [B, V], the attention weights [B, S] and the next state.
-    /// The same arithmetic as `decodeForTraining` (shared step code).
+    /// The same arithmetic as `decodeForTraining` (shared step code, packed weights).
+    /// - Parameters:
+    ///   - weights: the packed snapshot to multiply by (`packedForInference()`); made here when
+    ///     nil, which costs a pass over the weights — pass one when taking many steps.
     /// - Complexity: O(B·(4H·(I + H) + S·(H + D) + H·(D + H) + V·H)).
-    public func step(_ state: DecoderState, input: [Int32]) -> (logProbs: [Float], attention: [Float], next: DecoderState) {
+    public func step(_ state: DecoderState, input: [Int32], weights: InferenceWeights? = nil)
+        -> (logProbs: [Float], attention: [Float], next: DecoderState) {
+        let w = weights ?? packedForInference()
         let B = state.batchSize, E = config.embeddingSize, H = config.hiddenSize, D = config.memorySize
         let V = config.targetVocabSize, I = decoderInputSize, S = state.encoder.sourceLength
         precondition(input.count == B, "Got \(input.count) inputs for \(B) rows")
@@ -61,10 +66,12 @@ extension EncoderDecoder {
                                           tanhC: tanhC.pointer, weights: a.baseAddress!, ch: ch.pointer, htilde: htilde.pointer,
                                           out: out.pointer, hPrev: state.h.pointer, cPrev: state.c.pointer,
                                           feedPrev: state.feed.pointer, embMask: nil, outMask: nil)
-            input.withUnsafeBufferPointer { decoderStep(ids: $0.baseAddress!, rows: B, encoder: state.encoder, encoderRows: state.encoderRows, bufs) }
+            input.withUnsafeBufferPointer {
+                decoderStep(ids: $0.baseAddress!, rows: B, encoder: state.encoder, encoderRows: state.encoderRows, weights: w.step, bufs)
+            }
         }
         logProbs.withUnsafeMutableBufferPointer { lp in
-            output.forward(params, x: out.pointer, rows: B, y: lp.baseAddress!)
+            output.forward(params, packed: w.output, x: out.pointer, rows: B, y: lp.baseAddress!)
             Kernels.logSoftmaxRows(lp.baseAddress!, lp.baseAddress!, rows: B, cols: V)
         }
         return (logProbs, attn, DecoderState(encoder: state.encoder, encoderRows: state.encoderRows, h: h, c: c, feed: out))

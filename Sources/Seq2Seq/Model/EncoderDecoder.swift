@@ -67,10 +67,12 @@ public final class EncoderDecoder {
     /// least 1). Keeps the masks (lengths) and everything backward needs.
     /// - Parameters:
     ///   - training: apply dropout (drawn from `rng`); off for evaluation and decoding.
+    ///   - weights: a packed snapshot for the recurrent products (inference), else packed here.
     /// - Precondition: every id is below `sourceVocabSize`.
     /// - Complexity: O(B·S·(E + H)·H) for bilstm; one GEMM per direction for the input
     ///   projections and one for the attention keys.
-    public func encode(source: [[Int32]], training: Bool, rng: inout RandomGenerator) -> EncoderOutput {
+    public func encode(source: [[Int32]], training: Bool, rng: inout RandomGenerator,
+                       weights: InferenceWeights? = nil) -> EncoderOutput {
         let B = source.count
         let lengths = source.map(\.count)
         let S = max(1, lengths.max() ?? 1)
@@ -79,7 +81,7 @@ public final class EncoderDecoder {
         let keys: FloatBuffer, values: FloatBuffer, fH: FloatBuffer, fC: FloatBuffer
         let cache: EncoderOutput.Cache
         if let bilstm {
-            let r = bilstm.forward(params, source: source, dropout: p, rng: &rng)
+            let r = bilstm.forward(params, source: source, dropout: p, rng: &rng, recurrent: weights?.encoderRecurrent)
             keys = r.memory; values = r.memory; fH = r.finalH; fC = r.finalC
             cache = .bilstm(r.cache)
         } else {

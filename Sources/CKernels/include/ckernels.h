@@ -1,0 +1,36 @@
+#ifndef MIXER_CKERNELS_H
+#define MIXER_CKERNELS_H
+
+#include <stddef.h>
+
+/// Columns of W per packed panel (see mk_pack).
+#define MK_PANEL 32
+
+/// Floats needed to pack a weight W [n, k]: ceil(n / 32) panels of k·32 floats.
+size_t mk_packed_count(int n, int k);
+
+/// Packs W [n, k] (row-major, leading dimension ldw ≥ k) into panels for mk_gemm_packed:
+/// panel p holds columns j = 32p … 32p+31 of Wᵀ, k-major: packed[p·k·32 + kk·32 + jj] =
+/// W[32p + jj, kk] (zero past row n). Cost: one pass over W.
+void mk_pack(const float *w, int n, int k, int ldw, float *packed);
+
+/// Packs W = Mᵀ for a matrix M [k, n] (row-major, leading dimension ldm ≥ n), so that
+/// mk_gemm_packed computes A·M: packed[p·k·32 + kk·32 + jj] = M[kk, 32p + jj] (zero past n).
+void mk_pack_transposed(const float *m, int n, int k, int ldm, float *packed);
+
+/// C [m, n] = A [m, k] · Wᵀ + beta·C for the panels panel_begin ..< panel_end of a packed W
+/// (columns 32·panel_begin ..< min(n, 32·panel_end) of C; the rest of C is untouched).
+/// A has leading dimension lda, C ldc. beta = 0 never reads C.
+/// Register-blocked micro-kernels (AVX-512: 12 rows × 32 columns; AVX2+FMA: 3 × 32; portable C
+/// otherwise), chosen once from the CPU. Cost: 2·m·n·k flops, W read once per 12 (3) rows of A.
+void mk_gemm_packed(int m, int n, int k, const float *a, int lda, const float *packed, float beta,
+                    float *c, int ldc, int panel_begin, int panel_end);
+
+/// The instruction set mk_gemm_packed uses: 0 portable C, 1 AVX2+FMA, 2 AVX-512.
+int mk_isa(void);
+
+/// Caps the instruction set at `isa` (for tests: every path must agree); returns the level in
+/// effect. A level the CPU lacks is never used.
+int mk_set_max_isa(int isa);
+
+#endif

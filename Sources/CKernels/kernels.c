@@ -1,0 +1,210 @@
+// Packed-panel GEMM for products x·Wᵀ with few rows (decoder steps, recurrent steps), where a
+// general BLAS repacks the whole weight at every call. See include/ckernels.h.
+#include "ckernels.h"
+
+#include <string.h>
+
+#if defined(__x86_64__) && (defined(__clang__) || defined(__GNUC__))
+#define MK_X86 1
+#include <immintrin.h>
+#endif
+
+size_t mk_packed_count(int n, int k) {
+    size_t panels = ((size_t)n + MK_PANEL - 1) / MK_PANEL;
+    return panels * (size_t)k * MK_PANEL;
+}
+
+void mk_pack(const float *w, int n, int k, int ldw, float *packed) {
+    int panels = (n + MK_PANEL - 1) / MK_PANEL;
+    for (int p = 0; p < panels; p++) {
+        float *dst = packed + (size_t)p * k * MK_PANEL;
+        int j0 = p * MK_PANEL;
+        int cols = n - j0 < MK_PANEL ? n - j0 : MK_PANEL;
+        if (cols < MK_PANEL) memset(dst, 0, sizeof(float) * (size_t)k * MK_PANEL);
+        for (int jj = 0; jj < cols; jj++) {
+            const float *src = w + (size_t)(j0 + jj) * ldw;
+            for (int kk = 0; kk < k; kk++) dst[(size_t)kk * MK_PANEL + jj] = src[kk];
+        }
+    }
+}
+
+void mk_pack_transposed(const float *m, int n, int k, int ldm, float *packed) {
+    int panels = (n + MK_PANEL - 1) / MK_PANEL;
+    for (int p = 0; p < panels; p++) {
+        float *dst = packed + (size_t)p * k * MK_PANEL;
+        int j0 = p * MK_PANEL;
+        int cols = n - j0 < MK_PANEL ? n - j0 : MK_PANEL;
+        for (int kk = 0; kk < k; kk++) {
+            float *d = dst + (size_t)kk * MK_PANEL;
+            memcpy(d, m + (size_t)kk * ldm + j0, sizeof(float) * (size_t)cols);
+            if (cols < MK_PANEL) memset(d + cols, 0, sizeof(float) * (size_t)(MK_PANEL - cols));
+        }
+    }
+}
+
+// Writes a tile held in tmp [mr, 32] into C (ncols ≤ 32 columns), with beta.
+static void store_tile(int mr, int ncols, const float *tmp, float beta, float *c, int ldc) {
+    for (int r = 0; r < mr; r++) {
+        float *cr = c + (size_t)r * ldc;
+        const float *t = tmp + r * MK_PANEL;
+        if (beta == 0) {
+            for (int j = 0; j < ncols; j++) cr[j] = t[j];
+        } else {
+            for (int j = 0; j < ncols; j++) cr[j] = t[j] + beta * cr[j];
+        }
+    }
+}
+
+// Portable C: rows one at a time, 32 accumulators (the compiler vectorises the jj loop).
+static void tile_generic(int mr, int k, const float *a, int lda, const float *bp, float beta,
+                         float *c, int ldc, int ncols) {
+    float tmp[MK_PANEL * 4];
+    for (int r0 = 0; r0 < mr; r0 += 4) {
+        int rows = mr - r0 < 4 ? mr - r0 : 4;
+        memset(tmp, 0, sizeof tmp);
+        for (int kk = 0; kk < k; kk++) {
+            const float *b = bp + (size_t)kk * MK_PANEL;
+            for (int r = 0; r < rows; r++) {
+                float x = a[(size_t)(r0 + r) * lda + kk];
+                float *t = tmp + r * MK_PANEL;
+                for (int jj = 0; jj < MK_PANEL; jj++) t[jj] += x * b[jj];
+            }
+        }
+        store_tile(rows, ncols, tmp, beta, c + (size_t)r0 * ldc, ldc);
+    }
+}
+
+#ifdef MK_X86
+// AVX-512: MR rows × 32 columns in 2·MR zmm accumulators; per k two loads of W and MR
+// broadcasts of A feed 2·MR FMAs.
+#define MK_AVX512_TILE(MR)                                                                          \
+    __attribute__((target("avx512f"))) static void tile512_##MR(                                    \
+        int k, const float *a, int lda, const float *bp, float beta, float *c, int ldc, int ncols) { \
+        __m512 acc0[MR], acc1[MR];                                                                  \
+        for (int r = 0; r < MR; r++) { acc0[r] = _mm512_setzero_ps(); acc1[r] = _mm512_setzero_ps(); } \
+        for (int kk = 0; kk < k; kk++) {                                                            \
+            __m512 b0 = _mm512_loadu_ps(bp + (size_t)kk * 32);                                      \
+            __m512 b1 = _mm512_loadu_ps(bp + (size_t)kk * 32 + 16);                                 \
+            for (int r = 0; r < MR; r++) {                                                          \
+                __m512 x = _mm512_set1_ps(a[(size_t)r * lda + kk]);                                 \
+                acc0[r] = _mm512_fmadd_ps(x, b0, acc0[r]);                                          \
+                acc1[r] = _mm512_fmadd_ps(x, b1, acc1[r]);                                          \
+            }                                                                                       \
+        }                                                                                           \
+        if (ncols == 32) {                                                                          \
+            for (int r = 0; r < MR; r++) {                                                          \
+                float *cr = c + (size_t)r * ldc;                                                    \
+                if (beta != 0) {                                                                    \
+                    __m512 bv = _mm512_set1_ps(beta);                                               \
+                    acc0[r] = _mm512_fmadd_ps(bv, _mm512_loadu_ps(cr), acc0[r]);                    \
+                    acc1[r] = _mm512_fmadd_ps(bv, _mm512_loadu_ps(cr + 16), acc1[r]);               \
+                }                                                                                   \
+                _mm512_storeu_ps(cr, acc0[r]);                                                      \
+                _mm512_storeu_ps(cr + 16, acc1[r]);                                                 \
+            }                                                                                       \
+        } else {                                                                                    \
+            float tmp[MR * 32];                                                                     \
+            for (int r = 0; r < MR; r++) {                                                          \
+                _mm512_storeu_ps(tmp + r * 32, acc0[r]);                                            \
+                _mm512_storeu_ps(tmp + r * 32 + 16, acc1[r]);                                       \
+            }                                                                                       \
+            store_tile(MR, ncols, tmp, beta, c, ldc);                                               \
+        }                                                                                           \
+    }
+
+MK_AVX512_TILE(1) MK_AVX512_TILE(2) MK_AVX512_TILE(3) MK_AVX512_TILE(4) MK_AVX512_TILE(5)
+MK_AVX512_TILE(6) MK_AVX512_TILE(7) MK_AVX512_TILE(8) MK_AVX512_TILE(9) MK_AVX512_TILE(10)
+MK_AVX512_TILE(11) MK_AVX512_TILE(12)
+
+typedef void (*tile_fn)(int, const float *, int, const float *, float, float *, int, int);
+static const tile_fn tiles512[13] = {0, tile512_1, tile512_2, tile512_3, tile512_4, tile512_5, tile512_6,
+                                     tile512_7, tile512_8, tile512_9, tile512_10, tile512_11, tile512_12};
+
+// AVX2+FMA: MR rows × 32 columns in 4·MR ymm accumulators (MR ≤ 3 keeps 16 registers busy).
+#define MK_AVX2_TILE(MR)                                                                            \
+    __attribute__((target("avx2,fma"))) static void tile256_##MR(                                   \
+        int k, const float *a, int lda, const float *bp, float beta, float *c, int ldc, int ncols) { \
+        __m256 acc[MR][4];                                                                          \
+        for (int r = 0; r < MR; r++)                                                                \
+            for (int q = 0; q < 4; q++) acc[r][q] = _mm256_setzero_ps();                           \
+        for (int kk = 0; kk < k; kk++) {                                                            \
+            const float *b = bp + (size_t)kk * 32;                                                  \
+            __m256 b0 = _mm256_loadu_ps(b), b1 = _mm256_loadu_ps(b + 8);                            \
+            __m256 b2 = _mm256_loadu_ps(b + 16), b3 = _mm256_loadu_ps(b + 24);                      \
+            for (int r = 0; r < MR; r++) {                                                          \
+                __m256 x = _mm256_broadcast_ss(a + (size_t)r * lda + kk);                           \
+                acc[r][0] = _mm256_fmadd_ps(x, b0, acc[r][0]);                                      \
+                acc[r][1] = _mm256_fmadd_ps(x, b1, acc[r][1]);                                      \
+                acc[r][2] = _mm256_fmadd_ps(x, b2, acc[r][2]);                                      \
+                acc[r][3] = _mm256_fmadd_ps(x, b3, acc[r][3]);                                      \
+            }                                                                                       \
+        }                                                                                           \
+        float tmp[MR * 32];                                                                         \
+        for (int r = 0; r < MR; r++)                                                                \
+            for (int q = 0; q < 4; q++) _mm256_storeu_ps(tmp + r * 32 + q * 8, acc[r][q]);         \
+        store_tile(MR, ncols, tmp, beta, c, ldc);                                                   \
+    }
+
+MK_AVX2_TILE(1) MK_AVX2_TILE(2) MK_AVX2_TILE(3)
+static const tile_fn tiles256[4] = {0, tile256_1, tile256_2, tile256_3};
+
+static int cpu_isa(void) {
+    __builtin_cpu_init();
+    if (__builtin_cpu_supports("avx512f")) return 2;
+    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) return 1;
+    return 0;
+}
+#else
+static int cpu_isa(void) { return 0; }
+#endif
+
+static int isa_level = -1;
+
+int mk_isa(void) {
+    if (isa_level < 0) isa_level = cpu_isa();
+    return isa_level;
+}
+
+int mk_set_max_isa(int isa) {
+    int cpu = cpu_isa();
+    isa_level = isa < cpu ? (isa < 0 ? 0 : isa) : cpu;
+    return isa_level;
+}
+
+void mk_gemm_packed(int m, int n, int k, const float *a, int lda, const float *packed, float beta,
+                    float *c, int ldc, int panel_begin, int panel_end) {
+    if (m <= 0 || n <= 0) return;
+    int panels = (n + MK_PANEL - 1) / MK_PANEL;
+    if (panel_end > panels) panel_end = panels;
+    if (k <= 0) {
+        for (int p = panel_begin; p < panel_end; p++) {
+            int j0 = p * MK_PANEL, ncols = n - j0 < MK_PANEL ? n - j0 : MK_PANEL;
+            for (int r = 0; r < m; r++)
+                for (int j = 0; j < ncols; j++) c[(size_t)r * ldc + j0 + j] *= beta;
+        }
+        return;
+    }
+    int isa = mk_isa();
+    for (int p = panel_begin; p < panel_end; p++) {
+        const float *bp = packed + (size_t)p * k * MK_PANEL;
+        int j0 = p * MK_PANEL, ncols = n - j0 < MK_PANEL ? n - j0 : MK_PANEL;
+#ifdef MK_X86
+        if (isa == 2) {
+            for (int r = 0; r < m; r += 12) {
+                int mr = m - r < 12 ? m - r : 12;
+                tiles512[mr](k, a + (size_t)r * lda, lda, bp, beta, c + (size_t)r * ldc + j0, ldc, ncols);
+            }
+            continue;
+        }
+        if (isa == 1) {
+            for (int r = 0; r < m; r += 3) {
+                int mr = m - r < 3 ? m - r : 3;
+                tiles256[mr](k, a + (size_t)r * lda, lda, bp, beta, c + (size_t)r * ldc + j0, ldc, ncols);
+            }
+            continue;
+        }
+#endif
+        (void)isa;
+        tile_generic(m, k, a, lda, bp, beta, c + j0, ldc, ncols);
+    }
+}

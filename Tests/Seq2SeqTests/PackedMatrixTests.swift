@@ -1,0 +1,88 @@
+import XCTest
+@testable import Seq2Seq
+
+final class PackedMatrixTests: XCTestCase {
+    override func tearDown() { PackedMatrix.limitKernel(2) }
+
+    /// x·Wᵀ by every micro-kernel the CPU has (AVX-512, AVX2, portable) against the naive
+    /// oracle: row counts around the 12- and 3-row tiles, column counts around the 32-column
+    /// panels (partial last panel), padded leading dimensions, beta 0 / 1 / −0.25, one and two
+    /// threads. Float32 sums of k ≤ 70 terms of size ≤ 1: error ≤ ~k·6e-8; 1e-5 is a wide margin.
+    func testEveryKernelMatchesNaive() {
+        var rng = RandomGenerator(seed: 7)
+        let levels = (0...2).filter { PackedMatrix.limitKernel($0) == $0 }
+        XCTAssertTrue(levels.contains(0))
+        for level in levels {
+            PackedMatrix.limitKernel(level)
+            for trial in 0..<40 {
+                let m = [1, 2, 3, 4, 11, 12, 13, 25, 37][trial % 9], n = [1, 31, 32, 33, 64, 70, 100][trial % 7]
+                let k = 1 + Int(rng.next() % 70)
+                let ldw = k + trial % 3, ldx = k + trial % 2, ldy = n + trial % 4
+                let w = FloatBuffer(count: n * ldw), x = FloatBuffer(count: m * ldx), y1 = FloatBuffer(count: m * ldy)
+                GradCheck.fill(w.pointer, w.count, rng: &rng)
+                GradCheck.fill(x.pointer, x.count, rng: &rng)
+                GradCheck.fill(y1.pointer, y1.count, rng: &rng)
+                let y2 = FloatBuffer(y1.array)
+                let beta: Float = [0, 1, -0.25][trial % 3]
+                setBLASThreads(trial % 2 + 1)
+                let packed = PackedMatrix(w.pointer, rows: n, cols: k, ld: ldw)
+                packed.multiply(m: m, x.pointer, ldx: ldx, beta: beta, y1.pointer, ldy: ldy)
+                matmulNaive(transB: true, m: m, n: n, k: k, x.pointer, lda: ldx, w.pointer, ldb: ldw, beta: beta, y2.pointer, ldc: ldy)
+                for i in 0..<y1.count {
+                    XCTAssertEqual(y1[i], y2[i], accuracy: 1e-5, "kernel \(level) trial \(trial) (m \(m) n \(n) k \(k)) at \(i)")
+                }
+            }
+        }
+        setBLASThreads(1)
+    }
+
+    /// A large product split over two threads equals the one-thread product bit for bit (whole
+    /// panels per thread), and columns past n are never written.
+    func testTwoThreadsEqualOneAndStayInBounds() {
+        var rng = RandomGenerator(seed: 3)
+        let m = 40, n = 1_000, k = 130
+        let w = FloatBuffer(count: n * k), x = FloatBuffer(count: m * k)
+        GradCheck.fill(w.pointer, w.count, rng: &rng)
+        GradCheck.fill(x.pointer, x.count, rng: &rng)
+        let packed = PackedMatrix(w.pointer, rows: n, cols: k)
+        let ldy = n + 5
+        let y1 = FloatBuffer(count: m * ldy), y2 = FloatBuffer(count: m * ldy)
+        for b in [y1, y2] { for r in 0..<m { for j in n..<ldy { b[r * ldy + j] = 42 } } }
+        setBLASThreads(1)
+        packed.multiply(m: m, x.pointer, y1.pointer, ldy: ldy)
+        setBLASThreads(2)
+        packed.multiply(m: m, x.pointer, y2.pointer, ldy: ldy)
+        setBLASThreads(1)
+        XCTAssertEqual(y1.array, y2.array)
+        for r in 0..<m { for j in n..<ldy { XCTAssertEqual(y1[r * ldy + j], 42) } }
+    }
+
+    /// repack sees a changed weight; the packed copy does not until then.
+    func testPackedMatrixIsASnapshotUntilRepacked() {
+        let w = FloatBuffer([1, 2, 3, 4]), x = FloatBuffer([1, 1]), y = FloatBuffer(count: 2)
+        let packed = PackedMatrix(w.pointer, rows: 2, cols: 2)
+        w[0] = 10
+        packed.multiply(m: 1, x.pointer, y.pointer)
+        XCTAssertEqual(y.array, [3, 7])
+        packed.repack(from: w.pointer)
+        packed.multiply(m: 1, x.pointer, y.pointer)
+        XCTAssertEqual(y.array, [12, 7])
+    }
+}
+
+extension PackedMatrixTests {
+    /// PackedMatrix(transposeOf: M) computes x·M (M [k, n] with a padded leading dimension).
+    func testTransposedPackingComputesXTimesM() {
+        var rng = RandomGenerator(seed: 11)
+        for (m, k, n) in [(1, 1, 1), (5, 40, 33), (13, 64, 96), (3, 7, 100)] {
+            let ldm = n + 3
+            let mat = FloatBuffer(count: k * ldm), x = FloatBuffer(count: m * k)
+            GradCheck.fill(mat.pointer, mat.count, rng: &rng)
+            GradCheck.fill(x.pointer, x.count, rng: &rng)
+            let y1 = FloatBuffer(count: m * n), y2 = FloatBuffer(count: m * n)
+            PackedMatrix(transposeOf: mat.pointer, k: k, n: n, ld: ldm).multiply(m: m, x.pointer, y1.pointer)
+            matmulNaive(m: m, n: n, k: k, x.pointer, mat.pointer, ldb: ldm, y2.pointer)
+            for i in 0..<y1.count { XCTAssertEqual(y1[i], y2[i], accuracy: 1e-5, "m \(m) k \(k) n \(n) at \(i)") }
+        }
+    }
+}
