@@ -208,3 +208,184 @@ void mk_gemm_packed(int m, int n, int k, const float *a, int lda, const float *p
         tile_generic(m, k, a, lda, bp, beta, c + j0, ldc, ncols);
     }
 }
+
+// ---- Row softmax / log-softmax with a vectorised exp ------------------------------------------
+// e^x for x ≤ 0 (arguments are x − max): Cody–Waite x = n·ln2 + r, Cephes expf's polynomial for
+// e^r, then 2^n; 0 below −86.6 (e^x < 2.4e-38), as Seq2Seq's FastMath.exp.
+#define MK_EXP_LO (-86.6f)
+#define MK_LOG2E 1.44269504f
+#define MK_LN2_HI 0.693359375f
+#define MK_LN2_LO (-2.12194440e-4f)
+#define MK_P0 1.9875691500e-4f
+#define MK_P1 1.3981999507e-3f
+#define MK_P2 8.3334519073e-3f
+#define MK_P3 4.1665795894e-2f
+#define MK_P4 1.6666665459e-1f
+#define MK_P5 5.0000001201e-1f
+
+static float exp_scalar(float x) {
+    if (x != x) return x;  // NaN propagates (a diverged model must show as one)
+    if (x < MK_EXP_LO) return 0.0f;
+    float n = __builtin_roundf(x * MK_LOG2E);
+    float r = x - n * MK_LN2_HI;
+    r = r - n * MK_LN2_LO;
+    float p = MK_P0;
+    p = p * r + MK_P1; p = p * r + MK_P2; p = p * r + MK_P3; p = p * r + MK_P4; p = p * r + MK_P5;
+    p = p * (r * r) + r + 1.0f;
+    return __builtin_ldexpf(p, (int)n);
+}
+
+static void softmax_generic(const float *x, float *y, int rows, int cols, float *logz, int log_form) {
+    for (int r = 0; r < rows; r++) {
+        const float *xr = x + (size_t)r * cols;
+        float *yr = y + (size_t)r * cols;
+        float m = -__builtin_inff();
+        for (int j = 0; j < cols; j++) if (xr[j] > m) m = xr[j];
+        float s = 0;
+        for (int j = 0; j < cols; j++) {
+            float e = exp_scalar(xr[j] - m);
+            if (!log_form) yr[j] = e;
+            s += e;
+        }
+        float ls = __builtin_logf(s);
+        if (log_form) {
+            for (int j = 0; j < cols; j++) yr[j] = (xr[j] - m) - ls;
+        } else {
+            float inv = 1.0f / s;
+            for (int j = 0; j < cols; j++) yr[j] *= inv;
+            if (logz) logz[r] = m + ls;
+        }
+    }
+}
+
+#ifdef MK_X86
+__attribute__((target("avx512f"))) static inline __m512 exp512(__m512 x) {
+    __mmask16 under = _mm512_cmp_ps_mask(x, _mm512_set1_ps(MK_EXP_LO), _CMP_LT_OQ);
+    x = _mm512_max_ps(_mm512_set1_ps(MK_EXP_LO), x);  // NaN in x stays NaN (max returns its 2nd operand)
+    __m512 n = _mm512_roundscale_ps(_mm512_mul_ps(x, _mm512_set1_ps(MK_LOG2E)), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+    __m512 r = _mm512_fnmadd_ps(n, _mm512_set1_ps(MK_LN2_HI), x);
+    r = _mm512_fnmadd_ps(n, _mm512_set1_ps(MK_LN2_LO), r);
+    __m512 p = _mm512_set1_ps(MK_P0);
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(MK_P1));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(MK_P2));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(MK_P3));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(MK_P4));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(MK_P5));
+    p = _mm512_fmadd_ps(p, _mm512_mul_ps(r, r), _mm512_add_ps(r, _mm512_set1_ps(1.0f)));
+    return _mm512_maskz_mov_ps(~under, _mm512_scalef_ps(p, n));
+}
+
+__attribute__((target("avx512f"))) static void softmax512(const float *x, float *y, int rows, int cols, float *logz, int log_form) {
+    for (int r = 0; r < rows; r++) {
+        const float *xr = x + (size_t)r * cols;
+        float *yr = y + (size_t)r * cols;
+        int full = cols & ~15;
+        __mmask16 tail = (__mmask16)((1u << (cols - full)) - 1u);
+        __m512 mv = _mm512_set1_ps(-__builtin_inff());
+        for (int j = 0; j < full; j += 16) mv = _mm512_max_ps(mv, _mm512_loadu_ps(xr + j));
+        if (tail) mv = _mm512_mask_max_ps(mv, tail, mv, _mm512_maskz_loadu_ps(tail, xr + full));
+        float m = _mm512_reduce_max_ps(mv);
+        __m512 mb = _mm512_set1_ps(m);
+        __m512 acc = _mm512_setzero_ps();
+        for (int j = 0; j < full; j += 16) {
+            __m512 e = exp512(_mm512_sub_ps(_mm512_loadu_ps(xr + j), mb));
+            if (!log_form) _mm512_storeu_ps(yr + j, e);
+            acc = _mm512_add_ps(acc, e);
+        }
+        if (tail) {
+            __m512 e = _mm512_maskz_mov_ps(tail, exp512(_mm512_sub_ps(_mm512_maskz_loadu_ps(tail, xr + full), mb)));
+            if (!log_form) _mm512_mask_storeu_ps(yr + full, tail, e);
+            acc = _mm512_add_ps(acc, e);
+        }
+        float s = _mm512_reduce_add_ps(acc);
+        float ls = __builtin_logf(s);
+        if (log_form) {
+            __m512 sh = _mm512_set1_ps(ls);
+            for (int j = 0; j < full; j += 16)
+                _mm512_storeu_ps(yr + j, _mm512_sub_ps(_mm512_sub_ps(_mm512_loadu_ps(xr + j), mb), sh));
+            if (tail)
+                _mm512_mask_storeu_ps(yr + full, tail, _mm512_sub_ps(_mm512_sub_ps(_mm512_maskz_loadu_ps(tail, xr + full), mb), sh));
+        } else {
+            __m512 inv = _mm512_set1_ps(1.0f / s);
+            for (int j = 0; j < full; j += 16) _mm512_storeu_ps(yr + j, _mm512_mul_ps(_mm512_loadu_ps(yr + j), inv));
+            if (tail) _mm512_mask_storeu_ps(yr + full, tail, _mm512_mul_ps(_mm512_maskz_loadu_ps(tail, yr + full), inv));
+            if (logz) logz[r] = m + ls;
+        }
+    }
+}
+
+__attribute__((target("avx2,fma"))) static inline __m256 exp256(__m256 x) {
+    __m256 under = _mm256_cmp_ps(x, _mm256_set1_ps(MK_EXP_LO), _CMP_LT_OQ);
+    x = _mm256_max_ps(_mm256_set1_ps(MK_EXP_LO), x);  // NaN in x stays NaN
+    __m256 n = _mm256_round_ps(_mm256_mul_ps(x, _mm256_set1_ps(MK_LOG2E)), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+    __m256 r = _mm256_fnmadd_ps(n, _mm256_set1_ps(MK_LN2_HI), x);
+    r = _mm256_fnmadd_ps(n, _mm256_set1_ps(MK_LN2_LO), r);
+    __m256 p = _mm256_set1_ps(MK_P0);
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(MK_P1));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(MK_P2));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(MK_P3));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(MK_P4));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(MK_P5));
+    p = _mm256_fmadd_ps(p, _mm256_mul_ps(r, r), _mm256_add_ps(r, _mm256_set1_ps(1.0f)));
+    // 2^n in the exponent bits (n ≥ −125 after the clamp, so always a normal number).
+    __m256i bits = _mm256_slli_epi32(_mm256_add_epi32(_mm256_cvtps_epi32(n), _mm256_set1_epi32(127)), 23);
+    return _mm256_andnot_ps(under, _mm256_mul_ps(p, _mm256_castsi256_ps(bits)));
+}
+
+__attribute__((target("avx2,fma"))) static void softmax256(const float *x, float *y, int rows, int cols, float *logz, int log_form) {
+    for (int r = 0; r < rows; r++) {
+        const float *xr = x + (size_t)r * cols;
+        float *yr = y + (size_t)r * cols;
+        int full = cols & ~7;
+        __m256 mv = _mm256_set1_ps(-__builtin_inff());
+        for (int j = 0; j < full; j += 8) mv = _mm256_max_ps(mv, _mm256_loadu_ps(xr + j));
+        float lanes[8];
+        _mm256_storeu_ps(lanes, mv);
+        float m = lanes[0];
+        for (int l = 1; l < 8; l++) if (lanes[l] > m) m = lanes[l];
+        for (int j = full; j < cols; j++) if (xr[j] > m) m = xr[j];
+        __m256 mb = _mm256_set1_ps(m);
+        __m256 acc = _mm256_setzero_ps();
+        for (int j = 0; j < full; j += 8) {
+            __m256 e = exp256(_mm256_sub_ps(_mm256_loadu_ps(xr + j), mb));
+            if (!log_form) _mm256_storeu_ps(yr + j, e);
+            acc = _mm256_add_ps(acc, e);
+        }
+        _mm256_storeu_ps(lanes, acc);
+        float s = 0;
+        for (int l = 0; l < 8; l++) s += lanes[l];
+        for (int j = full; j < cols; j++) {
+            float e = exp_scalar(xr[j] - m);
+            if (!log_form) yr[j] = e;
+            s += e;
+        }
+        float ls = __builtin_logf(s);
+        if (log_form) {
+            __m256 sh = _mm256_set1_ps(ls);
+            for (int j = 0; j < full; j += 8)
+                _mm256_storeu_ps(yr + j, _mm256_sub_ps(_mm256_sub_ps(_mm256_loadu_ps(xr + j), mb), sh));
+            for (int j = full; j < cols; j++) yr[j] = (xr[j] - m) - ls;
+        } else {
+            float inv = 1.0f / s;
+            __m256 iv = _mm256_set1_ps(inv);
+            for (int j = 0; j < full; j += 8) _mm256_storeu_ps(yr + j, _mm256_mul_ps(_mm256_loadu_ps(yr + j), iv));
+            for (int j = full; j < cols; j++) yr[j] *= inv;
+            if (logz) logz[r] = m + ls;
+        }
+    }
+}
+#endif
+
+static void softmax_dispatch(const float *x, float *y, int rows, int cols, float *logz, int log_form) {
+    if (rows <= 0 || cols <= 0) return;
+#ifdef MK_X86
+    int isa = mk_isa();
+    if (isa == 2) { softmax512(x, y, rows, cols, logz, log_form); return; }
+    if (isa == 1) { softmax256(x, y, rows, cols, logz, log_form); return; }
+#endif
+    softmax_generic(x, y, rows, cols, logz, log_form);
+}
+
+void mk_softmax_rows(float *x, int rows, int cols, float *logz) { softmax_dispatch(x, x, rows, cols, logz, 0); }
+
+void mk_log_softmax_rows(const float *x, float *y, int rows, int cols) { softmax_dispatch(x, y, rows, cols, 0, 1); }

@@ -2,7 +2,8 @@ import XCTest
 @testable import Seq2Seq
 
 /// A tiny model memorises 20 random pairs: training loss < 0.05 and greedy output (via `step`)
-/// equal to every target. The optimizer is a plain Adam written here (the library's own
+/// equal to every target. Training runs on to a mean loss of 0.02, so that no target token is
+/// left a near-tie that rounding could flip (at 0.05 one of 100 tokens can still be). The optimizer is a plain Adam written here (the library's own
 /// optimizers are tested elsewhere).
 final class MemorisationTests: XCTestCase {
     func memorise(_ encoder: ModelConfig.EncoderKind) {
@@ -21,7 +22,7 @@ final class MemorisationTests: XCTestCase {
         var loss = 1.0
         var step = 0
         let src = pairs.map(\.0), tgt = pairs.map(\.1)
-        while step < 600 && loss >= 0.05 {
+        while step < 800 && loss >= 0.02 {
             step += 1
             model.grads.zero()
             loss = model.trainingStepXENT(source: src, target: tgt)

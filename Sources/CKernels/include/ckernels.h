@@ -26,6 +26,16 @@ void mk_pack_transposed(const float *m, int n, int k, int ldm, float *packed);
 void mk_gemm_packed(int m, int n, int k, const float *a, int lda, const float *packed, float beta,
                     float *c, int ldc, int panel_begin, int panel_end);
 
+/// Row-wise softmax in place over x [rows, cols]: p_j = e^(x_j − m) / Σ_i e^(x_i − m), m the
+/// row maximum; writes log Σ_i e^(x_i) to logZ[r] when logZ is not NULL. Vectorised e^x:
+/// Cody–Waite reduction and Cephes' degree-6 polynomial (relative error ≤ 2 ulp; 0 below
+/// −86.6). Cost: 3 passes over each row.
+void mk_softmax_rows(float *x, int rows, int cols, float *logz);
+
+/// Row-wise log-softmax from x into y [rows, cols] (may alias): y_j = (x_j − m) − log Σ e^(x_i − m).
+/// Cost: 3 passes over each row (max, Σ e, write).
+void mk_log_softmax_rows(const float *x, float *y, int rows, int cols);
+
 /// The instruction set mk_gemm_packed uses: 0 portable C, 1 AVX2+FMA, 2 AVX-512.
 int mk_isa(void);
 

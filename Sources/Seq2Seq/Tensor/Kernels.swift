@@ -1,3 +1,4 @@
+import CKernels
 #if canImport(Darwin)
 import Darwin
 #else
@@ -26,42 +27,14 @@ public enum Kernels {
     }
 
     /// Row-wise softmax in place over `rows` rows of `cols`: p_j = e^(x_j − max) / Σ e^(x_i − max).
-    /// Returns nothing; writes the log-partition log Σ e^(x_i) of each row to `logZ` if given.
-    /// (Vectorised: `FastMath.exp`, eight partial sums per row.)
+    /// Writes the log-partition log Σ e^(x_i) of each row to `logZ` if given.
+    /// (Vectorised in C, `mk_softmax_rows`: AVX-512 / AVX2 / portable, the same exp polynomial
+    /// as `FastMath.exp`.)
     /// - Complexity: O(rows·cols).
     public static func softmaxRows(
         _ x: UnsafeMutablePointer<Float>, rows: Int, cols: Int, logZ: UnsafeMutablePointer<Float>? = nil
     ) {
-        for r in 0..<rows {
-            let row = x + r * cols
-            let m = rowMax(row, cols)
-            let mv = FastMath.V(repeating: m)
-            var acc = FastMath.V(repeating: 0)
-            var j = 0
-            while j < cols {
-                let k = min(8, cols - j)
-                var e = FastMath.exp(FastMath.load(row + j, k) - mv)
-                if k < 8 { for l in k..<8 { e[l] = 0 } }
-                FastMath.store(e, row + j, k)
-                acc += e
-                j += 8
-            }
-            let s = acc.sum()
-            let inv = 1 / s
-            scale(row, cols, inv)
-            logZ?[r] = m + logf(s)
-        }
-    }
-
-    /// max_j x[j] over n ≥ 1 elements (−∞ for n = 0).
-    @inline(__always)
-    static func rowMax(_ x: UnsafePointer<Float>, _ n: Int) -> Float {
-        var mv = FastMath.V(repeating: -.infinity)
-        var j = 0
-        while j + 8 <= n { let v = FastMath.load(x + j, 8); mv.replace(with: v, where: v .> mv); j += 8 }
-        var m = mv.max()
-        while j < n { if x[j] > m { m = x[j] }; j += 1 }
-        return m
+        mk_softmax_rows(x, Int32(rows), Int32(cols), logZ)
     }
 
     /// x[0..<n] *= a.
@@ -70,27 +43,13 @@ public enum Kernels {
         for j in 0..<n { x[j] *= a }
     }
 
-    /// Row-wise log-softmax from `x` into `y` (may alias): y_j = (x_j − max) − log Σ e^(x_i − max).
+    /// Row-wise log-softmax from `x` into `y` (may alias): y_j = (x_j − max) − log Σ e^(x_i − max)
+    /// (shifted first, so no cancellation; vectorised in C, `mk_log_softmax_rows`).
     /// - Complexity: O(rows·cols).
     public static func logSoftmaxRows(
         _ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, rows: Int, cols: Int
     ) {
-        for r in 0..<rows {
-            let xr = x + r * cols, yr = y + r * cols
-            let m = rowMax(xr, cols)
-            let mv = FastMath.V(repeating: m)
-            var acc = FastMath.V(repeating: 0)
-            var j = 0
-            while j < cols {
-                let k = min(8, cols - j)
-                var e = FastMath.exp(FastMath.load(xr + j, k) - mv)
-                if k < 8 { for l in k..<8 { e[l] = 0 } }
-                acc += e
-                j += 8
-            }
-            let ls = logf(acc.sum())
-            for j in 0..<cols { yr[j] = (xr[j] - m) - ls }  // shift first: no cancellation
-        }
+        mk_log_softmax_rows(x, y, Int32(rows), Int32(cols))
     }
 
     /// Adds the bias b [cols] to every row of x [rows, cols].

@@ -1,7 +1,8 @@
+import Foundation
 import XCTest
 @testable import Seq2Seq
 
-final class PackedMatrixTests: XCTestCase {
+final class CKernelsTests: XCTestCase {
     override func tearDown() { PackedMatrix.limitKernel(2) }
 
     /// x·Wᵀ by every micro-kernel the CPU has (AVX-512, AVX2, portable) against the naive
@@ -70,7 +71,7 @@ final class PackedMatrixTests: XCTestCase {
     }
 }
 
-extension PackedMatrixTests {
+extension CKernelsTests {
     /// PackedMatrix(transposeOf: M) computes x·M (M [k, n] with a padded leading dimension).
     func testTransposedPackingComputesXTimesM() {
         var rng = RandomGenerator(seed: 11)
@@ -83,6 +84,66 @@ extension PackedMatrixTests {
             PackedMatrix(transposeOf: mat.pointer, k: k, n: n, ld: ldm).multiply(m: m, x.pointer, y1.pointer)
             matmulNaive(m: m, n: n, k: k, x.pointer, mat.pointer, ldb: ldm, y2.pointer)
             for i in 0..<y1.count { XCTAssertEqual(y1[i], y2[i], accuracy: 1e-5, "m \(m) k \(k) n \(n) at \(i)") }
+        }
+    }
+}
+
+extension CKernelsTests {
+    /// softmax, its log-partition and log-softmax by every vector path against Double
+    /// arithmetic: widths around the 8- and 16-lane tails, logits up to ±60, rows with −∞ entries
+    /// (masked tokens) and a shift of 1000 (stability). The exp polynomial is within 2 ulp, the
+    /// Float argument x − m carries up to |x − m|·6e-8 absolute rounding (so as much relative
+    /// error in e^(x−m)), and the sums run over ≤ 10,000 Float terms: 2e-6 + |x − m|·1.2e-7
+    /// relative on p, 1e-4 absolute on log p and log Z.
+    func testSoftmaxKernelsMatchDoubleOnEveryPath() {
+        var rng = RandomGenerator(seed: 5)
+        let levels = (0...2).filter { PackedMatrix.limitKernel($0) == $0 }
+        for level in levels {
+            PackedMatrix.limitKernel(level)
+            for cols in [1, 7, 8, 9, 15, 16, 17, 33, 100, 10_000] {
+                let rows = 3
+                let x = FloatBuffer(count: rows * cols)
+                for i in 0..<x.count { x[i] = (rng.nextUniform() * 2 - 1) * 60 }
+                for j in stride(from: 1, to: cols, by: 3) { x[j] = -.infinity }  // row 0: masked entries
+                for j in 0..<cols { x[2 * cols + j] += 1000 }
+                let p = FloatBuffer(x.array), logZ = FloatBuffer(count: rows), lp = FloatBuffer(count: rows * cols)
+                Kernels.softmaxRows(p.pointer, rows: rows, cols: cols, logZ: logZ.pointer)
+                Kernels.logSoftmaxRows(x.pointer, lp.pointer, rows: rows, cols: cols)
+                for r in 0..<rows {
+                    let row = (0..<cols).map { Double(x[r * cols + $0]) }
+                    let m = row.max()!
+                    let z = row.reduce(0) { $0 + ($1 == -.infinity ? 0 : Foundation.exp($1 - m)) }
+                    XCTAssertEqual(Double(logZ[r]), m + Foundation.log(z), accuracy: 1e-4, "kernel \(level) cols \(cols) row \(r)")
+                    for j in 0..<cols {
+                        let want = row[j] == -.infinity ? 0 : Foundation.exp(row[j] - m) / z
+                        XCTAssertEqual(Double(p[r * cols + j]), want, accuracy: (2e-6 + 1.2e-7 * abs(row[j] - m)) * max(want, 1e-30) + 1e-37,
+                                       "kernel \(level) cols \(cols) p[\(r), \(j)]")
+                        if row[j] == -.infinity {
+                            XCTAssertEqual(lp[r * cols + j], -.infinity)
+                        } else {
+                            XCTAssertEqual(Double(lp[r * cols + j]), row[j] - m - Foundation.log(z), accuracy: 1e-4,
+                                           "kernel \(level) cols \(cols) log p[\(r), \(j)]")
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// A NaN logit makes the whole row NaN on every path (so a diverged model is detected).
+    func testSoftmaxPropagatesNaN() {
+        for level in (0...2).filter({ PackedMatrix.limitKernel($0) == $0 }) {
+            PackedMatrix.limitKernel(level)
+            for cols in [5, 40] {
+                let x = FloatBuffer(count: cols)
+                for j in 0..<cols { x[j] = Float(j) }
+                x[cols / 2] = .nan
+                let p = FloatBuffer(x.array), logZ = FloatBuffer(count: 1), lp = FloatBuffer(count: cols)
+                Kernels.softmaxRows(p.pointer, rows: 1, cols: cols, logZ: logZ.pointer)
+                Kernels.logSoftmaxRows(x.pointer, lp.pointer, rows: 1, cols: cols)
+                XCTAssertTrue(logZ[0].isNaN, "kernel \(level) cols \(cols)")
+                XCTAssertTrue(p.array.allSatisfy(\.isNaN) && lp.array.allSatisfy(\.isNaN), "kernel \(level) cols \(cols)")
+            }
         }
     }
 }
