@@ -213,6 +213,7 @@ void mk_gemm_packed(int m, int n, int k, const float *a, int lda, const float *p
 // e^x for x ≤ 0 (arguments are x − max): Cody–Waite x = n·ln2 + r, Cephes expf's polynomial for
 // e^r, then 2^n; 0 below −86.6 (e^x < 2.4e-38), as Seq2Seq's FastMath.exp.
 #define MK_EXP_LO (-86.6f)
+#define MK_EXP_HI 88.72283f
 #define MK_LOG2E 1.44269504f
 #define MK_LN2_HI 0.693359375f
 #define MK_LN2_LO (-2.12194440e-4f)
@@ -226,6 +227,7 @@ void mk_gemm_packed(int m, int n, int k, const float *a, int lda, const float *p
 static float exp_scalar(float x) {
     if (x != x) return x;  // NaN propagates (a diverged model must show as one)
     if (x < MK_EXP_LO) return 0.0f;
+    if (x > MK_EXP_HI) x = MK_EXP_HI;
     float n = __builtin_roundf(x * MK_LOG2E);
     float r = x - n * MK_LN2_HI;
     r = r - n * MK_LN2_LO;
@@ -262,6 +264,7 @@ static void softmax_generic(const float *x, float *y, int rows, int cols, float 
 __attribute__((target("avx512f"))) static inline __m512 exp512(__m512 x) {
     __mmask16 under = _mm512_cmp_ps_mask(x, _mm512_set1_ps(MK_EXP_LO), _CMP_LT_OQ);
     x = _mm512_max_ps(_mm512_set1_ps(MK_EXP_LO), x);  // NaN in x stays NaN (max returns its 2nd operand)
+    x = _mm512_min_ps(_mm512_set1_ps(MK_EXP_HI), x);
     __m512 n = _mm512_roundscale_ps(_mm512_mul_ps(x, _mm512_set1_ps(MK_LOG2E)), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
     __m512 r = _mm512_fnmadd_ps(n, _mm512_set1_ps(MK_LN2_HI), x);
     r = _mm512_fnmadd_ps(n, _mm512_set1_ps(MK_LN2_LO), r);
@@ -317,6 +320,7 @@ __attribute__((target("avx512f"))) static void softmax512(const float *x, float 
 __attribute__((target("avx2,fma"))) static inline __m256 exp256(__m256 x) {
     __m256 under = _mm256_cmp_ps(x, _mm256_set1_ps(MK_EXP_LO), _CMP_LT_OQ);
     x = _mm256_max_ps(_mm256_set1_ps(MK_EXP_LO), x);  // NaN in x stays NaN
+    x = _mm256_min_ps(_mm256_set1_ps(MK_EXP_HI), x);
     __m256 n = _mm256_round_ps(_mm256_mul_ps(x, _mm256_set1_ps(MK_LOG2E)), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
     __m256 r = _mm256_fnmadd_ps(n, _mm256_set1_ps(MK_LN2_HI), x);
     r = _mm256_fnmadd_ps(n, _mm256_set1_ps(MK_LN2_LO), r);
@@ -327,9 +331,10 @@ __attribute__((target("avx2,fma"))) static inline __m256 exp256(__m256 x) {
     p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(MK_P4));
     p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(MK_P5));
     p = _mm256_fmadd_ps(p, _mm256_mul_ps(r, r), _mm256_add_ps(r, _mm256_set1_ps(1.0f)));
-    // 2^n in the exponent bits (n ≥ −125 after the clamp, so always a normal number).
-    __m256i bits = _mm256_slli_epi32(_mm256_add_epi32(_mm256_cvtps_epi32(n), _mm256_set1_epi32(127)), 23);
-    return _mm256_andnot_ps(under, _mm256_mul_ps(p, _mm256_castsi256_ps(bits)));
+    // 2^n = 2·2^(n−1) in the exponent bits (n − 1 ∈ [−126, 127] after the clamps: always normal).
+    __m256i bits = _mm256_slli_epi32(_mm256_add_epi32(_mm256_cvtps_epi32(n), _mm256_set1_epi32(126)), 23);
+    __m256 y = _mm256_mul_ps(_mm256_mul_ps(p, _mm256_castsi256_ps(bits)), _mm256_set1_ps(2.0f));
+    return _mm256_andnot_ps(under, y);
 }
 
 __attribute__((target("avx2,fma"))) static void softmax256(const float *x, float *y, int rows, int cols, float *logz, int log_form) {
@@ -389,3 +394,182 @@ static void softmax_dispatch(const float *x, float *y, int rows, int cols, float
 void mk_softmax_rows(float *x, int rows, int cols, float *logz) { softmax_dispatch(x, x, rows, cols, logz, 0); }
 
 void mk_log_softmax_rows(const float *x, float *y, int rows, int cols) { softmax_dispatch(x, y, rows, cols, 0, 1); }
+
+// ---- LSTM cell and tanh -----------------------------------------------------------------------
+#define MK_T0 (-5.70498872745e-3f)
+#define MK_T1 2.06390887954e-2f
+#define MK_T2 (-5.37397155531e-2f)
+#define MK_T3 1.33314422036e-1f
+#define MK_T4 (-3.33332819422e-1f)
+
+static float sigmoid_scalar(float x) { return 1.0f / (1.0f + exp_scalar(-x)); }
+
+static float tanh_scalar(float x) {
+    float ax = x < 0 ? -x : x;
+    if (ax < 0.625f) {
+        float z = x * x;
+        float p = MK_T0;
+        p = p * z + MK_T1; p = p * z + MK_T2; p = p * z + MK_T3; p = p * z + MK_T4;
+        return p * z * x + x;
+    }
+    float big = 1.0f - 2.0f / (exp_scalar(ax + ax) + 1.0f);
+    return x < 0 ? -big : big;
+}
+
+static void cell_generic(float *g, const float *cp, float *c, float *h, float *tc, int H) {
+    for (int j = 0; j < H; j++) {
+        float i = sigmoid_scalar(g[j]), f = sigmoid_scalar(g[H + j]);
+        float gg = tanh_scalar(g[2 * H + j]), o = sigmoid_scalar(g[3 * H + j]);
+        g[j] = i; g[H + j] = f; g[2 * H + j] = gg; g[3 * H + j] = o;
+        float cv = f * cp[j] + i * gg;
+        float t = tanh_scalar(cv);
+        c[j] = cv; tc[j] = t; h[j] = o * t;
+    }
+}
+
+static void tanh_generic(const float *x, float *y, int n) { for (int j = 0; j < n; j++) y[j] = tanh_scalar(x[j]); }
+
+#ifdef MK_X86
+__attribute__((target("avx512f"))) static inline __m512 sigmoid512(__m512 x) {
+    __m512 one = _mm512_set1_ps(1.0f);
+    return _mm512_div_ps(one, _mm512_add_ps(one, exp512(_mm512_sub_ps(_mm512_setzero_ps(), x))));
+}
+
+__attribute__((target("avx512f"))) static inline __m512 tanh512(__m512 x) {
+    __m512 ax = _mm512_abs_ps(x);
+    __m512 one = _mm512_set1_ps(1.0f);
+    __m512 big = _mm512_sub_ps(one, _mm512_div_ps(_mm512_set1_ps(2.0f), _mm512_add_ps(exp512(_mm512_add_ps(ax, ax)), one)));
+    // sign(x)·big: copy x's sign bit onto big (big ≥ 0).
+    __m512i sign = _mm512_and_si512(_mm512_castps_si512(x), _mm512_set1_epi32((int)0x80000000u));
+    big = _mm512_castsi512_ps(_mm512_or_si512(_mm512_castps_si512(big), sign));
+    __m512 z = _mm512_mul_ps(x, x);
+    __m512 p = _mm512_set1_ps(MK_T0);
+    p = _mm512_fmadd_ps(p, z, _mm512_set1_ps(MK_T1));
+    p = _mm512_fmadd_ps(p, z, _mm512_set1_ps(MK_T2));
+    p = _mm512_fmadd_ps(p, z, _mm512_set1_ps(MK_T3));
+    p = _mm512_fmadd_ps(p, z, _mm512_set1_ps(MK_T4));
+    __m512 small = _mm512_fmadd_ps(_mm512_mul_ps(p, z), x, x);
+    __mmask16 is_big = _mm512_cmp_ps_mask(ax, _mm512_set1_ps(0.625f), _CMP_GE_OQ);
+    return _mm512_mask_blend_ps(is_big, small, big);
+}
+
+__attribute__((target("avx512f"))) static void cell512(float *g, const float *cp, float *c, float *h, float *tc, int H) {
+    int full = H & ~15;
+    for (int j = 0; j < H; j += 16) {
+        __mmask16 k = j < full ? (__mmask16)0xFFFF : (__mmask16)((1u << (H - j)) - 1u);
+        __m512 i = sigmoid512(_mm512_maskz_loadu_ps(k, g + j));
+        __m512 f = sigmoid512(_mm512_maskz_loadu_ps(k, g + H + j));
+        __m512 gg = tanh512(_mm512_maskz_loadu_ps(k, g + 2 * H + j));
+        __m512 o = sigmoid512(_mm512_maskz_loadu_ps(k, g + 3 * H + j));
+        _mm512_mask_storeu_ps(g + j, k, i);
+        _mm512_mask_storeu_ps(g + H + j, k, f);
+        _mm512_mask_storeu_ps(g + 2 * H + j, k, gg);
+        _mm512_mask_storeu_ps(g + 3 * H + j, k, o);
+        __m512 cv = _mm512_fmadd_ps(f, _mm512_maskz_loadu_ps(k, cp + j), _mm512_mul_ps(i, gg));
+        __m512 t = tanh512(cv);
+        _mm512_mask_storeu_ps(c + j, k, cv);
+        _mm512_mask_storeu_ps(tc + j, k, t);
+        _mm512_mask_storeu_ps(h + j, k, _mm512_mul_ps(o, t));
+    }
+}
+
+__attribute__((target("avx512f"))) static void tanh_512(const float *x, float *y, int n) {
+    int full = n & ~15;
+    for (int j = 0; j < full; j += 16) _mm512_storeu_ps(y + j, tanh512(_mm512_loadu_ps(x + j)));
+    if (full < n) {
+        __mmask16 k = (__mmask16)((1u << (n - full)) - 1u);
+        _mm512_mask_storeu_ps(y + full, k, tanh512(_mm512_maskz_loadu_ps(k, x + full)));
+    }
+}
+
+__attribute__((target("avx2,fma"))) static inline __m256 sigmoid256(__m256 x) {
+    __m256 one = _mm256_set1_ps(1.0f);
+    return _mm256_div_ps(one, _mm256_add_ps(one, exp256(_mm256_sub_ps(_mm256_setzero_ps(), x))));
+}
+
+__attribute__((target("avx2,fma"))) static inline __m256 tanh256(__m256 x) {
+    __m256 signbit = _mm256_set1_ps(-0.0f);
+    __m256 ax = _mm256_andnot_ps(signbit, x);
+    __m256 one = _mm256_set1_ps(1.0f);
+    __m256 big = _mm256_sub_ps(one, _mm256_div_ps(_mm256_set1_ps(2.0f), _mm256_add_ps(exp256(_mm256_add_ps(ax, ax)), one)));
+    big = _mm256_or_ps(big, _mm256_and_ps(signbit, x));
+    __m256 z = _mm256_mul_ps(x, x);
+    __m256 p = _mm256_set1_ps(MK_T0);
+    p = _mm256_fmadd_ps(p, z, _mm256_set1_ps(MK_T1));
+    p = _mm256_fmadd_ps(p, z, _mm256_set1_ps(MK_T2));
+    p = _mm256_fmadd_ps(p, z, _mm256_set1_ps(MK_T3));
+    p = _mm256_fmadd_ps(p, z, _mm256_set1_ps(MK_T4));
+    __m256 small = _mm256_fmadd_ps(_mm256_mul_ps(p, z), x, x);
+    return _mm256_blendv_ps(small, big, _mm256_cmp_ps(ax, _mm256_set1_ps(0.625f), _CMP_GE_OQ));
+}
+
+__attribute__((target("avx2,fma"))) static void cell256(float *g, const float *cp, float *c, float *h, float *tc, int H) {
+    int full = H & ~7;
+    for (int j = 0; j < full; j += 8) {
+        __m256 i = sigmoid256(_mm256_loadu_ps(g + j));
+        __m256 f = sigmoid256(_mm256_loadu_ps(g + H + j));
+        __m256 gg = tanh256(_mm256_loadu_ps(g + 2 * H + j));
+        __m256 o = sigmoid256(_mm256_loadu_ps(g + 3 * H + j));
+        _mm256_storeu_ps(g + j, i);
+        _mm256_storeu_ps(g + H + j, f);
+        _mm256_storeu_ps(g + 2 * H + j, gg);
+        _mm256_storeu_ps(g + 3 * H + j, o);
+        __m256 cv = _mm256_fmadd_ps(f, _mm256_loadu_ps(cp + j), _mm256_mul_ps(i, gg));
+        __m256 t = tanh256(cv);
+        _mm256_storeu_ps(c + j, cv);
+        _mm256_storeu_ps(tc + j, t);
+        _mm256_storeu_ps(h + j, _mm256_mul_ps(o, t));
+    }
+    if (full < H) {
+        // The tail, by the scalar formulas on the same gate layout.
+        for (int j = full; j < H; j++) {
+            float i = sigmoid_scalar(g[j]), f = sigmoid_scalar(g[H + j]);
+            float gg = tanh_scalar(g[2 * H + j]), o = sigmoid_scalar(g[3 * H + j]);
+            g[j] = i; g[H + j] = f; g[2 * H + j] = gg; g[3 * H + j] = o;
+            float cv = f * cp[j] + i * gg;
+            float t = tanh_scalar(cv);
+            c[j] = cv; tc[j] = t; h[j] = o * t;
+        }
+    }
+}
+
+__attribute__((target("avx2,fma"))) static void tanh_256(const float *x, float *y, int n) {
+    int full = n & ~7;
+    for (int j = 0; j < full; j += 8) _mm256_storeu_ps(y + j, tanh256(_mm256_loadu_ps(x + j)));
+    for (int j = full; j < n; j++) y[j] = tanh_scalar(x[j]);
+}
+#endif
+
+void mk_lstm_cell_forward(float *gates, const float *cprev, const float *hprev, float *c, float *h, float *tanhc,
+                          int rows, int hidden, const float *mask) {
+    int H = hidden;
+#ifdef MK_X86
+    int isa = mk_isa();
+#endif
+    for (int b = 0; b < rows; b++) {
+        float *g = gates + (size_t)b * 4 * H;
+        const float *cp = cprev + (size_t)b * H;
+        float *cr = c + (size_t)b * H, *hr = h + (size_t)b * H, *tr = tanhc + (size_t)b * H;
+        if (mask && mask[b] == 0) {
+            memcpy(cr, cp, sizeof(float) * (size_t)H);
+            memcpy(hr, hprev + (size_t)b * H, sizeof(float) * (size_t)H);
+            memset(tr, 0, sizeof(float) * (size_t)H);
+            memset(g, 0, sizeof(float) * 4 * (size_t)H);
+            continue;
+        }
+#ifdef MK_X86
+        if (isa == 2) { cell512(g, cp, cr, hr, tr, H); continue; }
+        if (isa == 1) { cell256(g, cp, cr, hr, tr, H); continue; }
+#endif
+        cell_generic(g, cp, cr, hr, tr, H);
+    }
+}
+
+void mk_tanh(const float *x, float *y, int n) {
+    if (n <= 0) return;
+#ifdef MK_X86
+    if (mk_isa() == 2) { tanh_512(x, y, n); return; }
+    if (mk_isa() == 1) { tanh_256(x, y, n); return; }
+#endif
+    tanh_generic(x, y, n);
+}

@@ -36,6 +36,18 @@ void mk_softmax_rows(float *x, int rows, int cols, float *logz);
 /// Cost: 3 passes over each row (max, Σ e, write).
 void mk_log_softmax_rows(const float *x, float *y, int rows, int cols);
 
+/// The pointwise part of an LSTM step for `rows` rows (PyTorch's gate order i, f, g, o):
+/// gates [rows, 4H] pre-activations become activations in place (σ, σ, tanh, σ);
+/// c = f⊙cprev + i⊙g, tanhc = tanh(c), h = o⊙tanhc [rows, H]. A row whose mask is 0 copies
+/// cprev and hprev and zeroes its gates and tanhc (mask may be NULL: all rows real).
+/// σ(x) = 1/(1 + e^−x); tanh(x) = x + x³·P(x²) for |x| < 0.625 (Cephes), else
+/// sign(x)·(1 − 2/(e^2|x| + 1)); relative error ≈ 3e-7.
+void mk_lstm_cell_forward(float *gates, const float *cprev, const float *hprev, float *c, float *h, float *tanhc,
+                          int rows, int hidden, const float *mask);
+
+/// y = tanh(x) over n elements (x and y may alias), as in mk_lstm_cell_forward.
+void mk_tanh(const float *x, float *y, int n);
+
 /// The instruction set mk_gemm_packed uses: 0 portable C, 1 AVX2+FMA, 2 AVX-512.
 int mk_isa(void);
 

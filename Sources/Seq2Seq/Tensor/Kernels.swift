@@ -8,22 +8,9 @@ import Glibc
 /// Elementwise and row-wise kernels over raw Float32 buffers: plain loops the compiler
 /// vectorises. All are numerically stable for any finite input.
 public enum Kernels {
-    /// The logistic function 1 / (1 + e^−x), evaluated without overflow: for x < 0 it uses
-    /// e^x / (1 + e^x).
-    @inline(__always)
-    public static func sigmoid(_ x: Float) -> Float {
-        if x >= 0 { return 1 / (1 + expf(-x)) }
-        let e = expf(x)
-        return e / (1 + e)
-    }
-
-    /// tanh(x) (libm's, which saturates to ±1 without overflow).
-    @inline(__always)
-    public static func tanh(_ x: Float) -> Float { tanhf(x) }
-
-    /// In place y = tanh(x) over `n` elements.
+    /// In place y = tanh(x) over `n` elements (vectorised in C, `mk_tanh`; relative error ≈ 3e-7).
     public static func tanhInPlace(_ x: UnsafeMutablePointer<Float>, _ n: Int) {
-        FastMath.map(x, x, n, FastMath.tanh)
+        mk_tanh(x, x, Int32(n))
     }
 
     /// Row-wise softmax in place over `rows` rows of `cols`: p_j = e^(x_j − max) / Σ e^(x_i − max).
