@@ -202,3 +202,24 @@ extension CKernelsTests {
         }
     }
 }
+
+extension CKernelsTests {
+    /// argmax on every path: the first maximum on ties, NaN never chosen, 0 for all −∞ or n = 0,
+    /// and equal to a plain scan on random rows of many widths.
+    func testArgmaxOnEveryPath() {
+        var rng = RandomGenerator(seed: 9)
+        for level in (0...2).filter({ PackedMatrix.limitKernel($0) == $0 }) {
+            PackedMatrix.limitKernel(level)
+            for n in [1, 2, 15, 16, 17, 100, 10_000] {
+                var x = (0..<n).map { _ in Float(Int(rng.next() % 50)) }  // many ties
+                var want = 0
+                for j in 1..<n where x[j] > x[want] { want = j }
+                XCTAssertEqual(Constraints.argmax(x, n), want, "kernel \(level) n \(n)")
+                x[n - 1] = .nan
+                if n > 1 { XCTAssertNotEqual(Constraints.argmax(x, n), n - 1, "NaN chosen, kernel \(level) n \(n)") }
+            }
+            XCTAssertEqual(Constraints.argmax([-.infinity, -.infinity, -.infinity], 3), 0)
+            XCTAssertEqual(Constraints.argmax([1, 3, 3, 2], 4), 1)
+        }
+    }
+}

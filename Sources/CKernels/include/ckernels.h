@@ -48,6 +48,10 @@ void mk_lstm_cell_forward(float *gates, const float *cprev, const float *hprev, 
 /// y = tanh(x) over n elements (x and y may alias), as in mk_lstm_cell_forward.
 void mk_tanh(const float *x, float *y, int n);
 
+/// The index of the largest of x[0..<n] (the lowest such index on ties); NaN entries are never
+/// chosen; 0 when n ≤ 0 or no entry exceeds −∞. Cost: one pass, plus a scan to the first maximum.
+int mk_argmax(const float *x, int n);
+
 /// The instruction set mk_gemm_packed uses: 0 portable C, 1 AVX2+FMA, 2 AVX-512.
 int mk_isa(void);
 

@@ -1,3 +1,4 @@
+import CKernels
 import Tokenize
 
 /// Batched inference with an `EncoderDecoder`: greedy search, ancestral sampling and beam search
@@ -126,14 +127,10 @@ enum Constraints {
     }
 
     /// The index of the largest entry (the lowest such index on ties); 0 if all are −∞.
+    /// Vectorised in C (`mk_argmax`).
     /// - Complexity: O(V).
     @inline(__always)
-    static func argmax(_ row: UnsafePointer<Float>, _ V: Int) -> Int {
-        var best = 0
-        var m = row[0]
-        for w in 1..<V where row[w] > m { m = row[w]; best = w }
-        return best
-    }
+    static func argmax(_ row: UnsafePointer<Float>, _ V: Int) -> Int { Int(mk_argmax(row, Int32(V))) }
 
     /// The argmax over the `length` real positions of attention row `row` (stride S), −1 when
     /// the source is empty.

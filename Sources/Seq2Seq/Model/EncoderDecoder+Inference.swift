@@ -60,7 +60,8 @@ extension EncoderDecoder {
         let c = FloatBuffer(count: B * H), h = FloatBuffer(count: B * H), tanhC = FloatBuffer(count: B * H)
         let ch = FloatBuffer(count: B * (D + H)), htilde = FloatBuffer(count: B * H), out = FloatBuffer(count: B * H)
         var attn = [Float](repeating: 0, count: B * S)
-        var logProbs = [Float](repeating: 0, count: B * V)
+        // Every entry is written by the output layer: no need to zero B·V floats first.
+        var logProbs = [Float](unsafeUninitializedCapacity: B * V) { _, n in n = B * V }
         attn.withUnsafeMutableBufferPointer { a in
             let bufs = DecoderStepBuffers(x: x.pointer, emb: emb.pointer, gates: gates.pointer, c: c.pointer, h: h.pointer,
                                           tanhC: tanhC.pointer, weights: a.baseAddress!, ch: ch.pointer, htilde: htilde.pointer,

@@ -38,3 +38,14 @@ func runPair(_ a: () -> Void, _ b: () -> Void) {
     DispatchQueue.concurrentPerform(iterations: 2) { i in if i == 0 { a() } else { b() } }
     setBLASThreads(n)
 }
+
+/// Runs `body(lo, hi)` over 0..<count, split in two halves on two threads when BLAS runs at
+/// least two and the work is large enough (`count·costPerItem ≥ 2¹⁸`), else in one call. For
+/// independent rows or elements (softmax rows, the optimizer's elementwise update): the result
+/// never depends on the split. Halves are rounded to multiples of `align`.
+func splitInTwo(_ count: Int, costPerItem: Int = 1, align: Int = 1, _ body: (_ lo: Int, _ hi: Int) -> Void) {
+    guard count >= 2, count * costPerItem >= 1 << 18, blasThreads() >= 2 else { body(0, count); return }
+    let half = max(align, (count / 2) / align * align)
+    if half >= count { body(0, count); return }
+    DispatchQueue.concurrentPerform(iterations: 2) { i in i == 0 ? body(0, half) : body(half, count) }
+}

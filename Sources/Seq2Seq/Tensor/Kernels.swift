@@ -15,13 +15,15 @@ public enum Kernels {
 
     /// Row-wise softmax in place over `rows` rows of `cols`: p_j = e^(x_j − max) / Σ e^(x_i − max).
     /// Writes the log-partition log Σ e^(x_i) of each row to `logZ` if given.
-    /// (Vectorised in C, `mk_softmax_rows`: AVX-512 / AVX2 / portable, the same exp polynomial
-    /// as `FastMath.exp`.)
+    /// (Vectorised in C, `mk_softmax_rows`: AVX-512 / AVX2 / portable; rows split over two
+    /// threads when BLAS runs two.)
     /// - Complexity: O(rows·cols).
     public static func softmaxRows(
         _ x: UnsafeMutablePointer<Float>, rows: Int, cols: Int, logZ: UnsafeMutablePointer<Float>? = nil
     ) {
-        mk_softmax_rows(x, Int32(rows), Int32(cols), logZ)
+        splitInTwo(rows, costPerItem: cols) { lo, hi in
+            mk_softmax_rows(x + lo * cols, Int32(hi - lo), Int32(cols), logZ.map { $0 + lo })
+        }
     }
 
     /// x[0..<n] *= a.
@@ -36,7 +38,9 @@ public enum Kernels {
     public static func logSoftmaxRows(
         _ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, rows: Int, cols: Int
     ) {
-        mk_log_softmax_rows(x, y, Int32(rows), Int32(cols))
+        splitInTwo(rows, costPerItem: cols) { lo, hi in
+            mk_log_softmax_rows(x + lo * cols, y + lo * cols, Int32(hi - lo), Int32(cols))
+        }
     }
 
     /// Adds the bias b [cols] to every row of x [rows, cols].

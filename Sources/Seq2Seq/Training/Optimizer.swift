@@ -89,10 +89,15 @@ public final class Adam: Optimizer {
         let b1 = Float(beta1), b2 = Float(beta2), eps = Float(epsilon)
         let c1 = 1 - b1, c2 = 1 - b2
         let sqrtBc2 = Float(bc2Sqrt)
+        // Elementwise, so large tensors split over two threads when BLAS runs two (the update
+        // is memory-bound: 7 floats moved per parameter); the result does not depend on the split.
         for e in parameters.entries {
             let stepSize = Float(learningRate * factors.factor(for: e.name) / bc1)
-            Kernels.adamUpdate(parameters.view(e), gradients.view(e), m.view(e), v.view(e), count: e.count,
-                               stepSize: stepSize, b1: b1, b2: b2, c1: c1, c2: c2, sqrtBc2: sqrtBc2, eps: eps)
+            let p = parameters.view(e), g = gradients.view(e), mv = m.view(e), vv = v.view(e)
+            splitInTwo(e.count, costPerItem: 4, align: 8) { lo, hi in
+                Kernels.adamUpdate(p + lo, g + lo, mv + lo, vv + lo, count: hi - lo,
+                                   stepSize: stepSize, b1: b1, b2: b2, c1: c1, c2: c2, sqrtBc2: sqrtBc2, eps: eps)
+            }
         }
     }
 

@@ -285,13 +285,8 @@ extension Trainer {
 
     // MARK: Sampling helpers
 
-    /// The most likely id of a probability row.
-    static func argmax(_ p: UnsafePointer<Float>, _ V: Int) -> Int32 {
-        var best = 0
-        var bv = p[0]
-        for j in 1..<V where p[j] > bv { bv = p[j]; best = j }
-        return Int32(best)
-    }
+    /// The most likely id of a probability row (the lowest on ties; the decoders' argmax).
+    static func argmax(_ p: UnsafePointer<Float>, _ V: Int) -> Int32 { Int32(Constraints.argmax(p, V)) }
 
     /// A draw from p^(1/τ) (renormalised), by inverse CDF in Double.
     /// - Complexity: O(V).
