@@ -4,7 +4,8 @@ import Seq2Seq
 
 /// `mixer-bench gemm`: x·Wᵀ with few rows of x, OpenBLAS `cblas_sgemm` (which repacks W at
 /// every call) against `PackedMatrix` (W packed once), on the shapes of the reference model's
-/// per-step products. Prints one JSON line per shape with the median µs of each.
+/// per-step products. Prints one JSON line per shape with the median µs of each
+/// (`mixer` = PackedMatrix, `peer_value` = OpenBLAS, ratio = OpenBLAS / PackedMatrix).
 struct GemmBench: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "gemm",
@@ -43,7 +44,13 @@ struct GemmBench: ParsableCommand {
             let blas = time { gemm(transB: true, m: m, n: n, k: k, x.pointer, w.pointer, y.pointer) }
             let mine = time { packed.multiply(m: m, x.pointer, y.pointer) }
             let gflops = 2 * Double(m * n * k) / mine / 1e3
-            print("{\"shape\": \"\(name)\", \"m\": \(m), \"n\": \(n), \"k\": \(k), \"threads\": \(threads), \"openblas_us\": \(blas.rounded()), \"packed_us\": \(mine.rounded()), \"packed_gflops\": \((gflops * 10).rounded() / 10), \"speedup\": \(((blas / mine) * 100).rounded() / 100), \"kernel\": \"\(PackedMatrix.kernelName)\"}")
+            let fields: [(String, String)] = [
+                ("bench", "\"gemm-\(name)-\(threads)thread\""), ("unit", "\"µs\""), ("mixer", "\(mine.rounded())"),
+                ("peer", "\"openblas-sgemm\""), ("peer_value", "\(blas.rounded())"), ("ratio", "\(((blas / mine) * 100).rounded() / 100)"),
+                ("m", "\(m)"), ("n", "\(n)"), ("k", "\(k)"), ("mixer_gflops", "\((gflops * 10).rounded() / 10)"),
+                ("packed_kernel", "\"\(PackedMatrix.kernelName)\""), ("blas_core", "\"\(blasCoreName)\""),
+            ]
+            print("{" + fields.map { "\"\($0.0)\": \($0.1)" }.joined(separator: ", ") + "}")
         }
     }
 }

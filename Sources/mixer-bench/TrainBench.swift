@@ -82,7 +82,7 @@ struct TrainBench: ParsableCommand {
             ("mode", "\"train\""), ("threads", "\(threads)"), ("steps", "\(steps)"),
             ("step_ms", fmt(stepMs)), ("tokens_per_s", fmt(Double(tokens) / (stepMs / 1000))),
             ("peak_rss_mb", fmt(peakRSSMegabytes())),
-            ("setup_rss_mb", fmt(setupRSS)), ("blas_core", "\"\(blasCoreName)\""),
+            ("setup_rss_mb", fmt(setupRSS)), ("blas_core", "\"\(blasCoreName)\""), ("packed_kernel", "\"\(PackedMatrix.kernelName)\""),
             ("loss", fmt(loss)),
         ]
         if breakdown {
