@@ -55,6 +55,9 @@ struct DecodingArguments: ParsableArguments {
     @Option(name: .customLong("batch-size"), help: "Inputs decoded together (sorted by length; output order is kept).")
     var batchSize: Int = 32
 
+    @Option(help: "Threads for the matrix products (default: OpenBLAS's choice, all cores unless OPENBLAS_NUM_THREADS is set). The output does not depend on it.")
+    var threads: Int?
+
     func validate() throws {
         if model.isEmpty { throw ValidationError("--model needs a checkpoint directory.") }
         if let k = beamSize, k < 1 { throw ValidationError("--beam-size must be at least 1, got \(k).") }
@@ -75,6 +78,7 @@ struct DecodingArguments: ParsableArguments {
         }
         if noRepeatNgramSize < 0 { throw ValidationError("--no-repeat-ngram-size must be 0 (off) or more, got \(noRepeatNgramSize).") }
         if batchSize < 1 { throw ValidationError("--batch-size must be at least 1, got \(batchSize).") }
+        if let t = threads, t < 1 || t > 1024 { throw ValidationError("--threads must be between 1 and 1024, got \(t).") }
         _ = try parsedLengthPenalty()
         let beamOnly = [("--beam-size", beamSize != nil), ("--n-best", nBest != nil), ("--length-penalty", lengthPenalty != nil)]
         let sampleOnly = [("--temperature", temperature != nil), ("--top-k", topK != nil), ("--top-p", topP != nil),
@@ -115,6 +119,7 @@ struct DecodingArguments: ParsableArguments {
 
     /// Decodes `lines`, the inputs numbered from `firstIndex` in the whole file.
     func decode(_ lines: [String], with trained: TrainedModel, firstIndex: Int) throws -> [[DecodedOutput]] {
+        if let threads { setBLASThreads(threads) }
         let options = DecodingOptions(maxLength: maxLength ?? trained.defaultMaxLength, minLength: minLength,
                                       noRepeatNgramSize: noRepeatNgramSize)
         return try trained.decode(lines: lines, strategy: try makeStrategy(), options: options, batchSize: batchSize,

@@ -62,6 +62,8 @@ final class DecodeCommandTests: XCTestCase {
         let trained = try TrainedModel(directory: f.model)
         let expected = try trained.decode(lines: f.sources, strategy: .greedy, options: DecodingOptions(maxLength: 9), batchSize: 32)
         XCTAssertEqual(lines, expected.map { $0[0].text })
+        let twoThreads = try CLI.run(["decode", "--model", f.model, "--input", f.input, "--batch-size", "3", "--threads", "2"])
+        XCTAssertEqual(twoThreads.stdout, r.stdout, "--threads changed the output")
         // The trained model reproduces its training targets (names become <unk>).
         let refs = Array(TinyCheckpoint.pairs.map(\.1).reversed())
         var exact = 0
@@ -148,6 +150,7 @@ final class DecodeCommandTests: XCTestCase {
             (["--n-best", "2"], "--n-best applies to --strategy beam only"),
             (["--max-length", "3", "--min-length", "3"], "--min-length (3) must be below --max-length (3)"),
             (["--batch-size", "0"], "--batch-size must be at least 1"),
+            (["--threads", "0"], "--threads must be between 1 and 1024"),
         ]
         for (extra, message) in cases {
             let r = try CLI.run(["decode", "--model", f.model, "--input", f.input] + extra)
