@@ -195,12 +195,18 @@ private let punct13a: [Bool] = (0..<256).map { b in
 @inline(__always) private func isDotComma(_ b: UInt8) -> Bool { b == 0x2E || b == 0x2C }
 
 /// sacreBLEU's `TokenizerRegexp` passes (before its final split/join) on `ws.a`.
-private func regexpPasses(_ ws: TokenizerWorkspace) {
+///
+/// Passes 2–4 can only match next to a '.', ',' or '-', so the fast passes jump from one such
+/// byte to the next and copy the bytes between in bulk; `reference: true` runs the plain
+/// byte-by-byte scans instead (the test oracle: both give byte-identical output).
+/// - Complexity: O(n) per pass.
+func regexpPasses(_ ws: TokenizerWorkspace, reference: Bool = false) {
     var hasDot = false, hasDash = false, hasPunct = false
     let n0 = ws.aCount
     punct13a.withUnsafeBufferPointer { table in
+        let s = ws.a
         for i in 0..<n0 {
-            let b = ws.a[i]
+            let b = s[i]
             if isDotComma(b) { hasDot = true } else if b == 0x2D { hasDash = true }
             else if table[Int(b)] { hasPunct = true }
         }
@@ -216,20 +222,80 @@ private func regexpPasses(_ ws: TokenizerWorkspace) {
             ws.swapBuffers(j)
         }
     }
+    if reference {
+        if hasDot {
+            twoCharPass(ws, { a, b in !isDigit(a) && isDotComma(b) }, prefixSpace: false)
+            twoCharPass(ws, { a, b in isDotComma(a) && !isDigit(b) }, prefixSpace: true)
+        }
+        if hasDash { twoCharPass(ws, { a, b in isDigit(a) && b == 0x2D }, prefixSpace: false) }
+        return
+    }
     if hasDot {
         // 2: ([^0-9])([\.,]) → "\1 \2 "
-        twoCharPass(ws, { a, b in !isDigit(a) && isDotComma(b) }, prefixSpace: false)
+        splitBeforeMarks(ws, isDotComma, unlessDigit: true)
         // 3: ([\.,])([^0-9]) → " \1 \2"
-        twoCharPass(ws, { a, b in isDotComma(a) && !isDigit(b) }, prefixSpace: true)
+        splitAfterDotComma(ws)
     }
     if hasDash {
         // 4: ([0-9])(-) → "\1 \2 "
-        twoCharPass(ws, { a, b in isDigit(a) && b == 0x2D }, prefixSpace: false)
+        splitBeforeMarks(ws, { $0 == 0x2D }, unlessDigit: false)
     }
 }
 
-/// One left-to-right, non-overlapping pass of a two-character pattern. The replacement is
-/// "\1 \2 " (`prefixSpace == false`) or " \1 \2" (`prefixSpace == true`).
+/// Pass 2 (`unlessDigit`: `([^0-9])([\.,])`) or pass 4 (`([0-9])(-)`), replacement "\1 \2 ":
+/// a match starts one byte before a mark, so the scan jumps to the byte before the next mark,
+/// copying what lies between (those positions cannot start a match).
+@inline(__always)
+private func splitBeforeMarks(_ ws: TokenizerWorkspace, _ isMark: (UInt8) -> Bool, unlessDigit: Bool) {
+    let n = ws.aCount
+    ws.reserve(2 * n + 8)
+    let s = ws.a, d = ws.b
+    var i = 0, j = 0
+    while i + 1 < n {
+        var p = i + 1
+        while p < n && !isMark(s[p]) { p += 1 }
+        if p == n { break }
+        let q = p - 1                             // the only start that can match before p
+        if q > i { (d + j).update(from: s + i, count: q - i); j += q - i }
+        let x = s[q]
+        if isDigit(x) != unlessDigit {
+            d[j] = x; d[j + 1] = 0x20; d[j + 2] = s[p]; d[j + 3] = 0x20
+            j += 4; i = p + 1
+        } else {
+            d[j] = x; j += 1; i = p
+        }
+    }
+    if i < n { (d + j).update(from: s + i, count: n - i); j += n - i }
+    ws.swapBuffers(j)
+}
+
+/// Pass 3, `([\.,])([^0-9])` → " \1 \2": a match starts at a '.' or ','.
+@inline(__always)
+private func splitAfterDotComma(_ ws: TokenizerWorkspace) {
+    let n = ws.aCount
+    ws.reserve(2 * n + 8)
+    let s = ws.a, d = ws.b
+    var i = 0, j = 0
+    while i + 1 < n {
+        var p = i
+        while p < n && !isDotComma(s[p]) { p += 1 }
+        if p + 1 >= n { break }                   // no mark, or one at the very end: no match
+        if p > i { (d + j).update(from: s + i, count: p - i); j += p - i }
+        let y = s[p + 1]
+        if !isDigit(y) {
+            d[j] = 0x20; d[j + 1] = s[p]; d[j + 2] = 0x20; d[j + 3] = y
+            j += 4; i = p + 2
+        } else {
+            d[j] = s[p]; j += 1; i = p + 1
+        }
+    }
+    if i < n { (d + j).update(from: s + i, count: n - i); j += n - i }
+    ws.swapBuffers(j)
+}
+
+/// One left-to-right, non-overlapping pass of a two-character pattern, byte by byte (the
+/// oracle of the fast passes). The replacement is "\1 \2 " (`prefixSpace == false`) or
+/// " \1 \2" (`prefixSpace == true`).
 @inline(__always)
 private func twoCharPass(_ ws: TokenizerWorkspace, _ match: (UInt8, UInt8) -> Bool, prefixSpace: Bool) {
     let n = ws.aCount

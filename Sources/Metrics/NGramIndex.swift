@@ -33,6 +33,7 @@ public final class NGramIndex {
     private var touched: UnsafeMutablePointer<UInt32>   // ids with a non-zero running count
     private var chain: UnsafeMutablePointer<UInt32>     // scratch: n-gram id per start position
     private var chainCapacity = 256
+    private let counts: UnsafeMutablePointer<Int32>     // scratch: matches per order
     /// The reference lengths (in tokens) added since the last reset.
     public private(set) var referenceLengths: [Int] = []
 
@@ -56,11 +57,12 @@ public final class NGramIndex {
         used = .allocate(capacity: capacity)
         touched = .allocate(capacity: idCapacity)
         chain = .allocate(capacity: chainCapacity)
+        counts = .allocate(capacity: 8)
     }
 
     deinit {
         keys.deallocate(); vals.deallocate(); refMax.deallocate(); running.deallocate()
-        used.deallocate(); touched.deallocate(); chain.deallocate()
+        used.deallocate(); touched.deallocate(); chain.deallocate(); counts.deallocate()
     }
 
     /// Forgets every reference (keeps the memory). - Complexity: O(distinct n-grams).
@@ -77,8 +79,10 @@ public final class NGramIndex {
         dense = nil
     }
 
-    @inline(__always) private func slot(_ key: UInt64) -> Int {
-        Int(truncatingIfNeeded: (key &* 0x9E37_79B9_7F4A_7C15) >> 32) & (capacity - 1)
+    @inline(__always) private func slot(_ key: UInt64) -> Int { Self.slot(key, capacity - 1) }
+
+    @inline(__always) private static func slot(_ key: UInt64, _ mask: Int) -> Int {
+        Int(truncatingIfNeeded: (key &* 0x9E37_79B9_7F4A_7C15) >> 32) & mask
     }
 
     @inline(__always) func lookup(_ prefix: UInt64, _ token: UInt32) -> UInt32? {
@@ -147,6 +151,12 @@ public final class NGramIndex {
         oldKeys.deallocate(); oldVals.deallocate()
     }
 
+    /// Grows the id arrays and the table so that `extra` more n-grams fit without growing.
+    private func reserve(adding extra: Int) {
+        while distinctNGrams + extra > idCapacity { growIDs() }
+        while (usedCount + extra) * 2 > capacity { growTable() }
+    }
+
     /// Adds one reference: its n-gram counts raise the per-n-gram maxima.
     /// - Parameter tokens: the reference's token ids (`UInt32.max` is reserved).
     /// - Complexity: O(|tokens| · maxOrder) expected.
@@ -158,17 +168,41 @@ public final class NGramIndex {
         if chainCapacity < n {
             chain.deallocate(); chainCapacity = max(n, 2 * chainCapacity); chain = .allocate(capacity: chainCapacity)
         }
+        // Room for every n-gram of this reference up front: the loop below keeps the buffers in
+        // locals (nothing reallocates under it, and stores through them cannot alias `self`).
+        reserve(adding: n * maxOrder)
+        let keys = self.keys, vals = self.vals, used = self.used, chain = self.chain
+        let running = self.running, refMax = self.refMax, touched = self.touched
+        let mask = capacity - 1
+        var usedCount = self.usedCount, next = distinctNGrams
         var nTouched = 0
         for order in 1...maxOrder where n >= order {
             for i in 0...(n - order) {
                 let prefix = order == 1 ? Self.root : UInt64(chain[i])
-                let g = insert(prefix, tokens[i + order - 1])
+                let key = prefix << 32 | UInt64(tokens[i + order - 1])
+                var s = Self.slot(key, mask)
+                var g: UInt32
+                while true {
+                    let k = keys[s]
+                    if k == key { g = vals[s]; break }
+                    if k == Self.empty {
+                        g = UInt32(next); next += 1
+                        keys[s] = key; vals[s] = g
+                        used[usedCount] = Int32(s); usedCount += 1
+                        refMax[Int(g)] = 0
+                        break
+                    }
+                    s = (s + 1) & mask
+                }
                 chain[i] = g
                 let gi = Int(g)
-                if running[gi] == 0 { touched[nTouched] = g; nTouched += 1 }
-                running[gi] += 1
+                let c = running[gi]
+                if c == 0 { touched[nTouched] = g; nTouched += 1 }
+                running[gi] = c + 1
             }
         }
+        self.usedCount = usedCount
+        distinctNGrams = next
         for k in 0..<nTouched {
             let gi = Int(touched[k])
             if running[gi] > refMax[gi] { refMax[gi] = running[gi] }
@@ -188,25 +222,40 @@ public final class NGramIndex {
     @inline(__always)
     public func matches(_ hyp: UnsafeBufferPointer<UInt32>) -> SIMD8<Int32> {
         if let d = dense { return d.matches(hyp) }
-        var m = SIMD8<Int32>()
+        // Buffers in locals, counts in a scratch array (a SIMD8 lane updated in the loop costs
+        // a store-forwarding stall per match).
+        let keys = self.keys, vals = self.vals, running = self.running, refMax = self.refMax
+        let touched = self.touched, counts = self.counts
+        let mask = capacity - 1, maxOrder = self.maxOrder
+        counts.update(repeating: 0, count: 8)
         let n = hyp.count
         var nTouched = 0
         for i in 0..<n {
             var prefix = Self.root
             var order = 1
             while order <= maxOrder && i + order <= n {
-                guard let g = lookup(prefix, hyp[i + order - 1]) else { break }
+                let key = prefix << 32 | UInt64(hyp[i + order - 1])
+                var s = Self.slot(key, mask)
+                var found = false
+                var g: UInt32 = 0
+                while true {
+                    let k = keys[s]
+                    if k == key { g = vals[s]; found = true; break }
+                    if k == Self.empty { break }
+                    s = (s + 1) & mask
+                }
+                if !found { break }
                 let gi = Int(g)
                 let c = running[gi]
                 if c == 0 { touched[nTouched] = g; nTouched += 1 }
                 running[gi] = c + 1
-                if c < refMax[gi] { m[order - 1] += 1 }
+                if c < refMax[gi] { counts[order - 1] += 1 }
                 prefix = UInt64(g)
                 order += 1
             }
         }
         for k in 0..<nTouched { running[Int(touched[k])] = 0 }
-        return m
+        return SIMD8(counts[0], counts[1], counts[2], counts[3], counts[4], counts[5], counts[6], counts[7])
     }
 
     /// Prepares the index for many hypotheses against the same references (the rewards): builds

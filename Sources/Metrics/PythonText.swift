@@ -43,9 +43,33 @@ func pythonWhitespaceLength(_ p: UnsafePointer<UInt8>, _ i: Int, _ end: Int) -> 
 }
 
 /// Python's `str.split()` (no argument) over UTF-8 bytes: calls `body(start, end)` for each
-/// maximal run of non-whitespace bytes. - Complexity: O(n).
+/// maximal run of non-whitespace bytes. Printable ASCII (0x21–0x7E) is never whitespace and
+/// takes one compare; other bytes go through `pythonWhitespaceLength`. - Complexity: O(n).
 @inline(__always)
 func pythonSplit(_ p: UnsafePointer<UInt8>, _ count: Int, _ body: (Int, Int) -> Void) {
+    var i = 0
+    while i < count {
+        // Skip whitespace.
+        let b = p[i]
+        if b &- 0x21 < 0x5E { } else {
+            let w = pythonWhitespaceLength(p, i, count)
+            if w > 0 { i += w; continue }
+        }
+        // A token: printable ASCII fast, anything else checked.
+        let start = i
+        i += 1
+        while i < count {
+            let c = p[i]
+            if c &- 0x21 < 0x5E { i += 1; continue }
+            if pythonWhitespaceLength(p, i, count) > 0 { break }
+            i += 1
+        }
+        body(start, i)
+    }
+}
+
+/// Python's `str.split()` byte by byte (the oracle of `pythonSplit`). - Complexity: O(n).
+func pythonSplitReference(_ p: UnsafePointer<UInt8>, _ count: Int, _ body: (Int, Int) -> Void) {
     var i = 0
     var start = -1
     while i < count {

@@ -112,6 +112,7 @@ public struct ROUGESegmentResult: Sendable {
 /// changes no result).
 struct ROUGETokenizerState {
     var lowered: [UInt8] = []
+    var token: [UInt8] = []
     var stemCache: [[UInt8]: [UInt8]] = [:]
     var utf16: [UInt16] = []
     var normalized: [UInt16] = []
@@ -120,21 +121,86 @@ struct ROUGETokenizerState {
                          _ emit: (UnsafeBufferPointer<UInt8>) -> Void) {
         switch tokenizer {
         case .compatible:
-            lowered.removeAll(keepingCapacity: true)
-            pythonLower(text, into: &lowered)
-            let l = lowered
-            l.withUnsafeBufferPointer { p in
-                var i = 0
-                let n = p.count
-                while i < n {
-                    while i < n && !isAlnum(p[i]) { i += 1 }
-                    let s = i
-                    while i < n && isAlnum(p[i]) { i += 1 }
-                    if i > s { emitToken(UnsafeBufferPointer(rebasing: p[s..<i]), stem: stem, emit) }
-                }
-            }
+            var buffer = token
+            token = []
+            compatibleTokens(text, buffer: &buffer) { emitToken($0, stem: stem, emit) }
+            token = buffer
         case .unicode:
             unicodeTokens(text, stem: stem, emit)
+        }
+    }
+
+    /// rouge-score's tokens without stemming: runs of `[a-z0-9]` in Python's `text.lower()`.
+    ///
+    /// One pass, no lowered copy of the text: ASCII bytes are lowercased on the fly; a non-ASCII
+    /// scalar contributes the ASCII letters and digits of its full lowercase mapping (`İ` → `i`,
+    /// the Kelvin sign → `k`), everything else in its mapping separates tokens, exactly as the
+    /// regular expression does on the lowered string (`compatibleTokensReference` is the oracle).
+    /// Malformed UTF-8 is decoded as `String(decoding:)` repairs it, from the bad byte on.
+    /// - Complexity: O(n); no allocation once `token` has grown.
+    /// `buffer` holds the token being built (grown as needed, reused across calls).
+    func compatibleTokens(_ text: UnsafeBufferPointer<UInt8>, buffer: inout [UInt8],
+                          _ emit: (UnsafeBufferPointer<UInt8>) -> Void) {
+        guard let p = text.baseAddress else { return }
+        let n = text.count
+        // A lowercase mapping has at most 3 scalars per source scalar of ≥ 2 bytes.
+        if buffer.count < 2 * n + 16 { buffer = [UInt8](repeating: 0, count: 2 * n + 16) }
+        buffer.withUnsafeMutableBufferPointer { tb in
+            let buf = tb.baseAddress!
+            var len = 0
+            @inline(__always) func flush() {
+                if len > 0 { emit(UnsafeBufferPointer(start: buf, count: len)); len = 0 }
+            }
+            @inline(__always) func add(mappingOf v: UInt32) {
+                guard let sc = Unicode.Scalar(v) else { flush(); return }
+                for u in sc.properties.lowercaseMapping.utf8 {
+                    if isAlnum(u) { buf[len] = u; len += 1 } else { flush() }
+                }
+            }
+            var i = 0
+            while i < n {
+                let b = p[i]
+                if b < 0x80 {
+                    let c = (b &- 0x41) < 26 ? b | 0x20 : b
+                    if isAlnum(c) { buf[len] = c; len += 1 } else { flush() }
+                    i += 1
+                    continue
+                }
+                if let (v, k) = decodeUTF8(p, i, n) {
+                    add(mappingOf: v)
+                    i += k
+                } else {
+                    // Malformed from here on: let the standard library repair the rest.
+                    for sc in String(decoding: UnsafeBufferPointer(start: p + i, count: n - i), as: UTF8.self).unicodeScalars {
+                        if sc.value < 0x80 {
+                            let b = UInt8(sc.value)
+                            let c = (b &- 0x41) < 26 ? b | 0x20 : b
+                            if isAlnum(c) { buf[len] = c; len += 1 } else { flush() }
+                        } else {
+                            add(mappingOf: sc.value)
+                        }
+                    }
+                    break
+                }
+            }
+            flush()
+        }
+    }
+
+    /// The plain two-step tokenizer (`pythonLower`, then runs of `[a-z0-9]`): the oracle of
+    /// `compatibleTokens`.
+    mutating func compatibleTokensReference(_ text: UnsafeBufferPointer<UInt8>, _ emit: (UnsafeBufferPointer<UInt8>) -> Void) {
+        lowered.removeAll(keepingCapacity: true)
+        pythonLower(text, into: &lowered)
+        lowered.withUnsafeBufferPointer { p in
+            var i = 0
+            let n = p.count
+            while i < n {
+                while i < n && !isAlnum(p[i]) { i += 1 }
+                let s = i
+                while i < n && isAlnum(p[i]) { i += 1 }
+                if i > s { emit(UnsafeBufferPointer(rebasing: p[s..<i])) }
+            }
         }
     }
 
@@ -192,6 +258,36 @@ struct ROUGETokenizerState {
 
 @inline(__always) private func isAlnum(_ b: UInt8) -> Bool { (b &- 0x61) < 26 || (b &- 0x30) < 10 }
 
+/// The scalar starting at `p[i]` (a non-ASCII lead byte) and its byte length, or nil when the
+/// bytes there are not well-formed UTF-8 (RFC 3629: no overlongs, surrogates or values past
+/// U+10FFFF).
+@inline(__always)
+func decodeUTF8(_ p: UnsafePointer<UInt8>, _ i: Int, _ n: Int) -> (UInt32, Int)? {
+    let b = p[i]
+    @inline(__always) func cont(_ k: Int) -> UInt32? {
+        guard i + k < n else { return nil }
+        let c = p[i + k]
+        return c & 0xC0 == 0x80 ? UInt32(c & 0x3F) : nil
+    }
+    switch b {
+    case 0xC2...0xDF:
+        guard let c1 = cont(1) else { return nil }
+        return (UInt32(b & 0x1F) << 6 | c1, 2)
+    case 0xE0...0xEF:
+        guard let c1 = cont(1), let c2 = cont(2) else { return nil }
+        if b == 0xE0 && c1 < 0x20 { return nil }          // overlong
+        if b == 0xED && c1 >= 0x20 { return nil }         // surrogate
+        return (UInt32(b & 0x0F) << 12 | c1 << 6 | c2, 3)
+    case 0xF0...0xF4:
+        guard let c1 = cont(1), let c2 = cont(2), let c3 = cont(3) else { return nil }
+        if b == 0xF0 && c1 < 0x10 { return nil }          // overlong
+        if b == 0xF4 && c1 >= 0x10 { return nil }         // past U+10FFFF
+        return (UInt32(b & 0x07) << 18 | c1 << 12 | c2 << 6 | c3, 4)
+    default:
+        return nil
+    }
+}
+
 // MARK: - Segment scorer
 
 /// Computes ROUGE segment by segment with reusable buffers: references are added one at a time
@@ -202,7 +298,11 @@ public final class ROUGESegmentScorer {
     public let config: ROUGE
     private var tk = ROUGETokenizerState()
     private let interner = ByteInterner()
+    // refs[0..<refCount]: this segment's references as token ids (the arrays are reused).
     private var refs: [[UInt32]] = []
+    private var refCount = 0
+    private var hyp: [UInt32] = []
+    private let directLCS = DirectLCS()
     private var refSentences: [[[UInt32]]] = []
     private let needsLsum: Bool
     private var indexes: [NGramIndex] = []
@@ -214,17 +314,16 @@ public final class ROUGESegmentScorer {
 
     /// Starts a new segment.
     public func beginSegment() {
-        refs.removeAll(keepingCapacity: true)
+        refCount = 0
         refSentences.removeAll(keepingCapacity: true)
         if interner.count > 1 << 22 { interner.reset(); stemmedID.removeAll() }
     }
 
     private var stemmedID: [UInt32] = []     // raw token id → id of its stem (.max: not yet known)
 
-    /// Token ids of `text`; with stemming, each word type is stemmed once (its id maps to its
-    /// stem's id), which gives the same tokens as stemming every occurrence.
-    private func ids(_ text: UnsafeBufferPointer<UInt8>) -> [UInt32] {
-        var out: [UInt32] = []
+    /// Token ids of `text` appended to `out`; with stemming, each word type is stemmed once (its
+    /// id maps to its stem's id), which gives the same tokens as stemming every occurrence.
+    private func ids(_ text: UnsafeBufferPointer<UInt8>, into out: inout [UInt32]) {
         let stem = config.useStemmer
         tk.tokens(text, tokenizer: config.tokenizer, stem: false) { tok in
             let raw = interner.intern(tok)
@@ -238,6 +337,11 @@ public final class ROUGESegmentScorer {
             stemmedID[r] = sid
             out.append(sid)
         }
+    }
+
+    private func ids(_ text: UnsafeBufferPointer<UInt8>) -> [UInt32] {
+        var out: [UInt32] = []
+        ids(text, into: &out)
         return out
     }
 
@@ -258,7 +362,10 @@ public final class ROUGESegmentScorer {
 
     /// Adds a reference (UTF-8 bytes).
     public func addReference(_ text: UnsafeBufferPointer<UInt8>) {
-        refs.append(ids(text))
+        if refCount == refs.count { refs.append([]) }
+        refs[refCount].removeAll(keepingCapacity: true)
+        ids(text, into: &refs[refCount])
+        refCount += 1
         refSentences.append(needsLsum && hasNewline(text) ? sentences(text) : [])
     }
 
@@ -271,12 +378,15 @@ public final class ROUGESegmentScorer {
     /// Closes the segment with its hypothesis and returns per-reference and best scores.
     /// - Complexity: O(Σ_r (|r| + |hyp|) + LCS), LCS bit-parallel: O(|hyp| · ⌈|r|/64⌉).
     public func finishSegment(hypothesis text: UnsafeBufferPointer<UInt8>) -> ROUGESegmentResult {
-        let hyp = ids(text)
+        hyp.removeAll(keepingCapacity: true)
+        ids(text, into: &hyp)
+        let hyp = self.hyp
         let hypSents: [[UInt32]] = needsLsum && hasNewline(text) ? sentences(text) : []
         let hypIsSingle = !hasNewline(text)
         var per: [[ROUGEType: ROUGEScore]] = []
-        while indexes.count < refs.count { indexes.append(NGramIndex(maxOrder: 2)) }
-        for (r, ref) in refs.enumerated() {
+        while indexes.count < refCount { indexes.append(NGramIndex(maxOrder: 2)) }
+        for r in 0..<refCount {
+            let ref = refs[r]
             let index = indexes[r]
             index.reset()
             ref.withUnsafeBufferPointer { index.addReference($0) }
@@ -286,7 +396,10 @@ public final class ROUGESegmentScorer {
             func lcsLength() -> Int {
                 if let lcs { return lcs }
                 let v = ref.withUnsafeBufferPointer { rp in
-                    hyp.withUnsafeBufferPointer { LCSMasks(ref: rp, index: index).lcs($0, index: index) }
+                    hyp.withUnsafeBufferPointer { hp in
+                        rp.count <= 64 ? directLCS.lcs(rp, hp, idBound: interner.count)
+                                       : LCSMasks(ref: rp, index: index).lcs(hp, index: index)
+                    }
                 }
                 lcs = v
                 return v
