@@ -341,11 +341,12 @@ public final class BLEUSegmentScorer {
         if idCapacity < ws.aCount / 2 + 2 {
             ids.deallocate(); idCapacity = ws.aCount / 2 + 2; ids = .allocate(capacity: idCapacity)
         }
+        ws.reserve(ws.aCount + 8)                 // 8 readable bytes past every token
         let p = ws.a
         let ids = self.ids
         pythonSplit(p, ws.aCount) { s, e in
             let tok = UnsafeBufferPointer(start: p + s, count: e - s)
-            ids[n] = intern ? interner.intern(tok) : interner.find(tok)
+            ids[n] = intern ? interner.intern(tok, readableTail: true) : interner.find(tok, readableTail: true)
             n += 1
         }
         return n

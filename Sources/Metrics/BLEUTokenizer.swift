@@ -191,7 +191,29 @@ private let punct13a: [Bool] = (0..<256).map { b in
     (b >= 0x7B && b <= 0x7E) || (b >= 0x5B && b <= 0x60) || (b >= 0x21 && b <= 0x26)
         || (b >= 0x28 && b <= 0x2B) || (b >= 0x3A && b <= 0x40) || b == 0x2F
 }
+/// Per byte: 1 = '.' or ',', 2 = '-', 4 = in `punct13a`.
+private let class13a: [UInt8] = (0..<256).map { b in
+    b == 0x2E || b == 0x2C ? 1 : b == 0x2D ? 2 : punct13a[b] ? 4 : 0
+}
 @inline(__always) private func isDigit(_ b: UInt8) -> Bool { b &- 0x30 < 10 }
+
+/// The first index in `p[from..<n]` holding '.' or ',' (n when none), eight bytes at a time:
+/// `x | 0x02` maps exactly '.' and ',' to 0x2E, and the lowest byte flagged by the zero-byte
+/// test `(y − 0x01…) & ~y & 0x80…` of `y = (x | 0x02…) ^ 0x2E…` is the first zero byte of y.
+@inline(__always)
+private func nextDotComma(_ p: UnsafePointer<UInt8>, from: Int, _ n: Int) -> Int {
+    var i = from
+    let raw = UnsafeRawPointer(p)
+    while i + 8 <= n {
+        let x = UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: i, as: UInt64.self))
+        let y = (x | 0x0202_0202_0202_0202) ^ 0x2E2E_2E2E_2E2E_2E2E
+        let z = (y &- 0x0101_0101_0101_0101) & ~y & 0x8080_8080_8080_8080
+        if z != 0 { return i + z.trailingZeroBitCount / 8 }
+        i += 8
+    }
+    while i < n && !isDotComma(p[i]) { i += 1 }
+    return i
+}
 @inline(__always) private func isDotComma(_ b: UInt8) -> Bool { b == 0x2E || b == 0x2C }
 
 /// sacreBLEU's `TokenizerRegexp` passes (before its final split/join) on `ws.a`.
@@ -201,15 +223,15 @@ private let punct13a: [Bool] = (0..<256).map { b in
 /// byte-by-byte scans instead (the test oracle: both give byte-identical output).
 /// - Complexity: O(n) per pass.
 func regexpPasses(_ ws: TokenizerWorkspace, reference: Bool = false) {
-    var hasDot = false, hasDash = false, hasPunct = false
     let n0 = ws.aCount
-    punct13a.withUnsafeBufferPointer { table in
+    // Which passes can match: one table lookup and OR per byte, no branch.
+    var seen: UInt8 = 0
+    class13a.withUnsafeBufferPointer { cls in
         let s = ws.a
-        for i in 0..<n0 {
-            let b = s[i]
-            if isDotComma(b) { hasDot = true } else if b == 0x2D { hasDash = true }
-            else if table[Int(b)] { hasPunct = true }
-        }
+        for i in 0..<n0 { seen |= cls[Int(s[i])] }
+    }
+    let hasDot = seen & 1 != 0, hasDash = seen & 2 != 0, hasPunct = seen & 4 != 0
+    punct13a.withUnsafeBufferPointer { table in
         // 1: ([\{-\~\[-\` -\&\(-\+\:-\@\/]) → " \1 "
         if hasPunct {
             ws.reserve(3 * n0 + 8)
@@ -247,13 +269,15 @@ func regexpPasses(_ ws: TokenizerWorkspace, reference: Bool = false) {
 /// copying what lies between (those positions cannot start a match).
 @inline(__always)
 private func splitBeforeMarks(_ ws: TokenizerWorkspace, _ isMark: (UInt8) -> Bool, unlessDigit: Bool) {
+    let dotComma = unlessDigit                    // pass 2's marks are '.' and ','; pass 4's '-'
+
     let n = ws.aCount
     ws.reserve(2 * n + 8)
     let s = ws.a, d = ws.b
     var i = 0, j = 0
     while i + 1 < n {
         var p = i + 1
-        while p < n && !isMark(s[p]) { p += 1 }
+        if dotComma { p = nextDotComma(s, from: p, n) } else { while p < n && !isMark(s[p]) { p += 1 } }
         if p == n { break }
         let q = p - 1                             // the only start that can match before p
         if q > i { (d + j).update(from: s + i, count: q - i); j += q - i }
@@ -277,8 +301,7 @@ private func splitAfterDotComma(_ ws: TokenizerWorkspace) {
     let s = ws.a, d = ws.b
     var i = 0, j = 0
     while i + 1 < n {
-        var p = i
-        while p < n && !isDotComma(s[p]) { p += 1 }
+        let p = nextDotComma(s, from: i, n)
         if p + 1 >= n { break }                   // no mark, or one at the very end: no match
         if p > i { (d + j).update(from: s + i, count: p - i); j += p - i }
         let y = s[p + 1]

@@ -60,23 +60,32 @@ final class ByteInterner {
         UnsafeBufferPointer(start: arena + Int(starts[Int(id)]), count: Int(lengths[Int(id)]))
     }
 
-    /// The token's hash and its first 8 bytes (little-endian, zero-padded).
-    @inline(__always) private static func hashAndWord(_ p: UnsafeBufferPointer<UInt8>) -> (UInt32, UInt64) {
+    /// The token's hash and its first 8 bytes (little-endian, zero-padded). With
+    /// `readableTail`, the caller promises that 8 bytes past the token's end may be read: the
+    /// last partial word is then one masked load instead of a byte loop (same value).
+    @inline(__always) private static func hashAndWord(_ p: UnsafeBufferPointer<UInt8>,
+                                                      readableTail: Bool) -> (UInt32, UInt64) {
         var h: UInt64 = 0xCBF2_9CE4_8422_2325 ^ UInt64(p.count)
         var word: UInt64 = 0
         let n = p.count
         guard let base = p.baseAddress else { return (UInt32(truncatingIfNeeded: h >> 32), 0) }
         let raw = UnsafeRawPointer(base)
         var i = 0
-        if n >= 8 { word = raw.loadUnaligned(as: UInt64.self) }
+        if n >= 8 { word = UInt64(littleEndian: raw.loadUnaligned(as: UInt64.self)) }
         while i + 8 <= n {
-            h = (h ^ raw.loadUnaligned(fromByteOffset: i, as: UInt64.self)) &* 0x100_0000_01B3
+            h = (h ^ UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: i, as: UInt64.self))) &* 0x100_0000_01B3
             h ^= h >> 29
             i += 8
         }
         var tail: UInt64 = 0
-        var shift: UInt64 = 0
-        while i < n { tail |= UInt64(base[i]) << shift; shift += 8; i += 1 }
+        if readableTail {
+            let rest = n - i                                   // 0…7
+            let mask: UInt64 = rest == 0 ? 0 : (UInt64.max >> UInt64(64 - 8 * rest))
+            tail = UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: i, as: UInt64.self)) & mask
+        } else {
+            var shift: UInt64 = 0
+            while i < n { tail |= UInt64(base[i]) << shift; shift += 8; i += 1 }
+        }
         if n < 8 { word = tail }
         h = (h ^ tail) &* 0x9E37_79B9_7F4A_7C15
         return (UInt32(truncatingIfNeeded: h >> 32), word)
@@ -93,10 +102,11 @@ final class ByteInterner {
         return memcmp(arena + Int(starts[id]), pb, p.count) == 0
     }
 
-    /// The id of `token`, adding it when new.
+    /// The id of `token`, adding it when new. `readableTail`: 8 bytes past the token's end
+    /// may be read (see `hashAndWord`).
     @inline(__always)
-    func intern(_ token: UnsafeBufferPointer<UInt8>) -> UInt32 {
-        let (h, w) = Self.hashAndWord(token)
+    func intern(_ token: UnsafeBufferPointer<UInt8>, readableTail: Bool = false) -> UInt32 {
+        let (h, w) = Self.hashAndWord(token, readableTail: readableTail)
         let tag = Self.tag(h, token.count)
         var s = Int(h) & mask
         while true {
@@ -131,8 +141,8 @@ final class ByteInterner {
 
     /// The id of `token`, or `UInt32.max` when it was never interned.
     @inline(__always)
-    func find(_ token: UnsafeBufferPointer<UInt8>) -> UInt32 {
-        let (h, w) = Self.hashAndWord(token)
+    func find(_ token: UnsafeBufferPointer<UInt8>, readableTail: Bool = false) -> UInt32 {
+        let (h, w) = Self.hashAndWord(token, readableTail: readableTail)
         let tag = Self.tag(h, token.count)
         var s = Int(h) & mask
         while true {
@@ -163,7 +173,7 @@ final class ByteInterner {
         mask = size - 1
         for id in 0..<idCount {
             let tok = bytes(UInt32(id))
-            let (h, w) = Self.hashAndWord(tok)
+            let (h, w) = Self.hashAndWord(tok, readableTail: false)
             var s = Int(h) & mask
             while table[s].id != 0 { s = (s + 1) & mask }
             table[s] = Slot(word: w, tag: Self.tag(h, tok.count), id: UInt32(id + 1))

@@ -30,7 +30,7 @@ public final class NGramIndex {
     private var idCapacity: Int
     /// The number of distinct reference n-grams (all orders).
     public private(set) var distinctNGrams = 0
-    private var touched: UnsafeMutablePointer<UInt32>   // ids with a non-zero running count
+    private var touched: UnsafeMutablePointer<UInt32>   // ids with a non-zero running count; `matches`' budgets
     private var chain: UnsafeMutablePointer<UInt32>     // scratch: n-gram id per start position
     private var chainCapacity = 256
     private let counts: UnsafeMutablePointer<Int32>     // scratch: matches per order
@@ -223,13 +223,15 @@ public final class NGramIndex {
     public func matches(_ hyp: UnsafeBufferPointer<UInt32>) -> SIMD8<Int32> {
         if let d = dense { return d.matches(hyp) }
         // Buffers in locals, counts in a scratch array (a SIMD8 lane updated in the loop costs
-        // a store-forwarding stall per match).
-        let keys = self.keys, vals = self.vals, running = self.running, refMax = self.refMax
-        let touched = self.touched, counts = self.counts
+        // a store-forwarding stall per match). `budget` starts as a copy of the reference maxima
+        // and counts down: an n-gram matches while its budget is positive (clipping), with no
+        // reset pass afterwards.
+        let keys = self.keys, vals = self.vals, counts = self.counts
+        let budget = self.touched
+        UnsafeMutableRawPointer(budget).copyMemory(from: refMax, byteCount: distinctNGrams * 4)
         let mask = capacity - 1, maxOrder = self.maxOrder
         counts.update(repeating: 0, count: 8)
         let n = hyp.count
-        var nTouched = 0
         for i in 0..<n {
             var prefix = Self.root
             var order = 1
@@ -246,15 +248,14 @@ public final class NGramIndex {
                 }
                 if !found { break }
                 let gi = Int(g)
-                let c = running[gi]
-                if c == 0 { touched[nTouched] = g; nTouched += 1 }
-                running[gi] = c + 1
-                if c < refMax[gi] { counts[order - 1] += 1 }
+                let k = budget[gi]
+                let pos: UInt32 = k > 0 ? 1 : 0
+                budget[gi] = k &- pos
+                counts[order - 1] &+= Int32(bitPattern: pos)
                 prefix = UInt64(g)
                 order += 1
             }
         }
-        for k in 0..<nTouched { running[Int(touched[k])] = 0 }
         return SIMD8(counts[0], counts[1], counts[2], counts[3], counts[4], counts[5], counts[6], counts[7])
     }
 

@@ -98,12 +98,69 @@ public struct ROUGE: Sendable, Equatable {
     }
 }
 
+/// The scores of the ROUGE variants, one optional slot per ``ROUGEType``: a dictionary-free
+/// `[ROUGEType: ROUGEScore]` (no hashing, no allocation) for hot loops.
+public struct ROUGEScores: Sendable, Equatable {
+    private var r1: ROUGEScore?, r2: ROUGEScore?, rL: ROUGEScore?, rLsum: ROUGEScore?
+
+    public init() {}
+
+    /// The score of variant `t`, nil when it was not computed.
+    public subscript(_ t: ROUGEType) -> ROUGEScore? {
+        get {
+            switch t {
+            case .rouge1: return r1
+            case .rouge2: return r2
+            case .rougeL: return rL
+            case .rougeLsum: return rLsum
+            }
+        }
+        set {
+            switch t {
+            case .rouge1: r1 = newValue
+            case .rouge2: r2 = newValue
+            case .rougeL: rL = newValue
+            case .rougeLsum: rLsum = newValue
+            }
+        }
+    }
+
+    /// The computed variants as a dictionary.
+    public var dictionary: [ROUGEType: ROUGEScore] {
+        var d: [ROUGEType: ROUGEScore] = [:]
+        for t in ROUGEType.allCases { if let s = self[t] { d[t] = s } }
+        return d
+    }
+}
+
 /// One segment's ROUGE: per reference, and the best per variant.
 public struct ROUGESegmentResult: Sendable {
     /// Scores against each reference, in order.
-    public var perReference: [[ROUGEType: ROUGEScore]]
+    public var perReferenceScores: [ROUGEScores]
     /// Per variant, the reference with the highest F (the first on a tie); zeros without references.
-    public var best: [ROUGEType: ROUGEScore]
+    public var bestScores: ROUGEScores
+
+    /// Scores against each reference, in order, as dictionaries.
+    public var perReference: [[ROUGEType: ROUGEScore]] {
+        get { perReferenceScores.map(\.dictionary) }
+        set {
+            perReferenceScores = newValue.map { d in
+                var s = ROUGEScores()
+                for (t, v) in d { s[t] = v }
+                return s
+            }
+        }
+    }
+
+    /// Per variant, the reference with the highest F (the first on a tie); zeros without
+    /// references. `bestScores` gives the same without building a dictionary.
+    public var best: [ROUGEType: ROUGEScore] {
+        get { bestScores.dictionary }
+        set {
+            bestScores = ROUGEScores()
+            for (t, v) in newValue { bestScores[t] = v }
+        }
+    }
 }
 
 // MARK: - Tokenization
@@ -138,13 +195,16 @@ struct ROUGETokenizerState {
     /// regular expression does on the lowered string (`compatibleTokensReference` is the oracle).
     /// Malformed UTF-8 is decoded as `String(decoding:)` repairs it, from the bad byte on.
     /// - Complexity: O(n); no allocation once `token` has grown.
-    /// `buffer` holds the token being built (grown as needed, reused across calls).
+    /// `buffer` holds the token being built (grown as needed, reused across calls); it always
+    /// has at least 8 bytes to spare past the end of the token passed to `emit`.
+    @inline(__always)
     func compatibleTokens(_ text: UnsafeBufferPointer<UInt8>, buffer: inout [UInt8],
                           _ emit: (UnsafeBufferPointer<UInt8>) -> Void) {
         guard let p = text.baseAddress else { return }
         let n = text.count
         // A lowercase mapping has at most 3 scalars per source scalar of ≥ 2 bytes.
         if buffer.count < 2 * n + 16 { buffer = [UInt8](repeating: 0, count: 2 * n + 16) }
+        lowerAlnumTable.withUnsafeBufferPointer { lowerAlnum in
         buffer.withUnsafeMutableBufferPointer { tb in
             let buf = tb.baseAddress!
             var len = 0
@@ -160,11 +220,11 @@ struct ROUGETokenizerState {
             var i = 0
             while i < n {
                 let b = p[i]
-                if b < 0x80 {
-                    let c = (b &- 0x41) < 26 ? b | 0x20 : b
-                    if isAlnum(c) { buf[len] = c; len += 1 } else { flush() }
-                    i += 1
-                    continue
+                let c = lowerAlnum[Int(b)]
+                if c != 0 {
+                    if c < 0x80 { buf[len] = c; len += 1; i += 1; continue }
+                } else {
+                    flush(); i += 1; continue
                 }
                 if let (v, k) = decodeUTF8(p, i, n) {
                     add(mappingOf: v)
@@ -184,6 +244,7 @@ struct ROUGETokenizerState {
                 }
             }
             flush()
+        }
         }
     }
 
@@ -258,6 +319,14 @@ struct ROUGETokenizerState {
 
 @inline(__always) private func isAlnum(_ b: UInt8) -> Bool { (b &- 0x61) < 26 || (b &- 0x30) < 10 }
 
+/// Per byte: the lowercase ASCII letter or digit it stands for, 0 for other ASCII bytes (token
+/// separators), 0xFF for bytes ≥ 0x80 (start or part of a non-ASCII scalar).
+private let lowerAlnumTable: [UInt8] = (0..<256).map { (b: Int) -> UInt8 in
+    if b >= 0x80 { return 0xFF }
+    let c = UInt8(b) &- 0x41 < 26 ? UInt8(b) | 0x20 : UInt8(b)
+    return isAlnum(c) ? c : 0
+}
+
 /// The scalar starting at `p[i]` (a non-ASCII lead byte) and its byte length, or nil when the
 /// bytes there are not well-formed UTF-8 (RFC 3629: no overlongs, surrogates or values past
 /// U+10FFFF).
@@ -291,8 +360,10 @@ func decodeUTF8(_ p: UnsafePointer<UInt8>, _ i: Int, _ n: Int) -> (UInt32, Int)?
 // MARK: - Segment scorer
 
 /// Computes ROUGE segment by segment with reusable buffers: references are added one at a time
-/// (tokenized at once), then the hypothesis closes the segment. Token ids come from a
-/// persistent interner, so the stemmer and the hash tables see each word type once.
+/// (tokenized at once), then the hypothesis closes the segment. With stemming, token ids come
+/// from an interner that lives across segments (up to 2^22 types), so the stemmer sees each
+/// word type once; without, the interner starts afresh each segment, so its table stays small
+/// and in cache.
 /// - Note: not thread-safe; use one per thread.
 public final class ROUGESegmentScorer {
     public let config: ROUGE
@@ -303,6 +374,7 @@ public final class ROUGESegmentScorer {
     private var refCount = 0
     private var hyp: [UInt32] = []
     private let directLCS = DirectLCS()
+    private var perScratch: [ROUGEScores] = []
     private var refSentences: [[[UInt32]]] = []
     private let needsLsum: Bool
     private var indexes: [NGramIndex] = []
@@ -316,7 +388,7 @@ public final class ROUGESegmentScorer {
     public func beginSegment() {
         refCount = 0
         refSentences.removeAll(keepingCapacity: true)
-        if interner.count > 1 << 22 { interner.reset(); stemmedID.removeAll() }
+        if !config.useStemmer || interner.count > 1 << 22 { interner.reset(); stemmedID.removeAll(keepingCapacity: true) }
     }
 
     private var stemmedID: [UInt32] = []     // raw token id → id of its stem (.max: not yet known)
@@ -325,6 +397,15 @@ public final class ROUGESegmentScorer {
     /// id maps to its stem's id), which gives the same tokens as stemming every occurrence.
     private func ids(_ text: UnsafeBufferPointer<UInt8>, into out: inout [UInt32]) {
         let stem = config.useStemmer
+        if config.tokenizer == .compatible && !stem {
+            // The common case in one loop: tokens go straight to the interner (the token
+            // buffer has ≥ 8 spare bytes past every token, see `compatibleTokens`).
+            var buffer = tk.token
+            tk.token = []
+            tk.compatibleTokens(text, buffer: &buffer) { tok in out.append(interner.intern(tok, readableTail: true)) }
+            tk.token = buffer
+            return
+        }
         tk.tokens(text, tokenizer: config.tokenizer, stem: false) { tok in
             let raw = interner.intern(tok)
             guard stem && tok.count > 3 else { out.append(raw); return }
@@ -383,7 +464,8 @@ public final class ROUGESegmentScorer {
         let hyp = self.hyp
         let hypSents: [[UInt32]] = needsLsum && hasNewline(text) ? sentences(text) : []
         let hypIsSingle = !hasNewline(text)
-        var per: [[ROUGEType: ROUGEScore]] = []
+        // Reused across segments: no allocation once the caller has dropped the last result.
+        perScratch.removeAll(keepingCapacity: true)
         while indexes.count < refCount { indexes.append(NGramIndex(maxOrder: 2)) }
         for r in 0..<refCount {
             let ref = refs[r]
@@ -391,7 +473,7 @@ public final class ROUGESegmentScorer {
             index.reset()
             ref.withUnsafeBufferPointer { index.addReference($0) }
             let m = hyp.withUnsafeBufferPointer { index.matches($0) }
-            var res: [ROUGEType: ROUGEScore] = [:]
+            var res = ROUGEScores()
             var lcs: Int? = nil
             func lcsLength() -> Int {
                 if let lcs { return lcs }
@@ -431,15 +513,15 @@ public final class ROUGESegmentScorer {
                     }
                 }
             }
-            per.append(res)
+            perScratch.append(res)
         }
-        var best: [ROUGEType: ROUGEScore] = [:]
+        var best = ROUGEScores()
         for t in config.types {
             var b: ROUGEScore? = nil
-            for p in per { if let s = p[t], b == nil || s.f > b!.f { b = s } }
+            for p in perScratch { if let s = p[t], b == nil || s.f > b!.f { b = s } }
             best[t] = b ?? .zero
         }
-        return ROUGESegmentResult(perReference: per, best: best)
+        return ROUGESegmentResult(perReferenceScores: perScratch, bestScores: best)
     }
 
     private func refIsEmptyText(_ r: Int) -> Bool { refs[r].isEmpty }

@@ -68,7 +68,7 @@ for stem in [false, true] where sections.contains(stem ? "rougestem" : "rouge") 
     out["rouge_\(stem ? "stem" : "nostem")_s"] = best(3) {
         let s = ROUGESegmentScorer(ROUGE(types: [.rouge1, .rouge2, .rougeL], useStemmer: stem))
         var sum = 0.0
-        for i in 0..<n { s.beginSegment(); s.addReference(refs[i]); sum += s.finishSegment(hypothesis: hyps[i]).best[.rougeL]!.f }
+        for i in 0..<n { s.beginSegment(); s.addReference(refs[i]); sum += s.finishSegment(hypothesis: hyps[i]).bestScores[.rougeL]!.f }
         m = sum / Double(n)
     }
     out["rouge_\(stem ? "stem" : "nostem")_meanL"] = m
