@@ -309,6 +309,7 @@ public final class BLEUSegmentScorer {
     public init(_ bleu: BLEU) {
         self.bleu = bleu
         ids = .allocate(capacity: idCapacity)
+        index.denseUnigrams = true        // ids come from the per-segment interner: 0, 1, 2, …
     }
     deinit { ids.deallocate() }
 

@@ -34,6 +34,19 @@ public final class NGramIndex {
     private var chain: UnsafeMutablePointer<UInt32>     // scratch: n-gram id per start position
     private var chainCapacity = 256
     private let counts: UnsafeMutablePointer<Int32>     // scratch: matches per order
+    // Dense unigrams (`denseUnigrams`): token → unigram id (UInt32.max: absent) for tokens
+    // below `uniBound`, instead of the hash table.
+    private var uniIDs: UnsafeMutablePointer<UInt32>
+    private var uniCapacity = 64
+    private var uniBound = 0
+
+    /// Whether unigrams are looked up in a direct-addressed table indexed by the token instead
+    /// of the hash table: for small, dense token ids such as a per-segment interner's (the
+    /// table is as long as the largest reference token + 1). Set it before adding references.
+    /// Results are identical either way.
+    public var denseUnigrams = false {
+        didSet { precondition(distinctNGrams == 0, "Set denseUnigrams before adding references") }
+    }
     /// The reference lengths (in tokens) added since the last reset.
     public private(set) var referenceLengths: [Int] = []
 
@@ -58,11 +71,13 @@ public final class NGramIndex {
         touched = .allocate(capacity: idCapacity)
         chain = .allocate(capacity: chainCapacity)
         counts = .allocate(capacity: 8)
+        uniIDs = .allocate(capacity: uniCapacity)
     }
 
     deinit {
         keys.deallocate(); vals.deallocate(); refMax.deallocate(); running.deallocate()
         used.deallocate(); touched.deallocate(); chain.deallocate(); counts.deallocate()
+        uniIDs.deallocate()
     }
 
     /// Forgets every reference (keeps the memory). - Complexity: O(distinct n-grams).
@@ -74,6 +89,7 @@ public final class NGramIndex {
         }
         usedCount = 0
         distinctNGrams = 0
+        uniBound = 0
         referenceLengths.removeAll(keepingCapacity: true)
         referenceTokens.removeAll(keepingCapacity: true)
         dense = nil
@@ -176,7 +192,39 @@ public final class NGramIndex {
         let mask = capacity - 1
         var usedCount = self.usedCount, next = distinctNGrams
         var nTouched = 0
-        for order in 1...maxOrder where n >= order {
+        // The first reference since the reset: its counts are the maxima (every id is new and
+        // starts at 0), so count straight into `refMax`.
+        let first = referenceLengths.count == 1
+        var firstOrder = 1
+        if denseUnigrams && n > 0 {
+            // Unigram ids from the direct table (extended to the largest token first).
+            var top = 0
+            for t in tokens { top = max(top, Int(t)) }
+            if top >= uniBound {
+                if top >= uniCapacity {
+                    let c = max(top + 1, 2 * uniCapacity)
+                    let u = UnsafeMutablePointer<UInt32>.allocate(capacity: c)
+                    u.update(from: uniIDs, count: uniBound)
+                    uniIDs.deallocate(); uniIDs = u; uniCapacity = c
+                }
+                (uniIDs + uniBound).update(repeating: .max, count: top + 1 - uniBound)
+                uniBound = top + 1
+            }
+            let uni = uniIDs
+            for i in 0..<n {
+                let t = Int(tokens[i])
+                var g = uni[t]
+                if g == .max { g = UInt32(next); next += 1; uni[t] = g; refMax[Int(g)] = 0 }
+                chain[i] = g
+                let gi = Int(g)
+                if first { refMax[gi] += 1; continue }
+                let c = running[gi]
+                if c == 0 { touched[nTouched] = g; nTouched += 1 }
+                running[gi] = c + 1
+            }
+            firstOrder = 2
+        }
+        for order in firstOrder...max(firstOrder, maxOrder) where n >= order && order <= maxOrder {
             for i in 0...(n - order) {
                 let prefix = order == 1 ? Self.root : UInt64(chain[i])
                 let key = prefix << 32 | UInt64(tokens[i + order - 1])
@@ -196,6 +244,7 @@ public final class NGramIndex {
                 }
                 chain[i] = g
                 let gi = Int(g)
+                if first { refMax[gi] += 1; continue }
                 let c = running[gi]
                 if c == 0 { touched[nTouched] = g; nTouched += 1 }
                 running[gi] = c + 1
@@ -232,9 +281,22 @@ public final class NGramIndex {
         let mask = capacity - 1, maxOrder = self.maxOrder
         counts.update(repeating: 0, count: 8)
         let n = hyp.count
+        let dense = denseUnigrams, uni = uniIDs, uniBound = self.uniBound
         for i in 0..<n {
             var prefix = Self.root
             var order = 1
+            if dense {
+                let t = Int(hyp[i])
+                let g = t < uniBound ? uni[t] : .max
+                if g == .max { continue }
+                let gi = Int(g)
+                let k = budget[gi]
+                let pos: UInt32 = k > 0 ? 1 : 0
+                budget[gi] = k &- pos
+                counts[0] &+= Int32(bitPattern: pos)
+                prefix = UInt64(g)
+                order = 2
+            }
             while order <= maxOrder && i + order <= n {
                 let key = prefix << 32 | UInt64(hyp[i + order - 1])
                 var s = Self.slot(key, mask)
@@ -274,7 +336,13 @@ public final class NGramIndex {
     var keepsReferences = false
 
     /// The unigram id of `token` in the references, if it occurs there.
-    @inline(__always) func unigramID(_ token: UInt32) -> UInt32? { lookup(Self.root, token) }
+    @inline(__always) func unigramID(_ token: UInt32) -> UInt32? {
+        if denseUnigrams {
+            let g = Int(token) < uniBound ? uniIDs[Int(token)] : .max
+            return g == .max ? nil : g
+        }
+        return lookup(Self.root, token)
+    }
 }
 
 

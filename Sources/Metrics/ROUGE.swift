@@ -466,7 +466,12 @@ public final class ROUGESegmentScorer {
         let hypIsSingle = !hasNewline(text)
         // Reused across segments: no allocation once the caller has dropped the last result.
         perScratch.removeAll(keepingCapacity: true)
-        while indexes.count < refCount { indexes.append(NGramIndex(maxOrder: 2)) }
+        while indexes.count < refCount {
+            let index = NGramIndex(maxOrder: 2)
+            // Without stemming the interner restarts each segment: ids are small and dense.
+            index.denseUnigrams = !config.useStemmer
+            indexes.append(index)
+        }
         for r in 0..<refCount {
             let ref = refs[r]
             let index = indexes[r]

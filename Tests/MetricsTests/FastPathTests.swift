@@ -101,12 +101,17 @@ final class FastPathTests: XCTestCase {
                 let len = rng.next(below: 4) == 0 ? rng.next(below: 300) : rng.next(below: 12)
                 return (0..<len).map { _ in UInt8(rng.next(below: 4) == 0 ? rng.next(below: 3) : 0x61 + rng.next(below: 3)) }
             }
-            for tok in pool {
-                let id = tok.withUnsafeBufferPointer { interner.intern($0) }
+            for (k, tok) in pool.enumerated() {
+                // Half the calls hash with a masked load past the token (garbage bytes after it).
+                let padded = tok + (0..<8).map { _ in UInt8(rng.next(below: 256)) }
+                let id = k % 2 == 0 ? tok.withUnsafeBufferPointer { interner.intern($0) }
+                    : padded.withUnsafeBufferPointer { interner.intern(UnsafeBufferPointer(rebasing: $0[0..<tok.count]), readableTail: true) }
                 let expected = oracle[tok] ?? UInt32(oracle.count)
                 oracle[tok] = expected
                 XCTAssertEqual(id, expected, "round \(round): \(tok)")
                 XCTAssertEqual(Array(interner.bytes(id)), tok, "round \(round)")
+                let again = padded.withUnsafeBufferPointer { interner.find(UnsafeBufferPointer(rebasing: $0[0..<tok.count]), readableTail: k % 2 == 0) }
+                XCTAssertEqual(again, expected, "round \(round): \(tok)")
             }
             XCTAssertEqual(interner.count, oracle.count)
             for _ in 0..<200 {
@@ -122,7 +127,8 @@ final class FastPathTests: XCTestCase {
 
     func testNGramIndexCountsClippedMatchesLikeANaiveCounter() {
         var rng = SplitMix64(seed: 0x96A)
-        let index = NGramIndex(maxOrder: 4)
+        let hashed = NGramIndex(maxOrder: 4), dense = NGramIndex(maxOrder: 4)
+        dense.denseUnigrams = true
         func counts(_ s: [UInt32], _ n: Int) -> [[UInt32]: Int] {
             var c: [[UInt32]: Int] = [:]
             if s.count >= n { for i in 0...(s.count - n) { c[Array(s[i..<(i + n)]), default: 0] += 1 } }
@@ -133,14 +139,20 @@ final class FastPathTests: XCTestCase {
             let seq = { (len: Int) in (0..<len).map { _ in UInt32(rng.next(below: vocab)) } }
             let refs = (0..<(1 + rng.next(below: 3))).map { _ in seq(rng.next(below: 120)) }
             let hyp = seq(rng.next(below: 120))
-            index.reset()                       // the index is reused, as the scorers reuse it
-            for r in refs { index.addReference(r) }
-            let m = hyp.withUnsafeBufferPointer { index.matches($0) }
-            for n in 1...4 {
-                var maxRef: [[UInt32]: Int] = [:]
-                for r in refs { for (g, c) in counts(r, n) { maxRef[g] = max(maxRef[g] ?? 0, c) } }
-                let expected = counts(hyp, n).reduce(0) { $0 + min($1.value, maxRef[$1.key] ?? 0) }
-                XCTAssertEqual(Int(m[n - 1]), expected, "trial \(trial) order \(n)")
+            // Hypothesis tokens outside the references' ids, as the scorers pass them.
+            let probe = hyp + (trial % 2 == 0 ? [UInt32.max, UInt32(vocab + 3)] : [])
+            for index in [hashed, dense] {
+                index.reset()                   // the index is reused, as the scorers reuse it
+                for r in refs { index.addReference(r) }
+                let m = probe.withUnsafeBufferPointer { index.matches($0) }
+                for n in 1...4 {
+                    var maxRef: [[UInt32]: Int] = [:]
+                    for r in refs { for (g, c) in counts(r, n) { maxRef[g] = max(maxRef[g] ?? 0, c) } }
+                    let expected = counts(probe, n).reduce(0) { $0 + min($1.value, maxRef[$1.key] ?? 0) }
+                    XCTAssertEqual(Int(m[n - 1]), expected, "trial \(trial) order \(n) dense \(index.denseUnigrams)")
+                }
+                for t in Set(refs.joined()) { XCTAssertNotNil(index.unigramID(t), "trial \(trial)") }
+                XCTAssertNil(index.unigramID(UInt32(vocab + 3)), "trial \(trial)")
             }
         }
     }
