@@ -74,13 +74,18 @@ public enum BLEUTokenizer: String, CaseIterable, Sendable, Codable {
         switch self {
         case .thirteenA:
             ws.load(bytes, padded: true)
-            if ws.containsA(0x3C) { ws.replaceAll("<skipped>", "") }
-            if ws.containsA(0x0A) { ws.replaceAll("-\n", ""); ws.replaceAll("\n", " ") }
-            if ws.containsA(0x26) {
-                ws.replaceAll("&quot;", "\""); ws.replaceAll("&amp;", "&")
-                ws.replaceAll("&lt;", "<"); ws.replaceAll("&gt;", ">")
+            // One scan says which replacements and passes can apply (class13a's bits).
+            var seen = scanClasses13a(ws)
+            if seen & 56 != 0 {
+                if seen & 8 != 0 { ws.replaceAll("<skipped>", "") }
+                if seen & 32 != 0 { ws.replaceAll("-\n", ""); ws.replaceAll("\n", " ") }
+                if seen & 16 != 0 {
+                    ws.replaceAll("&quot;", "\""); ws.replaceAll("&amp;", "&")
+                    ws.replaceAll("&lt;", "<"); ws.replaceAll("&gt;", ">")
+                }
+                seen = scanClasses13a(ws)
             }
-            regexpPasses(ws)
+            regexpPasses(ws, seen: seen)
         case .zh:
             ws.aCount = 0
             guard let base = bytes.baseAddress, bytes.count > 0 else { return }
@@ -191,9 +196,24 @@ private let punct13a: [Bool] = (0..<256).map { b in
     (b >= 0x7B && b <= 0x7E) || (b >= 0x5B && b <= 0x60) || (b >= 0x21 && b <= 0x26)
         || (b >= 0x28 && b <= 0x2B) || (b >= 0x3A && b <= 0x40) || b == 0x2F
 }
-/// Per byte: 1 = '.' or ',', 2 = '-', 4 = in `punct13a`.
+/// Per byte: 1 = '.' or ',', 2 = '-', 4 = in `punct13a`, and for the replacements before the
+/// passes 8 = '<', 16 = '&', 32 = '\n'.
 private let class13a: [UInt8] = (0..<256).map { b in
-    b == 0x2E || b == 0x2C ? 1 : b == 0x2D ? 2 : punct13a[b] ? 4 : 0
+    var c: UInt8 = b == 0x2E || b == 0x2C ? 1 : b == 0x2D ? 2 : punct13a[b] ? 4 : 0
+    if b == 0x3C { c |= 8 }
+    if b == 0x26 { c |= 16 }
+    if b == 0x0A { c |= 32 }
+    return c
+}
+
+/// The OR of `class13a` over `ws.a`: one table lookup and OR per byte, no branch.
+func scanClasses13a(_ ws: TokenizerWorkspace) -> UInt8 {
+    var seen: UInt8 = 0
+    let s = ws.a, n = ws.aCount
+    class13a.withUnsafeBufferPointer { cls in
+        for i in 0..<n { seen |= cls[Int(s[i])] }
+    }
+    return seen
 }
 @inline(__always) private func isDigit(_ b: UInt8) -> Bool { b &- 0x30 < 10 }
 
@@ -222,14 +242,9 @@ private func nextDotComma(_ p: UnsafePointer<UInt8>, from: Int, _ n: Int) -> Int
 /// byte to the next and copy the bytes between in bulk; `reference: true` runs the plain
 /// byte-by-byte scans instead (the test oracle: both give byte-identical output).
 /// - Complexity: O(n) per pass.
-func regexpPasses(_ ws: TokenizerWorkspace, reference: Bool = false) {
+func regexpPasses(_ ws: TokenizerWorkspace, reference: Bool = false, seen known: UInt8? = nil) {
     let n0 = ws.aCount
-    // Which passes can match: one table lookup and OR per byte, no branch.
-    var seen: UInt8 = 0
-    class13a.withUnsafeBufferPointer { cls in
-        let s = ws.a
-        for i in 0..<n0 { seen |= cls[Int(s[i])] }
-    }
+    let seen = known ?? scanClasses13a(ws)
     let hasDot = seen & 1 != 0, hasDash = seen & 2 != 0, hasPunct = seen & 4 != 0
     punct13a.withUnsafeBufferPointer { table in
         // 1: ([\{-\~\[-\` -\&\(-\+\:-\@\/]) → " \1 "

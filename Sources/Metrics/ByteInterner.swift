@@ -43,7 +43,7 @@ final class ByteInterner {
 
     /// Forgets every token (keeps the memory).
     func reset() {
-        if idCount * 8 < mask + 1 {
+        if idCount * 4 < mask + 1 {
             for i in 0..<idCount {
                 var s = Int(hashes[i]) & mask
                 while table[s].id != 0 { table[s].id = 0; s = (s + 1) & mask }

@@ -52,6 +52,7 @@ func pythonSplit(_ p: UnsafePointer<UInt8>, _ count: Int, _ body: (Int, Int) -> 
     while i < count {
         // Skip whitespace.
         let b = p[i]
+        if b == 0x20 { i += 1; continue }
         if b &- 0x21 < 0x5E { } else {
             let w = pythonWhitespaceLength(p, i, count)
             if w > 0 { i += w; continue }
@@ -61,7 +62,7 @@ func pythonSplit(_ p: UnsafePointer<UInt8>, _ count: Int, _ body: (Int, Int) -> 
         i += 1
         while i < count {
             i = nextNonPrintableASCII(p, from: i, count)
-            if i == count || pythonWhitespaceLength(p, i, count) > 0 { break }
+            if i == count || p[i] == 0x20 || pythonWhitespaceLength(p, i, count) > 0 { break }
             i += 1
         }
         body(start, i)

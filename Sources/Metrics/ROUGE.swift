@@ -1,6 +1,11 @@
 // ROUGE (Lin, 2004, https://aclanthology.org/W04-1013) exactly as Google's rouge-score 0.1.2
 // computes it, on the same n-gram index as BLEU.
 import CICU
+#if canImport(Darwin)
+import Darwin
+#else
+import Glibc
+#endif
 
 /// How ROUGE splits text into tokens.
 public enum ROUGETokenizer: String, CaseIterable, Sendable, Codable {
@@ -439,7 +444,10 @@ public final class ROUGESegmentScorer {
         return out
     }
 
-    private func hasNewline(_ text: UnsafeBufferPointer<UInt8>) -> Bool { text.contains(0x0A) }
+    private func hasNewline(_ text: UnsafeBufferPointer<UInt8>) -> Bool {
+        guard let b = text.baseAddress else { return false }
+        return memchr(b, 0x0A, text.count) != nil
+    }
 
     /// Adds a reference (UTF-8 bytes).
     public func addReference(_ text: UnsafeBufferPointer<UInt8>) {
@@ -463,7 +471,7 @@ public final class ROUGESegmentScorer {
         ids(text, into: &hyp)
         let hyp = self.hyp
         let hypSents: [[UInt32]] = needsLsum && hasNewline(text) ? sentences(text) : []
-        let hypIsSingle = !hasNewline(text)
+        let hypIsSingle = !needsLsum || !hasNewline(text)      // read by rougeLsum only
         // Reused across segments: no allocation once the caller has dropped the last result.
         perScratch.removeAll(keepingCapacity: true)
         while indexes.count < refCount {
