@@ -298,7 +298,10 @@ public final class NGramIndex {
                 order = 2
             }
             while order <= maxOrder && i + order <= n {
-                let key = prefix << 32 | UInt64(hyp[i + order - 1])
+                let t = hyp[i + order - 1]
+                // A token absent from the references ends the walk without a probe.
+                if dense && (Int(t) >= uniBound || uni[Int(t)] == .max) { break }
+                let key = prefix << 32 | UInt64(t)
                 var s = Self.slot(key, mask)
                 var found = false
                 var g: UInt32 = 0

@@ -110,6 +110,13 @@ func pythonSplitReference(_ p: UnsafePointer<UInt8>, _ count: Int, _ body: (Int,
 /// The byte range of `p[0..<count]` without Python whitespace at the end (`str.rstrip()`),
 /// and optionally at the start (`str.strip()`).
 func pythonStripRange(_ p: UnsafePointer<UInt8>, _ count: Int, leading: Bool) -> Range<Int> {
+    // Common case: printable ASCII at the end (and at the start, when asked) strips nothing.
+    if count > 0 && p[count - 1] &- 0x21 < 0x5E && (!leading || p[0] &- 0x21 < 0x5E) { return 0..<count }
+    return pythonStripRangeReference(p, count, leading: leading)
+}
+
+/// `pythonStripRange` without its printable-ASCII shortcut (the oracle of the shortcut).
+func pythonStripRangeReference(_ p: UnsafePointer<UInt8>, _ count: Int, leading: Bool) -> Range<Int> {
     var end = count
     // Walk back over whitespace: whitespace chars are 1–3 bytes; test candidate starts.
     while end > 0 {

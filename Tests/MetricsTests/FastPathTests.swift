@@ -85,7 +85,7 @@ final class FastPathTests: XCTestCase {
         }
     }
 
-    func testPythonSplitFastPathEqualsTheReference() {
+    func testPythonSplitAndStripFastPathsEqualTheReferences() {
         var rng = SplitMix64(seed: 0x5917)
         for trial in 0..<20_000 {
             let bytes = trial == 0 ? [] : Self.randomBytes(&rng)
@@ -96,7 +96,16 @@ final class FastPathTests: XCTestCase {
                 pythonSplitReference(base, p.count) { plain.append($0..<$1) }
             }
             XCTAssertEqual(fast, plain, "trial \(trial): \(bytes)")
-            if fast != plain { return }
+            var strips: [Range<Int>] = [], plainStrips: [Range<Int>] = []
+            bytes.withUnsafeBufferPointer { p in
+                guard let base = p.baseAddress else { return }
+                for leading in [false, true] {
+                    strips.append(pythonStripRange(base, p.count, leading: leading))
+                    plainStrips.append(pythonStripRangeReference(base, p.count, leading: leading))
+                }
+            }
+            XCTAssertEqual(strips, plainStrips, "trial \(trial): \(bytes)")
+            if fast != plain || strips != plainStrips { return }
         }
     }
 
