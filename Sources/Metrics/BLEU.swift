@@ -87,17 +87,17 @@ public struct BLEUScore: Equatable, Sendable {
         self.bp = bp; self.sysLen = sysLen; self.refLen = refLen
     }
 
-    /// `countsVector` as an array of 4.
+    /// `countsVector` as an array of 4. - Precondition: a new value has 4 elements.
     public var counts: [Double] {
         get { [countsVector[0], countsVector[1], countsVector[2], countsVector[3]] }
         set { countsVector = SIMD4(newValue) }
     }
-    /// `totalsVector` as an array of 4.
+    /// `totalsVector` as an array of 4. - Precondition: a new value has 4 elements.
     public var totals: [Double] {
         get { [totalsVector[0], totalsVector[1], totalsVector[2], totalsVector[3]] }
         set { totalsVector = SIMD4(newValue) }
     }
-    /// `precisionsVector` as an array of 4.
+    /// `precisionsVector` as an array of 4. - Precondition: a new value has 4 elements.
     public var precisions: [Double] {
         get { [precisionsVector[0], precisionsVector[1], precisionsVector[2], precisionsVector[3]] }
         set { precisionsVector = SIMD4(newValue) }
