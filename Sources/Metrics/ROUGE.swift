@@ -224,6 +224,16 @@ struct ROUGETokenizerState {
             }
             var i = 0
             while i < n {
+                // Eight bytes at a time while they are ASCII letters and digits.
+                if i + 8 <= n {
+                    let x = UInt64(littleEndian: UnsafeRawPointer(p + i).loadUnaligned(as: UInt64.self))
+                    let (lowered, run) = asciiAlnumRun(x)
+                    if run > 0 {
+                        UnsafeMutableRawPointer(buf + len).storeBytes(of: lowered.littleEndian, as: UInt64.self)
+                        len += run; i += run
+                        if run == 8 { continue }
+                    }
+                }
                 let b = p[i]
                 let c = lowerAlnum[Int(b)]
                 if c != 0 {
@@ -323,6 +333,24 @@ struct ROUGETokenizerState {
 }
 
 @inline(__always) private func isAlnum(_ b: UInt8) -> Bool { (b &- 0x61) < 26 || (b &- 0x30) < 10 }
+
+/// Of eight bytes (little-endian `x`): the bytes with ASCII capitals lowercased, and how many
+/// leading bytes are ASCII letters or digits (0–8). Per byte b < 0x80, `b + (0x80 − lo)` has
+/// bit 7 set iff b ≥ lo and `b + (0x7F − hi)` iff b > hi (no carry leaves a byte, as b ≤ 0x7F).
+@inline(__always)
+func asciiAlnumRun(_ x: UInt64) -> (lowered: UInt64, run: Int) {
+    let high: UInt64 = 0x8080_8080_8080_8080
+    let x7 = x & 0x7F7F_7F7F_7F7F_7F7F
+    @inline(__always) func inRange(_ lo: UInt64, _ hi: UInt64) -> UInt64 {
+        let ge = x7 &+ (0x80 - lo) &* 0x0101_0101_0101_0101
+        let gt = x7 &+ (0x7F - hi) &* 0x0101_0101_0101_0101
+        return ge & ~gt & high
+    }
+    let upper = inRange(0x41, 0x5A)
+    let alnum = (inRange(0x30, 0x39) | upper | inRange(0x61, 0x7A)) & ~(x & high)
+    let run = (~alnum & high).trailingZeroBitCount / 8
+    return (x | (upper >> 2), run)
+}
 
 /// Per byte: the lowercase ASCII letter or digit it stands for, 0 for other ASCII bytes (token
 /// separators), 0xFF for bytes ≥ 0x80 (start or part of a non-ASCII scalar).
