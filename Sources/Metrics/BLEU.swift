@@ -310,6 +310,7 @@ public final class BLEUSegmentScorer {
         self.bleu = bleu
         ids = .allocate(capacity: idCapacity)
         index.denseUnigrams = true        // ids come from the per-segment interner: 0, 1, 2, …
+        index.reserveTable(1024)          // one table reused for every segment: keep it sparse
     }
     deinit { ids.deallocate() }
 

@@ -167,6 +167,13 @@ public final class NGramIndex {
         oldKeys.deallocate(); oldVals.deallocate()
     }
 
+    /// Makes the hash table at least `slots` long (rounded up to a power of 2), for owners that
+    /// reuse one index across many segments: a sparser table means fewer probe collisions (and
+    /// mispredicted branches) per n-gram. The rewards keep the small default (one per reference).
+    func reserveTable(_ slots: Int) {
+        while capacity < slots { growTable() }
+    }
+
     /// Grows the id arrays and the table so that `extra` more n-grams fit without growing.
     private func reserve(adding extra: Int) {
         while distinctNGrams + extra > idCapacity { growIDs() }

@@ -506,6 +506,7 @@ public final class ROUGESegmentScorer {
             let index = NGramIndex(maxOrder: 2)
             // Without stemming the interner restarts each segment: ids are small and dense.
             index.denseUnigrams = !config.useStemmer
+            index.reserveTable(512)       // reused for every segment: keep it sparse
             indexes.append(index)
         }
         for r in 0..<refCount {

@@ -124,6 +124,17 @@ final class FastPathTests: XCTestCase {
             XCTAssertEqual(fast, plain, "trial \(trial): \(bytes)")
             if fast != plain { return }
         }
+        // Long runs take the eight-byte path, including its edges ('@' '[' '`' '{' '/' ':'
+        // sit just outside the letter and digit ranges).
+        for text in ["ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789abcdefghijklmnopqrstuvwxyz",
+                     "Hello@World[Zz`az{09/09:Aa\u{7F}Bb\u{80}Cc", "x1234567y\u{130}ABCDEFGH\u{212A}ZZZZZZZZZ"] {
+            var fast: [[UInt8]] = [], plain: [[UInt8]] = []
+            Array(text.utf8).withUnsafeBufferPointer { p in
+                state.compatibleTokens(p, buffer: &buffer) { fast.append(Array($0)) }
+                state.compatibleTokensReference(p) { plain.append(Array($0)) }
+            }
+            XCTAssertEqual(fast, plain, text.debugDescription)
+        }
         // Lowercase mappings that produce ASCII letters join or split tokens like Python's.
         XCTAssertEqual(ROUGE().tokenize("xİy \u{212A}elvin"), ["xi", "y", "kelvin"])
     }
