@@ -61,21 +61,47 @@ public struct BLEUStatistics: Equatable, Sendable {
 }
 
 /// A BLEU score with sacreBLEU's fields (`BLEUScore`): score 0–100, precisions in percent.
+///
+/// The per-order figures are stored as `SIMD4<Double>` (no heap allocation per score, which
+/// matters for sentence BLEU on millions of segments) and offered as arrays too.
 public struct BLEUScore: Equatable, Sendable {
     /// BLEU on 0–100.
     public var score: Double
     /// Matches per order, as sacreBLEU reports them (add-k adds its value for n ≥ 2).
-    public var counts: [Double]
+    public var countsVector: SIMD4<Double>
     /// Totals per order, as sacreBLEU reports them (add-k adds its value for n ≥ 2).
-    public var totals: [Double]
+    public var totalsVector: SIMD4<Double>
     /// Precisions per order in percent (0 for orders that were not reached).
-    public var precisions: [Double]
+    public var precisionsVector: SIMD4<Double>
     /// Brevity penalty `exp(1 − ref_len / sys_len)` when `sys_len < ref_len`, else 1.
     public var bp: Double
     /// `sys_len`.
     public var sysLen: Int
     /// `ref_len`.
     public var refLen: Int
+
+    public init(score: Double, counts: SIMD4<Double>, totals: SIMD4<Double>, precisions: SIMD4<Double>,
+                bp: Double, sysLen: Int, refLen: Int) {
+        self.score = score
+        countsVector = counts; totalsVector = totals; precisionsVector = precisions
+        self.bp = bp; self.sysLen = sysLen; self.refLen = refLen
+    }
+
+    /// `countsVector` as an array of 4. - Precondition: a new value has 4 elements.
+    public var counts: [Double] {
+        get { [countsVector[0], countsVector[1], countsVector[2], countsVector[3]] }
+        set { countsVector = SIMD4(newValue) }
+    }
+    /// `totalsVector` as an array of 4. - Precondition: a new value has 4 elements.
+    public var totals: [Double] {
+        get { [totalsVector[0], totalsVector[1], totalsVector[2], totalsVector[3]] }
+        set { totalsVector = SIMD4(newValue) }
+    }
+    /// `precisionsVector` as an array of 4. - Precondition: a new value has 4 elements.
+    public var precisions: [Double] {
+        get { [precisionsVector[0], precisionsVector[1], precisionsVector[2], precisionsVector[3]] }
+        set { precisionsVector = SIMD4(newValue) }
+    }
 
     /// `sys_len / ref_len`, or 0 when `ref_len` is 0.
     public var ratio: Double { refLen != 0 ? Double(sysLen) / Double(refLen) : 0 }
@@ -167,9 +193,9 @@ public struct BLEU: Sendable, Equatable {
         let value = smoothValue ?? smoothing.defaultValue ?? 0
         var bp = 1.0
         if sysLen < refLen { bp = sysLen > 0 ? exp(1 - Double(refLen) / Double(sysLen)) : 0 }
-        var correct = (0..<4).map { Double(matches[$0]) }
-        var total = (0..<4).map { Double(totals[$0]) }
-        var precisions = [Double](repeating: 0, count: 4)
+        var correct = SIMD4<Double>(Double(matches[0]), Double(matches[1]), Double(matches[2]), Double(matches[3]))
+        var total = SIMD4<Double>(Double(totals[0]), Double(totals[1]), Double(totals[2]), Double(totals[3]))
+        var precisions = SIMD4<Double>.zero
         if matches == .zero {
             return BLEUScore(score: 0, counts: correct, totals: total, precisions: precisions,
                              bp: bp, sysLen: sysLen, refLen: refLen)
@@ -195,7 +221,10 @@ public struct BLEU: Sendable, Equatable {
             }
         }
         var logSum = 0.0
-        for p in precisions[0..<effOrder] { logSum += p == 0 ? -9_999_999_999 : log(p) }
+        for k in 0..<effOrder {
+            let p = precisions[k]
+            logSum += p == 0 ? -9_999_999_999 : log(p)
+        }
         let score = bp * exp(logSum / Double(effOrder))
         return BLEUScore(score: score, counts: correct, totals: total, precisions: precisions,
                          bp: bp, sysLen: sysLen, refLen: refLen)
@@ -280,6 +309,8 @@ public final class BLEUSegmentScorer {
     public init(_ bleu: BLEU) {
         self.bleu = bleu
         ids = .allocate(capacity: idCapacity)
+        index.denseUnigrams = true        // ids come from the per-segment interner: 0, 1, 2, …
+        index.reserveTable(1024)          // one table reused for every segment: keep it sparse
     }
     deinit { ids.deallocate() }
 
@@ -312,11 +343,12 @@ public final class BLEUSegmentScorer {
         if idCapacity < ws.aCount / 2 + 2 {
             ids.deallocate(); idCapacity = ws.aCount / 2 + 2; ids = .allocate(capacity: idCapacity)
         }
+        ws.reserve(ws.aCount + 8)                 // 8 readable bytes past every token
         let p = ws.a
         let ids = self.ids
         pythonSplit(p, ws.aCount) { s, e in
             let tok = UnsafeBufferPointer(start: p + s, count: e - s)
-            ids[n] = intern ? interner.intern(tok) : interner.find(tok)
+            ids[n] = intern ? interner.intern(tok, readableTail: true) : interner.find(tok, readableTail: true)
             n += 1
         }
         return n

@@ -74,13 +74,18 @@ public enum BLEUTokenizer: String, CaseIterable, Sendable, Codable {
         switch self {
         case .thirteenA:
             ws.load(bytes, padded: true)
-            if ws.containsA(0x3C) { ws.replaceAll("<skipped>", "") }
-            if ws.containsA(0x0A) { ws.replaceAll("-\n", ""); ws.replaceAll("\n", " ") }
-            if ws.containsA(0x26) {
-                ws.replaceAll("&quot;", "\""); ws.replaceAll("&amp;", "&")
-                ws.replaceAll("&lt;", "<"); ws.replaceAll("&gt;", ">")
+            // One scan says which replacements and passes can apply (class13a's bits).
+            var seen = scanClasses13a(ws)
+            if seen & 56 != 0 {
+                if seen & 8 != 0 { ws.replaceAll("<skipped>", "") }
+                if seen & 32 != 0 { ws.replaceAll("-\n", ""); ws.replaceAll("\n", " ") }
+                if seen & 16 != 0 {
+                    ws.replaceAll("&quot;", "\""); ws.replaceAll("&amp;", "&")
+                    ws.replaceAll("&lt;", "<"); ws.replaceAll("&gt;", ">")
+                }
+                seen = scanClasses13a(ws)
             }
-            regexpPasses(ws)
+            regexpPasses(ws, seen: seen)
         case .zh:
             ws.aCount = 0
             guard let base = bytes.baseAddress, bytes.count > 0 else { return }
@@ -191,19 +196,57 @@ private let punct13a: [Bool] = (0..<256).map { b in
     (b >= 0x7B && b <= 0x7E) || (b >= 0x5B && b <= 0x60) || (b >= 0x21 && b <= 0x26)
         || (b >= 0x28 && b <= 0x2B) || (b >= 0x3A && b <= 0x40) || b == 0x2F
 }
+/// Per byte: 1 = '.' or ',', 2 = '-', 4 = in `punct13a`, and for the replacements before the
+/// passes 8 = '<', 16 = '&', 32 = '\n'.
+private let class13a: [UInt8] = (0..<256).map { b in
+    var c: UInt8 = b == 0x2E || b == 0x2C ? 1 : b == 0x2D ? 2 : punct13a[b] ? 4 : 0
+    if b == 0x3C { c |= 8 }
+    if b == 0x26 { c |= 16 }
+    if b == 0x0A { c |= 32 }
+    return c
+}
+
+/// The OR of `class13a` over `ws.a`: one table lookup and OR per byte, no branch.
+func scanClasses13a(_ ws: TokenizerWorkspace) -> UInt8 {
+    var seen: UInt8 = 0
+    let s = ws.a, n = ws.aCount
+    class13a.withUnsafeBufferPointer { cls in
+        for i in 0..<n { seen |= cls[Int(s[i])] }
+    }
+    return seen
+}
 @inline(__always) private func isDigit(_ b: UInt8) -> Bool { b &- 0x30 < 10 }
+
+/// The first index in `p[from..<n]` holding '.' or ',' (n when none), eight bytes at a time:
+/// `x | 0x02` maps exactly '.' and ',' to 0x2E, and the lowest byte flagged by the zero-byte
+/// test `(y − 0x01…) & ~y & 0x80…` of `y = (x | 0x02…) ^ 0x2E…` is the first zero byte of y.
+@inline(__always)
+private func nextDotComma(_ p: UnsafePointer<UInt8>, from: Int, _ n: Int) -> Int {
+    var i = from
+    let raw = UnsafeRawPointer(p)
+    while i + 8 <= n {
+        let x = UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: i, as: UInt64.self))
+        let y = (x | 0x0202_0202_0202_0202) ^ 0x2E2E_2E2E_2E2E_2E2E
+        let z = (y &- 0x0101_0101_0101_0101) & ~y & 0x8080_8080_8080_8080
+        if z != 0 { return i + z.trailingZeroBitCount / 8 }
+        i += 8
+    }
+    while i < n && !isDotComma(p[i]) { i += 1 }
+    return i
+}
 @inline(__always) private func isDotComma(_ b: UInt8) -> Bool { b == 0x2E || b == 0x2C }
 
 /// sacreBLEU's `TokenizerRegexp` passes (before its final split/join) on `ws.a`.
-private func regexpPasses(_ ws: TokenizerWorkspace) {
-    var hasDot = false, hasDash = false, hasPunct = false
+///
+/// Passes 2–4 can only match next to a '.', ',' or '-', so the fast passes jump from one such
+/// byte to the next and copy the bytes between in bulk; `reference: true` runs the plain
+/// byte-by-byte scans instead (the test oracle: both give byte-identical output).
+/// - Complexity: O(n) per pass.
+func regexpPasses(_ ws: TokenizerWorkspace, reference: Bool = false, seen known: UInt8? = nil) {
     let n0 = ws.aCount
+    let seen = known ?? scanClasses13a(ws)
+    let hasDot = seen & 1 != 0, hasDash = seen & 2 != 0, hasPunct = seen & 4 != 0
     punct13a.withUnsafeBufferPointer { table in
-        for i in 0..<n0 {
-            let b = ws.a[i]
-            if isDotComma(b) { hasDot = true } else if b == 0x2D { hasDash = true }
-            else if table[Int(b)] { hasPunct = true }
-        }
         // 1: ([\{-\~\[-\` -\&\(-\+\:-\@\/]) → " \1 "
         if hasPunct {
             ws.reserve(3 * n0 + 8)
@@ -216,20 +259,81 @@ private func regexpPasses(_ ws: TokenizerWorkspace) {
             ws.swapBuffers(j)
         }
     }
+    if reference {
+        if hasDot {
+            twoCharPass(ws, { a, b in !isDigit(a) && isDotComma(b) }, prefixSpace: false)
+            twoCharPass(ws, { a, b in isDotComma(a) && !isDigit(b) }, prefixSpace: true)
+        }
+        if hasDash { twoCharPass(ws, { a, b in isDigit(a) && b == 0x2D }, prefixSpace: false) }
+        return
+    }
     if hasDot {
         // 2: ([^0-9])([\.,]) → "\1 \2 "
-        twoCharPass(ws, { a, b in !isDigit(a) && isDotComma(b) }, prefixSpace: false)
+        splitBeforeMarks(ws, isDotComma, unlessDigit: true)
         // 3: ([\.,])([^0-9]) → " \1 \2"
-        twoCharPass(ws, { a, b in isDotComma(a) && !isDigit(b) }, prefixSpace: true)
+        splitAfterDotComma(ws)
     }
     if hasDash {
         // 4: ([0-9])(-) → "\1 \2 "
-        twoCharPass(ws, { a, b in isDigit(a) && b == 0x2D }, prefixSpace: false)
+        splitBeforeMarks(ws, { $0 == 0x2D }, unlessDigit: false)
     }
 }
 
-/// One left-to-right, non-overlapping pass of a two-character pattern. The replacement is
-/// "\1 \2 " (`prefixSpace == false`) or " \1 \2" (`prefixSpace == true`).
+/// Pass 2 (`unlessDigit`: `([^0-9])([\.,])`) or pass 4 (`([0-9])(-)`), replacement "\1 \2 ":
+/// a match starts one byte before a mark, so the scan jumps to the byte before the next mark,
+/// copying what lies between (those positions cannot start a match).
+@inline(__always)
+private func splitBeforeMarks(_ ws: TokenizerWorkspace, _ isMark: (UInt8) -> Bool, unlessDigit: Bool) {
+    let dotComma = unlessDigit                    // pass 2's marks are '.' and ','; pass 4's '-'
+
+    let n = ws.aCount
+    ws.reserve(2 * n + 8)
+    let s = ws.a, d = ws.b
+    var i = 0, j = 0
+    while i + 1 < n {
+        var p = i + 1
+        if dotComma { p = nextDotComma(s, from: p, n) } else { while p < n && !isMark(s[p]) { p += 1 } }
+        if p == n { break }
+        let q = p - 1                             // the only start that can match before p
+        if q > i { (d + j).update(from: s + i, count: q - i); j += q - i }
+        let x = s[q]
+        if isDigit(x) != unlessDigit {
+            d[j] = x; d[j + 1] = 0x20; d[j + 2] = s[p]; d[j + 3] = 0x20
+            j += 4; i = p + 1
+        } else {
+            d[j] = x; j += 1; i = p
+        }
+    }
+    if i < n { (d + j).update(from: s + i, count: n - i); j += n - i }
+    ws.swapBuffers(j)
+}
+
+/// Pass 3, `([\.,])([^0-9])` → " \1 \2": a match starts at a '.' or ','.
+@inline(__always)
+private func splitAfterDotComma(_ ws: TokenizerWorkspace) {
+    let n = ws.aCount
+    ws.reserve(2 * n + 8)
+    let s = ws.a, d = ws.b
+    var i = 0, j = 0
+    while i + 1 < n {
+        let p = nextDotComma(s, from: i, n)
+        if p + 1 >= n { break }                   // no mark, or one at the very end: no match
+        if p > i { (d + j).update(from: s + i, count: p - i); j += p - i }
+        let y = s[p + 1]
+        if !isDigit(y) {
+            d[j] = 0x20; d[j + 1] = s[p]; d[j + 2] = 0x20; d[j + 3] = y
+            j += 4; i = p + 2
+        } else {
+            d[j] = s[p]; j += 1; i = p + 1
+        }
+    }
+    if i < n { (d + j).update(from: s + i, count: n - i); j += n - i }
+    ws.swapBuffers(j)
+}
+
+/// One left-to-right, non-overlapping pass of a two-character pattern, byte by byte (the
+/// oracle of the fast passes). The replacement is "\1 \2 " (`prefixSpace == false`) or
+/// " \1 \2" (`prefixSpace == true`).
 @inline(__always)
 private func twoCharPass(_ ws: TokenizerWorkspace, _ match: (UInt8, UInt8) -> Bool, prefixSpace: Bool) {
     let n = ws.aCount

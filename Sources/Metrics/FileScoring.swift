@@ -57,6 +57,7 @@ public enum FileScorer {
         var result = CorpusScores(segments: 0, bleuStatistics: BLEUStatistics(), bleu: nil,
                                   references: .fixed(references.count), rouge: [:])
         var rougeSums: [ROUGEType: (Double, Double, Double)] = [:]
+        var rougeBest = ROUGEScores()
         while true {
             bleuScorer?.beginSegment()
             rougeScorer?.beginSegment()
@@ -72,7 +73,10 @@ public enum FileScorer {
             var seg = SegmentScores(bleu: nil, bleuStatistics: nil, rouge: [:])
             let hypGot = try hypReader.withNextLine { line -> Bool in
                 if let s = bleuScorer { seg.bleuStatistics = s.finishSegment(hypothesis: line) }
-                if let s = rougeScorer { seg.rouge = s.finishSegment(hypothesis: line).best }
+                if let s = rougeScorer {
+                    rougeBest = s.finishSegment(hypothesis: line).bestScores
+                    if segment != nil { seg.rouge = rougeBest.dictionary }
+                }
                 return true
             }
             if hypGot == nil || !ended.isEmpty {
@@ -85,7 +89,8 @@ public enum FileScorer {
                 if options.keepSegments { result.segmentBLEU.append(st) }
                 if segment != nil, let b = options.bleu { seg.bleu = b.score(st) }
             }
-            for (t, s) in seg.rouge {
+            for t in ROUGEType.allCases {
+                guard let s = rougeBest[t] else { continue }
                 let o = rougeSums[t] ?? (0, 0, 0)
                 rougeSums[t] = (o.0 + s.precision, o.1 + s.recall, o.2 + s.f)
                 if options.keepSegments { result.segmentROUGE[t, default: []].append(s.f) }

@@ -62,6 +62,42 @@ struct LCSMasks {
     }
 }
 
+/// Bit-parallel LCS for references of at most 64 tokens whose ids are small and dense (the
+/// per-scorer interned ids of ROUGE): the match mask of each reference token sits at index
+/// `id` of a direct-addressed table, so building and reading the masks needs no hashing, and
+/// the table is cleared again after each call (only the reference's entries were set).
+///
+/// - Complexity: O(|ref| + |hyp|) per call, no allocation once the table covers the ids.
+final class DirectLCS {
+    private var masks: UnsafeMutablePointer<UInt64>
+    private var capacity = 0
+
+    init() { masks = .allocate(capacity: 1) }
+    deinit { masks.deallocate() }
+
+    /// The LCS length of `ref` (at most 64 tokens) and `hyp`; every id is below `idBound`.
+    func lcs(_ ref: UnsafeBufferPointer<UInt32>, _ hyp: UnsafeBufferPointer<UInt32>, idBound: Int) -> Int {
+        precondition(ref.count <= 64, "DirectLCS handles references of at most 64 tokens")
+        if ref.isEmpty || hyp.isEmpty { return 0 }
+        if capacity < idBound {
+            masks.deallocate()
+            capacity = max(idBound, 2 * capacity, 1024)
+            masks = .allocate(capacity: capacity)
+            masks.initialize(repeating: 0, count: capacity)
+        }
+        let mk = masks
+        for (j, t) in ref.enumerated() { mk[Int(t)] |= 1 << UInt64(j) }
+        var v = UInt64.max
+        for t in hyp {
+            let m = mk[Int(t)]
+            v = (v &+ (v & m)) | (v & ~m)
+        }
+        for t in ref { mk[Int(t)] = 0 }
+        let live = ref.count == 64 ? UInt64.max : (UInt64(1) << UInt64(ref.count)) - 1
+        return (~v & live).nonzeroBitCount
+    }
+}
+
 /// The classic O(m·n) LCS table (rouge-score's `_lcs_table`), the oracle of the fast path and
 /// the basis of ROUGE-Lsum's backtracking.
 func lcsTable(_ ref: [UInt32], _ can: [UInt32]) -> [[Int32]] {

@@ -30,9 +30,23 @@ public final class NGramIndex {
     private var idCapacity: Int
     /// The number of distinct reference n-grams (all orders).
     public private(set) var distinctNGrams = 0
-    private var touched: UnsafeMutablePointer<UInt32>   // ids with a non-zero running count
+    private var touched: UnsafeMutablePointer<UInt32>   // ids with a non-zero running count; `matches`' budgets
     private var chain: UnsafeMutablePointer<UInt32>     // scratch: n-gram id per start position
     private var chainCapacity = 256
+    private let counts: UnsafeMutablePointer<Int32>     // scratch: matches per order
+    // Dense unigrams (`denseUnigrams`): token → unigram id (UInt32.max: absent) for tokens
+    // below `uniBound`, instead of the hash table.
+    private var uniIDs: UnsafeMutablePointer<UInt32>
+    private var uniCapacity = 64
+    private var uniBound = 0
+
+    /// Whether unigrams are looked up in a direct-addressed table indexed by the token instead
+    /// of the hash table: for small, dense token ids such as a per-segment interner's (the
+    /// table is as long as the largest reference token + 1). Set it before adding references.
+    /// Results are identical either way.
+    public var denseUnigrams = false {
+        didSet { precondition(distinctNGrams == 0, "Set denseUnigrams before adding references") }
+    }
     /// The reference lengths (in tokens) added since the last reset.
     public private(set) var referenceLengths: [Int] = []
 
@@ -56,11 +70,14 @@ public final class NGramIndex {
         used = .allocate(capacity: capacity)
         touched = .allocate(capacity: idCapacity)
         chain = .allocate(capacity: chainCapacity)
+        counts = .allocate(capacity: 8)
+        uniIDs = .allocate(capacity: uniCapacity)
     }
 
     deinit {
         keys.deallocate(); vals.deallocate(); refMax.deallocate(); running.deallocate()
-        used.deallocate(); touched.deallocate(); chain.deallocate()
+        used.deallocate(); touched.deallocate(); chain.deallocate(); counts.deallocate()
+        uniIDs.deallocate()
     }
 
     /// Forgets every reference (keeps the memory). - Complexity: O(distinct n-grams).
@@ -72,13 +89,16 @@ public final class NGramIndex {
         }
         usedCount = 0
         distinctNGrams = 0
+        uniBound = 0
         referenceLengths.removeAll(keepingCapacity: true)
         referenceTokens.removeAll(keepingCapacity: true)
         dense = nil
     }
 
-    @inline(__always) private func slot(_ key: UInt64) -> Int {
-        Int(truncatingIfNeeded: (key &* 0x9E37_79B9_7F4A_7C15) >> 32) & (capacity - 1)
+    @inline(__always) private func slot(_ key: UInt64) -> Int { Self.slot(key, capacity - 1) }
+
+    @inline(__always) private static func slot(_ key: UInt64, _ mask: Int) -> Int {
+        Int(truncatingIfNeeded: (key &* 0x9E37_79B9_7F4A_7C15) >> 32) & mask
     }
 
     @inline(__always) func lookup(_ prefix: UInt64, _ token: UInt32) -> UInt32? {
@@ -147,6 +167,19 @@ public final class NGramIndex {
         oldKeys.deallocate(); oldVals.deallocate()
     }
 
+    /// Makes the hash table at least `slots` long (rounded up to a power of 2), for owners that
+    /// reuse one index across many segments: a sparser table means fewer probe collisions (and
+    /// mispredicted branches) per n-gram. The rewards keep the small default (one per reference).
+    func reserveTable(_ slots: Int) {
+        while capacity < slots { growTable() }
+    }
+
+    /// Grows the id arrays and the table so that `extra` more n-grams fit without growing.
+    private func reserve(adding extra: Int) {
+        while distinctNGrams + extra > idCapacity { growIDs() }
+        while (usedCount + extra) * 2 > capacity { growTable() }
+    }
+
     /// Adds one reference: its n-gram counts raise the per-n-gram maxima.
     /// - Parameter tokens: the reference's token ids (`UInt32.max` is reserved).
     /// - Complexity: O(|tokens| · maxOrder) expected.
@@ -158,17 +191,74 @@ public final class NGramIndex {
         if chainCapacity < n {
             chain.deallocate(); chainCapacity = max(n, 2 * chainCapacity); chain = .allocate(capacity: chainCapacity)
         }
+        // Room for every n-gram of this reference up front: the loop below keeps the buffers in
+        // locals (nothing reallocates under it, and stores through them cannot alias `self`).
+        reserve(adding: n * maxOrder)
+        let keys = self.keys, vals = self.vals, used = self.used, chain = self.chain
+        let running = self.running, refMax = self.refMax, touched = self.touched
+        let mask = capacity - 1
+        var usedCount = self.usedCount, next = distinctNGrams
         var nTouched = 0
-        for order in 1...maxOrder where n >= order {
-            for i in 0...(n - order) {
-                let prefix = order == 1 ? Self.root : UInt64(chain[i])
-                let g = insert(prefix, tokens[i + order - 1])
+        // The first reference since the reset: its counts are the maxima (every id is new and
+        // starts at 0), so count straight into `refMax`.
+        let first = referenceLengths.count == 1
+        var firstOrder = 1
+        if denseUnigrams && n > 0 {
+            // Unigram ids from the direct table (extended to the largest token first).
+            var top = 0
+            for t in tokens { top = max(top, Int(t)) }
+            if top >= uniBound {
+                if top >= uniCapacity {
+                    let c = max(top + 1, 2 * uniCapacity)
+                    let u = UnsafeMutablePointer<UInt32>.allocate(capacity: c)
+                    u.update(from: uniIDs, count: uniBound)
+                    uniIDs.deallocate(); uniIDs = u; uniCapacity = c
+                }
+                (uniIDs + uniBound).update(repeating: .max, count: top + 1 - uniBound)
+                uniBound = top + 1
+            }
+            let uni = uniIDs
+            for i in 0..<n {
+                let t = Int(tokens[i])
+                var g = uni[t]
+                if g == .max { g = UInt32(next); next += 1; uni[t] = g; refMax[Int(g)] = 0 }
                 chain[i] = g
                 let gi = Int(g)
-                if running[gi] == 0 { touched[nTouched] = g; nTouched += 1 }
-                running[gi] += 1
+                if first { refMax[gi] += 1; continue }
+                let c = running[gi]
+                if c == 0 { touched[nTouched] = g; nTouched += 1 }
+                running[gi] = c + 1
+            }
+            firstOrder = 2
+        }
+        for order in firstOrder...max(firstOrder, maxOrder) where n >= order && order <= maxOrder {
+            for i in 0...(n - order) {
+                let prefix = order == 1 ? Self.root : UInt64(chain[i])
+                let key = prefix << 32 | UInt64(tokens[i + order - 1])
+                var s = Self.slot(key, mask)
+                var g: UInt32
+                while true {
+                    let k = keys[s]
+                    if k == key { g = vals[s]; break }
+                    if k == Self.empty {
+                        g = UInt32(next); next += 1
+                        keys[s] = key; vals[s] = g
+                        used[usedCount] = Int32(s); usedCount += 1
+                        refMax[Int(g)] = 0
+                        break
+                    }
+                    s = (s + 1) & mask
+                }
+                chain[i] = g
+                let gi = Int(g)
+                if first { refMax[gi] += 1; continue }
+                let c = running[gi]
+                if c == 0 { touched[nTouched] = g; nTouched += 1 }
+                running[gi] = c + 1
             }
         }
+        self.usedCount = usedCount
+        distinctNGrams = next
         for k in 0..<nTouched {
             let gi = Int(touched[k])
             if running[gi] > refMax[gi] { refMax[gi] = running[gi] }
@@ -188,25 +278,57 @@ public final class NGramIndex {
     @inline(__always)
     public func matches(_ hyp: UnsafeBufferPointer<UInt32>) -> SIMD8<Int32> {
         if let d = dense { return d.matches(hyp) }
-        var m = SIMD8<Int32>()
+        // Buffers in locals, counts in a scratch array (a SIMD8 lane updated in the loop costs
+        // a store-forwarding stall per match). `budget` starts as a copy of the reference maxima
+        // and counts down: an n-gram matches while its budget is positive (clipping), with no
+        // reset pass afterwards.
+        let keys = self.keys, vals = self.vals, counts = self.counts
+        let budget = self.touched
+        UnsafeMutableRawPointer(budget).copyMemory(from: refMax, byteCount: distinctNGrams * 4)
+        let mask = capacity - 1, maxOrder = self.maxOrder
+        counts.update(repeating: 0, count: 8)
         let n = hyp.count
-        var nTouched = 0
+        let dense = denseUnigrams, uni = uniIDs, uniBound = self.uniBound
         for i in 0..<n {
             var prefix = Self.root
             var order = 1
-            while order <= maxOrder && i + order <= n {
-                guard let g = lookup(prefix, hyp[i + order - 1]) else { break }
+            if dense {
+                let t = Int(hyp[i])
+                let g = t < uniBound ? uni[t] : .max
+                if g == .max { continue }
                 let gi = Int(g)
-                let c = running[gi]
-                if c == 0 { touched[nTouched] = g; nTouched += 1 }
-                running[gi] = c + 1
-                if c < refMax[gi] { m[order - 1] += 1 }
+                let k = budget[gi]
+                let pos: UInt32 = k > 0 ? 1 : 0
+                budget[gi] = k &- pos
+                counts[0] &+= Int32(bitPattern: pos)
+                prefix = UInt64(g)
+                order = 2
+            }
+            while order <= maxOrder && i + order <= n {
+                let t = hyp[i + order - 1]
+                // A token absent from the references ends the walk without a probe.
+                if dense && (Int(t) >= uniBound || uni[Int(t)] == .max) { break }
+                let key = prefix << 32 | UInt64(t)
+                var s = Self.slot(key, mask)
+                var found = false
+                var g: UInt32 = 0
+                while true {
+                    let k = keys[s]
+                    if k == key { g = vals[s]; found = true; break }
+                    if k == Self.empty { break }
+                    s = (s + 1) & mask
+                }
+                if !found { break }
+                let gi = Int(g)
+                let k = budget[gi]
+                let pos: UInt32 = k > 0 ? 1 : 0
+                budget[gi] = k &- pos
+                counts[order - 1] &+= Int32(bitPattern: pos)
                 prefix = UInt64(g)
                 order += 1
             }
         }
-        for k in 0..<nTouched { running[Int(touched[k])] = 0 }
-        return m
+        return SIMD8(counts[0], counts[1], counts[2], counts[3], counts[4], counts[5], counts[6], counts[7])
     }
 
     /// Prepares the index for many hypotheses against the same references (the rewards): builds
@@ -224,7 +346,13 @@ public final class NGramIndex {
     var keepsReferences = false
 
     /// The unigram id of `token` in the references, if it occurs there.
-    @inline(__always) func unigramID(_ token: UInt32) -> UInt32? { lookup(Self.root, token) }
+    @inline(__always) func unigramID(_ token: UInt32) -> UInt32? {
+        if denseUnigrams {
+            let g = Int(token) < uniBound ? uniIDs[Int(token)] : .max
+            return g == .max ? nil : g
+        }
+        return lookup(Self.root, token)
+    }
 }
 
 

@@ -43,9 +43,55 @@ func pythonWhitespaceLength(_ p: UnsafePointer<UInt8>, _ i: Int, _ end: Int) -> 
 }
 
 /// Python's `str.split()` (no argument) over UTF-8 bytes: calls `body(start, end)` for each
-/// maximal run of non-whitespace bytes. - Complexity: O(n).
+/// maximal run of non-whitespace bytes. Printable ASCII (0x21–0x7E) is never whitespace: inside
+/// a token the scan skips 8 bytes at a time while they all are, and checks only other bytes
+/// with `pythonWhitespaceLength`. - Complexity: O(n).
 @inline(__always)
 func pythonSplit(_ p: UnsafePointer<UInt8>, _ count: Int, _ body: (Int, Int) -> Void) {
+    var i = 0
+    while i < count {
+        // Skip whitespace.
+        let b = p[i]
+        if b == 0x20 { i += 1; continue }
+        if b &- 0x21 < 0x5E { } else {
+            let w = pythonWhitespaceLength(p, i, count)
+            if w > 0 { i += w; continue }
+        }
+        // A token: printable ASCII fast, anything else checked.
+        let start = i
+        i += 1
+        while i < count {
+            i = nextNonPrintableASCII(p, from: i, count)
+            if i == count || p[i] == 0x20 || pythonWhitespaceLength(p, i, count) > 0 { break }
+            i += 1
+        }
+        body(start, i)
+    }
+}
+
+/// The first index in `p[from..<n]` whose byte is not printable ASCII (not in 0x21–0x7E), or
+/// n. Eight bytes at a time: bytes ≥ 0x80 have bit 7 set; `(x & 0x7F…) + 0x01…` sets bit 7 of
+/// the bytes whose low 7 bits are 0x7F; the zero-byte style test `(x − 0x21…) & ~x & 0x80…`
+/// flags bytes below 0x21 (its lowest flagged byte is exact, which is all we read).
+@inline(__always)
+func nextNonPrintableASCII(_ p: UnsafePointer<UInt8>, from: Int, _ n: Int) -> Int {
+    var i = from
+    let raw = UnsafeRawPointer(p)
+    while i + 8 <= n {
+        let x = UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: i, as: UInt64.self))
+        let high: UInt64 = 0x8080_8080_8080_8080
+        let del = ((x & 0x7F7F_7F7F_7F7F_7F7F) &+ 0x0101_0101_0101_0101) & high
+        let low = (x &- 0x2121_2121_2121_2121) & ~x & high
+        let z = (x & high) | del | low
+        if z != 0 { return i + z.trailingZeroBitCount / 8 }
+        i += 8
+    }
+    while i < n && p[i] &- 0x21 < 0x5E { i += 1 }
+    return i
+}
+
+/// Python's `str.split()` byte by byte (the oracle of `pythonSplit`). - Complexity: O(n).
+func pythonSplitReference(_ p: UnsafePointer<UInt8>, _ count: Int, _ body: (Int, Int) -> Void) {
     var i = 0
     var start = -1
     while i < count {
@@ -64,6 +110,13 @@ func pythonSplit(_ p: UnsafePointer<UInt8>, _ count: Int, _ body: (Int, Int) -> 
 /// The byte range of `p[0..<count]` without Python whitespace at the end (`str.rstrip()`),
 /// and optionally at the start (`str.strip()`).
 func pythonStripRange(_ p: UnsafePointer<UInt8>, _ count: Int, leading: Bool) -> Range<Int> {
+    // Common case: printable ASCII at the end (and at the start, when asked) strips nothing.
+    if count > 0 && p[count - 1] &- 0x21 < 0x5E && (!leading || p[0] &- 0x21 < 0x5E) { return 0..<count }
+    return pythonStripRangeReference(p, count, leading: leading)
+}
+
+/// `pythonStripRange` without its printable-ASCII shortcut (the oracle of the shortcut).
+func pythonStripRangeReference(_ p: UnsafePointer<UInt8>, _ count: Int, leading: Bool) -> Range<Int> {
     var end = count
     // Walk back over whitespace: whitespace chars are 1–3 bytes; test candidate starts.
     while end > 0 {

@@ -1,6 +1,11 @@
 // ROUGE (Lin, 2004, https://aclanthology.org/W04-1013) exactly as Google's rouge-score 0.1.2
 // computes it, on the same n-gram index as BLEU.
 import CICU
+#if canImport(Darwin)
+import Darwin
+#else
+import Glibc
+#endif
 
 /// How ROUGE splits text into tokens.
 public enum ROUGETokenizer: String, CaseIterable, Sendable, Codable {
@@ -98,12 +103,69 @@ public struct ROUGE: Sendable, Equatable {
     }
 }
 
+/// The scores of the ROUGE variants, one optional slot per ``ROUGEType``: a dictionary-free
+/// `[ROUGEType: ROUGEScore]` (no hashing, no allocation) for hot loops.
+public struct ROUGEScores: Sendable, Equatable {
+    private var r1: ROUGEScore?, r2: ROUGEScore?, rL: ROUGEScore?, rLsum: ROUGEScore?
+
+    public init() {}
+
+    /// The score of variant `t`, nil when it was not computed.
+    public subscript(_ t: ROUGEType) -> ROUGEScore? {
+        get {
+            switch t {
+            case .rouge1: return r1
+            case .rouge2: return r2
+            case .rougeL: return rL
+            case .rougeLsum: return rLsum
+            }
+        }
+        set {
+            switch t {
+            case .rouge1: r1 = newValue
+            case .rouge2: r2 = newValue
+            case .rougeL: rL = newValue
+            case .rougeLsum: rLsum = newValue
+            }
+        }
+    }
+
+    /// The computed variants as a dictionary.
+    public var dictionary: [ROUGEType: ROUGEScore] {
+        var d: [ROUGEType: ROUGEScore] = [:]
+        for t in ROUGEType.allCases { if let s = self[t] { d[t] = s } }
+        return d
+    }
+}
+
 /// One segment's ROUGE: per reference, and the best per variant.
 public struct ROUGESegmentResult: Sendable {
     /// Scores against each reference, in order.
-    public var perReference: [[ROUGEType: ROUGEScore]]
+    public var perReferenceScores: [ROUGEScores]
     /// Per variant, the reference with the highest F (the first on a tie); zeros without references.
-    public var best: [ROUGEType: ROUGEScore]
+    public var bestScores: ROUGEScores
+
+    /// Scores against each reference, in order, as dictionaries.
+    public var perReference: [[ROUGEType: ROUGEScore]] {
+        get { perReferenceScores.map(\.dictionary) }
+        set {
+            perReferenceScores = newValue.map { d in
+                var s = ROUGEScores()
+                for (t, v) in d { s[t] = v }
+                return s
+            }
+        }
+    }
+
+    /// Per variant, the reference with the highest F (the first on a tie); zeros without
+    /// references. `bestScores` gives the same without building a dictionary.
+    public var best: [ROUGEType: ROUGEScore] {
+        get { bestScores.dictionary }
+        set {
+            bestScores = ROUGEScores()
+            for (t, v) in newValue { bestScores[t] = v }
+        }
+    }
 }
 
 // MARK: - Tokenization
@@ -112,6 +174,7 @@ public struct ROUGESegmentResult: Sendable {
 /// changes no result).
 struct ROUGETokenizerState {
     var lowered: [UInt8] = []
+    var token: [UInt8] = []
     var stemCache: [[UInt8]: [UInt8]] = [:]
     var utf16: [UInt16] = []
     var normalized: [UInt16] = []
@@ -120,21 +183,100 @@ struct ROUGETokenizerState {
                          _ emit: (UnsafeBufferPointer<UInt8>) -> Void) {
         switch tokenizer {
         case .compatible:
-            lowered.removeAll(keepingCapacity: true)
-            pythonLower(text, into: &lowered)
-            let l = lowered
-            l.withUnsafeBufferPointer { p in
-                var i = 0
-                let n = p.count
-                while i < n {
-                    while i < n && !isAlnum(p[i]) { i += 1 }
-                    let s = i
-                    while i < n && isAlnum(p[i]) { i += 1 }
-                    if i > s { emitToken(UnsafeBufferPointer(rebasing: p[s..<i]), stem: stem, emit) }
-                }
-            }
+            var buffer = token
+            token = []
+            compatibleTokens(text, buffer: &buffer) { emitToken($0, stem: stem, emit) }
+            token = buffer
         case .unicode:
             unicodeTokens(text, stem: stem, emit)
+        }
+    }
+
+    /// rouge-score's tokens without stemming: runs of `[a-z0-9]` in Python's `text.lower()`.
+    ///
+    /// One pass, no lowered copy of the text: ASCII bytes are lowercased on the fly; a non-ASCII
+    /// scalar contributes the ASCII letters and digits of its full lowercase mapping (`İ` → `i`,
+    /// the Kelvin sign → `k`), everything else in its mapping separates tokens, exactly as the
+    /// regular expression does on the lowered string (`compatibleTokensReference` is the oracle).
+    /// Malformed UTF-8 is decoded as `String(decoding:)` repairs it, from the bad byte on.
+    /// - Complexity: O(n); no allocation once `token` has grown.
+    /// `buffer` holds the token being built (grown as needed, reused across calls); it always
+    /// has at least 8 bytes to spare past the end of the token passed to `emit`.
+    @inline(__always)
+    func compatibleTokens(_ text: UnsafeBufferPointer<UInt8>, buffer: inout [UInt8],
+                          _ emit: (UnsafeBufferPointer<UInt8>) -> Void) {
+        guard let p = text.baseAddress else { return }
+        let n = text.count
+        // A lowercase mapping has at most 3 scalars per source scalar of ≥ 2 bytes.
+        if buffer.count < 2 * n + 16 { buffer = [UInt8](repeating: 0, count: 2 * n + 16) }
+        lowerAlnumTable.withUnsafeBufferPointer { lowerAlnum in
+        buffer.withUnsafeMutableBufferPointer { tb in
+            let buf = tb.baseAddress!
+            var len = 0
+            @inline(__always) func flush() {
+                if len > 0 { emit(UnsafeBufferPointer(start: buf, count: len)); len = 0 }
+            }
+            @inline(__always) func add(mappingOf v: UInt32) {
+                guard let sc = Unicode.Scalar(v) else { flush(); return }
+                for u in sc.properties.lowercaseMapping.utf8 {
+                    if isAlnum(u) { buf[len] = u; len += 1 } else { flush() }
+                }
+            }
+            var i = 0
+            while i < n {
+                // Eight bytes at a time while they are ASCII letters and digits.
+                if i + 8 <= n {
+                    let x = UInt64(littleEndian: UnsafeRawPointer(p + i).loadUnaligned(as: UInt64.self))
+                    let (lowered, run) = asciiAlnumRun(x)
+                    if run > 0 {
+                        UnsafeMutableRawPointer(buf + len).storeBytes(of: lowered.littleEndian, as: UInt64.self)
+                        len += run; i += run
+                        if run == 8 { continue }
+                    }
+                }
+                let b = p[i]
+                let c = lowerAlnum[Int(b)]
+                if c != 0 {
+                    if c < 0x80 { buf[len] = c; len += 1; i += 1; continue }
+                } else {
+                    flush(); i += 1; continue
+                }
+                if let (v, k) = decodeUTF8(p, i, n) {
+                    add(mappingOf: v)
+                    i += k
+                } else {
+                    // Malformed from here on: let the standard library repair the rest.
+                    for sc in String(decoding: UnsafeBufferPointer(start: p + i, count: n - i), as: UTF8.self).unicodeScalars {
+                        if sc.value < 0x80 {
+                            let b = UInt8(sc.value)
+                            let c = (b &- 0x41) < 26 ? b | 0x20 : b
+                            if isAlnum(c) { buf[len] = c; len += 1 } else { flush() }
+                        } else {
+                            add(mappingOf: sc.value)
+                        }
+                    }
+                    break
+                }
+            }
+            flush()
+        }
+        }
+    }
+
+    /// The plain two-step tokenizer (`pythonLower`, then runs of `[a-z0-9]`): the oracle of
+    /// `compatibleTokens`.
+    mutating func compatibleTokensReference(_ text: UnsafeBufferPointer<UInt8>, _ emit: (UnsafeBufferPointer<UInt8>) -> Void) {
+        lowered.removeAll(keepingCapacity: true)
+        pythonLower(text, into: &lowered)
+        lowered.withUnsafeBufferPointer { p in
+            var i = 0
+            let n = p.count
+            while i < n {
+                while i < n && !isAlnum(p[i]) { i += 1 }
+                let s = i
+                while i < n && isAlnum(p[i]) { i += 1 }
+                if i > s { emit(UnsafeBufferPointer(rebasing: p[s..<i])) }
+            }
         }
     }
 
@@ -192,17 +334,80 @@ struct ROUGETokenizerState {
 
 @inline(__always) private func isAlnum(_ b: UInt8) -> Bool { (b &- 0x61) < 26 || (b &- 0x30) < 10 }
 
+/// Of eight bytes (little-endian `x`): the bytes with ASCII capitals lowercased, and how many
+/// leading bytes are ASCII letters or digits (0–8). Per byte b < 0x80, `b + (0x80 − lo)` has
+/// bit 7 set iff b ≥ lo and `b + (0x7F − hi)` iff b > hi (no carry leaves a byte, as b ≤ 0x7F).
+@inline(__always)
+func asciiAlnumRun(_ x: UInt64) -> (lowered: UInt64, run: Int) {
+    let high: UInt64 = 0x8080_8080_8080_8080
+    let x7 = x & 0x7F7F_7F7F_7F7F_7F7F
+    @inline(__always) func inRange(_ lo: UInt64, _ hi: UInt64) -> UInt64 {
+        let ge = x7 &+ (0x80 - lo) &* 0x0101_0101_0101_0101
+        let gt = x7 &+ (0x7F - hi) &* 0x0101_0101_0101_0101
+        return ge & ~gt & high
+    }
+    let upper = inRange(0x41, 0x5A)
+    let alnum = (inRange(0x30, 0x39) | upper | inRange(0x61, 0x7A)) & ~(x & high)
+    let run = (~alnum & high).trailingZeroBitCount / 8
+    return (x | (upper >> 2), run)
+}
+
+/// Per byte: the lowercase ASCII letter or digit it stands for, 0 for other ASCII bytes (token
+/// separators), 0xFF for bytes ≥ 0x80 (start or part of a non-ASCII scalar).
+private let lowerAlnumTable: [UInt8] = (0..<256).map { (b: Int) -> UInt8 in
+    if b >= 0x80 { return 0xFF }
+    let c = UInt8(b) &- 0x41 < 26 ? UInt8(b) | 0x20 : UInt8(b)
+    return isAlnum(c) ? c : 0
+}
+
+/// The scalar starting at `p[i]` (a non-ASCII lead byte) and its byte length, or nil when the
+/// bytes there are not well-formed UTF-8 (RFC 3629: no overlongs, surrogates or values past
+/// U+10FFFF).
+@inline(__always)
+func decodeUTF8(_ p: UnsafePointer<UInt8>, _ i: Int, _ n: Int) -> (UInt32, Int)? {
+    let b = p[i]
+    @inline(__always) func cont(_ k: Int) -> UInt32? {
+        guard i + k < n else { return nil }
+        let c = p[i + k]
+        return c & 0xC0 == 0x80 ? UInt32(c & 0x3F) : nil
+    }
+    switch b {
+    case 0xC2...0xDF:
+        guard let c1 = cont(1) else { return nil }
+        return (UInt32(b & 0x1F) << 6 | c1, 2)
+    case 0xE0...0xEF:
+        guard let c1 = cont(1), let c2 = cont(2) else { return nil }
+        if b == 0xE0 && c1 < 0x20 { return nil }          // overlong
+        if b == 0xED && c1 >= 0x20 { return nil }         // surrogate
+        return (UInt32(b & 0x0F) << 12 | c1 << 6 | c2, 3)
+    case 0xF0...0xF4:
+        guard let c1 = cont(1), let c2 = cont(2), let c3 = cont(3) else { return nil }
+        if b == 0xF0 && c1 < 0x10 { return nil }          // overlong
+        if b == 0xF4 && c1 >= 0x10 { return nil }         // past U+10FFFF
+        return (UInt32(b & 0x07) << 18 | c1 << 12 | c2 << 6 | c3, 4)
+    default:
+        return nil
+    }
+}
+
 // MARK: - Segment scorer
 
 /// Computes ROUGE segment by segment with reusable buffers: references are added one at a time
-/// (tokenized at once), then the hypothesis closes the segment. Token ids come from a
-/// persistent interner, so the stemmer and the hash tables see each word type once.
+/// (tokenized at once), then the hypothesis closes the segment. With stemming, token ids come
+/// from an interner that lives across segments (up to 2^22 types), so the stemmer sees each
+/// word type once; without, the interner starts afresh each segment, so its table stays small
+/// and in cache.
 /// - Note: not thread-safe; use one per thread.
 public final class ROUGESegmentScorer {
     public let config: ROUGE
     private var tk = ROUGETokenizerState()
     private let interner = ByteInterner()
+    // refs[0..<refCount]: this segment's references as token ids (the arrays are reused).
     private var refs: [[UInt32]] = []
+    private var refCount = 0
+    private var hyp: [UInt32] = []
+    private let directLCS = DirectLCS()
+    private var perScratch: [ROUGEScores] = []
     private var refSentences: [[[UInt32]]] = []
     private let needsLsum: Bool
     private var indexes: [NGramIndex] = []
@@ -214,18 +419,26 @@ public final class ROUGESegmentScorer {
 
     /// Starts a new segment.
     public func beginSegment() {
-        refs.removeAll(keepingCapacity: true)
+        refCount = 0
         refSentences.removeAll(keepingCapacity: true)
-        if interner.count > 1 << 22 { interner.reset(); stemmedID.removeAll() }
+        if !config.useStemmer || interner.count > 1 << 22 { interner.reset(); stemmedID.removeAll(keepingCapacity: true) }
     }
 
     private var stemmedID: [UInt32] = []     // raw token id → id of its stem (.max: not yet known)
 
-    /// Token ids of `text`; with stemming, each word type is stemmed once (its id maps to its
-    /// stem's id), which gives the same tokens as stemming every occurrence.
-    private func ids(_ text: UnsafeBufferPointer<UInt8>) -> [UInt32] {
-        var out: [UInt32] = []
+    /// Token ids of `text` appended to `out`; with stemming, each word type is stemmed once (its
+    /// id maps to its stem's id), which gives the same tokens as stemming every occurrence.
+    private func ids(_ text: UnsafeBufferPointer<UInt8>, into out: inout [UInt32]) {
         let stem = config.useStemmer
+        if config.tokenizer == .compatible && !stem {
+            // The common case in one loop: tokens go straight to the interner (the token
+            // buffer has ≥ 8 spare bytes past every token, see `compatibleTokens`).
+            var buffer = tk.token
+            tk.token = []
+            tk.compatibleTokens(text, buffer: &buffer) { tok in out.append(interner.intern(tok, readableTail: true)) }
+            tk.token = buffer
+            return
+        }
         tk.tokens(text, tokenizer: config.tokenizer, stem: false) { tok in
             let raw = interner.intern(tok)
             guard stem && tok.count > 3 else { out.append(raw); return }
@@ -238,6 +451,11 @@ public final class ROUGESegmentScorer {
             stemmedID[r] = sid
             out.append(sid)
         }
+    }
+
+    private func ids(_ text: UnsafeBufferPointer<UInt8>) -> [UInt32] {
+        var out: [UInt32] = []
+        ids(text, into: &out)
         return out
     }
 
@@ -254,11 +472,17 @@ public final class ROUGESegmentScorer {
         return out
     }
 
-    private func hasNewline(_ text: UnsafeBufferPointer<UInt8>) -> Bool { text.contains(0x0A) }
+    private func hasNewline(_ text: UnsafeBufferPointer<UInt8>) -> Bool {
+        guard let b = text.baseAddress else { return false }
+        return memchr(b, 0x0A, text.count) != nil
+    }
 
     /// Adds a reference (UTF-8 bytes).
     public func addReference(_ text: UnsafeBufferPointer<UInt8>) {
-        refs.append(ids(text))
+        if refCount == refs.count { refs.append([]) }
+        refs[refCount].removeAll(keepingCapacity: true)
+        ids(text, into: &refs[refCount])
+        refCount += 1
         refSentences.append(needsLsum && hasNewline(text) ? sentences(text) : [])
     }
 
@@ -271,22 +495,35 @@ public final class ROUGESegmentScorer {
     /// Closes the segment with its hypothesis and returns per-reference and best scores.
     /// - Complexity: O(Σ_r (|r| + |hyp|) + LCS), LCS bit-parallel: O(|hyp| · ⌈|r|/64⌉).
     public func finishSegment(hypothesis text: UnsafeBufferPointer<UInt8>) -> ROUGESegmentResult {
-        let hyp = ids(text)
+        hyp.removeAll(keepingCapacity: true)
+        ids(text, into: &hyp)
+        let hyp = self.hyp
         let hypSents: [[UInt32]] = needsLsum && hasNewline(text) ? sentences(text) : []
-        let hypIsSingle = !hasNewline(text)
-        var per: [[ROUGEType: ROUGEScore]] = []
-        while indexes.count < refs.count { indexes.append(NGramIndex(maxOrder: 2)) }
-        for (r, ref) in refs.enumerated() {
+        let hypIsSingle = !needsLsum || !hasNewline(text)      // read by rougeLsum only
+        // Reused across segments: no allocation once the caller has dropped the last result.
+        perScratch.removeAll(keepingCapacity: true)
+        while indexes.count < refCount {
+            let index = NGramIndex(maxOrder: 2)
+            // Without stemming the interner restarts each segment: ids are small and dense.
+            index.denseUnigrams = !config.useStemmer
+            index.reserveTable(512)       // reused for every segment: keep it sparse
+            indexes.append(index)
+        }
+        for r in 0..<refCount {
+            let ref = refs[r]
             let index = indexes[r]
             index.reset()
             ref.withUnsafeBufferPointer { index.addReference($0) }
             let m = hyp.withUnsafeBufferPointer { index.matches($0) }
-            var res: [ROUGEType: ROUGEScore] = [:]
+            var res = ROUGEScores()
             var lcs: Int? = nil
             func lcsLength() -> Int {
                 if let lcs { return lcs }
                 let v = ref.withUnsafeBufferPointer { rp in
-                    hyp.withUnsafeBufferPointer { LCSMasks(ref: rp, index: index).lcs($0, index: index) }
+                    hyp.withUnsafeBufferPointer { hp in
+                        rp.count <= 64 ? directLCS.lcs(rp, hp, idBound: interner.count)
+                                       : LCSMasks(ref: rp, index: index).lcs(hp, index: index)
+                    }
                 }
                 lcs = v
                 return v
@@ -318,15 +555,15 @@ public final class ROUGESegmentScorer {
                     }
                 }
             }
-            per.append(res)
+            perScratch.append(res)
         }
-        var best: [ROUGEType: ROUGEScore] = [:]
+        var best = ROUGEScores()
         for t in config.types {
             var b: ROUGEScore? = nil
-            for p in per { if let s = p[t], b == nil || s.f > b!.f { b = s } }
+            for p in perScratch { if let s = p[t], b == nil || s.f > b!.f { b = s } }
             best[t] = b ?? .zero
         }
-        return ROUGESegmentResult(perReference: per, best: best)
+        return ROUGESegmentResult(perReferenceScores: perScratch, bestScores: best)
     }
 
     private func refIsEmptyText(_ r: Int) -> Bool { refs[r].isEmpty }

@@ -1,7 +1,8 @@
 // Times mixer's metrics in process on the benchmark corpus (bench/metrics.sh runs it beside the
 // Python peers). Usage: metrics-bench HYP REF [SECTIONS]; prints one JSON object.
 // SECTIONS (default: all) is a comma-separated subset of corpus, corpus2, sentence, rouge,
-// rougestem, reward — handy under `perf stat` when comparing two builds.
+// rougestem, reward — handy under `perf stat` when comparing two builds. An optional 4th argument
+// sets the repetitions (default 3, best taken); more of them make `perf record` see mostly scoring.
 import Foundation
 import Metrics
 import Tokenize
@@ -24,9 +25,10 @@ func corpusStats(_ range: Range<Int>) -> BLEUStatistics {
     return sum
 }
 
+let repetitions = args.count > 4 ? max(1, Int(args[4]) ?? 3) : 3
 func best(_ reps: Int, _ body: () -> Void) -> Double {
     var t = Double.infinity
-    for _ in 0..<reps { let t0 = now(); body(); t = min(t, now() - t0) }
+    for _ in 0..<max(reps, repetitions) { let t0 = now(); body(); t = min(t, now() - t0) }
     return t
 }
 
@@ -66,7 +68,7 @@ for stem in [false, true] where sections.contains(stem ? "rougestem" : "rouge") 
     out["rouge_\(stem ? "stem" : "nostem")_s"] = best(3) {
         let s = ROUGESegmentScorer(ROUGE(types: [.rouge1, .rouge2, .rougeL], useStemmer: stem))
         var sum = 0.0
-        for i in 0..<n { s.beginSegment(); s.addReference(refs[i]); sum += s.finishSegment(hypothesis: hyps[i]).best[.rougeL]!.f }
+        for i in 0..<n { s.beginSegment(); s.addReference(refs[i]); sum += s.finishSegment(hypothesis: hyps[i]).bestScores[.rougeL]!.f }
         m = sum / Double(n)
     }
     out["rouge_\(stem ? "stem" : "nostem")_meanL"] = m
