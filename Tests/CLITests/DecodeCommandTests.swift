@@ -63,7 +63,7 @@ final class DecodeCommandTests: XCTestCase {
         let expected = try trained.decode(lines: f.sources, strategy: .greedy, options: DecodingOptions(maxLength: 9), batchSize: 32)
         XCTAssertEqual(lines, expected.map { $0[0].text })
         let twoThreads = try CLI.run(["decode", "--model", f.model, "--input", f.input, "--batch-size", "3", "--threads", "2"])
-        XCTAssertEqual(twoThreads.stdout, r.stdout, "--threads changed the output")
+        XCTAssertEqual(twoThreads.stdout, r.stdout, "--threads 2 changed the output of a model too small to split its products")
         // The trained model reproduces its training targets (names become <unk>).
         let refs = Array(TinyCheckpoint.pairs.map(\.1).reversed())
         var exact = 0

@@ -31,6 +31,37 @@ final class TensorTests: XCTestCase {
         }
     }
 
+    /// Large products split over threads (row blocks, or column blocks when C is wide; every
+    /// transpose) match the one-thread product to rounding (a block may take OpenBLAS's
+    /// small-matrix kernel, which sums in another order) and the naive oracle, and the same
+    /// thread count always gives the same bits.
+    func testSplitGemmEqualsOneThread() {
+        var rng = RandomGenerator(seed: 4)
+        for (m, n, k) in [(300, 70, 120), (40, 900, 64)] {
+            for ta in [false, true] {
+                for tb in [false, true] {
+                    let a = FloatBuffer(count: m * k), b = FloatBuffer(count: k * n)
+                    GradCheck.fill(a.pointer, a.count, rng: &rng)
+                    GradCheck.fill(b.pointer, b.count, rng: &rng)
+                    let c1 = FloatBuffer(count: m * n), c2 = FloatBuffer(count: m * n), c3 = FloatBuffer(count: m * n)
+                    let c4 = FloatBuffer(count: m * n)
+                    setBLASThreads(1)
+                    gemm(transA: ta, transB: tb, m: m, n: n, k: k, a.pointer, b.pointer, c1.pointer)
+                    setBLASThreads(3)
+                    gemm(transA: ta, transB: tb, m: m, n: n, k: k, a.pointer, b.pointer, c2.pointer)
+                    gemm(transA: ta, transB: tb, m: m, n: n, k: k, a.pointer, b.pointer, c4.pointer)
+                    setBLASThreads(1)
+                    XCTAssertEqual(c2.array, c4.array, "m \(m) n \(n) transA \(ta) transB \(tb): not deterministic")
+                    for i in 0..<c1.count {
+                        XCTAssertEqual(c1[i], c2[i], accuracy: 1e-5 * max(1, abs(c1[i])), "m \(m) n \(n) transA \(ta) transB \(tb) at \(i)")
+                    }
+                    matmulNaive(transA: ta, transB: tb, m: m, n: n, k: k, a.pointer, b.pointer, c3.pointer)
+                    for i in stride(from: 0, to: c1.count, by: 97) { XCTAssertEqual(c1[i], c3[i], accuracy: 1e-4) }
+                }
+            }
+        }
+    }
+
     func testMatmulNaiveSmallExample() {
         // [[1,2],[3,4]] · [[5,6],[7,8]] = [[19,22],[43,50]]
         let a = FloatBuffer([1, 2, 3, 4]), b = FloatBuffer([5, 6, 7, 8]), c = FloatBuffer(count: 4)

@@ -5,7 +5,8 @@ import CBLAS
 /// op(A) is [m, k] (A is stored [m, k] with leading dimension `lda`, or [k, m] when `transA`),
 /// op(B) is [k, n] (B stored [k, n], or [n, k] when `transB`), C is [m, n] with leading
 /// dimension `ldc`. Leading dimensions default to the packed row length, so sub-matrices
-/// (a column block of a weight) are used in place without copies.
+/// (a column block of a weight) are used in place without copies. Products of 2²¹ flops or more
+/// are split over the threads in effect (`setBLASThreads`), one single-threaded BLAS call each.
 /// - Complexity: O(m·n·k).
 @inline(__always)
 public func gemm(
@@ -22,11 +23,24 @@ public func gemm(
         }
         return
     }
+    _ = blasSingleThreaded
     let la = lda ?? (transA ? m : k)
     let lb = ldb ?? (transB ? k : n)
-    cblas_sgemm(
-        CblasRowMajor, transA ? CblasTrans : CblasNoTrans, transB ? CblasTrans : CblasNoTrans,
-        Int32(m), Int32(n), Int32(k), alpha, a, Int32(la), b, Int32(lb), beta, c, Int32(ldc ?? n))
+    let lc = ldc ?? n
+    let ta = transA ? CblasTrans : CblasNoTrans, tb = transB ? CblasTrans : CblasNoTrans
+    // Large products: row blocks of C (or column blocks when C is wide), one single-threaded
+    // OpenBLAS call per thread (`splitWork`); deterministic for a given thread count.
+    if m >= n {
+        splitWork(m, costPerItem: max(1, n * k / 8), align: 16) { lo, hi in
+            cblas_sgemm(CblasRowMajor, ta, tb, Int32(hi - lo), Int32(n), Int32(k), alpha,
+                        transA ? a + lo : a + lo * la, Int32(la), b, Int32(lb), beta, c + lo * lc, Int32(lc))
+        }
+    } else {
+        splitWork(n, costPerItem: max(1, m * k / 8), align: 16) { lo, hi in
+            cblas_sgemm(CblasRowMajor, ta, tb, Int32(m), Int32(hi - lo), Int32(k), alpha,
+                        a, Int32(la), transB ? b + lo * lb : b + lo, Int32(lb), beta, c + lo, Int32(lc))
+        }
+    }
 }
 
 /// The test oracle for `gemm`: the same contract computed by three plain loops in Double.

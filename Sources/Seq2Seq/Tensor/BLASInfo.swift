@@ -1,5 +1,6 @@
 import CBLAS
 import Dispatch
+import Foundation
 
 /// Which BLAS kernel runs the matrix products, as OpenBLAS names it ("Haswell", "SkylakeX"),
 /// or "Accelerate" on Apple platforms.
@@ -11,41 +12,63 @@ public var blasCoreName: String {
     #endif
 }
 
-/// Sets the number of BLAS threads (OpenBLAS); a no-op on Accelerate.
-public func setBLASThreads(_ n: Int) {
+/// The threads mixer's own code splits its work over (see `setBLASThreads`).
+private nonisolated(unsafe) var computeThreads: Int = defaultComputeThreads()
+
+/// `OPENBLAS_NUM_THREADS` when set to a positive number, else the active processors.
+private func defaultComputeThreads() -> Int {
+    if let s = ProcessInfo.processInfo.environment["OPENBLAS_NUM_THREADS"], let n = Int(s), n > 0 { return n }
+    return max(1, ProcessInfo.processInfo.activeProcessorCount)
+}
+
+/// OpenBLAS runs single-threaded, always: mixer splits products and elementwise work over its
+/// own threads (`gemm`, `PackedMatrix`, `splitWork`, `runPair`), and OpenBLAS's idle workers
+/// spin for a while after each call, which would steal a core from that split on a small machine.
+let blasSingleThreaded: Void = {
     #if !canImport(Darwin)
-    openblas_set_num_threads(Int32(n))
+    openblas_set_num_threads(1)
     #endif
+}()
+
+/// Sets the number of threads for the matrix products and the other large loops (at least 1).
+/// The name is historical: OpenBLAS itself always runs one thread; mixer splits each large
+/// product into row or column blocks, one OpenBLAS call per thread. The same count always gives
+/// the same results; another count can change the last bits of a product (a block may take
+/// OpenBLAS's small-matrix kernel), as with any multi-threaded BLAS. `PackedMatrix` products
+/// and the elementwise loops never depend on it.
+public func setBLASThreads(_ n: Int) {
+    _ = blasSingleThreaded
+    computeThreads = max(1, n)
 }
 
-/// The number of BLAS threads now in effect (1 on Accelerate).
-func blasThreads() -> Int {
-    #if canImport(Darwin)
-    return 1
-    #else
-    return Int(openblas_get_num_threads())
-    #endif
-}
+/// The number of threads in effect (see `setBLASThreads`).
+func blasThreads() -> Int { computeThreads }
 
-/// Runs `a` and `b` at the same time on two threads, each with single-threaded BLAS, when BLAS
-/// has at least two threads (then restores the BLAS thread count); otherwise runs them one
-/// after the other. For two independent halves of a layer (the two directions of a biLSTM),
-/// whose small per-step GEMMs split poorly over threads.
+/// Runs `a` and `b` at the same time on two threads, each with half the threads, when at least
+/// two are in effect (then restores the count); otherwise runs them one after the other. For two
+/// independent halves of a layer (the two directions of a biLSTM), whose small per-step products
+/// split poorly over threads.
 func runPair(_ a: () -> Void, _ b: () -> Void) {
     let n = blasThreads()
     guard n >= 2 else { a(); b(); return }
-    setBLASThreads(1)
+    computeThreads = n / 2
     DispatchQueue.concurrentPerform(iterations: 2) { i in if i == 0 { a() } else { b() } }
-    setBLASThreads(n)
+    computeThreads = n
 }
 
-/// Runs `body(lo, hi)` over 0..<count, split in two halves on two threads when BLAS runs at
-/// least two and the work is large enough (`count·costPerItem ≥ 2¹⁸`), else in one call. For
-/// independent rows or elements (softmax rows, the optimizer's elementwise update): the result
-/// never depends on the split. Halves are rounded to multiples of `align`.
-func splitInTwo(_ count: Int, costPerItem: Int = 1, align: Int = 1, _ body: (_ lo: Int, _ hi: Int) -> Void) {
-    guard count >= 2, count * costPerItem >= 1 << 18, blasThreads() >= 2 else { body(0, count); return }
-    let half = max(align, (count / 2) / align * align)
-    if half >= count { body(0, count); return }
-    DispatchQueue.concurrentPerform(iterations: 2) { i in i == 0 ? body(0, half) : body(half, count) }
+/// Runs `body(lo, hi)` over 0..<count in as many contiguous parts as there are threads in
+/// effect (`setBLASThreads`), on that many threads, when the work is large enough
+/// (`count·costPerItem ≥ 2¹⁸`); else in one call. For independent rows or elements (softmax
+/// rows, the optimizer's elementwise update, row blocks of a product): the result never depends
+/// on the split. Part boundaries are multiples of `align`.
+func splitWork(_ count: Int, costPerItem: Int = 1, align: Int = 1, _ body: (_ lo: Int, _ hi: Int) -> Void) {
+    let threads = blasThreads()
+    guard count >= 2, threads >= 2, count * costPerItem >= 1 << 18 else { body(0, count); return }
+    let blocks = (count + align - 1) / align
+    let parts = min(threads, blocks)
+    if parts < 2 { body(0, count); return }
+    DispatchQueue.concurrentPerform(iterations: parts) { i in
+        let lo = min(count, (blocks * i / parts) * align), hi = min(count, (blocks * (i + 1) / parts) * align)
+        if lo < hi { body(lo, hi) }
+    }
 }

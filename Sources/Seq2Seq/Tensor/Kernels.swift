@@ -21,7 +21,7 @@ public enum Kernels {
     public static func softmaxRows(
         _ x: UnsafeMutablePointer<Float>, rows: Int, cols: Int, logZ: UnsafeMutablePointer<Float>? = nil
     ) {
-        splitInTwo(rows, costPerItem: cols) { lo, hi in
+        splitWork(rows, costPerItem: cols) { lo, hi in
             mk_softmax_rows(x + lo * cols, Int32(hi - lo), Int32(cols), logZ.map { $0 + lo })
         }
     }
@@ -38,7 +38,7 @@ public enum Kernels {
     public static func logSoftmaxRows(
         _ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, rows: Int, cols: Int
     ) {
-        splitInTwo(rows, costPerItem: cols) { lo, hi in
+        splitWork(rows, costPerItem: cols) { lo, hi in
             mk_log_softmax_rows(x + lo * cols, y + lo * cols, Int32(hi - lo), Int32(cols))
         }
     }

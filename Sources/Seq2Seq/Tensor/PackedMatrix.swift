@@ -1,5 +1,4 @@
 import CKernels
-import Dispatch
 
 /// A weight W [n, k] (row-major, a `Linear`'s or an LSTM's layout) repacked once for many
 /// products y = x·Wᵀ with few rows of x: decoder steps at inference, recurrent steps.
@@ -51,22 +50,17 @@ public final class PackedMatrix {
     }
 
     /// y [m, n] = x [m, k] · Wᵀ + beta·y (x with leading dimension `ldx`, y with `ldy`).
-    /// Splits the columns over two threads when BLAS runs two and the product is large
-    /// (m·n·k ≥ 2²¹); each thread owns whole panels, so the result does not depend on the split.
+    /// Splits the panels (32 columns each) over the threads in effect (`setBLASThreads`) when the
+    /// product is large (m·n·k ≥ 2²¹); each thread owns whole panels, so the result does not
+    /// depend on the split.
     public func multiply(m: Int, _ x: UnsafePointer<Float>, ldx: Int? = nil, beta: Float = 0,
                          _ y: UnsafeMutablePointer<Float>, ldy: Int? = nil) {
         if m == 0 || rows == 0 { return }
         let lx = Int32(ldx ?? cols), ly = Int32(ldy ?? rows)
-        let threads = min(blasThreads(), 2, panels)
-        if threads < 2 || m * rows * cols < 1 << 21 {
-            mk_gemm_packed(Int32(m), Int32(rows), Int32(cols), x, lx, storage, beta, y, ly, 0, Int32(panels))
-            return
-        }
-        let half = (panels + 1) / 2
         let packed = UnsafePointer(storage)
-        DispatchQueue.concurrentPerform(iterations: 2) { i in
-            let begin = i == 0 ? 0 : half, end = i == 0 ? half : panels
-            mk_gemm_packed(Int32(m), Int32(rows), Int32(cols), x, lx, packed, beta, y, ly, Int32(begin), Int32(end))
+        // Whole panels per thread (`splitWork`), so the result does not depend on the split.
+        splitWork(panels, costPerItem: m * cols * Int(MK_PANEL) / 8) { lo, hi in
+            mk_gemm_packed(Int32(m), Int32(rows), Int32(cols), x, lx, packed, beta, y, ly, Int32(lo), Int32(hi))
         }
     }
 

@@ -94,7 +94,7 @@ public final class Adam: Optimizer {
         for e in parameters.entries {
             let stepSize = Float(learningRate * factors.factor(for: e.name) / bc1)
             let p = parameters.view(e), g = gradients.view(e), mv = m.view(e), vv = v.view(e)
-            splitInTwo(e.count, costPerItem: 4, align: 8) { lo, hi in
+            splitWork(e.count, costPerItem: 4, align: 8) { lo, hi in
                 Kernels.adamUpdate(p + lo, g + lo, mv + lo, vv + lo, count: hi - lo,
                                    stepSize: stepSize, b1: b1, b2: b2, c1: c1, c2: c2, sqrtBc2: sqrtBc2, eps: eps)
             }
