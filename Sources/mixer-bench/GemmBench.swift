@@ -24,7 +24,8 @@ struct GemmBench: ParsableCommand {
         setBLASThreads(threads)
         // (name, m rows of x, n rows of W, k)
         let shapes = [("output-32", 32, 10_000, 256), ("output-160", 160, 10_000, 256), ("recurrent-32", 32, 1_024, 256),
-                      ("decoder-input-32", 32, 1_024, 512), ("combine-32", 32, 256, 768), ("output-1", 1, 10_000, 256)]
+                      ("decoder-input-32", 32, 1_024, 512), ("combine-32", 32, 256, 768), ("output-1", 1, 10_000, 256),
+                      ("train-output-480", 480, 10_000, 256), ("train-input-1600", 1_600, 1_024, 256)]
         var rng = RandomGenerator(seed: 1)
         for (name, m, n, k) in shapes {
             let w = FloatBuffer(count: n * k), x = FloatBuffer(count: m * k), y = FloatBuffer(count: m * n)
