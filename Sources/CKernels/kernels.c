@@ -210,8 +210,8 @@ void mk_gemm_packed(int m, int n, int k, const float *a, int lda, const float *p
 }
 
 // ---- Row softmax / log-softmax with a vectorised exp ------------------------------------------
-// e^x for x ≤ 0 (arguments are x − max): Cody–Waite x = n·ln2 + r, Cephes expf's polynomial for
-// e^r, then 2^n; 0 below −86.6 (e^x < 2.4e-38), as Seq2Seq's FastMath.exp.
+// e^x (softmax arguments are x − max ≤ 0; σ and tanh pass any sign): Cody–Waite x = n·ln2 + r, Cephes expf's polynomial for
+// e^r, then 2^n; 0 below −86.6 (e^x < 2.4e-38), capped at e^88.7 (no infinity).
 #define MK_EXP_LO (-86.6f)
 #define MK_EXP_HI 88.72283f
 #define MK_LOG2E 1.44269504f

@@ -5,8 +5,9 @@ import Darwin
 import Glibc
 #endif
 
-/// Elementwise and row-wise kernels over raw Float32 buffers: plain loops the compiler
-/// vectorises. All are numerically stable for any finite input.
+/// Elementwise and row-wise kernels over raw Float32 buffers: softmax, log-softmax and tanh call
+/// the C kernels (`CKernels`: AVX-512 / AVX2 / portable, chosen at run time); the rest are plain
+/// loops the compiler vectorises. All are numerically stable for any finite input.
 public enum Kernels {
     /// In place y = tanh(x) over `n` elements (vectorised in C, `mk_tanh`; relative error ≈ 3e-7).
     public static func tanhInPlace(_ x: UnsafeMutablePointer<Float>, _ n: Int) {
