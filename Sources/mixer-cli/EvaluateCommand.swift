@@ -38,20 +38,7 @@ struct EvaluateCommand: ParsableCommand {
     var replaceInvalid = false
 
     // Score options, passed to `score` as they are.
-    @Option(help: "Comma-separated metrics: bleu, rouge1, rouge2, rougeL, rougeLsum.")
-    var metrics: String = "bleu"
-    @Option(help: "BLEU tokenizer: 13a, intl, zh, char or none.")
-    var tokenize: String = "13a"
-    @Option(help: "BLEU smoothing: exp, floor, add-k or none.")
-    var smooth: String = "exp"
-    @Option(name: .customLong("smooth-value"), help: "The value for floor (default 0.1) or add-k (default 1).")
-    var smoothValue: Double?
-    @Flag(help: "Lowercase BLEU's input.")
-    var lowercase = false
-    @Flag(help: "Porter-stem ROUGE tokens longer than 3 characters (as rouge-score's use_stemmer).")
-    var stem = false
-    @Option(name: .customLong("rouge-tokenizer"), help: "ROUGE tokenizer: compatible (rouge-score's) or unicode.")
-    var rougeTokenizer: String = "compatible"
+    @OptionGroup var metric: MetricArguments
     @Flag(help: "Add bootstrap confidence intervals (mean ± 95% half-width, as sacreBLEU).")
     var confidence = false
     @Option(help: "Bootstrap resamples for --confidence.")
@@ -66,11 +53,8 @@ struct EvaluateCommand: ParsableCommand {
     /// The `score` command line for a hypothesis file.
     func scoreArguments(hypothesis: String) -> [String] {
         var a = [hypothesis] + references.flatMap { ["--ref", $0] }
-        a += ["--metrics", metrics, "--tokenize", tokenize, "--smooth", smooth, "--rouge-tokenizer", rougeTokenizer,
-              "--samples", "\(samples)", "--seed", "\(bootstrapSeed)", "--format", format, "--width", "\(width)"]
-        if let v = smoothValue { a += ["--smooth-value", "\(v)"] }
-        if lowercase { a.append("--lowercase") }
-        if stem { a.append("--stem") }
+        a += metric.commandLine
+        a += ["--samples", "\(samples)", "--seed", "\(bootstrapSeed)", "--format", format, "--width", "\(width)"]
         if confidence { a.append("--confidence") }
         if replaceInvalid { a.append("--replace-invalid") }
         return a

@@ -32,26 +32,7 @@ struct ScoreCommand: ParsableCommand {
     @Option(name: .customLong("ref"), help: "A reference file (repeat for several references).")
     var references: [String] = []
 
-    @Option(help: "Comma-separated metrics: bleu, rouge1, rouge2, rougeL, rougeLsum.")
-    var metrics: String = "bleu"
-
-    @Option(help: "BLEU tokenizer: 13a, intl, zh, char or none.")
-    var tokenize: String = "13a"
-
-    @Option(help: "BLEU smoothing: exp, floor, add-k or none.")
-    var smooth: String = "exp"
-
-    @Option(name: .customLong("smooth-value"), help: "The value for floor (default 0.1) or add-k (default 1).")
-    var smoothValue: Double?
-
-    @Flag(help: "Lowercase BLEU's input.")
-    var lowercase = false
-
-    @Flag(help: "Porter-stem ROUGE tokens longer than 3 characters (as rouge-score's use_stemmer).")
-    var stem = false
-
-    @Option(name: .customLong("rouge-tokenizer"), help: "ROUGE tokenizer: compatible (rouge-score's) or unicode.")
-    var rougeTokenizer: String = "compatible"
+    @OptionGroup var metric: MetricArguments
 
     @Flag(name: .customLong("sentence-level"), help: "Print the scores of every line instead of the corpus.")
     var sentenceLevel = false
@@ -77,7 +58,7 @@ struct ScoreCommand: ParsableCommand {
     @Option(help: "Decimals of BLEU in text (ROUGE, on 0-1, gets two more).")
     var width: Int = 2
 
-    private var metricList: [String] { metrics.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) } }
+    private var metricList: [String] { metric.metrics.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) } }
     private static let known = ["bleu", "rouge1", "rouge2", "rougeL", "rougeLsum"]
 
     func validate() throws {
@@ -87,18 +68,18 @@ struct ScoreCommand: ParsableCommand {
         for m in list where !Self.known.contains(m) {
             throw ValidationError("Unknown metric '\(m)'; choose from \(Self.known.joined(separator: ", ")).")
         }
-        if BLEUTokenizer(rawValue: tokenize) == nil {
-            throw ValidationError("Unknown tokenizer '\(tokenize)'; choose from 13a, intl, zh, char, none.")
+        if BLEUTokenizer(rawValue: metric.tokenize) == nil {
+            throw ValidationError("Unknown tokenizer '\(metric.tokenize)'; choose from 13a, intl, zh, char, none.")
         }
-        guard let sm = BLEUSmoothing(rawValue: smooth) else {
-            throw ValidationError("Unknown smoothing '\(smooth)'; choose from exp, floor, add-k, none.")
+        guard let sm = BLEUSmoothing(rawValue: metric.smooth) else {
+            throw ValidationError("Unknown smoothing '\(metric.smooth)'; choose from exp, floor, add-k, none.")
         }
-        if smoothValue != nil && sm.defaultValue == nil {
+        if metric.smoothValue != nil && sm.defaultValue == nil {
             throw ValidationError("--smooth-value applies only to --smooth floor or add-k.")
         }
-        if let v = smoothValue, !(v.isFinite && v >= 0) { throw ValidationError("--smooth-value must be a non-negative number.") }
-        if ROUGETokenizer(rawValue: rougeTokenizer) == nil {
-            throw ValidationError("Unknown ROUGE tokenizer '\(rougeTokenizer)'; choose compatible or unicode.")
+        if let v = metric.smoothValue, !(v.isFinite && v >= 0) { throw ValidationError("--smooth-value must be a non-negative number.") }
+        if ROUGETokenizer(rawValue: metric.rougeTokenizer) == nil {
+            throw ValidationError("Unknown ROUGE tokenizer '\(metric.rougeTokenizer)'; choose compatible or unicode.")
         }
         if format != "text" && format != "json" { throw ValidationError("--format must be text or json.") }
         if samples < 1 || samples > 1_000_000 { throw ValidationError("--samples must be between 1 and 1000000.") }
@@ -112,12 +93,12 @@ struct ScoreCommand: ParsableCommand {
     func run() throws {
         let list = metricList
         let bleu: BLEU? = list.contains("bleu")
-            ? BLEU(tokenizer: BLEUTokenizer(rawValue: tokenize)!, lowercase: lowercase,
-                   smoothing: BLEUSmoothing(rawValue: smooth)!, smoothValue: smoothValue, effectiveOrder: sentenceLevel)
+            ? BLEU(tokenizer: BLEUTokenizer(rawValue: metric.tokenize)!, lowercase: metric.lowercase,
+                   smoothing: BLEUSmoothing(rawValue: metric.smooth)!, smoothValue: metric.smoothValue, effectiveOrder: sentenceLevel)
             : nil
         let rougeTypes = ROUGEType.allCases.filter { list.contains($0.rawValue) }
         let rouge: ROUGE? = rougeTypes.isEmpty ? nil
-            : ROUGE(types: rougeTypes, useStemmer: stem, tokenizer: ROUGETokenizer(rawValue: rougeTokenizer)!)
+            : ROUGE(types: rougeTypes, useStemmer: metric.stem, tokenizer: ROUGETokenizer(rawValue: metric.rougeTokenizer)!)
         let options = FileScoringOptions(bleu: bleu, rouge: rouge, keepSegments: confidence || paired != nil,
                                          replaceInvalid: replaceInvalid)
         let out = OutputBuffer()

@@ -21,24 +21,25 @@ public final class PackedMatrix {
     private let storage: UnsafeMutablePointer<Float>
     private let panels: Int
 
-    /// Packs W [rows, cols] with leading dimension `ld` (default `cols`).
-    public init(_ w: UnsafePointer<Float>, rows: Int, cols: Int, ld: Int? = nil) {
+    /// Room for W [rows, cols], not yet packed.
+    private init(rows: Int, cols: Int) {
         precondition(rows >= 0 && cols >= 0, "A matrix cannot have negative size")
         self.rows = rows
         self.cols = cols
         panels = (rows + Int(MK_PANEL) - 1) / Int(MK_PANEL)
         storage = .allocate(capacity: max(1, mk_packed_count(Int32(rows), Int32(cols))))
+    }
+
+    /// Packs W [rows, cols] with leading dimension `ld` (default `cols`).
+    public convenience init(_ w: UnsafePointer<Float>, rows: Int, cols: Int, ld: Int? = nil) {
+        self.init(rows: rows, cols: cols)
         repack(from: w, ld: ld)
     }
 
     /// Packs W = Mᵀ for M [k, n] (leading dimension `ld`, default n), so that `multiply`
     /// computes x·M: the products by an untransposed weight (dx = dy·W in backward passes).
-    public init(transposeOf m: UnsafePointer<Float>, k: Int, n: Int, ld: Int? = nil) {
-        precondition(n >= 0 && k >= 0, "A matrix cannot have negative size")
-        rows = n
-        cols = k
-        panels = (n + Int(MK_PANEL) - 1) / Int(MK_PANEL)
-        storage = .allocate(capacity: max(1, mk_packed_count(Int32(n), Int32(k))))
+    public convenience init(transposeOf m: UnsafePointer<Float>, k: Int, n: Int, ld: Int? = nil) {
+        self.init(rows: n, cols: k)
         mk_pack_transposed(m, Int32(n), Int32(k), Int32(ld ?? n), storage)
     }
 
