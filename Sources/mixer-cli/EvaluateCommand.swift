@@ -81,6 +81,7 @@ struct EvaluateCommand: ParsableCommand {
                 let n = try LineReader.readLines(ref, replaceInvalid: replaceInvalid).count
                 if n != lines.count { throw CLIError("\(ref) has \(n) lines but \(source) has \(lines.count)") }
             }
+            if lines.isEmpty { throw CLIError("\(source) is empty, and so is every reference: nothing to score") }
             return lines
         }
         var hypothesisPath = output ?? ""

@@ -197,7 +197,7 @@ final class HostileCheckpointTests: XCTestCase {
         XCTAssertEqual(e.status, 0, e.stderr)
         XCTAssertEqual(e.stdout, "")
         Hostile.assertCleanFailure(try CLI.run(["evaluate", "--model", checkpoint.path, "--source", empty, "--reference", empty]),
-                                   mentions: ["nothing to score"], "evaluate empty")
+                                   mentions: ["nothing to score", "empty.txt"], "evaluate empty")
         // A 10 MB source line is truncated to the model's maximum source length.
         let big = try Hostile.write(dir, "big.src", "first\n" + String(repeating: "word and other words , ", count: 10_000_000 / 23) + "\n")
         let b = try CLI.run(["decode", "--model", checkpoint.path, "--input", big])
