@@ -42,22 +42,27 @@ void mk_pack_transposed(const float *m, int n, int k, int ldm, float *packed) {
     }
 }
 
-// Writes a tile held in tmp [mr, 32] into C (ncols ≤ 32 columns), with beta.
-static void store_tile(int mr, int ncols, const float *tmp, float beta, float *c, int ldc) {
+// Writes a tile held in tmp [mr, 32] into C (ncols ≤ 32 columns): C = alpha·tmp + beta·C.
+static void store_tile(int mr, int ncols, const float *tmp, float alpha, float beta, float *c, int ldc) {
     for (int r = 0; r < mr; r++) {
         float *cr = c + (size_t)r * ldc;
         const float *t = tmp + r * MK_PANEL;
         if (beta == 0) {
-            for (int j = 0; j < ncols; j++) cr[j] = t[j];
+            for (int j = 0; j < ncols; j++) cr[j] = alpha * t[j];
         } else {
-            for (int j = 0; j < ncols; j++) cr[j] = t[j] + beta * cr[j];
+            for (int j = 0; j < ncols; j++) cr[j] = alpha * t[j] + beta * cr[j];
         }
     }
 }
 
-// Portable C: rows one at a time, 32 accumulators (the compiler vectorises the jj loop).
-static void tile_generic(int mr, int k, const float *a, int lda, const float *bp, float beta,
-                         float *c, int ldc, int ncols) {
+// Element (r, kk) of the A operand of a tile: A stored [m, k] (row variant, "_r") or stored
+// [k, m] and read transposed (column variant, "_c": the 12 values of one kk are adjacent).
+#define MK_A_R(r, kk) a[(size_t)(r) * lda + (kk)]
+#define MK_A_C(r, kk) a[(size_t)(kk) * lda + (r)]
+
+// Portable C: rows four at a time, 32 accumulators each (the compiler vectorises the jj loop).
+static void tile_generic(int ta, int mr, int k, const float *a, int lda, const float *bp, float alpha,
+                         float beta, float *c, int ldc, int ncols) {
     float tmp[MK_PANEL * 4];
     for (int r0 = 0; r0 < mr; r0 += 4) {
         int rows = mr - r0 < 4 ? mr - r0 : 4;
@@ -65,31 +70,44 @@ static void tile_generic(int mr, int k, const float *a, int lda, const float *bp
         for (int kk = 0; kk < k; kk++) {
             const float *b = bp + (size_t)kk * MK_PANEL;
             for (int r = 0; r < rows; r++) {
-                float x = a[(size_t)(r0 + r) * lda + kk];
+                float x = ta ? MK_A_C(r0 + r, kk) : MK_A_R(r0 + r, kk);
                 float *t = tmp + r * MK_PANEL;
                 for (int jj = 0; jj < MK_PANEL; jj++) t[jj] += x * b[jj];
             }
         }
-        store_tile(rows, ncols, tmp, beta, c + (size_t)r0 * ldc, ldc);
+        store_tile(rows, ncols, tmp, alpha, beta, c + (size_t)r0 * ldc, ldc);
     }
 }
 
+typedef void (*tile_fn)(int, const float *, int, const float *, float, float, float *, int, int);
+
 #ifdef MK_X86
-// AVX-512: MR rows × 32 columns in 2·MR zmm accumulators; per k two loads of W and MR
-// broadcasts of A feed 2·MR FMAs.
-#define MK_AVX512_TILE(MR)                                                                          \
-    __attribute__((target("avx512f"))) static void tile512_##MR(                                    \
-        int k, const float *a, int lda, const float *bp, float beta, float *c, int ldc, int ncols) { \
+// AVX-512: MR rows × 32 columns in 2·MR zmm accumulators; per k two loads of the B panel and MR
+// broadcasts of A feed 2·MR FMAs. Every row is summed in the same order whatever MR is, so a
+// row's result never depends on the rows beside it.
+#define MK_AVX512_TILE(MR, V, AX)                                                                   \
+    __attribute__((target("avx512f"))) static void tile512_##V##MR(                                 \
+        int k, const float *a, int lda, const float *bp, float alpha, float beta, float *c, int ldc, \
+        int ncols) {                                                                                \
         __m512 acc0[MR], acc1[MR];                                                                  \
         for (int r = 0; r < MR; r++) { acc0[r] = _mm512_setzero_ps(); acc1[r] = _mm512_setzero_ps(); } \
+        if (beta != 0) /* C is read at the end: fetch it while the tile computes */                 \
+            for (int r = 0; r < MR; r++) {                                                          \
+                _mm_prefetch((const char *)(c + (size_t)r * ldc), _MM_HINT_T0);                     \
+                _mm_prefetch((const char *)(c + (size_t)r * ldc + 16), _MM_HINT_T0);                \
+            }                                                                                       \
         for (int kk = 0; kk < k; kk++) {                                                            \
             __m512 b0 = _mm512_loadu_ps(bp + (size_t)kk * 32);                                      \
             __m512 b1 = _mm512_loadu_ps(bp + (size_t)kk * 32 + 16);                                 \
             for (int r = 0; r < MR; r++) {                                                          \
-                __m512 x = _mm512_set1_ps(a[(size_t)r * lda + kk]);                                 \
+                __m512 x = _mm512_set1_ps(AX(r, kk));                                               \
                 acc0[r] = _mm512_fmadd_ps(x, b0, acc0[r]);                                          \
                 acc1[r] = _mm512_fmadd_ps(x, b1, acc1[r]);                                          \
             }                                                                                       \
+        }                                                                                           \
+        if (alpha != 1) {                                                                           \
+            __m512 av = _mm512_set1_ps(alpha);                                                      \
+            for (int r = 0; r < MR; r++) { acc0[r] = _mm512_mul_ps(av, acc0[r]); acc1[r] = _mm512_mul_ps(av, acc1[r]); } \
         }                                                                                           \
         if (ncols == 32) {                                                                          \
             for (int r = 0; r < MR; r++) {                                                          \
@@ -108,22 +126,28 @@ static void tile_generic(int mr, int k, const float *a, int lda, const float *bp
                 _mm512_storeu_ps(tmp + r * 32, acc0[r]);                                            \
                 _mm512_storeu_ps(tmp + r * 32 + 16, acc1[r]);                                       \
             }                                                                                       \
-            store_tile(MR, ncols, tmp, beta, c, ldc);                                               \
+            store_tile(MR, ncols, tmp, 1, beta, c, ldc);                                            \
         }                                                                                           \
     }
 
-MK_AVX512_TILE(1) MK_AVX512_TILE(2) MK_AVX512_TILE(3) MK_AVX512_TILE(4) MK_AVX512_TILE(5)
-MK_AVX512_TILE(6) MK_AVX512_TILE(7) MK_AVX512_TILE(8) MK_AVX512_TILE(9) MK_AVX512_TILE(10)
-MK_AVX512_TILE(11) MK_AVX512_TILE(12)
+#define MK_AVX512_TILES(V, AX)                                                                      \
+    MK_AVX512_TILE(1, V, AX) MK_AVX512_TILE(2, V, AX) MK_AVX512_TILE(3, V, AX) MK_AVX512_TILE(4, V, AX) \
+    MK_AVX512_TILE(5, V, AX) MK_AVX512_TILE(6, V, AX) MK_AVX512_TILE(7, V, AX) MK_AVX512_TILE(8, V, AX) \
+    MK_AVX512_TILE(9, V, AX) MK_AVX512_TILE(10, V, AX) MK_AVX512_TILE(11, V, AX) MK_AVX512_TILE(12, V, AX)
+MK_AVX512_TILES(r, MK_A_R)
+MK_AVX512_TILES(c, MK_A_C)
 
-typedef void (*tile_fn)(int, const float *, int, const float *, float, float *, int, int);
-static const tile_fn tiles512[13] = {0, tile512_1, tile512_2, tile512_3, tile512_4, tile512_5, tile512_6,
-                                     tile512_7, tile512_8, tile512_9, tile512_10, tile512_11, tile512_12};
+static const tile_fn tiles512[2][13] = {
+    {0, tile512_r1, tile512_r2, tile512_r3, tile512_r4, tile512_r5, tile512_r6, tile512_r7, tile512_r8,
+     tile512_r9, tile512_r10, tile512_r11, tile512_r12},
+    {0, tile512_c1, tile512_c2, tile512_c3, tile512_c4, tile512_c5, tile512_c6, tile512_c7, tile512_c8,
+     tile512_c9, tile512_c10, tile512_c11, tile512_c12}};
 
 // AVX2+FMA: MR rows × 32 columns in 4·MR ymm accumulators (MR ≤ 3 keeps 16 registers busy).
-#define MK_AVX2_TILE(MR)                                                                            \
-    __attribute__((target("avx2,fma"))) static void tile256_##MR(                                   \
-        int k, const float *a, int lda, const float *bp, float beta, float *c, int ldc, int ncols) { \
+#define MK_AVX2_TILE(MR, V, AX)                                                                     \
+    __attribute__((target("avx2,fma"))) static void tile256_##V##MR(                                \
+        int k, const float *a, int lda, const float *bp, float alpha, float beta, float *c, int ldc, \
+        int ncols) {                                                                                \
         __m256 acc[MR][4];                                                                          \
         for (int r = 0; r < MR; r++)                                                                \
             for (int q = 0; q < 4; q++) acc[r][q] = _mm256_setzero_ps();                           \
@@ -132,7 +156,7 @@ static const tile_fn tiles512[13] = {0, tile512_1, tile512_2, tile512_3, tile512
             __m256 b0 = _mm256_loadu_ps(b), b1 = _mm256_loadu_ps(b + 8);                            \
             __m256 b2 = _mm256_loadu_ps(b + 16), b3 = _mm256_loadu_ps(b + 24);                      \
             for (int r = 0; r < MR; r++) {                                                          \
-                __m256 x = _mm256_broadcast_ss(a + (size_t)r * lda + kk);                           \
+                __m256 x = _mm256_set1_ps(AX(r, kk));                                               \
                 acc[r][0] = _mm256_fmadd_ps(x, b0, acc[r][0]);                                      \
                 acc[r][1] = _mm256_fmadd_ps(x, b1, acc[r][1]);                                      \
                 acc[r][2] = _mm256_fmadd_ps(x, b2, acc[r][2]);                                      \
@@ -142,11 +166,12 @@ static const tile_fn tiles512[13] = {0, tile512_1, tile512_2, tile512_3, tile512
         float tmp[MR * 32];                                                                         \
         for (int r = 0; r < MR; r++)                                                                \
             for (int q = 0; q < 4; q++) _mm256_storeu_ps(tmp + r * 32 + q * 8, acc[r][q]);         \
-        store_tile(MR, ncols, tmp, beta, c, ldc);                                                   \
+        store_tile(MR, ncols, tmp, alpha, beta, c, ldc);                                            \
     }
 
-MK_AVX2_TILE(1) MK_AVX2_TILE(2) MK_AVX2_TILE(3)
-static const tile_fn tiles256[4] = {0, tile256_1, tile256_2, tile256_3};
+MK_AVX2_TILE(1, r, MK_A_R) MK_AVX2_TILE(2, r, MK_A_R) MK_AVX2_TILE(3, r, MK_A_R)
+MK_AVX2_TILE(1, c, MK_A_C) MK_AVX2_TILE(2, c, MK_A_C) MK_AVX2_TILE(3, c, MK_A_C)
+static const tile_fn tiles256[2][4] = {{0, tile256_r1, tile256_r2, tile256_r3}, {0, tile256_c1, tile256_c2, tile256_c3}};
 
 static int cpu_isa(void) {
     __builtin_cpu_init();
@@ -171,41 +196,127 @@ int mk_set_max_isa(int isa) {
     return isa_level;
 }
 
-void mk_gemm_packed(int m, int n, int k, const float *a, int lda, const float *packed, float beta,
-                    float *c, int ldc, int panel_begin, int panel_end) {
-    if (m <= 0 || n <= 0) return;
-    int panels = (n + MK_PANEL - 1) / MK_PANEL;
-    if (panel_end > panels) panel_end = panels;
-    if (k <= 0) {
-        for (int p = panel_begin; p < panel_end; p++) {
-            int j0 = p * MK_PANEL, ncols = n - j0 < MK_PANEL ? n - j0 : MK_PANEL;
-            for (int r = 0; r < m; r++)
-                for (int j = 0; j < ncols; j++) c[(size_t)r * ldc + j0 + j] *= beta;
-        }
-        return;
-    }
-    int isa = mk_isa();
-    for (int p = panel_begin; p < panel_end; p++) {
-        const float *bp = packed + (size_t)p * k * MK_PANEL;
-        int j0 = p * MK_PANEL, ncols = n - j0 < MK_PANEL ? n - j0 : MK_PANEL;
+// All rows of C against one packed panel bp [k, 32] (columns j0 ..< j0 + ncols of C). A is read
+// by rows (ta = 0: A [m, k], leading dimension lda) or from mk_pack_a's tiles (ta = 1: tile t of
+// 12 rows at a + t·tile_stride, element (r, kk) at [kk·12 + r]).
+static void panel_rows(int isa, int ta, int m, int k, const float *a, int lda, size_t tile_stride,
+                       const float *bp, float alpha, float beta, float *c, int ldc, int ncols) {
+    for (int r0 = 0; r0 < m; r0 += MK_TILE_ROWS) {
+        int rows = m - r0 < MK_TILE_ROWS ? m - r0 : MK_TILE_ROWS;
+        const float *at = ta ? a + (size_t)(r0 / MK_TILE_ROWS) * tile_stride : a + (size_t)r0 * lda;
+        int la = ta ? MK_TILE_ROWS : lda;
+        float *ct = c + (size_t)r0 * ldc;
 #ifdef MK_X86
         if (isa == 2) {
-            for (int r = 0; r < m; r += 12) {
-                int mr = m - r < 12 ? m - r : 12;
-                tiles512[mr](k, a + (size_t)r * lda, lda, bp, beta, c + (size_t)r * ldc + j0, ldc, ncols);
-            }
+            tiles512[ta][rows](k, at, la, bp, alpha, beta, ct, ldc, ncols);
             continue;
         }
         if (isa == 1) {
-            for (int r = 0; r < m; r += 3) {
-                int mr = m - r < 3 ? m - r : 3;
-                tiles256[mr](k, a + (size_t)r * lda, lda, bp, beta, c + (size_t)r * ldc + j0, ldc, ncols);
+            for (int r = 0; r < rows; r += 3) {
+                int mr = rows - r < 3 ? rows - r : 3;
+                tiles256[ta][mr](k, ta ? at + r : at + (size_t)r * la, la, bp, alpha, beta, ct + (size_t)r * ldc, ldc, ncols);
             }
             continue;
         }
 #endif
         (void)isa;
-        tile_generic(m, k, a, lda, bp, beta, c + j0, ldc, ncols);
+        tile_generic(ta, rows, k, at, la, bp, alpha, beta, ct, ldc, ncols);
+    }
+}
+
+size_t mk_packed_a_count(int m, int k) {
+    return ((size_t)m + MK_TILE_ROWS - 1) / MK_TILE_ROWS * MK_TILE_ROWS * (size_t)k;
+}
+
+void mk_pack_a(const float *a, int lda, int m, int k, float *dst, int tile_begin, int tile_end) {
+    int tiles = (m + MK_TILE_ROWS - 1) / MK_TILE_ROWS;
+    if (tile_end > tiles) tile_end = tiles;
+    // Tile by tile: the destination is written sequentially (jumping across pages for it costs
+    // more than the strided reads).
+    for (int t = tile_begin; t < tile_end; t++) {
+        int i0 = t * MK_TILE_ROWS, rows = m - i0 < MK_TILE_ROWS ? m - i0 : MK_TILE_ROWS;
+        float *d = dst + (size_t)t * k * MK_TILE_ROWS;
+        for (int kk = 0; kk < k; kk++) {
+            const float *src = a + (size_t)kk * lda + i0;
+            float *dk = d + (size_t)kk * MK_TILE_ROWS;
+            if (rows == MK_TILE_ROWS) {
+                for (int r = 0; r < MK_TILE_ROWS; r++) dk[r] = src[r];
+            } else {
+                for (int r = 0; r < MK_TILE_ROWS; r++) dk[r] = r < rows ? src[r] : 0;
+            }
+        }
+    }
+}
+
+// C *= beta over the columns of panels panel_begin ..< panel_end (the product with k = 0).
+static void scale_panels(int m, int n, float beta, float *c, int ldc, int panel_begin, int panel_end) {
+    for (int p = panel_begin; p < panel_end; p++) {
+        int j0 = p * MK_PANEL, ncols = n - j0 < MK_PANEL ? n - j0 : MK_PANEL;
+        for (int r = 0; r < m; r++)
+            for (int j = 0; j < ncols; j++) c[(size_t)r * ldc + j0 + j] = beta == 0 ? 0 : c[(size_t)r * ldc + j0 + j] * beta;
+    }
+}
+
+void mk_gemm_packed(int m, int n, int k, const float *a, int lda, const float *packed, float beta,
+                    float *c, int ldc, int panel_begin, int panel_end) {
+    if (m <= 0 || n <= 0) return;
+    int panels = (n + MK_PANEL - 1) / MK_PANEL;
+    if (panel_end > panels) panel_end = panels;
+    if (k <= 0) { scale_panels(m, n, beta, c, ldc, panel_begin, panel_end); return; }
+    int isa = mk_isa();
+    for (int p = panel_begin; p < panel_end; p++) {
+        int j0 = p * MK_PANEL, ncols = n - j0 < MK_PANEL ? n - j0 : MK_PANEL;
+        panel_rows(isa, 0, m, k, a, lda, 0, packed + (size_t)p * k * MK_PANEL, 1, beta, c + j0, ldc, ncols);
+    }
+}
+
+// Packs rows k0 ..< k0 + kc of panel p of op(B) [k, n] into dst [kc, 32] (zero past column n):
+// B stored [n, k] when trans_b (op(B) = Bᵀ: a gather of 32 rows), else [k, n] (32-float copies).
+static void pack_panel(int trans_b, const float *b, int ldb, int n, int p, int k0, int kc, float *dst) {
+    int j0 = p * MK_PANEL, cols = n - j0 < MK_PANEL ? n - j0 : MK_PANEL;
+    if (trans_b) {
+        if (cols < MK_PANEL) memset(dst, 0, sizeof(float) * (size_t)kc * MK_PANEL);
+        for (int jj = 0; jj < cols; jj++) {
+            const float *src = b + (size_t)(j0 + jj) * ldb + k0;
+            for (int kk = 0; kk < kc; kk++) dst[(size_t)kk * MK_PANEL + jj] = src[kk];
+        }
+    } else {
+        for (int kk = 0; kk < kc; kk++) {
+            float *d = dst + (size_t)kk * MK_PANEL;
+            memcpy(d, b + (size_t)(k0 + kk) * ldb + j0, sizeof(float) * (size_t)cols);
+            if (cols < MK_PANEL) memset(d + cols, 0, sizeof(float) * (size_t)(MK_PANEL - cols));
+        }
+    }
+}
+
+void mk_gemm(int trans_a, int trans_b, int m, int n, int k, float alpha, const float *a, int lda,
+             const float *b, int ldb, float beta, float *c, int ldc, int panel_begin, int panel_end,
+             float *panel_buffer) {
+    if (m <= 0 || n <= 0) return;
+    int panels = (n + MK_PANEL - 1) / MK_PANEL;
+    if (panel_end > panels) panel_end = panels;
+    if (k <= 0) { scale_panels(m, n, beta, c, ldc, panel_begin, panel_end); return; }
+    int isa = mk_isa(), ta = trans_a ? 1 : 0;
+    // Blocks: k in chunks of MK_KC (a panel chunk, ≤ 64 KiB, stays in L1/L2 while every tile of
+    // rows runs over it), rows in blocks of about 512 KiB of A per chunk (kept in L2 while the
+    // thread's panels go by). The chunks are added into C in order, so every element is summed
+    // in an order that depends on k alone.
+    int kc_max = k < MK_KC ? k : MK_KC;
+    int mc = (131072 / kc_max) / MK_TILE_ROWS * MK_TILE_ROWS;
+    if (mc < MK_TILE_ROWS) mc = MK_TILE_ROWS;
+    for (int k0 = 0; k0 < k; k0 += MK_KC) {
+        int kc = k - k0 < MK_KC ? k - k0 : MK_KC;
+        for (int m0 = 0; m0 < m; m0 += mc) {
+            int mb = m - m0 < mc ? m - m0 : mc;
+            const float *ab = ta ? a + (size_t)(m0 / MK_TILE_ROWS) * k * MK_TILE_ROWS + (size_t)k0 * MK_TILE_ROWS
+                                 : a + (size_t)m0 * lda + k0;
+            for (int p = panel_begin; p < panel_end; p++) {
+                int j0 = p * MK_PANEL, ncols = n - j0 < MK_PANEL ? n - j0 : MK_PANEL;
+                pack_panel(trans_b, b, ldb, n, p, k0, kc, panel_buffer);
+                panel_rows(isa, ta, mb, kc, ab, lda, (size_t)k * MK_TILE_ROWS, panel_buffer, alpha, k0 == 0 ? beta : 1,
+                           c + (size_t)m0 * ldc + j0, ldc, ncols);
+            }
+        }
     }
 }
 

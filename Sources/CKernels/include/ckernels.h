@@ -26,6 +26,38 @@ void mk_pack_transposed(const float *m, int n, int k, int ldm, float *packed);
 void mk_gemm_packed(int m, int n, int k, const float *a, int lda, const float *packed, float beta,
                     float *c, int ldc, int panel_begin, int panel_end);
 
+/// Rows of A per micro-kernel tile (AVX-512; the AVX2 and portable kernels cover a tile in parts).
+#define MK_TILE_ROWS 12
+
+/// Floats needed by mk_pack_a for op(A) [m, k]: ceil(m / 12) tiles of k·12 floats.
+size_t mk_packed_a_count(int m, int k);
+
+/// Packs op(A) = Aᵀ [m, k] for a matrix A stored [k, m] (leading dimension lda ≥ m) into tiles of
+/// 12 rows of op(A): dst[t·k·12 + kk·12 + r] = A[kk, 12t + r] (zero past m), so that a
+/// micro-kernel reads the 12 values of each kk from one place instead of k rows 4·lda bytes
+/// apart. Packs the tiles tile_begin ..< tile_end (threads can share dst by tile ranges).
+/// Cost: one pass over A.
+void mk_pack_a(const float *a, int lda, int m, int k, float *dst, int tile_begin, int tile_end);
+
+/// Rows of k per packed chunk of a panel in mk_gemm (a chunk is MK_KC × 32 floats, 64 KiB).
+#define MK_KC 512
+
+/// The general product C [m, n] = alpha · op(A) · op(B) + beta · C, row-major, for the panels
+/// panel_begin ..< panel_end of op(B)'s columns (columns 32·panel_begin ..< min(n, 32·panel_end)
+/// of C; the rest is untouched, so threads can share C by panel ranges). op(A) is [m, k]: A
+/// stored [m, k] (lda ≥ k), or, when trans_a, op(A) = Aᵀ for A [k, m] given packed by mk_pack_a
+/// (lda is then unused). op(B) is [k, n]:
+/// B stored [k, n] (ldb ≥ n), or [n, k] read transposed when trans_b (ldb ≥ k). beta = 0 never
+/// reads C. panel_buffer: room for MK_KC × 32 floats (the caller's, one per thread).
+/// Each panel of op(B) is copied in chunks of MK_KC rows of k into panel_buffer and the
+/// micro-kernels of mk_gemm_packed run over it, reading A in place (or from its packed tiles). Every element of C is summed in an order that depends on k alone, never on
+/// m, n, the panel range or the tile height, so a row's result does not depend
+/// on the rows beside it (decoding is independent of the batch). Cost: 2·m·n·k flops, op(B) read
+/// once, A once per panel.
+void mk_gemm(int trans_a, int trans_b, int m, int n, int k, float alpha, const float *a, int lda,
+             const float *b, int ldb, float beta, float *c, int ldc, int panel_begin, int panel_end,
+             float *panel_buffer);
+
 /// Row-wise softmax in place over x [rows, cols]: p_j = e^(x_j − m) / Σ_i e^(x_i − m), m the
 /// row maximum; writes log Σ_i e^(x_i) to logZ[r] when logZ is not NULL. Vectorised e^x:
 /// Cody–Waite reduction and Cephes' degree-6 polynomial (relative error ≤ 2 ulp; 0 below

@@ -1,13 +1,22 @@
 import CBLAS
+import CKernels
 
-/// C = alpha · op(A) · op(B) + beta · C over row-major Float32 matrices, through `cblas_sgemm`.
+/// C = alpha · op(A) · op(B) + beta · C over row-major Float32 matrices.
 ///
 /// op(A) is [m, k] (A is stored [m, k] with leading dimension `lda`, or [k, m] when `transA`),
 /// op(B) is [k, n] (B stored [k, n], or [n, k] when `transB`), C is [m, n] with leading
 /// dimension `ldc`. Leading dimensions default to the packed row length, so sub-matrices
-/// (a column block of a weight) are used in place without copies. Products of 2²¹ flops or more
-/// are split over the threads in effect (`setBLASThreads`), one single-threaded BLAS call each.
-/// - Complexity: O(m·n·k).
+/// (a column block of a weight) are used in place without copies.
+///
+/// Runs mixer's own micro-kernels (`mk_gemm` in `CKernels`: AVX-512 12 × 32 tiles, AVX2+FMA
+/// 3 × 32, portable C; the same ones as `PackedMatrix`), not the system BLAS: they run at the
+/// core's FMA peak whatever kernel the BLAS library picks (`OPENBLAS_CORETYPE`), and each element
+/// of C is summed in an order that depends on k alone, so a row of C never depends on the other
+/// rows (a decoded sentence does not depend on its batch) nor on the thread count. Products of
+/// 2²¹ flops or more are split over the threads in effect (`setBLASThreads`) by whole 32-column
+/// panels of C.
+/// - Complexity: O(m·n·k); op(B) is copied once in 32-column panels, A is read in place (a
+///   transposed A is copied once into 12-row tiles).
 @inline(__always)
 public func gemm(
     transA: Bool = false, transB: Bool = false, m: Int, n: Int, k: Int,
@@ -16,31 +25,43 @@ public func gemm(
     beta: Float = 0, _ c: UnsafeMutablePointer<Float>, ldc: Int? = nil
 ) {
     if m == 0 || n == 0 { return }
-    if k == 0 {
-        if beta != 1 {
-            let l = ldc ?? n
-            for i in 0..<m { for j in 0..<n { c[i * l + j] = beta == 0 ? 0 : c[i * l + j] * beta } }
+    let la = Int32(lda ?? (transA ? m : k))
+    let lb = Int32(ldb ?? (transB ? k : n))
+    let lc = Int32(ldc ?? n)
+    let panels = (n + Int(MK_PANEL) - 1) / Int(MK_PANEL)
+    // A transposed A is first copied into 12-row tiles (`mk_pack_a`), shared by the threads.
+    var packedA: (UnsafeMutablePointer<Float>, Int)? = nil
+    if transA, k > 0 {
+        let block = BufferPool.shared.take(mk_packed_a_count(Int32(m), Int32(k)))
+        let tiles = (m + Int(MK_TILE_ROWS) - 1) / Int(MK_TILE_ROWS)
+        splitWork(tiles, costPerItem: k * Int(MK_TILE_ROWS)) { lo, hi in
+            mk_pack_a(a, la, Int32(m), Int32(k), block.0, Int32(lo), Int32(hi))
         }
-        return
+        packedA = block
     }
+    defer { if let (p, c) = packedA { BufferPool.shared.give(p, c) } }
+    let aOperand = packedA.map { UnsafePointer($0.0) } ?? a
+    splitWork(panels, costPerItem: max(1, m * k * Int(MK_PANEL) / 8)) { lo, hi in
+        let buffer = UnsafeMutablePointer<Float>.allocate(capacity: Int(MK_KC) * Int(MK_PANEL))
+        defer { buffer.deallocate() }
+        mk_gemm(transA ? 1 : 0, transB ? 1 : 0, Int32(m), Int32(n), Int32(k), alpha, aOperand, la, b, lb, beta, c, lc,
+                Int32(lo), Int32(hi), buffer)
+    }
+}
+
+/// The same contract as `gemm`, computed by the system BLAS (`cblas_sgemm`, one call on the
+/// calling thread): the peer of `bench/gemm.sh` and a second oracle for the tests.
+/// - Complexity: O(m·n·k).
+public func systemGemm(
+    transA: Bool = false, transB: Bool = false, m: Int, n: Int, k: Int,
+    alpha: Float = 1, _ a: UnsafePointer<Float>, lda: Int? = nil,
+    _ b: UnsafePointer<Float>, ldb: Int? = nil,
+    beta: Float = 0, _ c: UnsafeMutablePointer<Float>, ldc: Int? = nil
+) {
     _ = blasSingleThreaded
-    let la = lda ?? (transA ? m : k)
-    let lb = ldb ?? (transB ? k : n)
-    let lc = ldc ?? n
-    let ta = transA ? CblasTrans : CblasNoTrans, tb = transB ? CblasTrans : CblasNoTrans
-    // Large products: row blocks of C (or column blocks when C is wide), one single-threaded
-    // OpenBLAS call per thread (`splitWork`); deterministic for a given thread count.
-    if m >= n {
-        splitWork(m, costPerItem: max(1, n * k / 8), align: 16) { lo, hi in
-            cblas_sgemm(CblasRowMajor, ta, tb, Int32(hi - lo), Int32(n), Int32(k), alpha,
-                        transA ? a + lo : a + lo * la, Int32(la), b, Int32(lb), beta, c + lo * lc, Int32(lc))
-        }
-    } else {
-        splitWork(n, costPerItem: max(1, m * k / 8), align: 16) { lo, hi in
-            cblas_sgemm(CblasRowMajor, ta, tb, Int32(m), Int32(hi - lo), Int32(k), alpha,
-                        a, Int32(la), transB ? b + lo * lb : b + lo, Int32(lb), beta, c + lo, Int32(lc))
-        }
-    }
+    let la = lda ?? (transA ? m : k), lb = ldb ?? (transB ? k : n), lc = ldc ?? n
+    cblas_sgemm(CblasRowMajor, transA ? CblasTrans : CblasNoTrans, transB ? CblasTrans : CblasNoTrans,
+                Int32(m), Int32(n), Int32(k), alpha, a, Int32(la), b, Int32(lb), beta, c, Int32(lc))
 }
 
 /// The test oracle for `gemm`: the same contract computed by three plain loops in Double.

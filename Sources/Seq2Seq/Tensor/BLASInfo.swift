@@ -2,8 +2,10 @@ import CBLAS
 import Dispatch
 import Foundation
 
-/// Which BLAS kernel runs the matrix products, as OpenBLAS names it ("Haswell", "SkylakeX"),
-/// or "Accelerate" on Apple platforms.
+/// The kernel the system BLAS picked, as OpenBLAS names it ("Haswell", "SkylakeX"; it follows
+/// `OPENBLAS_CORETYPE`), or "Accelerate" on Apple platforms. The system BLAS now runs only the
+/// attention's matrix-vector products (`gemv`) and the benchmarks' peer (`systemGemm`); every
+/// matrix product runs on mixer's own kernels (`gemm`, `PackedMatrix`).
 public var blasCoreName: String {
     #if canImport(Darwin)
     return "Accelerate"
@@ -32,10 +34,8 @@ let blasSingleThreaded: Void = {
 
 /// Sets the number of threads for the matrix products and the other large loops (at least 1).
 /// The name is historical: OpenBLAS itself always runs one thread; mixer splits each large
-/// product into row or column blocks, one OpenBLAS call per thread. The same count always gives
-/// the same results; another count can change the last bits of a product (a block may take
-/// OpenBLAS's small-matrix kernel), as with any multi-threaded BLAS. `PackedMatrix` products
-/// and the elementwise loops never depend on it.
+/// product (`gemm`, `PackedMatrix`) into whole 32-column panels, one part per thread, so a
+/// product gives the same bits for any thread count, and so do the elementwise loops.
 public func setBLASThreads(_ n: Int) {
     _ = blasSingleThreaded
     computeThreads = max(1, n)
