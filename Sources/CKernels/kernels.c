@@ -143,6 +143,28 @@ static const tile_fn tiles512[2][13] = {
     {0, tile512_c1, tile512_c2, tile512_c3, tile512_c4, tile512_c5, tile512_c6, tile512_c7, tile512_c8,
      tile512_c9, tile512_c10, tile512_c11, tile512_c12}};
 
+// One row of A against four whole panels at once (128 columns in 8 accumulators). With the
+// 1-row tile a product with m = 1 (batch-1 decoding) waits on one FMA chain per 16 columns and
+// cannot stream the weight at the cache's rate; four panels keep eight chains in flight. Each
+// column is summed in the same order as by the tiles (so results do not depend on m).
+__attribute__((target("avx512f"))) static void row512_x4(int k, const float *a, const float *bp, size_t pstride,
+                                                       float beta, float *c) {
+    __m512 acc[8];
+    for (int q = 0; q < 8; q++) acc[q] = _mm512_setzero_ps();
+    for (int kk = 0; kk < k; kk++) {
+        __m512 x = _mm512_set1_ps(a[kk]);
+        for (int q = 0; q < 4; q++) {
+            const float *b = bp + q * pstride + (size_t)kk * 32;
+            acc[2 * q] = _mm512_fmadd_ps(x, _mm512_loadu_ps(b), acc[2 * q]);
+            acc[2 * q + 1] = _mm512_fmadd_ps(x, _mm512_loadu_ps(b + 16), acc[2 * q + 1]);
+        }
+    }
+    for (int q = 0; q < 8; q++) {
+        if (beta != 0) acc[q] = _mm512_fmadd_ps(_mm512_set1_ps(beta), _mm512_loadu_ps(c + 16 * q), acc[q]);
+        _mm512_storeu_ps(c + 16 * q, acc[q]);
+    }
+}
+
 // AVX2+FMA: MR rows × 32 columns in 4·MR ymm accumulators (MR ≤ 3 keeps 16 registers busy).
 #define MK_AVX2_TILE(MR, V, AX)                                                                     \
     __attribute__((target("avx2,fma"))) static void tile256_##V##MR(                                \
@@ -264,7 +286,14 @@ void mk_gemm_packed(int m, int n, int k, const float *a, int lda, const float *p
     if (panel_end > panels) panel_end = panels;
     if (k <= 0) { scale_panels(m, n, beta, c, ldc, panel_begin, panel_end); return; }
     int isa = mk_isa();
-    for (int p = panel_begin; p < panel_end; p++) {
+    int p = panel_begin;
+#ifdef MK_X86
+    if (isa == 2 && m == 1) {
+        for (; p + 4 <= panel_end && (p + 4) * MK_PANEL <= n; p += 4)
+            row512_x4(k, a, packed + (size_t)p * k * MK_PANEL, (size_t)k * MK_PANEL, beta, c + p * MK_PANEL);
+    }
+#endif
+    for (; p < panel_end; p++) {
         int j0 = p * MK_PANEL, ncols = n - j0 < MK_PANEL ? n - j0 : MK_PANEL;
         panel_rows(isa, 0, m, k, a, lda, 0, packed + (size_t)p * k * MK_PANEL, 1, beta, c + j0, ldc, ncols);
     }

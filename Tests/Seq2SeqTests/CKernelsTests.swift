@@ -37,6 +37,35 @@ final class CKernelsTests: XCTestCase {
         setBLASThreads(1)
     }
 
+    /// One row (batch-1 decoding, which takes four panels at a time on AVX-512) gives the same
+    /// bits as that row inside a product with more rows, for every kernel and with beta 0 and 1,
+    /// and matches the naive oracle; columns past n are never written.
+    func testOneRowEqualsItsRowInABatch() {
+        var rng = RandomGenerator(seed: 11)
+        let levels = (0...2).filter { PackedMatrix.limitKernel($0) == $0 }
+        for level in levels {
+            PackedMatrix.limitKernel(level)
+            for (n, k) in [(300, 70), (128, 5), (1_000, 256)] {
+                let w = FloatBuffer(count: n * k), x = FloatBuffer(count: 7 * k)
+                GradCheck.fill(w.pointer, w.count, rng: &rng)
+                GradCheck.fill(x.pointer, x.count, rng: &rng)
+                let packed = PackedMatrix(w.pointer, rows: n, cols: k)
+                for beta: Float in [0, 1] {
+                    let batch = FloatBuffer(count: 7 * n), one = FloatBuffer(count: n + 3), naive = FloatBuffer(count: n)
+                    GradCheck.fill(batch.pointer, batch.count, rng: &rng)
+                    for j in 0..<n { one[j] = batch[3 * n + j]; naive[j] = batch[3 * n + j] }
+                    for j in n..<(n + 3) { one[j] = 42 }
+                    packed.multiply(m: 7, x.pointer, beta: beta, batch.pointer)
+                    packed.multiply(m: 1, x.pointer + 3 * k, beta: beta, one.pointer)
+                    matmulNaive(transB: true, m: 1, n: n, k: k, x.pointer + 3 * k, w.pointer, beta: beta, naive.pointer)
+                    XCTAssertEqual(one.slice(0, n), batch.slice(3 * n, n), "kernel \(level) n \(n) k \(k) beta \(beta)")
+                    for j in 0..<n { XCTAssertEqual(one[j], naive[j], accuracy: 1e-4) }
+                    for j in n..<(n + 3) { XCTAssertEqual(one[j], 42) }
+                }
+            }
+        }
+    }
+
     /// A large product split over two threads equals the one-thread product bit for bit (whole
     /// panels per thread), and columns past n are never written.
     func testTwoThreadsEqualOneAndStayInBounds() {

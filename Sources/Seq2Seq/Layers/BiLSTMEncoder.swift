@@ -38,10 +38,10 @@ public struct BiLSTMEncoder {
     /// Encodes `source` (B sequences of ids, S = the longest, at least 1).
     /// Returns the memory M [B, S, 2H], final h and c [B, 2H], and the cache.
     /// - Complexity: O(S·B·8H·(E + H)).
-    /// `recurrent`: both directions' Whh already packed (inference snapshots), else packed here.
+    /// `packed`: both directions' weights already packed (inference snapshots, `LSTM.packed`).
     public func forward(
         _ p: ParameterStore, source: [[Int32]], dropout: Float, rng: inout RandomGenerator,
-        recurrent: (forward: PackedMatrix, backward: PackedMatrix)? = nil
+        packed: (forward: LSTM.Packed, backward: LSTM.Packed)? = nil
     ) -> (memory: FloatBuffer, finalH: FloatBuffer, finalC: FloatBuffer, cache: Cache) {
         let B = source.count, E = embedding.dim, H = hiddenSize
         let lengths = source.map(\.count)
@@ -62,8 +62,8 @@ public struct BiLSTMEncoder {
             }
         }
         var fcOpt: LSTM.SequenceCache?, bcOpt: LSTM.SequenceCache?
-        runPair({ fcOpt = forwardLSTM.forwardSequence(p, x: x, steps: S, rows: B, mask: mask, recurrent: recurrent?.forward) },
-                { bcOpt = backwardLSTM.forwardSequence(p, x: xr, steps: S, rows: B, mask: mask, recurrent: recurrent?.backward) })
+        runPair({ fcOpt = forwardLSTM.forwardSequence(p, x: x, steps: S, rows: B, mask: mask, packed: packed?.forward) },
+                { bcOpt = backwardLSTM.forwardSequence(p, x: xr, steps: S, rows: B, mask: mask, packed: packed?.backward) })
         let fc = fcOpt!, bc = bcOpt!
         let D = 2 * H
         let memory = FloatBuffer(count: B * S * D)

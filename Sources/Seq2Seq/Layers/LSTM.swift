@@ -82,6 +82,19 @@ public struct LSTM {
         PackedMatrix(p.view(wih), rows: 4 * hiddenSize, cols: inputSize)
     }
 
+    /// Both weights packed (a snapshot of `p`), for `forwardSequence` at inference.
+    public func packed(_ p: ParameterStore) -> Packed {
+        Packed(input: packedInput(p), recurrent: packedRecurrent(p))
+    }
+
+    /// Wih and Whh packed once for many sequences (`packed(_:)`).
+    public struct Packed {
+        /// Wih [4H, I] (`packedInput`).
+        public let input: PackedMatrix
+        /// Whh [4H, H] (`packedRecurrent`).
+        public let recurrent: PackedMatrix
+    }
+
     /// What `backwardSequence` needs from `forwardSequence`.
     public final class SequenceCache {
         public let steps: Int
@@ -113,22 +126,27 @@ public struct LSTM {
     /// The final state is h_T, c_T (masked steps carry the state, so it is each row's last real
     /// step).
     /// - Parameters:
-    ///   - recurrent: Whh already packed (`PackedMatrix`, inference snapshots); packed here
-    ///     once per call when nil, so the T per-step products never repack it.
+    ///   - packed: Wih and Whh already packed (inference snapshots, `packed(_:)`). When nil,
+    ///     Whh is packed here once per call, so the T per-step products never repack it, and
+    ///     the input projections go through `gemm`.
     /// - Complexity: O(T·B·4H·(I + H)); one GEMM for all input projections, one packed product
     ///   per step for the recurrence.
     public func forwardSequence(
         _ p: ParameterStore, x: FloatBuffer, steps T: Int, rows B: Int, mask: FloatBuffer? = nil,
-        h0: UnsafePointer<Float>? = nil, c0: UnsafePointer<Float>? = nil, recurrent: PackedMatrix? = nil
+        h0: UnsafePointer<Float>? = nil, c0: UnsafePointer<Float>? = nil, packed: Packed? = nil
     ) -> SequenceCache {
         let H = hiddenSize
         let cache = SequenceCache(steps: T, rows: B, hidden: H, x: x, mask: mask)
         if let h0 { cache.h.pointer.update(from: h0, count: B * H) }
         if let c0 { cache.c.pointer.update(from: c0, count: B * H) }
         let G = cache.gates.pointer
-        gemm(transB: true, m: T * B, n: 4 * H, k: inputSize, x.pointer, p.view(wih), G)
+        if let packed {
+            packed.input.multiply(m: T * B, x.pointer, G)
+        } else {
+            gemm(transB: true, m: T * B, n: 4 * H, k: inputSize, x.pointer, p.view(wih), G)
+        }
         Kernels.addBiasRows(G, p.view(bias), rows: T * B, cols: 4 * H)
-        let whhPacked = recurrent ?? packedRecurrent(p)
+        let whhPacked = packed?.recurrent ?? packedRecurrent(p)
         for t in 0..<T {
             let gt = G + t * B * 4 * H
             let hp = cache.h.pointer + t * B * H

@@ -34,9 +34,12 @@ public struct LuongAttention {
     }
 
     /// K' [rows, H] = K [rows, Dk]·W_aᵀ for general; a copy of K for dot.
-    public func projectKeys(_ p: ParameterStore, keys: FloatBuffer, rows: Int) -> FloatBuffer {
+    /// `packed`: W_a already packed (an inference snapshot, `keyProjection.packed`).
+    public func projectKeys(_ p: ParameterStore, keys: FloatBuffer, rows: Int, packed: PackedMatrix? = nil) -> FloatBuffer {
         let out = FloatBuffer(count: rows * hiddenSize)
-        if let kp = keyProjection { kp.forward(p, x: keys.pointer, rows: rows, y: out.pointer) } else {
+        if let packed {
+            packed.multiply(m: rows, keys.pointer, out.pointer)
+        } else if let kp = keyProjection { kp.forward(p, x: keys.pointer, rows: rows, y: out.pointer) } else {
             out.pointer.update(from: keys.pointer, count: rows * hiddenSize)
         }
         return out

@@ -9,20 +9,25 @@ struct DecoderStepWeights {
 
 /// A snapshot of a model's weights packed for incremental inference: every matrix that a
 /// decoding step multiplies by only B rows (the decoder's LSTM and attention combination, the
-/// output layer [V, H]) and the encoder's recurrent weights. A general BLAS would repack each of
-/// them at every step; packing them once per `SequenceDecoder` makes a greedy step of batch 32
-/// on the reference model about 1.5× cheaper (`mixer-bench gemm`).
+/// output layer [V, H]), the attention's key projection W_a [H, D], the bridges [H, D] and the
+/// encoder LSTMs' weights (recurrent, and the input projection,
+/// which at batch 1 has only S rows). A general product packs its B operand at every call;
+/// packing these once per `SequenceDecoder` removes that copy from every step (`mixer-bench
+/// gemm`).
 ///
 /// It does not follow later changes to the model's parameters: make a new one after training
 /// steps (`SequenceDecoder` makes one when it is created).
-/// - Complexity: one pass over those weights (O(V·H + 4H·(I + H) + H·(D + H) + 8H²)).
+/// - Complexity: one pass over those weights (O(V·H + 4H·(I + H) + H·(D + H) + 3H·D + 8H·(E + H))).
 public final class InferenceWeights {
     let step: DecoderStepWeights
     let output: PackedMatrix
-    let encoderRecurrent: (forward: PackedMatrix, backward: PackedMatrix)?
+    let encoder: (forward: LSTM.Packed, backward: LSTM.Packed)?
+    let keys: PackedMatrix?
+    let bridge: (h: PackedMatrix, c: PackedMatrix)
 
-    init(step: DecoderStepWeights, output: PackedMatrix, encoderRecurrent: (forward: PackedMatrix, backward: PackedMatrix)?) {
-        self.step = step; self.output = output; self.encoderRecurrent = encoderRecurrent
+    init(step: DecoderStepWeights, output: PackedMatrix, encoder: (forward: LSTM.Packed, backward: LSTM.Packed)?,
+         keys: PackedMatrix?, bridge: (h: PackedMatrix, c: PackedMatrix)) {
+        self.step = step; self.output = output; self.encoder = encoder; self.keys = keys; self.bridge = bridge
     }
 }
 
@@ -36,6 +41,8 @@ extension EncoderDecoder {
     /// Packs the weights inference multiplies at every step (see `InferenceWeights`).
     public func packedForInference() -> InferenceWeights {
         InferenceWeights(step: packedStepWeights(), output: output.packed(params),
-                         encoderRecurrent: bilstm.map { ($0.forwardLSTM.packedRecurrent(params), $0.backwardLSTM.packedRecurrent(params)) })
+                         encoder: bilstm.map { ($0.forwardLSTM.packed(params), $0.backwardLSTM.packed(params)) },
+                         keys: attention.keyProjection?.packed(params),
+                         bridge: (bridgeH.packed(params), bridgeC.packed(params)))
     }
 }

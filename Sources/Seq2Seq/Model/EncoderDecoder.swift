@@ -81,7 +81,7 @@ public final class EncoderDecoder {
         let keys: FloatBuffer, values: FloatBuffer, fH: FloatBuffer, fC: FloatBuffer
         let cache: EncoderOutput.Cache
         if let bilstm {
-            let r = bilstm.forward(params, source: source, dropout: p, rng: &rng, recurrent: weights?.encoderRecurrent)
+            let r = bilstm.forward(params, source: source, dropout: p, rng: &rng, packed: weights?.encoder)
             keys = r.memory; values = r.memory; fH = r.finalH; fC = r.finalC
             cache = .bilstm(r.cache)
         } else {
@@ -90,11 +90,16 @@ public final class EncoderDecoder {
             cache = .conv(r.cache)
         }
         let h0 = FloatBuffer(count: B * H), c0 = FloatBuffer(count: B * H)
-        bridgeH.forward(params, x: fH.pointer, rows: B, y: h0.pointer)
+        if let bridge = weights?.bridge {
+            bridgeH.forward(params, packed: bridge.h, x: fH.pointer, rows: B, y: h0.pointer)
+            bridgeC.forward(params, packed: bridge.c, x: fC.pointer, rows: B, y: c0.pointer)
+        } else {
+            bridgeH.forward(params, x: fH.pointer, rows: B, y: h0.pointer)
+            bridgeC.forward(params, x: fC.pointer, rows: B, y: c0.pointer)
+        }
         Kernels.tanhInPlace(h0.pointer, B * H)
-        bridgeC.forward(params, x: fC.pointer, rows: B, y: c0.pointer)
         Kernels.tanhInPlace(c0.pointer, B * H)
-        let projected = attention.projectKeys(params, keys: keys, rows: B * S)
+        let projected = attention.projectKeys(params, keys: keys, rows: B * S, packed: weights?.keys)
         return EncoderOutput(batchSize: B, sourceLength: S, lengths: lengths, projectedKeys: projected, values: values,
                              initialH: h0, initialC: c0, keys: keys, finalH: fH, finalC: fC, cache: cache)
     }

@@ -97,6 +97,7 @@ public func gemv(
     _ x: UnsafePointer<Float>, beta: Float = 0, _ y: UnsafeMutablePointer<Float>
 ) {
     if m == 0 || n == 0 { return }
+    _ = blasSingleThreaded
     cblas_sgemv(CblasRowMajor, trans ? CblasTrans : CblasNoTrans, Int32(m), Int32(n), alpha, a,
                 Int32(lda ?? n), x, 1, beta, y, 1)
 }
