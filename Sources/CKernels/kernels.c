@@ -286,16 +286,23 @@ void mk_gemm_packed(int m, int n, int k, const float *a, int lda, const float *p
     if (panel_end > panels) panel_end = panels;
     if (k <= 0) { scale_panels(m, n, beta, c, ldc, panel_begin, panel_end); return; }
     int isa = mk_isa();
-    int p = panel_begin;
+    // k in chunks of MK_KC added into C in order, exactly as mk_gemm sums: the same product
+    // gives the same bits through either.
+    for (int k0 = 0; k0 < k; k0 += MK_KC) {
+        int kc = k - k0 < MK_KC ? k - k0 : MK_KC;
+        float bk = k0 == 0 ? beta : 1;
+        const float *ak = a + k0;
+        int p = panel_begin;
 #ifdef MK_X86
-    if (isa == 2 && m == 1) {
-        for (; p + 4 <= panel_end && (p + 4) * MK_PANEL <= n; p += 4)
-            row512_x4(k, a, packed + (size_t)p * k * MK_PANEL, (size_t)k * MK_PANEL, beta, c + p * MK_PANEL);
-    }
+        if (isa == 2 && m == 1) {
+            for (; p + 4 <= panel_end && (p + 4) * MK_PANEL <= n; p += 4)
+                row512_x4(kc, ak, packed + ((size_t)p * k + k0) * MK_PANEL, (size_t)k * MK_PANEL, bk, c + p * MK_PANEL);
+        }
 #endif
-    for (; p < panel_end; p++) {
-        int j0 = p * MK_PANEL, ncols = n - j0 < MK_PANEL ? n - j0 : MK_PANEL;
-        panel_rows(isa, 0, m, k, a, lda, 0, packed + (size_t)p * k * MK_PANEL, 1, beta, c + j0, ldc, ncols);
+        for (; p < panel_end; p++) {
+            int j0 = p * MK_PANEL, ncols = n - j0 < MK_PANEL ? n - j0 : MK_PANEL;
+            panel_rows(isa, 0, m, kc, ak, lda, 0, packed + ((size_t)p * k + k0) * MK_PANEL, 1, bk, c + j0, ldc, ncols);
+        }
     }
 }
 

@@ -73,6 +73,32 @@ final class ModelBehaviourTests: XCTestCase {
         }
     }
 
+    /// The lean XENT step (`trainingStepXENT`: output layer in blocks of rows, W_o packed once,
+    /// rows split over threads) gives the loss and gradients of the general path (decode with
+    /// the output layer, `crossEntropy`, `backward`), in one block and in several, on 1 and 2
+    /// threads. Float32 sums in another order: 1e-5 on gradients of size ≲ 1.
+    func testTrainingStepXENTEqualsTheGeneralPath() {
+        let c = ModelGradientTests.tiny(.bilstm, .general, feeding: true, dropout: 0)
+        let reference = EncoderDecoder(config: c, seed: 5)
+        var r = RandomGenerator(seed: 0)
+        let enc = reference.encode(source: ModelGradientTests.sources, training: true, rng: &r)
+        let tr = reference.decodeForTraining(enc, inputs: EncoderDecoder.teacherInputs(targets: ModelGradientTests.targets),
+                                             training: true, rng: &r)
+        let ce = reference.crossEntropy(tr, targets: ModelGradientTests.targets)
+        ce.dLogits.withUnsafeBufferPointer { reference.backward(tr, dLogits: $0.baseAddress!) }
+        defer { EncoderDecoder.outputBlockFloats = 1 << 21; setBLASThreads(1) }
+        for (blockFloats, threads) in [(1 << 21, 1), (20, 1), (20, 2), (7, 2)] {
+            EncoderDecoder.outputBlockFloats = blockFloats
+            setBLASThreads(threads)
+            let lean = EncoderDecoder(config: c, seed: 5)
+            let loss = lean.trainingStepXENT(source: ModelGradientTests.sources, target: ModelGradientTests.targets)
+            XCTAssertEqual(loss, ce.loss, accuracy: 1e-6, "block \(blockFloats)")
+            for i in 0..<lean.grads.count {
+                XCTAssertEqual(lean.grads.storage[i], reference.grads.storage[i], accuracy: 1e-5, "block \(blockFloats) gradient \(i)")
+            }
+        }
+    }
+
     func testSeedFixesParametersAndTraining() {
         let c = ModelGradientTests.tiny(.bilstm, .general, feeding: true, dropout: 0.3)
         let a = EncoderDecoder(config: c, seed: 7), b = EncoderDecoder(config: c, seed: 7), d = EncoderDecoder(config: c, seed: 8)

@@ -68,36 +68,61 @@ extension EncoderDecoder {
     /// `crossEntropy` + `backward`, row for row; with one block (T·B·V ≤ 2M) the same GEMMs.
     /// - Returns: the mean loss and dO [T, B, H], the gradient at the outputs o_t.
     /// - Complexity: O(T·B·V·H).
+    /// The most logits one block of `outputLayerXENT` holds (8 MB); tests lower it to run the
+    /// blocked path on small models.
+    nonisolated(unsafe) static var outputBlockFloats = 1 << 21
+
     func outputLayerXENT(_ trace: DecoderTrace, targets: [[Int32]]) -> (loss: Double, dOutputs: FloatBuffer) {
         let T = trace.steps, B = trace.batchSize, V = trace.vocabSize, H = config.hiddenSize
         precondition(targets.count == B, "Got \(targets.count) targets for a batch of \(B)")
         let n = targets.reduce(0) { $0 + min($1.count, T) }
         let w = n > 0 ? 1 / Float(n) : 0
         let rows = T * B
-        let blocks = max(1, (rows * V + (1 << 21) - 1) >> 21)
+        let blocks = max(1, (rows * V + Self.outputBlockFloats - 1) / Self.outputBlockFloats)
         let blockRows = (rows + blocks - 1) / blocks
         let logits = FloatBuffer(count: blockRows * V)
         let dOut = FloatBuffer(count: rows * H)
-        var loss = 0.0
+        for b in 0..<B { for y in targets[b].prefix(T) {
+            precondition(y >= 0 && Int(y) < V, "Target id \(y) is outside the vocabulary of \(V)")
+        } }
+        // W_o packed once for all blocks, as itself (logits = O·W_oᵀ) and as its transpose
+        // (dO = dLogits·W_o); the same bits as `Linear.forward`/`backward`'s gemm calls.
+        let wo = params.view(output.weight)
+        let packedW = blocks > 1 ? output.packed(params) : nil
+        let packedWT = blocks > 1 ? PackedMatrix(transposeOf: wo, k: V, n: H) : nil
+        let rowLoss = FloatBuffer(count: rows)
         var start = 0
         while start < rows {
             let m = min(blockRows, rows - start)
             let o = trace.outputs.pointer + start * H
-            output.forward(params, x: o, rows: m, y: logits.pointer)
-            for i in 0..<m {
-                let r = start + i, t = r / B, b = r % B, row = logits.pointer + i * V
-                guard t < targets[b].count else { row.update(repeating: 0, count: V); continue }
-                let y = Int(targets[b][t])
-                precondition(y >= 0 && y < V, "Target id \(y) is outside the vocabulary of \(V)")
-                let logit = row[y]
-                Kernels.softmaxRows(row, rows: 1, cols: V, logZ: trace.logZ.pointer + r)
-                loss -= Double(logit - trace.logZ[r])
-                Kernels.scale(row, V, w)
-                row[y] -= w
+            if let packedW { output.forward(params, packed: packedW, x: o, rows: m, y: logits.pointer) } else {
+                output.forward(params, x: o, rows: m, y: logits.pointer)
             }
-            output.backward(params, grads, x: o, rows: m, dy: logits.pointer, dx: dOut.pointer + start * H)
+            // Rows are independent: softmax, loss and dLogits split over the threads.
+            let first = start
+            splitWork(m, costPerItem: V) { lo, hi in
+                for i in lo..<hi {
+                    let r = first + i, t = r / B, b = r % B, row = logits.pointer + i * V
+                    guard t < targets[b].count else { row.update(repeating: 0, count: V); continue }
+                    let y = Int(targets[b][t])
+                    let logit = row[y]
+                    Kernels.softmaxRows(row, rows: 1, cols: V, logZ: trace.logZ.pointer + r)
+                    rowLoss[r] = logit - trace.logZ[r]
+                    Kernels.scale(row, V, w)
+                    row[y] -= w
+                }
+            }
+            if let packedWT {
+                gemm(transA: true, m: V, n: H, k: m, logits.pointer, o, beta: 1, grads.view(output.weight))
+                if let bias = output.bias { Kernels.sumRowsInto(logits.pointer, grads.view(bias), rows: m, cols: V) }
+                packedWT.multiply(m: m, logits.pointer, beta: 1, dOut.pointer + start * H)
+            } else {
+                output.backward(params, grads, x: o, rows: m, dy: logits.pointer, dx: dOut.pointer + start * H)
+            }
             start += m
         }
+        var loss = 0.0
+        for r in 0..<rows where r / B < targets[r % B].count { loss -= Double(rowLoss[r]) }
         return (n > 0 ? loss / Double(n) : 0, dOut)
     }
 }

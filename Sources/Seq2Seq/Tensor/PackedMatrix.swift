@@ -11,7 +11,7 @@ import CKernels
 /// CPU at run time, `CKernels/kernels.c`).
 ///
 /// A packed matrix is a snapshot: it does not see later changes to W (call `repack(from:)`).
-/// Results equal `gemm`'s up to the order of the k-sum (relative differences of order 1e-7).
+/// Results equal `gemm`'s bit for bit (the same kernels summing k in the same chunks).
 /// - Complexity: packing O(n·k); a product 2·m·n·k flops, W read once per 12 rows of x.
 public final class PackedMatrix {
     /// n, the rows of W (the columns of the product).
@@ -19,6 +19,7 @@ public final class PackedMatrix {
     /// k, the columns of W (the inner dimension).
     public let cols: Int
     private let storage: UnsafeMutablePointer<Float>
+    private let capacity: Int
     private let panels: Int
 
     /// Room for W [rows, cols], not yet packed.
@@ -27,7 +28,9 @@ public final class PackedMatrix {
         self.rows = rows
         self.cols = cols
         panels = (rows + Int(MK_PANEL) - 1) / Int(MK_PANEL)
-        storage = .allocate(capacity: max(1, mk_packed_count(Int32(rows), Int32(cols))))
+        // From the buffer pool: training packs its backward weights at every step, and returning
+        // megabytes to the system each time costs page faults and TLB shootdowns.
+        (storage, capacity) = BufferPool.shared.take(max(1, mk_packed_count(Int32(rows), Int32(cols))))
     }
 
     /// Packs W [rows, cols] with leading dimension `ld` (default `cols`).
@@ -43,7 +46,7 @@ public final class PackedMatrix {
         mk_pack_transposed(m, Int32(n), Int32(k), Int32(ld ?? n), storage)
     }
 
-    deinit { storage.deallocate() }
+    deinit { BufferPool.shared.give(storage, capacity) }
 
     /// Copies W again (same shape) after it changed.
     public func repack(from w: UnsafePointer<Float>, ld: Int? = nil) {
