@@ -73,7 +73,7 @@ final class ModelBehaviourTests: XCTestCase {
         }
     }
 
-    /// The lean XENT step (`trainingStepXENT`: output layer in blocks of rows, W_o packed once,
+    /// The lean XENT step (`trainingStepXENT`: output layer in blocks of rows,
     /// rows split over threads) gives the loss and gradients of the general path (decode with
     /// the output layer, `crossEntropy`, `backward`), in one block and in several, on 1 and 2
     /// threads. Float32 sums in another order: 1e-5 on gradients of size ≲ 1.

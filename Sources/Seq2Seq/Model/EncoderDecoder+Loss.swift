@@ -85,19 +85,12 @@ extension EncoderDecoder {
         for b in 0..<B { for y in targets[b].prefix(T) {
             precondition(y >= 0 && Int(y) < V, "Target id \(y) is outside the vocabulary of \(V)")
         } }
-        // W_o packed once for all blocks, as itself (logits = O·W_oᵀ) and as its transpose
-        // (dO = dLogits·W_o); the same bits as `Linear.forward`/`backward`'s gemm calls.
-        let wo = params.view(output.weight)
-        let packedW = blocks > 1 ? output.packed(params) : nil
-        let packedWT = blocks > 1 ? PackedMatrix(transposeOf: wo, k: V, n: H) : nil
         let rowLoss = FloatBuffer(count: rows)
         var start = 0
         while start < rows {
             let m = min(blockRows, rows - start)
             let o = trace.outputs.pointer + start * H
-            if let packedW { output.forward(params, packed: packedW, x: o, rows: m, y: logits.pointer) } else {
-                output.forward(params, x: o, rows: m, y: logits.pointer)
-            }
+            output.forward(params, x: o, rows: m, y: logits.pointer)
             // Rows are independent: softmax, loss and dLogits split over the threads.
             let first = start
             splitWork(m, costPerItem: V) { lo, hi in
@@ -112,13 +105,7 @@ extension EncoderDecoder {
                     row[y] -= w
                 }
             }
-            if let packedWT {
-                gemm(transA: true, m: V, n: H, k: m, logits.pointer, o, beta: 1, grads.view(output.weight))
-                if let bias = output.bias { Kernels.sumRowsInto(logits.pointer, grads.view(bias), rows: m, cols: V) }
-                packedWT.multiply(m: m, logits.pointer, beta: 1, dOut.pointer + start * H)
-            } else {
-                output.backward(params, grads, x: o, rows: m, dy: logits.pointer, dx: dOut.pointer + start * H)
-            }
+            output.backward(params, grads, x: o, rows: m, dy: logits.pointer, dx: dOut.pointer + start * H)
             start += m
         }
         var loss = 0.0

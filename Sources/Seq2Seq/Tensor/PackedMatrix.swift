@@ -28,9 +28,8 @@ public final class PackedMatrix {
         self.rows = rows
         self.cols = cols
         panels = (rows + Int(MK_PANEL) - 1) / Int(MK_PANEL)
-        // From the buffer pool: training packs its backward weights at every step, and returning
-        // megabytes to the system each time costs page faults and TLB shootdowns.
-        (storage, capacity) = BufferPool.shared.take(max(1, mk_packed_count(Int32(rows), Int32(cols))))
+        capacity = max(1, mk_packed_count(Int32(rows), Int32(cols)))
+        storage = .allocate(capacity: capacity)
     }
 
     /// Packs W [rows, cols] with leading dimension `ld` (default `cols`).
@@ -46,7 +45,7 @@ public final class PackedMatrix {
         mk_pack_transposed(m, Int32(n), Int32(k), Int32(ld ?? n), storage)
     }
 
-    deinit { BufferPool.shared.give(storage, capacity) }
+    deinit { storage.deallocate() }
 
     /// Copies W again (same shape) after it changed.
     public func repack(from w: UnsafePointer<Float>, ld: Int? = nil) {
