@@ -334,11 +334,11 @@ void mk_gemm(int trans_a, int trans_b, int m, int n, int k, float alpha, const f
     if (k <= 0) { scale_panels(m, n, beta, c, ldc, panel_begin, panel_end); return; }
     int isa = mk_isa(), ta = trans_a ? 1 : 0;
     // Blocks: k in chunks of MK_KC (a panel chunk, ≤ 64 KiB, stays in L1/L2 while every tile of
-    // rows runs over it), rows in blocks of about 512 KiB of A per chunk (kept in L2 while the
+    // rows runs over it), rows in blocks of about 1 MiB of A per chunk (kept in L2 while the
     // thread's panels go by). The chunks are added into C in order, so every element is summed
     // in an order that depends on k alone.
     int kc_max = k < MK_KC ? k : MK_KC;
-    int mc = (131072 / kc_max) / MK_TILE_ROWS * MK_TILE_ROWS;
+    int mc = (262144 / kc_max) / MK_TILE_ROWS * MK_TILE_ROWS;
     if (mc < MK_TILE_ROWS) mc = MK_TILE_ROWS;
     for (int k0 = 0; k0 < k; k0 += MK_KC) {
         int kc = k - k0 < MK_KC ? k - k0 : MK_KC;

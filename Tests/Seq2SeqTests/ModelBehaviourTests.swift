@@ -99,6 +99,32 @@ final class ModelBehaviourTests: XCTestCase {
         }
     }
 
+    /// Training gives the same weights, bit for bit, on one thread and on two: every product is
+    /// split by whole panels, the elementwise work by rows or elements, and the biLSTM's
+    /// directions write disjoint tensors. The model is large enough for every split to happen
+    /// (products of 2²¹ flops and more, Adam's 2¹⁸-element threshold).
+    func testTrainingDoesNotDependOnTheThreadCount() {
+        var c = ModelConfig(sourceVocabSize: 2_000, targetVocabSize: 2_000)
+        c.embeddingSize = 64; c.hiddenSize = 64; c.encoderHiddenSize = 64; c.dropout = 0.2
+        var rng = RandomGenerator(seed: 3)
+        let src: [[Int32]] = (0..<16).map { _ in (0..<20).map { _ in Int32(4 + rng.next() % 1_990) } }
+        let tgt: [[Int32]] = (0..<16).map { _ in (0..<9).map { _ in Int32(4 + rng.next() % 1_990) } + [3] }
+        defer { setBLASThreads(1) }
+        var weights: [[Float]] = []
+        for threads in [1, 2] {
+            setBLASThreads(threads)
+            let model = EncoderDecoder(config: c, seed: 11)
+            let adam = Adam(parameters: model.params)
+            for _ in 0..<2 {
+                model.grads.zero()
+                model.trainingStepXENT(source: src, target: tgt)
+                adam.update(parameters: model.params, gradients: model.grads)
+            }
+            weights.append(Array(model.params.buffer))
+        }
+        XCTAssertEqual(weights[0], weights[1])
+    }
+
     func testSeedFixesParametersAndTraining() {
         let c = ModelGradientTests.tiny(.bilstm, .general, feeding: true, dropout: 0.3)
         let a = EncoderDecoder(config: c, seed: 7), b = EncoderDecoder(config: c, seed: 7), d = EncoderDecoder(config: c, seed: 8)
