@@ -40,8 +40,13 @@ let package = Package(
         ),
         .target(
             name: "Seq2Seq",
-            dependencies: ["CBLAS", "CKernels", "Tokenize", "Metrics"],
-            swiftSettings: [.unsafeFlags(["-Ounchecked"], .when(configuration: .release))],
+            dependencies: ["CKernels", "Tokenize", "Metrics"],
+            swiftSettings: [.unsafeFlags(["-Ounchecked"], .when(configuration: .release))]
+        ),
+        // The system BLAS as the benchmarks' peer and a test oracle (not linked by the products).
+        .target(
+            name: "SystemBLAS",
+            dependencies: ["CBLAS"],
             linkerSettings: [
                 .linkedLibrary("openblas", .when(platforms: [.linux])),
                 .linkedFramework("Accelerate", .when(platforms: [.macOS])),
@@ -60,19 +65,19 @@ let package = Package(
         // Benchmark driver of bench/decode.sh (not a product).
         .executableTarget(
             name: "decode-bench",
-            dependencies: ["Seq2Seq", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            dependencies: ["Seq2Seq", "SystemBLAS", .product(name: "ArgumentParser", package: "swift-argument-parser")],
             path: "bench/decode-bench"
         ),
         // Benchmark driver of bench/train.sh (not a product).
         .executableTarget(
             name: "mixer-bench",
-            dependencies: ["Seq2Seq", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+            dependencies: ["Seq2Seq", "SystemBLAS", .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
 
         // MARK: - Tests
         .testTarget(name: "TokenizeTests", dependencies: ["Tokenize"], resources: [.copy("Resources")]),
         .testTarget(name: "MetricsTests", dependencies: ["Metrics", "Tokenize"], resources: [.copy("Resources")]),
-        .testTarget(name: "Seq2SeqTests", dependencies: ["Seq2Seq", "Metrics", "Tokenize"]),
+        .testTarget(name: "Seq2SeqTests", dependencies: ["Seq2Seq", "SystemBLAS", "Metrics", "Tokenize"]),
         .testTarget(name: "CLITests", dependencies: ["mixer-cli", "Seq2Seq"]),
     ],
     swiftLanguageModes: [.v5]

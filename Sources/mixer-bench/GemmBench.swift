@@ -1,6 +1,7 @@
 import ArgumentParser
 import Dispatch
 import Seq2Seq
+import SystemBLAS
 
 /// `mixer-bench gemm`: mixer's matrix products against OpenBLAS `cblas_sgemm` on the shapes of
 /// the reference model (batch 32, source length 50, target length 15, hidden 256, vocabulary

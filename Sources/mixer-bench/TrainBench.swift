@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Seq2Seq
+import SystemBLAS
 
 /// `mixer-bench train`: times full XENT training steps on the reference configuration.
 struct TrainBench: ParsableCommand {

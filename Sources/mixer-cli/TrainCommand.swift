@@ -235,7 +235,7 @@ struct TrainCommand: ParsableCommand {
         signal(SIGINT) { _ in stopRequested = 1 }
         signal(SIGTERM) { _ in stopRequested = 1 }
         trainer.shouldStop = { stopRequested != 0 }
-        progress.message("training \(options.objective.rawValue) for \(options.epochs) epochs (\(trainer.model.params.count) parameters, BLAS \(blasCoreName), \(options.threads) thread(s)) into \(output)")
+        progress.message("training \(options.objective.rawValue) for \(options.epochs) epochs (\(trainer.model.params.count) parameters, \(PackedMatrix.kernelName) kernels, \(options.threads) thread(s)) into \(output)")
         let summary = try trainer.train()
         if summary.interrupted {
             printNote("stopped: \(summary.reason)")

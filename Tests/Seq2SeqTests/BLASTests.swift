@@ -1,5 +1,6 @@
 import XCTest
 @testable import Seq2Seq
+import SystemBLAS
 
 final class BLASTests: XCTestCase {
     func testBLASCoreIsNamed() {

@@ -1,5 +1,6 @@
 import XCTest
 @testable import Seq2Seq
+import SystemBLAS
 
 final class TensorTests: XCTestCase {
     /// gemm against the naive oracle for every transpose pair, with padded leading

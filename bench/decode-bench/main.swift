@@ -9,6 +9,7 @@
 import ArgumentParser
 import Foundation
 import Seq2Seq
+import SystemBLAS
 
 struct DecodeBench: ParsableCommand {
     static let configuration = CommandConfiguration(

@@ -60,6 +60,12 @@ void mk_gemm(int trans_a, int trans_b, int m, int n, int k, float alpha, const f
              const float *b, int ldb, float beta, float *c, int ldc, int panel_begin, int panel_end,
              float *panel_buffer);
 
+/// y = A·x + beta·y for A [m, n] (row-major, leading dimension lda), or y = Aᵀ·x + beta·y when
+/// trans (then x has m entries and y n). A·x takes one vectorised dot product per row (its order
+/// fixed by n and the instruction set); Aᵀ·x adds x_i·row_i into y row after row. beta = 0 never
+/// reads y. Cost: 2·m·n flops, one pass over A.
+void mk_gemv(int trans, int m, int n, const float *a, int lda, const float *x, float beta, float *y);
+
 /// Row-wise softmax in place over x [rows, cols]: p_j = e^(x_j − m) / Σ_i e^(x_i − m), m the
 /// row maximum; writes log Σ_i e^(x_i) to logZ[r] when logZ is not NULL. Vectorised e^x:
 /// Cody–Waite reduction and Cephes' degree-6 polynomial (relative error ≤ 2 ulp; 0 below

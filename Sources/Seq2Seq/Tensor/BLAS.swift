@@ -1,4 +1,3 @@
-import CBLAS
 import CKernels
 
 /// C = alpha · op(A) · op(B) + beta · C over row-major Float32 matrices.
@@ -49,21 +48,6 @@ public func gemm(
     }
 }
 
-/// The same contract as `gemm`, computed by the system BLAS (`cblas_sgemm`, one call on the
-/// calling thread): the peer of `bench/gemm.sh` and a second oracle for the tests.
-/// - Complexity: O(m·n·k).
-public func systemGemm(
-    transA: Bool = false, transB: Bool = false, m: Int, n: Int, k: Int,
-    alpha: Float = 1, _ a: UnsafePointer<Float>, lda: Int? = nil,
-    _ b: UnsafePointer<Float>, ldb: Int? = nil,
-    beta: Float = 0, _ c: UnsafeMutablePointer<Float>, ldc: Int? = nil
-) {
-    _ = blasSingleThreaded
-    let la = lda ?? (transA ? m : k), lb = ldb ?? (transB ? k : n), lc = ldc ?? n
-    cblas_sgemm(CblasRowMajor, transA ? CblasTrans : CblasNoTrans, transB ? CblasTrans : CblasNoTrans,
-                Int32(m), Int32(n), Int32(k), alpha, a, Int32(la), b, Int32(lb), beta, c, Int32(lc))
-}
-
 /// The test oracle for `gemm`: the same contract computed by three plain loops in Double.
 /// - Complexity: O(m·n·k).
 public func matmulNaive(
@@ -89,15 +73,16 @@ public func matmulNaive(
     }
 }
 
-/// y = alpha · op(A) · x + beta · y for a row-major A [m, n] (op(A) = Aᵀ when `trans`).
+/// y = op(A) · x + beta · y for a row-major A [m, n] (op(A) = Aᵀ when `trans`: x has m entries
+/// and y n), on mixer's kernels (`mk_gemv`: one vectorised dot product per row, or rows added
+/// into y in turn). Each output's summation order depends only on the row length, so a batch
+/// row's attention never depends on the other rows.
 /// - Complexity: O(m·n).
 @inline(__always)
 public func gemv(
-    trans: Bool = false, m: Int, n: Int, alpha: Float = 1, _ a: UnsafePointer<Float>, lda: Int? = nil,
+    trans: Bool = false, m: Int, n: Int, _ a: UnsafePointer<Float>, lda: Int? = nil,
     _ x: UnsafePointer<Float>, beta: Float = 0, _ y: UnsafeMutablePointer<Float>
 ) {
     if m == 0 || n == 0 { return }
-    _ = blasSingleThreaded
-    cblas_sgemv(CblasRowMajor, trans ? CblasTrans : CblasNoTrans, Int32(m), Int32(n), alpha, a,
-                Int32(lda ?? n), x, 1, beta, y, 1)
+    mk_gemv(trans ? 1 : 0, Int32(m), Int32(n), a, Int32(lda ?? n), x, beta, y)
 }

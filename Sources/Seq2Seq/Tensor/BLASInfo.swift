@@ -1,18 +1,5 @@
-import CBLAS
 import Dispatch
 import Foundation
-
-/// The kernel the system BLAS picked, as OpenBLAS names it ("Haswell", "SkylakeX"; it follows
-/// `OPENBLAS_CORETYPE`), or "Accelerate" on Apple platforms. The system BLAS now runs only the
-/// attention's matrix-vector products (`gemv`) and the benchmarks' peer (`systemGemm`); every
-/// matrix product runs on mixer's own kernels (`gemm`, `PackedMatrix`).
-public var blasCoreName: String {
-    #if canImport(Darwin)
-    return "Accelerate"
-    #else
-    return String(cString: openblas_get_corename())
-    #endif
-}
 
 /// The threads mixer's own code splits its work over (see `setBLASThreads`).
 private nonisolated(unsafe) var computeThreads: Int = defaultComputeThreads()
@@ -23,21 +10,11 @@ private func defaultComputeThreads() -> Int {
     return max(1, ProcessInfo.processInfo.activeProcessorCount)
 }
 
-/// OpenBLAS runs single-threaded, always: mixer splits products and elementwise work over its
-/// own threads (`gemm`, `PackedMatrix`, `splitWork`, `runPair`), and OpenBLAS's idle workers
-/// spin for a while after each call, which would steal a core from that split on a small machine.
-let blasSingleThreaded: Void = {
-    #if !canImport(Darwin)
-    openblas_set_num_threads(1)
-    #endif
-}()
-
 /// Sets the number of threads for the matrix products and the other large loops (at least 1).
-/// The name is historical: OpenBLAS itself always runs one thread; mixer splits each large
-/// product (`gemm`, `PackedMatrix`) into whole 32-column panels, one part per thread, so a
-/// product gives the same bits for any thread count, and so do the elementwise loops.
+/// The name is historical (mixer no longer runs its products on a BLAS library): each large
+/// product (`gemm`, `PackedMatrix`) is split into whole 32-column panels, one part per thread,
+/// so a product gives the same bits for any thread count, and so do the elementwise loops.
 public func setBLASThreads(_ n: Int) {
-    _ = blasSingleThreaded
     computeThreads = max(1, n)
 }
 

@@ -242,7 +242,7 @@ public final class Trainer {
                 "truncated_sources": .int(data.truncatedSources), "truncated_targets": .int(data.truncatedTargets),
                 "skipped_pairs": .int(data.skippedPairs),
             ]),
-            "blas": .string(blasCoreName),
+            "kernels": .string(PackedMatrix.kernelName),
             "mixer_version": .string(mixerVersion),
         ])
     }
