@@ -65,13 +65,19 @@ let package = Package(
         // Benchmark driver of bench/decode.sh (not a product).
         .executableTarget(
             name: "decode-bench",
-            dependencies: ["Seq2Seq", "SystemBLAS", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            dependencies: ["Seq2Seq", .product(name: "ArgumentParser", package: "swift-argument-parser")],
             path: "bench/decode-bench"
         ),
         // Benchmark driver of bench/train.sh (not a product).
         .executableTarget(
             name: "mixer-bench",
-            dependencies: ["Seq2Seq", "SystemBLAS", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+            dependencies: ["Seq2Seq", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+        ),
+        // Benchmark driver of bench/gemm.sh (not a product): mixer's products vs the system BLAS.
+        .executableTarget(
+            name: "gemm-bench",
+            dependencies: ["Seq2Seq", "SystemBLAS", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            path: "bench/gemm-bench"
         ),
 
         // MARK: - Tests

@@ -41,7 +41,7 @@ mt, pt = key(mixer, "tokens_per_s"), key(peer, "tokens_per_s", "target_tokens_pe
 mm, pm = key(mixer, "peak_rss_mb"), key(peer, "peak_rss_mb", "peak_rss_MB")
 print(json.dumps({"bench": name, "unit": "target tokens/s", "mixer": round(mt, 1), "peer": "pytorch",
                   "peer_value": round(pt, 1), "ratio": round(mt / pt, 2),
-                  "mixer_step_ms": key(mixer, "step_ms"), "blas_core": mixer.get("blas_core"),
+                  "mixer_step_ms": key(mixer, "step_ms"), 
                   "packed_kernel": mixer.get("packed_kernel")}))
 print(json.dumps({"bench": name + "-peak-rss", "unit": "MB", "mixer": round(mm, 1), "peer": "pytorch",
                   "peer_value": round(pm, 1), "ratio": round(mm / pm, 3)}))

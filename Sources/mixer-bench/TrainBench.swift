@@ -1,7 +1,6 @@
 import ArgumentParser
 import Foundation
 import Seq2Seq
-import SystemBLAS
 
 /// `mixer-bench train`: times full XENT training steps on the reference configuration.
 struct TrainBench: ParsableCommand {
@@ -83,7 +82,7 @@ struct TrainBench: ParsableCommand {
             ("mode", "\"train\""), ("threads", "\(threads)"), ("steps", "\(steps)"),
             ("step_ms", fmt(stepMs)), ("tokens_per_s", fmt(Double(tokens) / (stepMs / 1000))),
             ("peak_rss_mb", fmt(peakRSSMegabytes())),
-            ("setup_rss_mb", fmt(setupRSS)), ("blas_core", "\"\(blasCoreName)\""), ("packed_kernel", "\"\(PackedMatrix.kernelName)\""),
+            ("setup_rss_mb", fmt(setupRSS)), ("packed_kernel", "\"\(PackedMatrix.kernelName)\""),
             ("loss", fmt(loss)),
         ]
         if breakdown {

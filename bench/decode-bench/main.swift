@@ -9,7 +9,6 @@
 import ArgumentParser
 import Foundation
 import Seq2Seq
-import SystemBLAS
 
 struct DecodeBench: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -69,7 +68,7 @@ struct DecodeBench: ParsableCommand {
             ("mode", "\"decode\""), ("strategy", "\"\(strategy.rawValue)\""),
             ("beam_size", "\(strategy == .beam ? beamSize : 1)"), ("batch_size", "\(batchSize)"), ("threads", "\(threads)"),
             ("source_length", "\(sourceLength)"), ("steps", "\(steps)"), ("vocab", "\(vocab)"),
-            ("sentences", "\(batches * batchSize)"), ("blas", "\"\(blasCoreName)\""), ("packed_kernel", "\"\(PackedMatrix.kernelName)\""),
+            ("sentences", "\(batches * batchSize)"), ("packed_kernel", "\"\(PackedMatrix.kernelName)\""),
             ("batch_ms", String(format: "%.3f", median * 1e3)), ("batch_ms_min", String(format: "%.3f", sorted[0] * 1e3)),
             ("sentences_per_s", String(format: "%.1f", Double(batchSize) / median)), ("output_checksum", "\(checksum)"),
         ]

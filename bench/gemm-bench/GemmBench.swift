@@ -3,20 +3,18 @@ import Dispatch
 import Seq2Seq
 import SystemBLAS
 
-/// `mixer-bench gemm`: mixer's matrix products against OpenBLAS `cblas_sgemm` on the shapes of
+/// `gemm-bench`: mixer's matrix products against OpenBLAS `cblas_sgemm` on the shapes of
 /// the reference model (batch 32, source length 50, target length 15, hidden 256, vocabulary
 /// 10,000). Per-step products x·Wᵀ with few rows run on `PackedMatrix` (W packed once); the
 /// training products (all time steps at once, forward, and both backward products) run on
-/// `gemm`. OpenBLAS runs with the threads in effect too (`openblas_set_num_threads` is not
-/// touched: mixer splits its own products; the peer here gets one thread per call, as in mixer
-/// before its own kernels, so "2 threads" applies to mixer only and the peer is timed once).
+/// `gemm`. OpenBLAS runs one thread (`SystemBLAS`), so "2 threads" applies to mixer only.
 /// Prints one JSON line per shape with the median µs of each (`mixer`, `peer_value` =
 /// OpenBLAS; ratio = OpenBLAS / mixer) and mixer's GFLOP/s.
 struct GemmBench: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "gemm",
+        commandName: "gemm-bench",
         abstract: "Time the model's matrix products: mixer (PackedMatrix, gemm) vs OpenBLAS sgemm.",
-        discussion: "Example: mixer-bench gemm --threads 1")
+        discussion: "Example: gemm-bench --threads 1")
 
     @Option(help: "Threads for mixer's products.") var threads = 1
     @Option(help: "Timed repetitions per shape.") var repeats = 50
