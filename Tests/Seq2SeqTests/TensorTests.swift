@@ -116,6 +116,24 @@ final class TensorTests: XCTestCase {
         }
     }
 
+    /// Products sharing a transposed A (packed once) equal separate `gemm(transA: true, …)` calls
+    /// bit for bit, with their own betas.
+    func testSharedTransposedAEqualsSeparateProducts() {
+        var rng = RandomGenerator(seed: 13)
+        let m = 37, k = 530
+        let a = FloatBuffer(count: k * m), b1 = FloatBuffer(count: k * 45), b2 = FloatBuffer(count: k * 70)
+        for buf in [a, b1, b2] { GradCheck.fill(buf.pointer, buf.count, rng: &rng) }
+        let c1 = FloatBuffer(count: m * 45), c2 = FloatBuffer(count: m * 70)
+        GradCheck.fill(c2.pointer, c2.count, rng: &rng)
+        let d1 = FloatBuffer(c1.array), d2 = FloatBuffer(c2.array)
+        gemmSharedTransposedA(m: m, k: k, a.pointer, [(45, UnsafePointer(b1.pointer), 0, c1.pointer),
+                                                       (70, UnsafePointer(b2.pointer), 1, c2.pointer)])
+        gemm(transA: true, m: m, n: 45, k: k, a.pointer, b1.pointer, d1.pointer)
+        gemm(transA: true, m: m, n: 70, k: k, a.pointer, b2.pointer, beta: 1, d2.pointer)
+        XCTAssertEqual(c1.array, d1.array)
+        XCTAssertEqual(c2.array, d2.array)
+    }
+
     func testMatmulNaiveSmallExample() {
         // [[1,2],[3,4]] · [[5,6],[7,8]] = [[19,22],[43,50]]
         let a = FloatBuffer([1, 2, 3, 4]), b = FloatBuffer([5, 6, 7, 8]), c = FloatBuffer(count: 4)

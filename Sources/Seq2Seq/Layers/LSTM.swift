@@ -201,8 +201,8 @@ public struct LSTM {
         }
         if let dh0 { dh0.update(from: dh.pointer, count: B * H) }
         if let dc0 { dc0.update(from: dc.pointer, count: B * H) }
-        gemm(transA: true, m: 4 * H, n: inputSize, k: T * B, dG.pointer, cache.x.pointer, beta: 1, g.view(wih))
-        gemm(transA: true, m: 4 * H, n: H, k: T * B, dG.pointer, cache.h.pointer, beta: 1, g.view(whh))
+        gemmSharedTransposedA(m: 4 * H, k: T * B, dG.pointer, [(inputSize, UnsafePointer(cache.x.pointer), 1, g.view(wih)),
+                                                              (H, UnsafePointer(cache.h.pointer), 1, g.view(whh))])
         Kernels.sumRowsInto(dG.pointer, g.view(bias), rows: T * B, cols: 4 * H)
         if let dx { gemm(m: T * B, n: inputSize, k: 4 * H, dG.pointer, p.view(wih), beta: 1, dx) }
     }

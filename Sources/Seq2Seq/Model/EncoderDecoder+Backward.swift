@@ -60,8 +60,8 @@ extension EncoderDecoder {
         }
         // Batched weight gradients over all steps.
         gemm(transA: true, m: H, n: D + H, k: T * B, dPre.pointer, tr.ch.pointer, beta: 1, g.view(attention.combine.weight))
-        gemm(transA: true, m: 4 * H, n: I, k: T * B, dG.pointer, tr.x.pointer, beta: 1, g.view(decoderLSTM.wih))
-        gemm(transA: true, m: 4 * H, n: H, k: T * B, dG.pointer, tr.h.pointer, beta: 1, g.view(decoderLSTM.whh))
+        gemmSharedTransposedA(m: 4 * H, k: T * B, dG.pointer, [(I, UnsafePointer(tr.x.pointer), 1, g.view(decoderLSTM.wih)),
+                                                              (H, UnsafePointer(tr.h.pointer), 1, g.view(decoderLSTM.whh))])
         Kernels.sumRowsInto(dG.pointer, g.view(decoderLSTM.bias), rows: T * B, cols: 4 * H)
         let dEmb = FloatBuffer(count: T * B * E)
         gemm(m: T * B, n: E, k: 4 * H, dG.pointer, wihP, ldb: I, dEmb.pointer)

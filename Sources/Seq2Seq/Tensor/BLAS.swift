@@ -24,27 +24,63 @@ public func gemm(
     beta: Float = 0, _ c: UnsafeMutablePointer<Float>, ldc: Int? = nil
 ) {
     if m == 0 || n == 0 { return }
-    let la = Int32(lda ?? (transA ? m : k))
-    let lb = Int32(ldb ?? (transB ? k : n))
-    let lc = Int32(ldc ?? n)
-    let panels = (n + Int(MK_PANEL) - 1) / Int(MK_PANEL)
-    // A transposed A is first copied into 12-row tiles (`mk_pack_a`), shared by the threads.
-    var packedA: (UnsafeMutablePointer<Float>, Int)? = nil
+    let la = lda ?? (transA ? m : k)
     if transA, k > 0 {
-        let block = BufferPool.shared.take(mk_packed_a_count(Int32(m), Int32(k)))
-        let tiles = (m + Int(MK_TILE_ROWS) - 1) / Int(MK_TILE_ROWS)
-        splitWork(tiles, costPerItem: k * Int(MK_TILE_ROWS)) { lo, hi in
-            mk_pack_a(a, la, Int32(m), Int32(k), block.0, Int32(lo), Int32(hi))
-        }
-        packedA = block
+        // A transposed A is first copied into 12-row tiles (`mk_pack_a`), shared by the threads.
+        let packed = packTransposed(m: m, k: k, a, lda: la)
+        defer { BufferPool.shared.give(packed.0, packed.1) }
+        gemmPanels(transA: true, transB: transB, m: m, n: n, k: k, alpha: alpha, UnsafePointer(packed.0), lda: la,
+                   b, ldb: ldb ?? (transB ? k : n), beta: beta, c, ldc: ldc ?? n)
+    } else {
+        gemmPanels(transA: transA, transB: transB, m: m, n: n, k: k, alpha: alpha, a, lda: la,
+                   b, ldb: ldb ?? (transB ? k : n), beta: beta, c, ldc: ldc ?? n)
     }
-    defer { if let (p, c) = packedA { BufferPool.shared.give(p, c) } }
-    let aOperand = packedA.map { UnsafePointer($0.0) } ?? a
+}
+
+/// C_i = op(A)·B_i + beta_i·C_i with op(A) = Aᵀ [m, k] (A stored [k, m]) shared by every product:
+/// `gemm(transA: true, …)` for each, with Aᵀ copied into tiles once instead of once per product
+/// (the LSTM weight gradients dW_ih, dW_hh = dGᵀ·x, dGᵀ·h share dG). B_i is [k, n_i].
+/// - Complexity: O(m·k·Σ n_i).
+public func gemmSharedTransposedA(
+    m: Int, k: Int, _ a: UnsafePointer<Float>, lda: Int? = nil,
+    _ products: [(n: Int, b: UnsafePointer<Float>, beta: Float, c: UnsafeMutablePointer<Float>)]
+) {
+    if m == 0 || products.isEmpty { return }
+    let la = lda ?? m
+    if k == 0 {
+        for q in products { gemm(transA: true, m: m, n: q.n, k: 0, a, lda: la, q.b, beta: q.beta, q.c) }
+        return
+    }
+    let packed = packTransposed(m: m, k: k, a, lda: la)
+    defer { BufferPool.shared.give(packed.0, packed.1) }
+    for q in products where q.n > 0 {
+        gemmPanels(transA: true, transB: false, m: m, n: q.n, k: k, alpha: 1, UnsafePointer(packed.0), lda: la,
+                   q.b, ldb: q.n, beta: q.beta, q.c, ldc: q.n)
+    }
+}
+
+/// Aᵀ [m, k] for A [k, m] in `mk_pack_a`'s 12-row tiles, in a block of the buffer pool (give it
+/// back); the tiles are split over the threads.
+private func packTransposed(m: Int, k: Int, _ a: UnsafePointer<Float>, lda: Int) -> (UnsafeMutablePointer<Float>, Int) {
+    let block = BufferPool.shared.take(mk_packed_a_count(Int32(m), Int32(k)))
+    let tiles = (m + Int(MK_TILE_ROWS) - 1) / Int(MK_TILE_ROWS)
+    splitWork(tiles, costPerItem: k * Int(MK_TILE_ROWS)) { lo, hi in
+        mk_pack_a(a, Int32(lda), Int32(m), Int32(k), block.0, Int32(lo), Int32(hi))
+    }
+    return block
+}
+
+/// `mk_gemm` over the 32-column panels of C, split over the threads (A already in mk_gemm's form).
+private func gemmPanels(
+    transA: Bool, transB: Bool, m: Int, n: Int, k: Int, alpha: Float, _ a: UnsafePointer<Float>, lda: Int,
+    _ b: UnsafePointer<Float>, ldb: Int, beta: Float, _ c: UnsafeMutablePointer<Float>, ldc: Int
+) {
+    let panels = (n + Int(MK_PANEL) - 1) / Int(MK_PANEL)
     splitWork(panels, costPerItem: max(1, m * k * Int(MK_PANEL) / 8)) { lo, hi in
         let buffer = UnsafeMutablePointer<Float>.allocate(capacity: Int(MK_KC) * Int(MK_PANEL))
         defer { buffer.deallocate() }
-        mk_gemm(transA ? 1 : 0, transB ? 1 : 0, Int32(m), Int32(n), Int32(k), alpha, aOperand, la, b, lb, beta, c, lc,
-                Int32(lo), Int32(hi), buffer)
+        mk_gemm(transA ? 1 : 0, transB ? 1 : 0, Int32(m), Int32(n), Int32(k), alpha, a, Int32(lda), b, Int32(ldb), beta,
+                c, Int32(ldc), Int32(lo), Int32(hi), buffer)
     }
 }
 
