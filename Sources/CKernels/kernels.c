@@ -61,14 +61,14 @@ static void store_tile(int mr, int ncols, const float *tmp, float alpha, float b
 #define MK_A_C(r, kk) a[(size_t)(kk) * lda + (r)]
 
 // Portable C: rows four at a time, 32 accumulators each (the compiler vectorises the jj loop).
-static void tile_generic(int ta, int mr, int k, const float *a, int lda, const float *bp, float alpha,
+static void tile_generic(int ta, int mr, int k, const float *a, int lda, const float *bp, int ldb, float alpha,
                          float beta, float *c, int ldc, int ncols) {
     float tmp[MK_PANEL * 4];
     for (int r0 = 0; r0 < mr; r0 += 4) {
         int rows = mr - r0 < 4 ? mr - r0 : 4;
         memset(tmp, 0, sizeof tmp);
         for (int kk = 0; kk < k; kk++) {
-            const float *b = bp + (size_t)kk * MK_PANEL;
+            const float *b = bp + (size_t)kk * ldb;
             for (int r = 0; r < rows; r++) {
                 float x = ta ? MK_A_C(r0 + r, kk) : MK_A_R(r0 + r, kk);
                 float *t = tmp + r * MK_PANEL;
@@ -79,7 +79,7 @@ static void tile_generic(int ta, int mr, int k, const float *a, int lda, const f
     }
 }
 
-typedef void (*tile_fn)(int, const float *, int, const float *, float, float, float *, int, int);
+typedef void (*tile_fn)(int, const float *, int, const float *, int, float, float, float *, int, int);
 
 #ifdef MK_X86
 // AVX-512: MR rows × 32 columns in 2·MR zmm accumulators; per k two loads of the B panel and MR
@@ -87,7 +87,7 @@ typedef void (*tile_fn)(int, const float *, int, const float *, float, float, fl
 // row's result never depends on the rows beside it.
 #define MK_AVX512_TILE(MR, V, AX)                                                                   \
     __attribute__((target("avx512f"))) static void tile512_##V##MR(                                 \
-        int k, const float *a, int lda, const float *bp, float alpha, float beta, float *c, int ldc, \
+        int k, const float *a, int lda, const float *bp, int ldb, float alpha, float beta, float *c, int ldc, \
         int ncols) {                                                                                \
         __m512 acc0[MR], acc1[MR];                                                                  \
         for (int r = 0; r < MR; r++) { acc0[r] = _mm512_setzero_ps(); acc1[r] = _mm512_setzero_ps(); } \
@@ -97,8 +97,8 @@ typedef void (*tile_fn)(int, const float *, int, const float *, float, float, fl
                 _mm_prefetch((const char *)(c + (size_t)r * ldc + 16), _MM_HINT_T0);                \
             }                                                                                       \
         for (int kk = 0; kk < k; kk++) {                                                            \
-            __m512 b0 = _mm512_loadu_ps(bp + (size_t)kk * 32);                                      \
-            __m512 b1 = _mm512_loadu_ps(bp + (size_t)kk * 32 + 16);                                 \
+            __m512 b0 = _mm512_loadu_ps(bp + (size_t)kk * ldb);                                     \
+            __m512 b1 = _mm512_loadu_ps(bp + (size_t)kk * ldb + 16);                                \
             for (int r = 0; r < MR; r++) {                                                          \
                 __m512 x = _mm512_set1_ps(AX(r, kk));                                               \
                 acc0[r] = _mm512_fmadd_ps(x, b0, acc0[r]);                                          \
@@ -168,13 +168,13 @@ __attribute__((target("avx512f"))) static void row512_x4(int k, const float *a, 
 // AVX2+FMA: MR rows × 32 columns in 4·MR ymm accumulators (MR ≤ 3 keeps 16 registers busy).
 #define MK_AVX2_TILE(MR, V, AX)                                                                     \
     __attribute__((target("avx2,fma"))) static void tile256_##V##MR(                                \
-        int k, const float *a, int lda, const float *bp, float alpha, float beta, float *c, int ldc, \
+        int k, const float *a, int lda, const float *bp, int ldb, float alpha, float beta, float *c, int ldc, \
         int ncols) {                                                                                \
         __m256 acc[MR][4];                                                                          \
         for (int r = 0; r < MR; r++)                                                                \
             for (int q = 0; q < 4; q++) acc[r][q] = _mm256_setzero_ps();                           \
         for (int kk = 0; kk < k; kk++) {                                                            \
-            const float *b = bp + (size_t)kk * 32;                                                  \
+            const float *b = bp + (size_t)kk * ldb;                                                 \
             __m256 b0 = _mm256_loadu_ps(b), b1 = _mm256_loadu_ps(b + 8);                            \
             __m256 b2 = _mm256_loadu_ps(b + 16), b3 = _mm256_loadu_ps(b + 24);                      \
             for (int r = 0; r < MR; r++) {                                                          \
@@ -222,7 +222,7 @@ int mk_set_max_isa(int isa) {
 // by rows (ta = 0: A [m, k], leading dimension lda) or from mk_pack_a's tiles (ta = 1: tile t of
 // 12 rows at a + t·tile_stride, element (r, kk) at [kk·12 + r]).
 static void panel_rows(int isa, int ta, int m, int k, const float *a, int lda, size_t tile_stride,
-                       const float *bp, float alpha, float beta, float *c, int ldc, int ncols) {
+                       const float *bp, int ldb, float alpha, float beta, float *c, int ldc, int ncols) {
     for (int r0 = 0; r0 < m; r0 += MK_TILE_ROWS) {
         int rows = m - r0 < MK_TILE_ROWS ? m - r0 : MK_TILE_ROWS;
         const float *at = ta ? a + (size_t)(r0 / MK_TILE_ROWS) * tile_stride : a + (size_t)r0 * lda;
@@ -230,19 +230,19 @@ static void panel_rows(int isa, int ta, int m, int k, const float *a, int lda, s
         float *ct = c + (size_t)r0 * ldc;
 #ifdef MK_X86
         if (isa == 2) {
-            tiles512[ta][rows](k, at, la, bp, alpha, beta, ct, ldc, ncols);
+            tiles512[ta][rows](k, at, la, bp, ldb, alpha, beta, ct, ldc, ncols);
             continue;
         }
         if (isa == 1) {
             for (int r = 0; r < rows; r += 3) {
                 int mr = rows - r < 3 ? rows - r : 3;
-                tiles256[ta][mr](k, ta ? at + r : at + (size_t)r * la, la, bp, alpha, beta, ct + (size_t)r * ldc, ldc, ncols);
+                tiles256[ta][mr](k, ta ? at + r : at + (size_t)r * la, la, bp, ldb, alpha, beta, ct + (size_t)r * ldc, ldc, ncols);
             }
             continue;
         }
 #endif
         (void)isa;
-        tile_generic(ta, rows, k, at, la, bp, alpha, beta, ct, ldc, ncols);
+        tile_generic(ta, rows, k, at, la, bp, ldb, alpha, beta, ct, ldc, ncols);
     }
 }
 
@@ -301,7 +301,8 @@ void mk_gemm_packed(int m, int n, int k, const float *a, int lda, const float *p
 #endif
         for (; p < panel_end; p++) {
             int j0 = p * MK_PANEL, ncols = n - j0 < MK_PANEL ? n - j0 : MK_PANEL;
-            panel_rows(isa, 0, m, kc, ak, lda, 0, packed + ((size_t)p * k + k0) * MK_PANEL, 1, bk, c + j0, ldc, ncols);
+            panel_rows(isa, 0, m, kc, ak, lda, 0, packed + ((size_t)p * k + k0) * MK_PANEL, MK_PANEL, 1, bk, c + j0, ldc,
+                       ncols);
         }
     }
 }
@@ -348,8 +349,16 @@ void mk_gemm(int trans_a, int trans_b, int m, int n, int k, float alpha, const f
                                  : a + (size_t)m0 * lda + k0;
             for (int p = panel_begin; p < panel_end; p++) {
                 int j0 = p * MK_PANEL, ncols = n - j0 < MK_PANEL ? n - j0 : MK_PANEL;
-                pack_panel(trans_b, b, ldb, n, p, k0, kc, panel_buffer);
-                panel_rows(isa, ta, mb, kc, ab, lda, (size_t)k * MK_TILE_ROWS, panel_buffer, alpha, k0 == 0 ? beta : 1,
+                // A whole panel of an untransposed B is read in place (32 adjacent floats per row of k);
+                // otherwise it is copied into the packed layout first.
+                const float *bp = b + (size_t)k0 * ldb + j0;
+                int lb = ldb;
+                if (trans_b || ncols < MK_PANEL) {
+                    pack_panel(trans_b, b, ldb, n, p, k0, kc, panel_buffer);
+                    bp = panel_buffer;
+                    lb = MK_PANEL;
+                }
+                panel_rows(isa, ta, mb, kc, ab, lda, (size_t)k * MK_TILE_ROWS, bp, lb, alpha, k0 == 0 ? beta : 1,
                            c + (size_t)m0 * ldc + j0, ldc, ncols);
             }
         }

@@ -51,8 +51,10 @@ void mk_pack_a(const float *a, int lda, int m, int k, float *dst, int tile_begin
 /// (lda is then unused). op(B) is [k, n]:
 /// B stored [k, n] (ldb ≥ n), or [n, k] read transposed when trans_b (ldb ≥ k). beta = 0 never
 /// reads C. panel_buffer: room for MK_KC × 32 floats (the caller's, one per thread).
-/// Each panel of op(B) is copied in chunks of MK_KC rows of k into panel_buffer and the
-/// micro-kernels of mk_gemm_packed run over it, reading A in place (or from its packed tiles). Every element of C is summed in an order that depends on k alone, never on
+/// Each panel of a transposed B (and the last, partial panel of any B) is copied in chunks of
+/// MK_KC rows of k into panel_buffer; a whole panel of an untransposed B is read in place (32
+/// adjacent floats per row of k). The micro-kernels of mk_gemm_packed run over it, reading A in
+/// place (or from its packed tiles). Every element of C is summed in an order that depends on k alone, never on
 /// m, n, the panel range or the tile height, so a row's result does not depend
 /// on the rows beside it (decoding is independent of the batch). Cost: 2·m·n·k flops, op(B) read
 /// once, A once per panel.
