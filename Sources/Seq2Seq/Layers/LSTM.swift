@@ -113,10 +113,12 @@ public struct LSTM {
         public let mask: FloatBuffer?
         init(steps: Int, rows: Int, hidden: Int, x: FloatBuffer, mask: FloatBuffer?) {
             self.steps = steps; self.rows = rows; self.x = x; self.mask = mask
-            gates = FloatBuffer(count: steps * rows * 4 * hidden)
+            // The gates are written whole by the input projections, tanh(c) by every step's cell
+            // (zero on masked rows): neither needs zeroing first.
+            gates = FloatBuffer(uninitializedCount: steps * rows * 4 * hidden)
             c = FloatBuffer(count: (steps + 1) * rows * hidden)
             h = FloatBuffer(count: (steps + 1) * rows * hidden)
-            tanhC = FloatBuffer(count: steps * rows * hidden)
+            tanhC = FloatBuffer(uninitializedCount: steps * rows * hidden)
         }
         /// h_t for t in 1…T, [B, H].
         public func output(_ t: Int, hidden: Int) -> UnsafeMutablePointer<Float> { h.pointer + (t + 1) * rows * hidden }

@@ -28,6 +28,16 @@ public final class FloatBuffer {
         pointer.initialize(repeating: 0, count: max(count, 1))
     }
 
+    /// A buffer of `count` floats left uninitialised, for an output that is written whole before it
+    /// is read (a product with beta = 0): it skips the zeroing pass over memory.
+    /// - Complexity: O(1).
+    public init(uninitializedCount count: Int) {
+        precondition(count >= 0, "Cannot allocate a buffer of negative size \(count)")
+        self.count = count
+        (pointer, capacity) = BufferPool.shared.take(max(count, 1))
+        if count == 0 { pointer.initialize(to: 0) }
+    }
+
     /// A buffer holding a copy of `values`.
     public convenience init(_ values: [Float]) {
         self.init(count: values.count)
