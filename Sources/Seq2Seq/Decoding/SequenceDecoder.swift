@@ -63,10 +63,21 @@ public struct SequenceDecoder {
             var keep: [Int] = []
             keep.reserveCapacity(rowInput.count)
             lp.withUnsafeMutableBufferPointer { lpb in
+                // Masks and argmaxes of the rows are independent: split over the threads.
+                let base = lpb.baseAddress!
+                var choice = [Int](repeating: 0, count: rowInput.count)
+                choice.withUnsafeMutableBufferPointer { cb in
+                    let c = cb.baseAddress!
+                    splitWork(rowInput.count, costPerItem: V) { lo, hi in
+                        for r in lo..<hi {
+                            Constraints.mask(base + r * V, vocabSize: V, history: ids[rowInput[r]], options: options)
+                            c[r] = Constraints.argmax(base + r * V, V)
+                        }
+                    }
+                }
                 for (r, b) in rowInput.enumerated() {
-                    let row = lpb.baseAddress! + r * V
-                    Constraints.mask(row, vocabSize: V, history: ids[b], options: options)
-                    let w = Constraints.argmax(row, V)
+                    let row = base + r * V
+                    let w = choice[r]
                     if row[w] == -.infinity { continue }  // nothing allowed: stop as is
                     logProb[b] += Double(row[w])
                     attn[b].append(Constraints.attentionArgmax(weights, row: r, sourceLength: enc.sourceLength,

@@ -56,6 +56,7 @@ public struct LuongAttention {
     /// One step for B rows. Row b attends over encoder row `encoderRows?[b] ?? b` of the
     /// projected keys K' [·, S, H] and values [·, S, Dv]. Writes weights [B, S] and the context
     /// into `context` (row stride `contextStride`).
+    /// Rows are independent: they split over the threads in effect (same results on any count).
     /// - Complexity: O(B·S·(H + Dv)).
     @inline(__always)
     public func attend(
@@ -64,16 +65,18 @@ public struct LuongAttention {
         weights: UnsafeMutablePointer<Float>, context: UnsafeMutablePointer<Float>, contextStride: Int
     ) {
         let H = hiddenSize, Dv = valueSize
-        for b in 0..<B {
-            let e = encoderRows?[b] ?? b
-            let L = lengths[e]
-            let a = weights + b * S
-            a.update(repeating: 0, count: S)
-            let ctx = context + b * contextStride
-            if L == 0 { ctx.update(repeating: 0, count: Dv); continue }
-            gemv(m: L, n: H, projectedKeys + e * S * H, h + b * H, a)
-            Kernels.softmaxRows(a, rows: 1, cols: L)
-            gemv(trans: true, m: L, n: Dv, values + e * S * Dv, UnsafePointer(a), ctx)
+        splitWork(B, costPerItem: S * (H + Dv)) { lo, hi in
+            for b in lo..<hi {
+                let e = encoderRows?[b] ?? b
+                let L = lengths[e]
+                let a = weights + b * S
+                a.update(repeating: 0, count: S)
+                let ctx = context + b * contextStride
+                if L == 0 { ctx.update(repeating: 0, count: Dv); continue }
+                gemv(m: L, n: H, projectedKeys + e * S * H, h + b * H, a)
+                Kernels.softmaxRows(a, rows: 1, cols: L)
+                gemv(trans: true, m: L, n: Dv, values + e * S * Dv, UnsafePointer(a), ctx)
+            }
         }
     }
 
