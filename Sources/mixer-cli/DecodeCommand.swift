@@ -55,7 +55,7 @@ struct DecodingArguments: ParsableArguments {
     @Option(name: .customLong("batch-size"), help: "Inputs decoded together (sorted by length; output order is kept).")
     var batchSize: Int = 32
 
-    @Option(help: "Threads for the matrix products (default: OPENBLAS_NUM_THREADS if set, else all cores). The same count always gives the same output.")
+    @Option(help: "Threads for the matrix products (default: OPENBLAS_NUM_THREADS if set, else all cores). The output is the same on any count.")
     var threads: Int?
 
     func validate() throws {

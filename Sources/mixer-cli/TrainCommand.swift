@@ -91,7 +91,7 @@ struct TrainCommand: ParsableCommand {
     @Option(help: "Validation metric for best/ and schedules: rouge1, rouge2, rougeL, bleu or perplexity.") var validMetric: ValidationMetricName = .rouge2
     @Option(help: "Validation batch size.") var validBatchSize = 64
     @Option(help: "The seed of every random stream.") var seed: UInt64 = 1
-    @Option(help: "BLAS threads.") var threads = 1
+    @Option(help: "Threads for the matrix products and the large loops (the trained weights are the same on any count).") var threads = 1
     @Option(help: "Progress line every N steps.") var reportEvery = 20
     @Option(help: "Also save DIR/last every N steps (0 = at epoch ends).") var saveEvery = 0
     @Option(help: "Sample outputs logged per epoch.") var logSamples = 5

@@ -56,6 +56,27 @@ final class TrainCommandTests: XCTestCase {
         XCTAssertTrue(mlog.contains("\"stage\":\"mixer\""), mlog)
     }
 
+    /// MIXER training (XENT then REINFORCE stages) writes the same weights with `--threads 1` and
+    /// `--threads 2`. The model is large enough (vocabularies of 2,000, hidden 64) that the
+    /// products and the optimizer split over the two threads.
+    func testTrainedWeightsDoNotDependOnThreads() throws {
+        let dir = try CLI.temporaryDirectory(self)
+        let p = try Self.writeSlice(dir, train: 200, valid: 12)
+        var sums: [String] = []
+        for threads in ["1", "2"] {
+            let out = dir.appendingPathComponent("t\(threads)")
+            let r = try CLI.run(["train", "--train-source", p[0], "--train-target", p[1], "--valid-source", p[2],
+                                 "--valid-target", p[3], "--output", out.path, "--embedding-size", "64", "--hidden-size", "64",
+                                 "--encoder-hidden-size", "64", "--source-vocab-size", "2000", "--target-vocab-size", "2000",
+                                 "--epochs", "2", "--objective", "mixer", "--xent-epochs", "1", "--mixer-delta", "5",
+                                 "--threads", threads])
+            XCTAssertEqual(r.status, 0, r.stderr)
+            let bytes = try [UInt8](Data(contentsOf: out.appendingPathComponent("last/model.safetensors")))
+            sums.append(Hostile.sha256(bytes))
+        }
+        XCTAssertEqual(sums[0], sums[1])
+    }
+
     func testBadInputIsAClearError() throws {
         let dir = try CLI.temporaryDirectory(self)
         let p = try Self.writeSlice(dir)
