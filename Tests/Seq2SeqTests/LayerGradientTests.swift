@@ -185,7 +185,7 @@ final class LayerGradientTests: XCTestCase {
                 for b in 0..<B { XCTAssertEqual((0..<S).reduce(Float(0)) { $0 + w[b * S + $1] }, 1, accuracy: 1e-6) }
                 for b in 0..<B { for j in lengths[b]..<S { XCTAssertEqual(w[b * S + j], 0, "padding gets no weight") } }
                 let dh = FloatBuffer(count: B * H), dKp = FloatBuffer(count: B * S * H), dV = FloatBuffer(count: B * S * Dv)
-                let dK = FloatBuffer(count: B * S * Dk), scratch = FloatBuffer(count: S)
+                let dK = FloatBuffer(count: B * S * Dk), scratch = FloatBuffer(count: B * S)
                 att.attendBackward(dContext: rC.pointer, contextStride: Dv, h: h.pointer, projectedKeys: kp.pointer, values: values.pointer,
                                    weights: w.pointer, lengths: lengths, sourceLength: S, rows: B, scratch: scratch.pointer,
                                    dh: dh.pointer, dProjectedKeys: dKp.pointer, dValues: dV.pointer)

@@ -82,7 +82,8 @@ public struct LuongAttention {
 
     /// The backward of `attend` (training rows only, identity row map): from dContext (row
     /// stride `contextStride`) adds into dh [B, H], dK' [B, S, H] and dValues [B, S, Dv].
-    /// With s the scores: da_j = dc·v_j, ds_j = a_j (da_j − Σ_i a_i da_i).
+    /// With s the scores: da_j = dc·v_j, ds_j = a_j (da_j − Σ_i a_i da_i). Rows write disjoint
+    /// parts of every output, so they split over the threads; `scratch` holds B·S floats.
     /// - Complexity: O(B·S·(H + Dv)).
     public func attendBackward(
         dContext: UnsafePointer<Float>, contextStride: Int, h: UnsafePointer<Float>,
@@ -91,22 +92,24 @@ public struct LuongAttention {
         dh: UnsafeMutablePointer<Float>, dProjectedKeys: UnsafeMutablePointer<Float>, dValues: UnsafeMutablePointer<Float>
     ) {
         let H = hiddenSize, Dv = valueSize
-        for b in 0..<B {
-            let L = lengths[b]
-            if L == 0 { continue }
-            let a = weights + b * S, dc = dContext + b * contextStride, hb = h + b * H
-            let vb = values + b * S * Dv, kb = projectedKeys + b * S * H
-            let da = scratch
-            gemv(m: L, n: Dv, vb, dc, da)
-            var dot: Float = 0
-            for j in 0..<L { dot += a[j] * da[j] }
-            for j in 0..<L { da[j] = a[j] * (da[j] - dot) }  // ds_j
-            gemv(trans: true, m: L, n: H, kb, UnsafePointer(da), beta: 1, dh + b * H)
-            for j in 0..<L {
-                let dv = dValues + (b * S + j) * Dv, aj = a[j]
-                for i in 0..<Dv { dv[i] += aj * dc[i] }
-                let dk = dProjectedKeys + (b * S + j) * H, sj = da[j]
-                for i in 0..<H { dk[i] += sj * hb[i] }
+        splitWork(B, costPerItem: 2 * S * (H + Dv)) { lo, hi in
+            for b in lo..<hi {
+                let L = lengths[b]
+                if L == 0 { continue }
+                let a = weights + b * S, dc = dContext + b * contextStride, hb = h + b * H
+                let vb = values + b * S * Dv, kb = projectedKeys + b * S * H
+                let da = scratch + b * S
+                gemv(m: L, n: Dv, vb, dc, da)
+                var dot: Float = 0
+                for j in 0..<L { dot += a[j] * da[j] }
+                for j in 0..<L { da[j] = a[j] * (da[j] - dot) }  // ds_j
+                gemv(trans: true, m: L, n: H, kb, UnsafePointer(da), beta: 1, dh + b * H)
+                for j in 0..<L {
+                    let dv = dValues + (b * S + j) * Dv, aj = a[j]
+                    for i in 0..<Dv { dv[i] += aj * dc[i] }
+                    let dk = dProjectedKeys + (b * S + j) * H, sj = da[j]
+                    for i in 0..<H { dk[i] += sj * hb[i] }
+                }
             }
         }
     }

@@ -30,7 +30,7 @@ extension EncoderDecoder {
         let dG = FloatBuffer(count: T * B * 4 * H)
         let dh = FloatBuffer(count: B * H), dc = FloatBuffer(count: B * H)
         let dKp = FloatBuffer(count: B * S * H), dV = FloatBuffer(count: B * S * D)
-        let scratch = FloatBuffer(count: S)
+        let scratch = FloatBuffer(count: B * S)
         let wihP = p.view(decoderLSTM.wih)
         // The per-step products by untransposed weights, each packed once for the T steps.
         let wcT = PackedMatrix(transposeOf: p.view(attention.combine.weight), k: H, n: D + H)
