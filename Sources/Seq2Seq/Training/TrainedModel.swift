@@ -75,6 +75,13 @@ public final class TrainedModel {
             let run = RunDirectory(path)
             if FileManager.default.fileExists(atPath: run.best + "/" + Checkpoint.stateFile) { dir = run.best }
             else if FileManager.default.fileExists(atPath: run.last + "/" + Checkpoint.stateFile) { dir = run.last }
+            else {
+                var isDirectory: ObjCBool = false
+                let exists = FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory)
+                throw CheckpointError(path, !exists ? "no such checkpoint or run directory"
+                    : !isDirectory.boolValue ? "is a file, not a checkpoint directory"
+                    : "is not a checkpoint (no \(Checkpoint.stateFile)) nor a run directory (no best/ or last/ checkpoint)")
+            }
         }
         directory = dir
         checkpoint = try Checkpoint.open(dir)
