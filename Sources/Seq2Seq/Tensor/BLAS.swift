@@ -14,8 +14,8 @@ import CKernels
 /// rows (a decoded sentence does not depend on its batch) nor on the thread count. Products of
 /// 2²¹ flops or more are split over the threads in effect (`setBLASThreads`) by whole 32-column
 /// panels of C.
-/// - Complexity: O(m·n·k); op(B) is copied once in 32-column panels, A is read in place (a
-///   transposed A is copied once into 12-row tiles).
+/// - Complexity: O(m·n·k); B is read in place (a transposed B is copied once, in 32-column
+///   panels), A too (a transposed A is copied once into 12-row tiles).
 @inline(__always)
 public func gemm(
     transA: Bool = false, transB: Bool = false, m: Int, n: Int, k: Int,
