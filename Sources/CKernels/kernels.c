@@ -309,8 +309,59 @@ void mk_gemm_packed(int m, int n, int k, const float *a, int lda, const float *p
 
 // Packs rows k0 ..< k0 + kc of panel p of op(B) [k, n] into dst [kc, 32] (zero past column n):
 // B stored [n, k] when trans_b (op(B) = Bᵀ: a gather of 32 rows), else [k, n] (32-float copies).
+#ifdef MK_X86
+// r[q] becomes column q of the 16 × 16 block held in r (unpack, shuffle within 128-bit lanes,
+// then two rounds of lane shuffles).
+__attribute__((target("avx512f"))) static inline void transpose16(__m512 r[16]) {
+    __m512 t[16];
+    for (int i = 0; i < 8; i++) {
+        t[2 * i] = _mm512_unpacklo_ps(r[2 * i], r[2 * i + 1]);
+        t[2 * i + 1] = _mm512_unpackhi_ps(r[2 * i], r[2 * i + 1]);
+    }
+    for (int i = 0; i < 4; i++) {
+        r[4 * i] = _mm512_shuffle_ps(t[4 * i], t[4 * i + 2], 0x44);
+        r[4 * i + 1] = _mm512_shuffle_ps(t[4 * i], t[4 * i + 2], 0xEE);
+        r[4 * i + 2] = _mm512_shuffle_ps(t[4 * i + 1], t[4 * i + 3], 0x44);
+        r[4 * i + 3] = _mm512_shuffle_ps(t[4 * i + 1], t[4 * i + 3], 0xEE);
+    }
+    for (int i = 0; i < 4; i++) {
+        t[i] = _mm512_shuffle_f32x4(r[i], r[i + 4], 0x88);
+        t[i + 4] = _mm512_shuffle_f32x4(r[i], r[i + 4], 0xDD);
+        t[i + 8] = _mm512_shuffle_f32x4(r[i + 8], r[i + 12], 0x88);
+        t[i + 12] = _mm512_shuffle_f32x4(r[i + 8], r[i + 12], 0xDD);
+    }
+    for (int i = 0; i < 8; i++) {
+        r[i] = _mm512_shuffle_f32x4(t[i], t[i + 8], 0x88);
+        r[i + 8] = _mm512_shuffle_f32x4(t[i], t[i + 8], 0xDD);
+    }
+}
+
+// A whole panel of a transposed B: src holds 32 rows (stride ldb) of kc floats; dst [kc, 32].
+// 16 × 16 blocks are transposed in registers (the scalar copy would cost a load and a store
+// per element); the last kc mod 16 rows of k are copied one by one.
+__attribute__((target("avx512f"))) static void pack_transposed512(const float *src, int ldb, int kc, float *dst) {
+    int kk = 0;
+    for (; kk + 16 <= kc; kk += 16) {
+        for (int half = 0; half < 2; half++) {
+            __m512 r[16];
+            for (int q = 0; q < 16; q++) r[q] = _mm512_loadu_ps(src + (size_t)(16 * half + q) * ldb + kk);
+            transpose16(r);
+            for (int q = 0; q < 16; q++) _mm512_storeu_ps(dst + (size_t)(kk + q) * MK_PANEL + 16 * half, r[q]);
+        }
+    }
+    for (; kk < kc; kk++)
+        for (int jj = 0; jj < MK_PANEL; jj++) dst[(size_t)kk * MK_PANEL + jj] = src[(size_t)jj * ldb + kk];
+}
+#endif
+
 static void pack_panel(int trans_b, const float *b, int ldb, int n, int p, int k0, int kc, float *dst) {
     int j0 = p * MK_PANEL, cols = n - j0 < MK_PANEL ? n - j0 : MK_PANEL;
+#ifdef MK_X86
+    if (trans_b && cols == MK_PANEL && mk_isa() == 2) {
+        pack_transposed512(b + (size_t)j0 * ldb + k0, ldb, kc, dst);
+        return;
+    }
+#endif
     if (trans_b) {
         if (cols < MK_PANEL) memset(dst, 0, sizeof(float) * (size_t)kc * MK_PANEL);
         for (int jj = 0; jj < cols; jj++) {
