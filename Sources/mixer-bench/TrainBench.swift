@@ -46,6 +46,7 @@ struct TrainBench: ParsableCommand {
         config.dropout = dropout
         let model = EncoderDecoder(config: config, seed: 1)
         let adam = Adam(parameters: model.params, learningRate: 0.001)
+        adam.zeroesGradients = true  // as the trainer does: the update clears the gradients it reads
         let setupRSS = peakRSSMegabytes()
         var rng = RandomGenerator(seed: 42)
         func ids(_ n: Int) -> [Int32] { (0..<n).map { _ in Int32(4 + Int(rng.next() % UInt64(vocab - 4))) } }
@@ -65,13 +66,12 @@ struct TrainBench: ParsableCommand {
                 let tr = model.decodeForTraining(enc, inputs: EncoderDecoder.teacherInputs(targets: target), training: true, rng: &r); lap("decode")
                 let (l, _, d) = model.crossEntropy(tr, targets: target); lap("loss")
                 d.withUnsafeBufferPointer { model.backward(tr, dLogits: $0.baseAddress!) }; lap("backward")
-                adam.update(parameters: model.params, gradients: model.grads); model.grads.zero(); lap("optimizer")
+                adam.update(parameters: model.params, gradients: model.grads); lap("optimizer")
                 model.rng = r
                 loss = l
             } else {
                 loss = model.trainingStepXENT(source: source, target: target)
                 adam.update(parameters: model.params, gradients: model.grads)
-                model.grads.zero()
             }
             let ms = now() - start
             if i >= warmup { total.append(ms) } else { phases = [:] }

@@ -38,6 +38,26 @@ final class OptimizerTests: XCTestCase {
         XCTAssertEqual(Double(adam.v.view("w")[0]), v, accuracy: 1e-6)
     }
 
+    /// `zeroesGradients` gives the same parameters and moments bit for bit, and leaves every
+    /// gradient at zero (vector body and scalar tail: 37 floats).
+    func testAdamZeroingGradientsChangesNothingElse() {
+        var rng = RandomGenerator(seed: 5)
+        let values = (0..<37).map { _ in rng.nextUniform() - 0.5 }
+        let a = store([("w", values)]), b = store([("w", values)])
+        let ga = a.zerosLike(), gb = b.zerosLike()
+        let plain = Adam(parameters: a), zeroing = Adam(parameters: b)
+        zeroing.zeroesGradients = true
+        for _ in 0..<3 {
+            for i in 0..<37 { let x = rng.nextUniform() - 0.5; ga.view("w")[i] = x; gb.view("w")[i] = x }
+            plain.update(parameters: a, gradients: ga)
+            zeroing.update(parameters: b, gradients: gb)
+            XCTAssertEqual(Array(a.buffer), Array(b.buffer))
+            XCTAssertEqual(Array(plain.v.buffer), Array(zeroing.v.buffer))
+            XCTAssertEqual(Array(gb.buffer), [Float](repeating: 0, count: 37))
+            XCTAssertNotEqual(Array(ga.buffer), [Float](repeating: 0, count: 37))
+        }
+    }
+
     func testAdamFirstStepIsLearningRateTimesSign() {
         let p = store([("a", [0, 0, 0])])
         let g = store([("a", [1e-3, -50, 7])])

@@ -81,11 +81,12 @@ extension Kernels {
     /// One Adam update over n floats, vectorised, with exactly the scalar arithmetic
     /// (same operations in the same order, so the same bits):
     /// m = b1·m + c1·g;  v = b2·v + (c2·g)·g;  p −= (stepSize·m) / (√v / sqrtBc2 + eps).
+    /// With `zeroGradient` each g is set to 0 once read (saving the separate zeroing pass).
     /// - Complexity: O(n), one pass over four arrays.
     public static func adamUpdate(
-        _ p: UnsafeMutablePointer<Float>, _ g: UnsafePointer<Float>, _ m: UnsafeMutablePointer<Float>,
+        _ p: UnsafeMutablePointer<Float>, _ g: UnsafeMutablePointer<Float>, _ m: UnsafeMutablePointer<Float>,
         _ v: UnsafeMutablePointer<Float>, count n: Int, stepSize: Float, b1: Float, b2: Float,
-        c1: Float, c2: Float, sqrtBc2: Float, eps: Float
+        c1: Float, c2: Float, sqrtBc2: Float, eps: Float, zeroGradient: Bool = false
     ) {
         typealias V = SIMD8<Float>
         let vb1 = V(repeating: b1), vb2 = V(repeating: b2), vc1 = V(repeating: c1), vc2 = V(repeating: c2)
@@ -93,6 +94,7 @@ extension Kernels {
         var i = 0
         while i + 8 <= n {
             let gi = FastMath.load(g + i, 8)
+            if zeroGradient { FastMath.store(V(repeating: 0), g + i, 8) }
             let mi = vb1 * FastMath.load(m + i, 8) + vc1 * gi
             let vi = vb2 * FastMath.load(v + i, 8) + vc2 * gi * gi
             FastMath.store(mi, m + i, 8)
@@ -103,6 +105,7 @@ extension Kernels {
         }
         while i < n {
             let gi = g[i]
+            if zeroGradient { g[i] = 0 }
             let mi = b1 * m[i] + c1 * gi
             let vi = b2 * v[i] + c2 * gi * gi
             m[i] = mi

@@ -66,6 +66,9 @@ public final class Adam: Optimizer {
     public let m: ParameterStore
     /// Second moments, in the parameters' layout.
     public let v: ParameterStore
+    /// When true, `update` sets every gradient to zero as it reads it, so that the caller need
+    /// not clear them before the next backward pass (one pass over memory instead of two).
+    public var zeroesGradients = false
 
     /// An Adam optimizer for parameters laid out as `parameters`, moments zero.
     public init(parameters: ParameterStore, learningRate: Double = 0.001, beta1: Double = 0.9,
@@ -96,7 +99,8 @@ public final class Adam: Optimizer {
             let p = parameters.view(e), g = gradients.view(e), mv = m.view(e), vv = v.view(e)
             splitWork(e.count, costPerItem: 4, align: 8) { lo, hi in
                 Kernels.adamUpdate(p + lo, g + lo, mv + lo, vv + lo, count: hi - lo,
-                                   stepSize: stepSize, b1: b1, b2: b2, c1: c1, c2: c2, sqrtBc2: sqrtBc2, eps: eps)
+                                   stepSize: stepSize, b1: b1, b2: b2, c1: c1, c2: c2, sqrtBc2: sqrtBc2, eps: eps,
+                                   zeroGradient: zeroesGradients)
             }
         }
     }

@@ -6,7 +6,8 @@ extension Trainer {
     /// One update on `batch` with `s` teacher-forced steps (s ≥ T: pure XENT).
     func trainStep(_ batch: Batch, s: Int) throws -> StepStatistics {
         let t0 = Date()
-        model.grads.zero()
+        if !gradientsCleared { model.grads.zero() }
+        gradientsCleared = false
         baseline?.grads.zero()
         var st = StepStatistics()
         st.targetTokens = batch.targetTokens
@@ -50,6 +51,7 @@ extension Trainer {
         }
         state.divergence.recordGoodStep()
         optimizer.update(parameters: model.params, gradients: model.grads)
+        gradientsCleared = (optimizer as? Adam)?.zeroesGradients ?? false
         if let b = baseline, let bo = baselineOptimizer { bo.update(parameters: b.params, gradients: b.grads) }
     }
 

@@ -45,6 +45,9 @@ public final class Trainer {
     var samplingRNG: RandomGenerator
     /// Sums of the epoch in progress (saved with mid-epoch checkpoints).
     var accumulator = EpochAccumulator()
+    /// True when the last update left the model's gradients at zero (Adam clears them as it reads
+    /// them, `Adam.zeroesGradients`), so the next step need not clear them.
+    var gradientsCleared = false
     /// SHA-256 of the data files, saved so that a resume can tell if they changed.
     public var dataFingerprint: [String: String] = [:]
 
@@ -72,7 +75,10 @@ public final class Trainer {
         samplingRNG = root.split("sampling")
         let lr = options.effectiveLearningRate
         switch options.optimizer {
-        case .adam: optimizer = Adam(parameters: model.params, learningRate: lr)
+        case .adam:
+            let adam = Adam(parameters: model.params, learningRate: lr)
+            adam.zeroesGradients = true
+            optimizer = adam
         case .sgd: optimizer = SGD(learningRate: lr)
         }
         if options.objective == .mixer {
