@@ -1,5 +1,6 @@
-// Packed-panel GEMM for products x·Wᵀ with few rows (decoder steps, recurrent steps), where a
-// general BLAS repacks the whole weight at every call. See include/ckernels.h.
+// mixer's numeric kernels (see include/ckernels.h): GEMM on packed 32-column panels (general, and
+// on weights packed once), GEMV, softmax / log-softmax, the LSTM cell, tanh and argmax, each in
+// AVX-512, AVX2+FMA and portable C, chosen from the CPU at run time.
 #include "ckernels.h"
 
 #include <string.h>
@@ -12,34 +13,6 @@
 size_t mk_packed_count(int n, int k) {
     size_t panels = ((size_t)n + MK_PANEL - 1) / MK_PANEL;
     return panels * (size_t)k * MK_PANEL;
-}
-
-void mk_pack(const float *w, int n, int k, int ldw, float *packed) {
-    int panels = (n + MK_PANEL - 1) / MK_PANEL;
-    for (int p = 0; p < panels; p++) {
-        float *dst = packed + (size_t)p * k * MK_PANEL;
-        int j0 = p * MK_PANEL;
-        int cols = n - j0 < MK_PANEL ? n - j0 : MK_PANEL;
-        if (cols < MK_PANEL) memset(dst, 0, sizeof(float) * (size_t)k * MK_PANEL);
-        for (int jj = 0; jj < cols; jj++) {
-            const float *src = w + (size_t)(j0 + jj) * ldw;
-            for (int kk = 0; kk < k; kk++) dst[(size_t)kk * MK_PANEL + jj] = src[kk];
-        }
-    }
-}
-
-void mk_pack_transposed(const float *m, int n, int k, int ldm, float *packed) {
-    int panels = (n + MK_PANEL - 1) / MK_PANEL;
-    for (int p = 0; p < panels; p++) {
-        float *dst = packed + (size_t)p * k * MK_PANEL;
-        int j0 = p * MK_PANEL;
-        int cols = n - j0 < MK_PANEL ? n - j0 : MK_PANEL;
-        for (int kk = 0; kk < k; kk++) {
-            float *d = dst + (size_t)kk * MK_PANEL;
-            memcpy(d, m + (size_t)kk * ldm + j0, sizeof(float) * (size_t)cols);
-            if (cols < MK_PANEL) memset(d + cols, 0, sizeof(float) * (size_t)(MK_PANEL - cols));
-        }
-    }
 }
 
 // Writes a tile held in tmp [mr, 32] into C (ncols ≤ 32 columns): C = alpha·tmp + beta·C.
@@ -307,8 +280,6 @@ void mk_gemm_packed(int m, int n, int k, const float *a, int lda, const float *p
     }
 }
 
-// Packs rows k0 ..< k0 + kc of panel p of op(B) [k, n] into dst [kc, 32] (zero past column n):
-// B stored [n, k] when trans_b (op(B) = Bᵀ: a gather of 32 rows), else [k, n] (32-float copies).
 #ifdef MK_X86
 // r[q] becomes column q of the 16 × 16 block held in r (unpack, shuffle within 128-bit lanes,
 // then two rounds of lane shuffles).
@@ -354,6 +325,8 @@ __attribute__((target("avx512f"))) static void pack_transposed512(const float *s
 }
 #endif
 
+// Packs rows k0 ..< k0 + kc of panel p of op(B) [k, n] into dst [kc, 32] (zero past column n):
+// B stored [n, k] when trans_b (op(B) = Bᵀ: a gather of 32 rows), else [k, n] (32-float copies).
 static void pack_panel(int trans_b, const float *b, int ldb, int n, int p, int k0, int kc, float *dst) {
     int j0 = p * MK_PANEL, cols = n - j0 < MK_PANEL ? n - j0 : MK_PANEL;
 #ifdef MK_X86
@@ -375,6 +348,18 @@ static void pack_panel(int trans_b, const float *b, int ldb, int n, int p, int k
             if (cols < MK_PANEL) memset(d + cols, 0, sizeof(float) * (size_t)(MK_PANEL - cols));
         }
     }
+}
+
+// The weight packings of PackedMatrix are mk_gemm's panel packing applied to every panel (the
+// whole k at once): one copy routine, with the AVX-512 transposes for W.
+void mk_pack(const float *w, int n, int k, int ldw, float *packed) {
+    int panels = (n + MK_PANEL - 1) / MK_PANEL;
+    for (int p = 0; p < panels; p++) pack_panel(1, w, ldw, n, p, 0, k, packed + (size_t)p * k * MK_PANEL);
+}
+
+void mk_pack_transposed(const float *m, int n, int k, int ldm, float *packed) {
+    int panels = (n + MK_PANEL - 1) / MK_PANEL;
+    for (int p = 0; p < panels; p++) pack_panel(0, m, ldm, n, p, 0, k, packed + (size_t)p * k * MK_PANEL);
 }
 
 void mk_gemm(int trans_a, int trans_b, int m, int n, int k, float alpha, const float *a, int lda,

@@ -21,10 +21,8 @@ public final class FloatBuffer {
 
     /// A buffer of `count` zeros.
     /// - Complexity: O(count).
-    public init(count: Int) {
-        precondition(count >= 0, "Cannot allocate a buffer of negative size \(count)")
-        self.count = count
-        (pointer, capacity) = BufferPool.shared.take(max(count, 1))
+    public convenience init(count: Int) {
+        self.init(uninitializedCount: count)
         pointer.initialize(repeating: 0, count: max(count, 1))
     }
 
@@ -35,7 +33,6 @@ public final class FloatBuffer {
         precondition(count >= 0, "Cannot allocate a buffer of negative size \(count)")
         self.count = count
         (pointer, capacity) = BufferPool.shared.take(max(count, 1))
-        if count == 0 { pointer.initialize(to: 0) }
     }
 
     /// A buffer holding a copy of `values`.
