@@ -58,6 +58,43 @@ final class OptimizerTests: XCTestCase {
         }
     }
 
+    /// `mk_adam`'s AVX-512, AVX2 and portable paths give, for every length from 0 to 40 (vector
+    /// bodies, masked and scalar tails), the bits of the formula written out in Swift, one rounded
+    /// operation at a time: m = b1·m + c1·g, v = b2·v + (c2·g)·g, p −= (s·m) / (√v / q + ε).
+    func testAdamKernelsGiveTheFormulasBitsOnEveryInstructionSet() {
+        let levels = (0...2).filter { PackedMatrix.limitKernel($0) == $0 }
+        defer { PackedMatrix.limitKernel(2) }
+        var rng = RandomGenerator(seed: 11)
+        let s: Float = 0.0013, b1: Float = 0.9, b2: Float = 0.999, c1 = 1 - b1, c2 = 1 - b2, q: Float = 0.0447, e: Float = 1e-8
+        for n in 0...40 {
+            let p0 = (0..<n).map { _ in rng.nextUniform() - 0.5 }
+            let g0 = (0..<n).map { _ in (rng.nextUniform() - 0.5) * 0.1 }
+            let m0 = (0..<n).map { _ in (rng.nextUniform() - 0.5) * 0.01 }
+            let v0 = (0..<n).map { _ in rng.nextUniform() * 1e-4 }
+            var pr = p0, mr = m0, vr = v0
+            for i in 0..<n {
+                let cg = c1 * g0[i]
+                mr[i] = b1 * m0[i] + cg
+                let cgg = c2 * g0[i]
+                let vi = b2 * v0[i] + cgg * g0[i]
+                vr[i] = vi
+                let num = s * mr[i]
+                let den = vi.squareRoot() / q + e
+                pr[i] = p0[i] - num / den
+            }
+            for level in levels {
+                PackedMatrix.limitKernel(level)
+                var p = p0, g = g0, m = m0, v = v0
+                Kernels.adamUpdate(&p, &g, &m, &v, count: n, stepSize: s, b1: b1, b2: b2, c1: c1, c2: c2,
+                                   sqrtBc2: q, eps: e, zeroGradient: true)
+                XCTAssertEqual(p.map(\.bitPattern), pr.map(\.bitPattern), "p, n \(n), level \(level)")
+                XCTAssertEqual(m.map(\.bitPattern), mr.map(\.bitPattern), "m, n \(n), level \(level)")
+                XCTAssertEqual(v.map(\.bitPattern), vr.map(\.bitPattern), "v, n \(n), level \(level)")
+                XCTAssertEqual(g, [Float](repeating: 0, count: n), "g, n \(n), level \(level)")
+            }
+        }
+    }
+
     func testAdamFirstStepIsLearningRateTimesSign() {
         let p = store([("a", [0, 0, 0])])
         let g = store([("a", [1e-3, -50, 7])])

@@ -58,7 +58,8 @@ final class TensorTests: XCTestCase {
 
     /// Every micro-kernel (AVX-512, AVX2, portable) on shapes that cross the 12-row tiles, the
     /// 32-column panels, the 512-deep k chunks and the row blocks, against the naive oracle and
-    /// against the system BLAS. Sums of up to 1,100 products of terms in [−1, 1]: Float32 error
+    /// against the system BLAS (a transposed A is packed into tiles for k > 256 and read in place
+    /// otherwise: both paths are here). Sums of up to 1,100 products of terms in [−1, 1]: Float32 error
     /// ≲ √k·6e-8·|terms| with random signs, k·6e-8 at worst; 2e-4 covers the worst case.
     func testGemmEveryKernelLargeShapes() {
         var rng = RandomGenerator(seed: 9)
@@ -66,7 +67,7 @@ final class TensorTests: XCTestCase {
         defer { PackedMatrix.limitKernel(2) }
         for level in levels {
             PackedMatrix.limitKernel(level)
-            for (m, n, k) in [(13, 33, 1_100), (300, 65, 513), (25, 40, 1)] {
+            for (m, n, k) in [(13, 33, 1_100), (300, 65, 513), (150, 70, 203), (25, 40, 1)] {
                 for ta in [false, true] {
                     for tb in [false, true] {
                         let a = FloatBuffer(count: m * k), b = FloatBuffer(count: k * n)
@@ -117,10 +118,15 @@ final class TensorTests: XCTestCase {
     }
 
     /// Products sharing a transposed A (packed once) equal separate `gemm(transA: true, …)` calls
-    /// bit for bit, with their own betas.
+    /// bit for bit, with their own betas; with k ≤ 256 `gemm` reads A in place, so this also
+    /// checks that reading A in place and from its tiles give the same bits.
     func testSharedTransposedAEqualsSeparateProducts() {
+        for k in [530, 203] { sharedTransposedAEqualsSeparateProducts(k: k) }
+    }
+
+    func sharedTransposedAEqualsSeparateProducts(k: Int) {
         var rng = RandomGenerator(seed: 13)
-        let m = 37, k = 530
+        let m = 37
         let a = FloatBuffer(count: k * m), b1 = FloatBuffer(count: k * 45), b2 = FloatBuffer(count: k * 70)
         for buf in [a, b1, b2] { GradCheck.fill(buf.pointer, buf.count, rng: &rng) }
         let c1 = FloatBuffer(count: m * 45), c2 = FloatBuffer(count: m * 70)
@@ -130,8 +136,8 @@ final class TensorTests: XCTestCase {
                                                        (70, UnsafePointer(b2.pointer), 1, c2.pointer)])
         gemm(transA: true, m: m, n: 45, k: k, a.pointer, b1.pointer, d1.pointer)
         gemm(transA: true, m: m, n: 70, k: k, a.pointer, b2.pointer, beta: 1, d2.pointer)
-        XCTAssertEqual(c1.array, d1.array)
-        XCTAssertEqual(c2.array, d2.array)
+        XCTAssertEqual(c1.array, d1.array, "k \(k)")
+        XCTAssertEqual(c2.array, d2.array, "k \(k)")
     }
 
     func testMatmulNaiveSmallExample() {

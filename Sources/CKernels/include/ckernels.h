@@ -47,8 +47,9 @@ void mk_pack_a(const float *a, int lda, int m, int k, float *dst, int tile_begin
 /// The general product C [m, n] = alpha · op(A) · op(B) + beta · C, row-major, for the panels
 /// panel_begin ..< panel_end of op(B)'s columns (columns 32·panel_begin ..< min(n, 32·panel_end)
 /// of C; the rest is untouched, so threads can share C by panel ranges). op(A) is [m, k]: A
-/// stored [m, k] (lda ≥ k), or, when trans_a, op(A) = Aᵀ for A [k, m] given packed by mk_pack_a
-/// (lda is then unused). op(B) is [k, n]:
+/// stored [m, k] (lda ≥ k), or, when trans_a = 1, op(A) = Aᵀ for A [k, m] given packed by
+/// mk_pack_a (lda is then unused), or, when trans_a = 2, Aᵀ read in place from A [k, m] (lda ≥ m;
+/// the same bits as packed, better when k is small). op(B) is [k, n]:
 /// B stored [k, n] (ldb ≥ n), or [n, k] read transposed when trans_b (ldb ≥ k). beta = 0 never
 /// reads C. panel_buffer: room for MK_KC × 32 floats (the caller's, one per thread).
 /// Each panel of a transposed B (and the last, partial panel of any B) is copied in chunks of
@@ -93,6 +94,36 @@ void mk_tanh(const float *x, float *y, int n);
 /// The index of the largest of x[0..<n] (the lowest such index on ties); NaN entries are never
 /// chosen; 0 when n ≤ 0 or no entry exceeds −∞. Cost: one pass, plus a scan to the first maximum.
 int mk_argmax(const float *x, int n);
+
+/// One Adam update (Kingma & Ba, 2015) over n floats, in PyTorch's order of operations:
+/// m = b1·m + c1·g;  v = b2·v + (c2·g)·g;  p = p − (step_size·m) / (√v / sqrt_bc2 + eps),
+/// with c1 = 1 − b1, c2 = 1 − b2, step_size = lr / (1 − b1^t), sqrt_bc2 = √(1 − b2^t). Each step
+/// is one rounded IEEE operation (never fused), so every instruction set and every split gives the
+/// same bits. zero_g: set each g to 0 once read. Cost: one pass over four arrays (memory-bound).
+void mk_adam(float *p, float *g, float *m, float *v, long n, float step_size, float b1, float b2, float c1,
+             float c2, float sqrt_bc2, float eps, int zero_g);
+
+/// Elementwise kernels (AVX-512 / AVX2 bodies, scalar tails; each element is the same rounded
+/// operations on every path, so the instruction set never changes a bit). Cost: one pass.
+/// y[i] += x[i].
+void mk_add(const float *x, float *y, long n);
+/// y[i] *= x[i].
+void mk_mul(const float *x, float *y, long n);
+/// x[i] *= a.
+void mk_scale(float *x, long n, float a);
+/// x[r, j] += b[j] for x [rows, cols].
+void mk_add_bias_rows(float *x, const float *b, int rows, int cols);
+/// db[j] += Σ_r dy[r, j] for dy [rows, cols], the rows added in order (db read and written once).
+void mk_sum_rows(const float *dy, float *db, int rows, int cols);
+
+/// The LSTM cell's backward pass over rows × hidden units, from the activated gates [rows, 4H]
+/// (i, f, g, o as mk_lstm_cell_forward leaves them), c_{t−1} and tanh(c_t) [rows, H]:
+///   dc̃ = dc + dh·o·(1 − tanh²c);  di = dc̃·g·i(1 − i);  df = dc̃·c_{t−1}·f(1 − f);
+///   dg = dc̃·i·(1 − g²);  do = dh·tanh c·o(1 − o);  then dc ← dc̃·f, dh ← 0,
+/// each product rounded left to right as written. Rows whose mask is 0 get zero gate gradients
+/// and leave dh, dc unchanged. Cost: one pass.
+void mk_lstm_cell_backward(const float *gates, const float *cprev, const float *tanhc, float *dh, float *dc,
+                           float *dgates, int rows, int hidden, const float *mask);
 
 /// The instruction set mk_gemm_packed uses: 0 portable C, 1 AVX2+FMA, 2 AVX-512.
 int mk_isa(void);

@@ -43,6 +43,7 @@ public struct LSTM {
     /// (gradient at c_t from later steps). Out: `dGates` [B, 4H] at the pre-activations, `dc`
     /// overwritten with the gradient at c_{t−1}, and for masked rows `dh` is left as the
     /// gradient passed straight to h_{t−1} (it is zeroed for unmasked rows).
+    /// (`mk_lstm_cell_backward`: vectorised in C, the same bits on every instruction set.)
     /// - Complexity: O(B·H).
     @inline(__always)
     public static func cellBackward(
@@ -50,26 +51,7 @@ public struct LSTM {
         dh: UnsafeMutablePointer<Float>, dc: UnsafeMutablePointer<Float>, dGates: UnsafeMutablePointer<Float>,
         rows B: Int, hidden H: Int, mask: UnsafePointer<Float>? = nil
     ) {
-        for b in 0..<B {
-            let gr = gates + b * 4 * H, cp = cPrev + b * H, tr = tanhC + b * H
-            let dhr = dh + b * H, dcr = dc + b * H, dg = dGates + b * 4 * H
-            if let mask, mask[b] == 0 {
-                dg.update(repeating: 0, count: 4 * H)
-                continue  // dh and dc flow to step t−1 unchanged
-            }
-            for j in 0..<H {
-                let i = gr[j], f = gr[H + j], g = gr[2 * H + j], o = gr[3 * H + j]
-                let tc = tr[j]
-                let dhv = dhr[j]
-                let dct = dcr[j] + dhv * o * (1 - tc * tc)
-                dg[j] = dct * g * i * (1 - i)
-                dg[H + j] = dct * cp[j] * f * (1 - f)
-                dg[2 * H + j] = dct * i * (1 - g * g)
-                dg[3 * H + j] = dhv * tc * o * (1 - o)
-                dcr[j] = dct * f
-                dhr[j] = 0
-            }
-        }
+        mk_lstm_cell_backward(gates, cPrev, tanhC, dh, dc, dGates, Int32(B), Int32(H), mask)
     }
 
     /// Whh [4H, H] packed for the per-step products h_{t−1}·Whhᵀ (a snapshot of `p`).

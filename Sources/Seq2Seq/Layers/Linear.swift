@@ -107,7 +107,6 @@ public enum Dropout {
     @inline(__always)
     public static func apply(_ mask: FloatBuffer?, _ x: UnsafeMutablePointer<Float>, _ n: Int) {
         guard let m = mask else { return }
-        let mp = m.pointer
-        for i in 0..<n { x[i] *= mp[i] }
+        Kernels.multiply(m.pointer, into: x, n)
     }
 }

@@ -15,7 +15,7 @@ import CKernels
 /// 2²¹ flops or more are split over the threads in effect (`setBLASThreads`) by whole 32-column
 /// panels of C.
 /// - Complexity: O(m·n·k); B is read in place (a transposed B is copied once, in 32-column
-///   panels), A too (a transposed A is copied once into 12-row tiles).
+///   panels), A too (a transposed A with k > 256 is copied once into 12-row tiles).
 @inline(__always)
 public func gemm(
     transA: Bool = false, transB: Bool = false, m: Int, n: Int, k: Int,
@@ -25,7 +25,13 @@ public func gemm(
 ) {
     if m == 0 || n == 0 { return }
     let la = lda ?? (transA ? m : k)
-    if transA, k > 0 {
+    if transA, k > 0, k <= transposedAInPlaceMaximumK {
+        // A transposed A with few rows of k is read in place: a tile of 12 rows of op(A) reads k
+        // cache lines, which stay in L1 while the panels go by, and the copy would cost as much as
+        // it saves (dW_o = dLogitsᵀ·O over a block of 160 rows: 5.0 ms in place, 5.0 + 0.5 packed).
+        gemmPanels(transA: true, aInPlace: true, transB: transB, m: m, n: n, k: k, alpha: alpha, a, lda: la,
+                   b, ldb: ldb ?? (transB ? k : n), beta: beta, c, ldc: ldc ?? n)
+    } else if transA, k > 0 {
         // A transposed A is first copied into 12-row tiles (`mk_pack_a`), shared by the threads.
         let packed = packTransposed(m: m, k: k, a, lda: la)
         defer { BufferPool.shared.give(packed.0, packed.1) }
@@ -70,16 +76,21 @@ private func packTransposed(m: Int, k: Int, _ a: UnsafePointer<Float>, lda: Int)
     return block
 }
 
-/// `mk_gemm` over the 32-column panels of C, split over the threads (A already in mk_gemm's form).
+/// The most rows of k for which `gemm` reads a transposed A in place rather than copying it into
+/// tiles (the same bits either way).
+let transposedAInPlaceMaximumK = 256
+
+/// `mk_gemm` over the 32-column panels of C, split over the threads (A already in mk_gemm's form:
+/// packed tiles when `transA`, or the transposed A itself when `aInPlace` too).
 private func gemmPanels(
-    transA: Bool, transB: Bool, m: Int, n: Int, k: Int, alpha: Float, _ a: UnsafePointer<Float>, lda: Int,
+    transA: Bool, aInPlace: Bool = false, transB: Bool, m: Int, n: Int, k: Int, alpha: Float, _ a: UnsafePointer<Float>, lda: Int,
     _ b: UnsafePointer<Float>, ldb: Int, beta: Float, _ c: UnsafeMutablePointer<Float>, ldc: Int
 ) {
     let panels = (n + Int(MK_PANEL) - 1) / Int(MK_PANEL)
     splitWork(panels, costPerItem: max(1, m * k * Int(MK_PANEL) / 8)) { lo, hi in
         let buffer = UnsafeMutablePointer<Float>.allocate(capacity: Int(MK_KC) * Int(MK_PANEL))
         defer { buffer.deallocate() }
-        mk_gemm(transA ? 1 : 0, transB ? 1 : 0, Int32(m), Int32(n), Int32(k), alpha, a, Int32(lda), b, Int32(ldb), beta,
+        mk_gemm(transA ? (aInPlace ? 2 : 1) : 0, transB ? 1 : 0, Int32(m), Int32(n), Int32(k), alpha, a, Int32(lda), b, Int32(ldb), beta,
                 c, Int32(ldc), Int32(lo), Int32(hi), buffer)
     }
 }
