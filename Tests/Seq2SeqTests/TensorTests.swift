@@ -117,6 +117,31 @@ final class TensorTests: XCTestCase {
         }
     }
 
+    /// The thread pool runs every part of every loop exactly once, for loops posted back to back
+    /// (the workers never sleep between them) and after a pause (they have blocked), with more
+    /// parts than threads, and with a nested loop inside a part (run by libdispatch).
+    func testParallelPartsRunEachPartOnce() {
+        for threads in [2, 3, 5] {
+            for parts in [2, 3, 7, 64] {
+                var counts = [Int](repeating: 0, count: parts)
+                counts.withUnsafeMutableBufferPointer { c in
+                    for loop in 0..<500 {
+                        if loop == 250 { usleep(5_000) }  // past the spin: the workers block, then wake
+                        parallelParts(parts, threads: threads) { i in c[i] += 1 }
+                    }
+                }
+                XCTAssertEqual(counts, [Int](repeating: 500, count: parts), "threads \(threads) parts \(parts)")
+            }
+        }
+        var inner = [Int](repeating: 0, count: 12)
+        inner.withUnsafeMutableBufferPointer { c in
+            parallelParts(3, threads: 3) { i in
+                parallelParts(4, threads: 2) { j in c[i * 4 + j] += 1 }
+            }
+        }
+        XCTAssertEqual(inner, [Int](repeating: 1, count: 12))
+    }
+
     /// Products sharing a transposed A (packed once) equal separate `gemm(transA: true, …)` calls
     /// bit for bit, with their own betas; with k ≤ 256 `gemm` reads A in place, so this also
     /// checks that reading A in place and from its tiles give the same bits.

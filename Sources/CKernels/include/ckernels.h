@@ -125,6 +125,21 @@ void mk_sum_rows(const float *dy, float *db, int rows, int cols);
 void mk_lstm_cell_backward(const float *gates, const float *cprev, const float *tanhc, float *dh, float *dc,
                            float *dgates, int rows, int hidden, const float *mask);
 
+/// A part of a parallel loop: fn(ctx, part) for part in 0 ..< parts.
+typedef void (*mk_part_fn)(void *ctx, int part);
+
+/// Runs fn(ctx, 0) … fn(ctx, parts − 1), the parts independent of each other, on the calling
+/// thread and up to threads − 1 workers of a process-wide pool (started on first use; an idle
+/// worker spins for 2 ms before it blocks, so that the many short loops of a training step start
+/// without waking a thread through the kernel; 20 µs when there are more threads than
+/// processors). Returns when every part is done. Serially on the
+/// calling thread when parts or threads ≤ 1, or when called from inside a part (nested loops);
+/// returns 1 when the pool ran the loop, 0 when it ran serially.
+int mk_parallel(int parts, int threads, mk_part_fn fn, void *ctx);
+
+/// Whether the calling thread is running a part of an mk_parallel loop.
+int mk_parallel_inside_part(void);
+
 /// The instruction set mk_gemm_packed uses: 0 portable C, 1 AVX2+FMA, 2 AVX-512.
 int mk_isa(void);
 

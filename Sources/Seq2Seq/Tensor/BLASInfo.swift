@@ -1,3 +1,4 @@
+import CKernels
 import Dispatch
 import Foundation
 
@@ -29,7 +30,7 @@ func runPair(_ a: () -> Void, _ b: () -> Void) {
     let n = blasThreads()
     guard n >= 2 else { a(); b(); return }
     computeThreads = n / 2
-    DispatchQueue.concurrentPerform(iterations: 2) { i in if i == 0 { a() } else { b() } }
+    parallelParts(2, threads: 2) { i in if i == 0 { a() } else { b() } }
     computeThreads = n
 }
 
@@ -44,8 +45,27 @@ func splitWork(_ count: Int, costPerItem: Int = 1, align: Int = 1, _ body: (_ lo
     let blocks = (count + align - 1) / align
     let parts = min(threads, blocks)
     if parts < 2 { body(0, count); return }
-    DispatchQueue.concurrentPerform(iterations: parts) { i in
+    parallelParts(parts, threads: threads) { i in
         let lo = min(count, (blocks * i / parts) * align), hi = min(count, (blocks * (i + 1) / parts) * align)
         if lo < hi { body(lo, hi) }
+    }
+}
+
+/// Runs `body(0)` … `body(parts − 1)` (independent parts) on `threads` threads: mixer's pool
+/// (`mk_parallel`, whose idle workers spin briefly instead of sleeping, so the hundreds of short
+/// loops of a training step do not each wake a thread through the kernel), or libdispatch when
+/// called from inside a part of the pool (a nested loop: the pool runs one loop at a time).
+func parallelParts(_ parts: Int, threads: Int, _ body: (Int) -> Void) {
+    if mk_parallel_inside_part() != 0 {
+        DispatchQueue.concurrentPerform(iterations: parts, execute: body)
+        return
+    }
+    withoutActuallyEscaping(body) { body in
+        var task = body
+        withUnsafeMutablePointer(to: &task) { context in
+            _ = mk_parallel(Int32(parts), Int32(threads), { context, part in
+                context!.assumingMemoryBound(to: ((Int) -> Void).self).pointee(Int(part))
+            }, context)
+        }
     }
 }
