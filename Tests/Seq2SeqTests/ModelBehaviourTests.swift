@@ -86,7 +86,8 @@ final class ModelBehaviourTests: XCTestCase {
                                              training: true, rng: &r)
         let ce = reference.crossEntropy(tr, targets: ModelGradientTests.targets)
         ce.dLogits.withUnsafeBufferPointer { reference.backward(tr, dLogits: $0.baseAddress!) }
-        defer { EncoderDecoder.outputBlockFloats = 1 << 21; setBLASThreads(1) }
+        let savedBlockFloats = EncoderDecoder.outputBlockFloats
+        defer { EncoderDecoder.outputBlockFloats = savedBlockFloats; setBLASThreads(1) }
         for (blockFloats, threads) in [(1 << 21, 1), (20, 1), (20, 2), (7, 2)] {
             EncoderDecoder.outputBlockFloats = blockFloats
             setBLASThreads(threads)

@@ -117,6 +117,54 @@ final class TensorTests: XCTestCase {
         }
     }
 
+    /// A transposed A (read in place for k ≤ 256, else copied into tiles 512 rows of k at a time)
+    /// gives the bits of the same product on Aᵀ stored row-major: the kernels sum each element in
+    /// the same order whatever the layout of A, and the chunked copy keeps mk_gemm's chunk order.
+    /// Every kernel, k across one, two and three chunks, both layouts of B, alpha and beta.
+    func testTransposedAGivesTheBitsOfTheRowMajorProduct() {
+        var rng = RandomGenerator(seed: 14)
+        let levels = (0...2).filter { PackedMatrix.limitKernel($0) == $0 }
+        defer { PackedMatrix.limitKernel(2) }
+        for level in levels {
+            PackedMatrix.limitKernel(level)
+            for (m, n, k) in [(37, 45, 200), (30, 64, 700), (13, 33, 1_100)] {
+                for tb in [false, true] {
+                    let a = FloatBuffer(count: k * m), b = FloatBuffer(count: k * n), c0 = FloatBuffer(count: m * n)
+                    for buf in [a, b, c0] { GradCheck.fill(buf.pointer, buf.count, rng: &rng) }
+                    let at = FloatBuffer(count: m * k)  // Aᵀ [m, k], row-major
+                    for i in 0..<m { for p in 0..<k { at[i * k + p] = a[p * m + i] } }
+                    let c1 = FloatBuffer(c0.array), c2 = FloatBuffer(c0.array)
+                    gemm(transA: true, transB: tb, m: m, n: n, k: k, alpha: 0.5, a.pointer, b.pointer, beta: 1, c1.pointer)
+                    gemm(transB: tb, m: m, n: n, k: k, alpha: 0.5, at.pointer, b.pointer, beta: 1, c2.pointer)
+                    XCTAssertEqual(c1.array, c2.array, "kernel \(level) m \(m) n \(n) k \(k) transB \(tb)")
+                }
+            }
+        }
+    }
+
+    /// The buffer pool hands an idle block back for a request of its class, or of a class up to
+    /// 4× smaller (its pages are resident already), never for a much smaller one; blocks come
+    /// back to their own class.
+    func testBufferPoolReusesIdleBlocksOfTheSameOrASomewhatLargerClass() {
+        let pool = BufferPool()
+        let (big, bigCapacity) = pool.take(4_000_000)
+        pool.give(big, bigCapacity)
+        let (same, sameCapacity) = pool.take(3_900_000)
+        XCTAssertEqual(same, big)
+        XCTAssertEqual(sameCapacity, bigCapacity)
+        pool.give(same, sameCapacity)
+        let (smaller, smallerCapacity) = pool.take(1_500_000)
+        XCTAssertEqual(smaller, big, "an idle block up to 4× larger serves the request")
+        XCTAssertEqual(smallerCapacity, bigCapacity, "and keeps its own capacity")
+        let (tiny, tinyCapacity) = pool.take(300_000)
+        XCTAssertNotEqual(tiny, big)
+        pool.give(smaller, smallerCapacity)
+        let (other, otherCapacity) = pool.take(300_000)
+        XCTAssertNotEqual(other, big, "a block over 4× larger is not handed out")
+        pool.give(tiny, tinyCapacity)
+        pool.give(other, otherCapacity)
+    }
+
     /// The thread pool runs every part of every loop exactly once, for loops posted back to back
     /// (the workers never sleep between them) and after a pause (they have blocked), with more
     /// parts than threads, and with a nested loop inside a part (run by libdispatch).

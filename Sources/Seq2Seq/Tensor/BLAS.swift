@@ -15,7 +15,8 @@ import CKernels
 /// 2²¹ flops or more are split over the threads in effect (`setBLASThreads`) by whole 32-column
 /// panels of C.
 /// - Complexity: O(m·n·k); B is read in place (a transposed B is copied once, in 32-column
-///   panels), A too (a transposed A with k > 256 is copied once into 12-row tiles).
+///   panels), A too (a transposed A with k > 256 is copied into 12-row tiles 512 rows of k at a
+///   time).
 @inline(__always)
 public func gemm(
     transA: Bool = false, transB: Bool = false, m: Int, n: Int, k: Int,
@@ -32,14 +33,38 @@ public func gemm(
         gemmPanels(transA: true, aInPlace: true, transB: transB, m: m, n: n, k: k, alpha: alpha, a, lda: la,
                    b, ldb: ldb ?? (transB ? k : n), beta: beta, c, ldc: ldc ?? n)
     } else if transA, k > 0 {
-        // A transposed A is first copied into 12-row tiles (`mk_pack_a`), shared by the threads.
-        let packed = packTransposed(m: m, k: k, a, lda: la)
-        defer { BufferPool.shared.give(packed.0, packed.1) }
-        gemmPanels(transA: true, transB: transB, m: m, n: n, k: k, alpha: alpha, UnsafePointer(packed.0), lda: la,
-                   b, ldb: ldb ?? (transB ? k : n), beta: beta, c, ldc: ldc ?? n)
+        transposedAInChunks(m: m, k: k, a, lda: la, [(n, b, ldb ?? (transB ? k : n), transB, alpha, beta, c, ldc ?? n)])
     } else {
         gemmPanels(transA: transA, transB: transB, m: m, n: n, k: k, alpha: alpha, a, lda: la,
                    b, ldb: ldb ?? (transB ? k : n), beta: beta, c, ldc: ldc ?? n)
+    }
+}
+
+/// Products C_i = alpha_i·Aᵀ·op(B_i) + beta_i·C_i sharing a transposed A [k, m], in chunks of
+/// `MK_KC` rows of k: each chunk of A is copied into 12-row tiles (`mk_pack_a`, split over the
+/// threads) and every product runs on it, chunk after chunk (beta_i on the first, 1 after). That
+/// is exactly the chunk loop inside `mk_gemm`, so the bits are those of one call over the whole
+/// k; the copy is a chunk (m·512 floats, 2 MB for an LSTM's dGᵀ) instead of the whole A, and is
+/// still in cache when the products read it.
+private func transposedAInChunks(
+    m: Int, k: Int, _ a: UnsafePointer<Float>, lda: Int,
+    _ products: [(n: Int, b: UnsafePointer<Float>, ldb: Int, transB: Bool, alpha: Float, beta: Float,
+                  c: UnsafeMutablePointer<Float>, ldc: Int)]
+) {
+    let chunk = Int(MK_KC), tiles = (m + Int(MK_TILE_ROWS) - 1) / Int(MK_TILE_ROWS)
+    let block = BufferPool.shared.take(mk_packed_a_count(Int32(m), Int32(min(k, chunk))))
+    defer { BufferPool.shared.give(block.0, block.1) }
+    for k0 in stride(from: 0, to: k, by: chunk) {
+        let kc = min(chunk, k - k0)
+        splitWork(tiles, costPerItem: kc * Int(MK_TILE_ROWS)) { lo, hi in
+            mk_pack_a(a + k0 * lda, Int32(lda), Int32(m), Int32(kc), block.0, Int32(lo), Int32(hi))
+        }
+        for q in products where q.n > 0 {
+            // Rows k0 ..< k0 + kc of op(B): B [k, n] from row k0, or B [n, k] from column k0.
+            let bChunk = q.transB ? q.b + k0 : q.b + k0 * q.ldb
+            gemmPanels(transA: true, transB: q.transB, m: m, n: q.n, k: kc, alpha: q.alpha, UnsafePointer(block.0),
+                       lda: lda, bChunk, ldb: q.ldb, beta: k0 == 0 ? q.beta : 1, q.c, ldc: q.ldc)
+        }
     }
 }
 
@@ -57,23 +82,7 @@ public func gemmSharedTransposedA(
         for q in products { gemm(transA: true, m: m, n: q.n, k: 0, a, lda: la, q.b, beta: q.beta, q.c) }
         return
     }
-    let packed = packTransposed(m: m, k: k, a, lda: la)
-    defer { BufferPool.shared.give(packed.0, packed.1) }
-    for q in products where q.n > 0 {
-        gemmPanels(transA: true, transB: false, m: m, n: q.n, k: k, alpha: 1, UnsafePointer(packed.0), lda: la,
-                   q.b, ldb: q.n, beta: q.beta, q.c, ldc: q.n)
-    }
-}
-
-/// Aᵀ [m, k] for A [k, m] in `mk_pack_a`'s 12-row tiles, in a block of the buffer pool (give it
-/// back); the tiles are split over the threads.
-private func packTransposed(m: Int, k: Int, _ a: UnsafePointer<Float>, lda: Int) -> (UnsafeMutablePointer<Float>, Int) {
-    let block = BufferPool.shared.take(mk_packed_a_count(Int32(m), Int32(k)))
-    let tiles = (m + Int(MK_TILE_ROWS) - 1) / Int(MK_TILE_ROWS)
-    splitWork(tiles, costPerItem: k * Int(MK_TILE_ROWS)) { lo, hi in
-        mk_pack_a(a, Int32(lda), Int32(m), Int32(k), block.0, Int32(lo), Int32(hi))
-    }
-    return block
+    transposedAInChunks(m: m, k: k, a, lda: la, products.map { ($0.n, $0.b, $0.n, false, 1, $0.beta, $0.c, $0.n) })
 }
 
 /// The most rows of k for which `gemm` reads a transposed A in place rather than copying it into

@@ -65,7 +65,9 @@ public final class FloatBuffer {
 ///
 /// Capacities are rounded up to a size class (4 classes per power of two, ≤ 19% slack that is
 /// never touched, so it costs address space, not resident memory); a freed block waits in its
-/// class's free list for the next request of that class. The pool keeps at most `limitBytes`
+/// class's free list for the next request of that class, or, when a class has no idle block, of
+/// a class up to 4× smaller (so that a step's temporaries reuse the resident pages of a large
+/// block another phase has finished with). The pool keeps at most `limitBytes`
 /// of idle blocks; beyond that, blocks go back to the system. Small blocks bypass the pool.
 final class BufferPool: @unchecked Sendable {
     static let shared = BufferPool()
@@ -100,6 +102,17 @@ final class BufferPool: @unchecked Sendable {
                 idleBytes -= c * 4
                 pthread_mutex_unlock(lock)
                 return (p, c)
+            }
+            // No idle block of the class: the smallest idle block up to 4× larger, whose pages are
+            // already resident (its untouched tail costs nothing), rather than fresh pages.
+            var best = Int.max
+            for (class_, blocks) in free where class_ > c && class_ <= 4 * c && class_ < best && !blocks.isEmpty {
+                best = class_
+            }
+            if best != Int.max, let p = free[best]?.popLast() {
+                idleBytes -= best * 4
+                pthread_mutex_unlock(lock)
+                return (p, best)
             }
             pthread_mutex_unlock(lock)
         }
