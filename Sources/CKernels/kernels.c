@@ -3,6 +3,8 @@
 // AVX-512, AVX2+FMA and portable C, chosen from the CPU at run time.
 #include "ckernels.h"
 
+#include <pthread.h>
+#include <stdlib.h>
 #include <string.h>
 
 
@@ -396,10 +398,29 @@ void mk_pack_transposed(const float *m, int n, int k, int ldm, float *packed) {
     for (int p = 0; p < panels; p++) pack_panel(0, m, ldm, n, p, 0, k, packed + (size_t)p * k * MK_PANEL);
 }
 
+// The calling thread's panel buffer (MK_KC × 32 floats), allocated on its first product and freed
+// when the thread exits: a product then never allocates (a 64 KiB malloc and free per call can
+// make glibc trim and regrow its heap, a system call and page faults each time).
+static pthread_key_t panel_key;
+static pthread_once_t panel_key_once = PTHREAD_ONCE_INIT;
+static void make_panel_key(void) { pthread_key_create(&panel_key, free); }
+
+static float *thread_panel_buffer(void) {
+    pthread_once(&panel_key_once, make_panel_key);
+    float *p = pthread_getspecific(panel_key);
+    if (!p) {
+        p = malloc(sizeof(float) * MK_KC * MK_PANEL);
+        if (p) pthread_setspecific(panel_key, p);
+    }
+    return p;
+}
+
 void mk_gemm(int trans_a, int trans_b, int m, int n, int k, float alpha, const float *a, int lda,
              const float *b, int ldb, float beta, float *c, int ldc, int panel_begin, int panel_end,
              float *panel_buffer) {
     if (m <= 0 || n <= 0) return;
+    if (!panel_buffer) panel_buffer = thread_panel_buffer();
+    if (!panel_buffer) abort();  // out of memory for 64 KiB
     int panels = (n + MK_PANEL - 1) / MK_PANEL;
     if (panel_end > panels) panel_end = panels;
     if (k <= 0) { scale_panels(m, n, beta, c, ldc, panel_begin, panel_end); return; }
@@ -528,6 +549,15 @@ void mk_gemv(int trans, int m, int n, const float *a, int lda, const float *x, f
         else if (beta != 1) for (int j = 0; j < n; j++) y[j] *= beta;
         for (int i = 0; i < m; i++) axpy(x[i], a + (size_t)i * lda, y, n);
     }
+}
+
+void mk_axpy(float alpha, const float *x, float *y, int n) {
+    if (n <= 0) return;
+#ifdef MK_X86
+    if (mk_isa() == 2) { axpy512(alpha, x, y, n); return; }
+    if (mk_isa() == 1) { axpy256(alpha, x, y, n); return; }
+#endif
+    axpy_generic(alpha, x, y, n);
 }
 
 // ---- Row softmax / log-softmax with a vectorised exp ------------------------------------------

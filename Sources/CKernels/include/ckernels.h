@@ -51,7 +51,8 @@ void mk_pack_a(const float *a, int lda, int m, int k, float *dst, int tile_begin
 /// mk_pack_a (lda is then unused), or, when trans_a = 2, Aᵀ read in place from A [k, m] (lda ≥ m;
 /// the same bits as packed, better when k is small). op(B) is [k, n]:
 /// B stored [k, n] (ldb ≥ n), or [n, k] read transposed when trans_b (ldb ≥ k). beta = 0 never
-/// reads C. panel_buffer: room for MK_KC × 32 floats (the caller's, one per thread).
+/// reads C. panel_buffer: room for MK_KC × 32 floats (the caller's, one per thread), or NULL for
+/// the calling thread's own (allocated once per thread).
 /// Each panel of a transposed B (and the last, partial panel of any B) is copied in chunks of
 /// MK_KC rows of k into panel_buffer; a whole panel of an untransposed B is read in place (32
 /// adjacent floats per row of k). The micro-kernels of mk_gemm_packed run over it, reading A in
@@ -68,6 +69,10 @@ void mk_gemm(int trans_a, int trans_b, int m, int n, int k, float alpha, const f
 /// fixed by n and the instruction set); Aᵀ·x adds x_i·row_i into y row after row. beta = 0 never
 /// reads y. Cost: 2·m·n flops, one pass over A.
 void mk_gemv(int trans, int m, int n, const float *a, int lda, const float *x, float beta, float *y);
+
+/// y += alpha·x over n floats, as mk_gemv's transposed product adds each row (fused multiply-adds
+/// on AVX-512 and AVX2). Cost: one pass.
+void mk_axpy(float alpha, const float *x, float *y, int n);
 
 /// Row-wise softmax in place over x [rows, cols]: p_j = e^(x_j − m) / Σ_i e^(x_i − m), m the
 /// row maximum; writes log Σ_i e^(x_i) to logZ[r] when logZ is not NULL. Vectorised e^x:

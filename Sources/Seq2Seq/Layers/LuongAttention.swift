@@ -1,3 +1,4 @@
+import CKernels
 /// Luong attention (Luong, Pham & Manning 2015, https://arxiv.org/abs/1508.04025) with the
 /// attentional vector h̃_t = tanh(W_c [c_t ; h_t]).
 ///
@@ -84,6 +85,7 @@ public struct LuongAttention {
     /// stride `contextStride`) adds into dh [B, H], dK' [B, S, H] and dValues [B, S, Dv].
     /// With s the scores: da_j = dc·v_j, ds_j = a_j (da_j − Σ_i a_i da_i). Rows write disjoint
     /// parts of every output, so they split over the threads; `scratch` holds B·S floats.
+    /// One step of `attendBackwardStep` then `accumulateKeyValueGradients`.
     /// - Complexity: O(B·S·(H + Dv)).
     public func attendBackward(
         dContext: UnsafePointer<Float>, contextStride: Int, h: UnsafePointer<Float>,
@@ -91,25 +93,59 @@ public struct LuongAttention {
         lengths: [Int], sourceLength S: Int, rows B: Int, scratch: UnsafeMutablePointer<Float>,
         dh: UnsafeMutablePointer<Float>, dProjectedKeys: UnsafeMutablePointer<Float>, dValues: UnsafeMutablePointer<Float>
     ) {
+        attendBackwardStep(dContext: dContext, contextStride: contextStride, projectedKeys: projectedKeys, values: values,
+                           weights: weights, lengths: lengths, sourceLength: S, rows: B, dScores: scratch, dh: dh)
+        accumulateKeyValueGradients(steps: 1, dContexts: dContext, contextStride: contextStride, h: h, weights: weights,
+                                    dScores: UnsafePointer(scratch), lengths: lengths, sourceLength: S, rows: B,
+                                    dProjectedKeys: dProjectedKeys, dValues: dValues)
+    }
+
+    /// The part of `attend`'s backward a decoder step needs at once: the score gradients
+    /// ds_j = a_j (dc·v_j − Σ_i a_i dc·v_i) into `dScores` [B, S] (0 past each row's length) and
+    /// dh += Σ_j ds_j k'_j. The key and value gradients, sums over the steps of outer products,
+    /// wait for `accumulateKeyValueGradients` after the last step.
+    /// - Complexity: O(B·S·(H + Dv)).
+    public func attendBackwardStep(
+        dContext: UnsafePointer<Float>, contextStride: Int,
+        projectedKeys: UnsafePointer<Float>, values: UnsafePointer<Float>, weights: UnsafePointer<Float>,
+        lengths: [Int], sourceLength S: Int, rows B: Int, dScores: UnsafeMutablePointer<Float>, dh: UnsafeMutablePointer<Float>
+    ) {
         let H = hiddenSize, Dv = valueSize
         splitWork(B, costPerItem: 2 * S * (H + Dv)) { lo, hi in
             for b in lo..<hi {
-                let L = lengths[b]
+                let L = lengths[b], da = dScores + b * S
+                da.update(repeating: 0, count: S)
                 if L == 0 { continue }
-                let a = weights + b * S, dc = dContext + b * contextStride, hb = h + b * H
-                let vb = values + b * S * Dv, kb = projectedKeys + b * S * H
-                let da = scratch + b * S
-                gemv(m: L, n: Dv, vb, dc, da)
+                let a = weights + b * S, dc = dContext + b * contextStride
+                gemv(m: L, n: Dv, values + b * S * Dv, dc, da)
                 var dot: Float = 0
                 for j in 0..<L { dot += a[j] * da[j] }
                 for j in 0..<L { da[j] = a[j] * (da[j] - dot) }  // ds_j
-                gemv(trans: true, m: L, n: H, kb, UnsafePointer(da), beta: 1, dh + b * H)
-                for j in 0..<L {
-                    let dv = dValues + (b * S + j) * Dv, aj = a[j]
-                    for i in 0..<Dv { dv[i] += aj * dc[i] }
-                    let dk = dProjectedKeys + (b * S + j) * H, sj = da[j]
-                    for i in 0..<H { dk[i] += sj * hb[i] }
-                }
+                gemv(trans: true, m: L, n: H, projectedKeys + b * S * H, UnsafePointer(da), beta: 1, dh + b * H)
+            }
+        }
+    }
+
+    /// The key and value gradients of T steps at once: for each row b,
+    /// dValues_b += Σ_t a_{t,b}ᵀ ⊗ dc_{t,b} and dK'_b += Σ_t ds_{t,b}ᵀ ⊗ h_{t,b}, i.e. two products
+    /// [L_b, T]·[T, Dv] and [L_b, T]·[T, H] read in place from the steps' buffers: `weights` and
+    /// `dScores` [T, B, S], `dContexts` [T, B, stride] (the context's gradient in the first Dv
+    /// columns of each row), `h` [T, B, H]. One pass over dValues and dK' instead of one per step.
+    /// Rows split over the threads.
+    /// - Complexity: O(T·B·S·(H + Dv)).
+    public func accumulateKeyValueGradients(
+        steps T: Int, dContexts: UnsafePointer<Float>, contextStride: Int, h: UnsafePointer<Float>,
+        weights: UnsafePointer<Float>, dScores: UnsafePointer<Float>, lengths: [Int], sourceLength S: Int, rows B: Int,
+        dProjectedKeys: UnsafeMutablePointer<Float>, dValues: UnsafeMutablePointer<Float>
+    ) {
+        let H = hiddenSize, Dv = valueSize
+        splitWork(B, costPerItem: 2 * T * S * (H + Dv)) { lo, hi in
+            for b in lo..<hi where lengths[b] > 0 {
+                let L = lengths[b]
+                gemm(transA: true, m: L, n: Dv, k: T, weights + b * S, lda: B * S, dContexts + b * contextStride,
+                     ldb: B * contextStride, beta: 1, dValues + b * S * Dv, ldc: Dv)
+                gemm(transA: true, m: L, n: H, k: T, dScores + b * S, lda: B * S, h + b * H, ldb: B * H,
+                     beta: 1, dProjectedKeys + b * S * H, ldc: H)
             }
         }
     }

@@ -26,11 +26,13 @@ extension EncoderDecoder {
         let T = tr.steps, B = tr.batchSize, S = enc.sourceLength
         let E = config.embeddingSize, H = config.hiddenSize, D = config.memorySize, I = decoderInputSize
         let p = params, g = grads
-        let dPre = FloatBuffer(count: T * B * H), dCH = FloatBuffer(count: B * (D + H))
+        // dCH keeps every step's d[ctx ; h], and dScores every step's score gradients, for the
+        // attention's key and value gradients after the loop.
+        let dPre = FloatBuffer(count: T * B * H), dCHAll = FloatBuffer(uninitializedCount: T * B * (D + H))
         let dG = FloatBuffer(count: T * B * 4 * H)
         let dh = FloatBuffer(count: B * H), dc = FloatBuffer(count: B * H)
         let dKp = FloatBuffer(count: B * S * H), dV = FloatBuffer(count: B * S * D)
-        let scratch = FloatBuffer(count: B * S)
+        let dScores = FloatBuffer(uninitializedCount: T * B * S)
         let wihP = p.view(decoderLSTM.wih)
         // The per-step products by untransposed weights, each packed once for the T steps.
         let wcT = PackedMatrix(transposeOf: p.view(attention.combine.weight), k: H, n: D + H)
@@ -42,13 +44,13 @@ extension EncoderDecoder {
             let om = tr.outMask.map { $0.pointer + t * B * H }
             for i in 0..<(B * H) { dp[i] = dO[i] * (om?[i] ?? 1) * (1 - ht[i] * ht[i]) }
             // d[ctx ; h] = dpre·W_c.
-            wcT.multiply(m: B, dp, dCH.pointer)
-            for b in 0..<B { Kernels.add(dCH.pointer + b * (D + H) + D, into: dh.pointer + b * H, H) }
-            let hT = tr.h.pointer + (t + 1) * B * H
-            attention.attendBackward(dContext: dCH.pointer, contextStride: D + H, h: hT,
-                                     projectedKeys: enc.projectedKeys.pointer, values: enc.values.pointer,
-                                     weights: tr.attention.pointer + t * B * S, lengths: enc.lengths, sourceLength: S, rows: B,
-                                     scratch: scratch.pointer, dh: dh.pointer, dProjectedKeys: dKp.pointer, dValues: dV.pointer)
+            let dCH = dCHAll.pointer + t * B * (D + H)
+            wcT.multiply(m: B, dp, dCH)
+            for b in 0..<B { Kernels.add(dCH + b * (D + H) + D, into: dh.pointer + b * H, H) }
+            attention.attendBackwardStep(dContext: dCH, contextStride: D + H,
+                                         projectedKeys: enc.projectedKeys.pointer, values: enc.values.pointer,
+                                         weights: tr.attention.pointer + t * B * S, lengths: enc.lengths, sourceLength: S,
+                                         rows: B, dScores: dScores.pointer + t * B * S, dh: dh.pointer)
             let dgt = dG.pointer + t * B * 4 * H
             LSTM.cellBackward(gates: tr.gates.pointer + t * B * 4 * H, cPrev: tr.c.pointer + t * B * H,
                               tanhC: tr.tanhC.pointer + t * B * H, dh: dh.pointer, dc: dc.pointer, dGates: dgt, rows: B, hidden: H)
@@ -58,7 +60,10 @@ extension EncoderDecoder {
                 wFeedT.multiply(m: B, dgt, beta: 1, dOut.pointer + (t - 1) * B * H)
             }
         }
-        // Batched weight gradients over all steps.
+        // Batched over all steps: the attention's key and value gradients, the weight gradients.
+        attention.accumulateKeyValueGradients(steps: T, dContexts: dCHAll.pointer, contextStride: D + H, h: tr.h.pointer + B * H,
+                                              weights: tr.attention.pointer, dScores: dScores.pointer, lengths: enc.lengths,
+                                              sourceLength: S, rows: B, dProjectedKeys: dKp.pointer, dValues: dV.pointer)
         gemm(transA: true, m: H, n: D + H, k: T * B, dPre.pointer, tr.ch.pointer, beta: 1, g.view(attention.combine.weight))
         gemmSharedTransposedA(m: 4 * H, k: T * B, dG.pointer, [(I, UnsafePointer(tr.x.pointer), 1, g.view(decoderLSTM.wih)),
                                                               (H, UnsafePointer(tr.h.pointer), 1, g.view(decoderLSTM.whh))])

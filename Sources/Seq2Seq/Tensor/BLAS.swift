@@ -97,10 +97,8 @@ private func gemmPanels(
 ) {
     let panels = (n + Int(MK_PANEL) - 1) / Int(MK_PANEL)
     splitWork(panels, costPerItem: max(1, m * k * Int(MK_PANEL) / 8)) { lo, hi in
-        let buffer = UnsafeMutablePointer<Float>.allocate(capacity: Int(MK_KC) * Int(MK_PANEL))
-        defer { buffer.deallocate() }
         mk_gemm(transA ? (aInPlace ? 2 : 1) : 0, transB ? 1 : 0, Int32(m), Int32(n), Int32(k), alpha, a, Int32(lda), b, Int32(ldb), beta,
-                c, Int32(ldc), Int32(lo), Int32(hi), buffer)
+                c, Int32(ldc), Int32(lo), Int32(hi), nil)
     }
 }
 
