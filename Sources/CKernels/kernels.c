@@ -1201,46 +1201,29 @@ static void cell_backward_scalar(const float *gr, const float *cp, const float *
 }
 
 #ifdef MK_X86
-__attribute__((target("avx512f"))) static int cell_backward512(const float *gr, const float *cp, const float *tr,
-                                                               float *dhr, float *dcr, float *dg, int H) {
-    __m512 one = _mm512_set1_ps(1.0f), zero = _mm512_setzero_ps();
-    int full = H & ~15;
-    for (int j = 0; j < full; j += 16) {
-        __m512 i = _mm512_loadu_ps(gr + j), f = _mm512_loadu_ps(gr + H + j);
-        __m512 g = _mm512_loadu_ps(gr + 2 * H + j), o = _mm512_loadu_ps(gr + 3 * H + j);
-        __m512 tc = _mm512_loadu_ps(tr + j), dh = _mm512_loadu_ps(dhr + j);
-        __m512 dct = _mm512_add_ps(_mm512_loadu_ps(dcr + j),
-                                   _mm512_mul_ps(_mm512_mul_ps(dh, o), _mm512_sub_ps(one, _mm512_mul_ps(tc, tc))));
-        _mm512_storeu_ps(dg + j, _mm512_mul_ps(_mm512_mul_ps(_mm512_mul_ps(dct, g), i), _mm512_sub_ps(one, i)));
-        _mm512_storeu_ps(dg + H + j, _mm512_mul_ps(_mm512_mul_ps(_mm512_mul_ps(dct, _mm512_loadu_ps(cp + j)), f),
-                                                   _mm512_sub_ps(one, f)));
-        _mm512_storeu_ps(dg + 2 * H + j, _mm512_mul_ps(_mm512_mul_ps(dct, i), _mm512_sub_ps(one, _mm512_mul_ps(g, g))));
-        _mm512_storeu_ps(dg + 3 * H + j, _mm512_mul_ps(_mm512_mul_ps(_mm512_mul_ps(dh, tc), o), _mm512_sub_ps(one, o)));
-        _mm512_storeu_ps(dcr + j, _mm512_mul_ps(dct, f));
-        _mm512_storeu_ps(dhr + j, zero);
+// The vector bodies: one definition over the instruction set's vector type and operations.
+#define MK_CELL_BACKWARD(NAME, TARGET, VT, LANES, LD, ST, ADD, SUB, MUL, SET1, ZERO)                   \
+    __attribute__((target(TARGET))) static int NAME(const float *gr, const float *cp, const float *tr, \
+                                                    float *dhr, float *dcr, float *dg, int H) {        \
+        VT one = SET1(1.0f), zero = ZERO();                                                            \
+        int full = H & ~(LANES - 1);                                                                   \
+        for (int j = 0; j < full; j += LANES) {                                                        \
+            VT i = LD(gr + j), f = LD(gr + H + j), g = LD(gr + 2 * H + j), o = LD(gr + 3 * H + j);     \
+            VT tc = LD(tr + j), dh = LD(dhr + j);                                                      \
+            VT dct = ADD(LD(dcr + j), MUL(MUL(dh, o), SUB(one, MUL(tc, tc))));                         \
+            ST(dg + j, MUL(MUL(MUL(dct, g), i), SUB(one, i)));                                         \
+            ST(dg + H + j, MUL(MUL(MUL(dct, LD(cp + j)), f), SUB(one, f)));                            \
+            ST(dg + 2 * H + j, MUL(MUL(dct, i), SUB(one, MUL(g, g))));                                 \
+            ST(dg + 3 * H + j, MUL(MUL(MUL(dh, tc), o), SUB(one, o)));                                 \
+            ST(dcr + j, MUL(dct, f));                                                                  \
+            ST(dhr + j, zero);                                                                         \
+        }                                                                                              \
+        return full;                                                                                   \
     }
-    return full;
-}
-__attribute__((target("avx2"))) static int cell_backward256(const float *gr, const float *cp, const float *tr,
-                                                            float *dhr, float *dcr, float *dg, int H) {
-    __m256 one = _mm256_set1_ps(1.0f), zero = _mm256_setzero_ps();
-    int full = H & ~7;
-    for (int j = 0; j < full; j += 8) {
-        __m256 i = _mm256_loadu_ps(gr + j), f = _mm256_loadu_ps(gr + H + j);
-        __m256 g = _mm256_loadu_ps(gr + 2 * H + j), o = _mm256_loadu_ps(gr + 3 * H + j);
-        __m256 tc = _mm256_loadu_ps(tr + j), dh = _mm256_loadu_ps(dhr + j);
-        __m256 dct = _mm256_add_ps(_mm256_loadu_ps(dcr + j),
-                                   _mm256_mul_ps(_mm256_mul_ps(dh, o), _mm256_sub_ps(one, _mm256_mul_ps(tc, tc))));
-        _mm256_storeu_ps(dg + j, _mm256_mul_ps(_mm256_mul_ps(_mm256_mul_ps(dct, g), i), _mm256_sub_ps(one, i)));
-        _mm256_storeu_ps(dg + H + j, _mm256_mul_ps(_mm256_mul_ps(_mm256_mul_ps(dct, _mm256_loadu_ps(cp + j)), f),
-                                                   _mm256_sub_ps(one, f)));
-        _mm256_storeu_ps(dg + 2 * H + j, _mm256_mul_ps(_mm256_mul_ps(dct, i), _mm256_sub_ps(one, _mm256_mul_ps(g, g))));
-        _mm256_storeu_ps(dg + 3 * H + j, _mm256_mul_ps(_mm256_mul_ps(_mm256_mul_ps(dh, tc), o), _mm256_sub_ps(one, o)));
-        _mm256_storeu_ps(dcr + j, _mm256_mul_ps(dct, f));
-        _mm256_storeu_ps(dhr + j, zero);
-    }
-    return full;
-}
+MK_CELL_BACKWARD(cell_backward512, "avx512f", __m512, 16, _mm512_loadu_ps, _mm512_storeu_ps, _mm512_add_ps,
+                 _mm512_sub_ps, _mm512_mul_ps, _mm512_set1_ps, _mm512_setzero_ps)
+MK_CELL_BACKWARD(cell_backward256, "avx2", __m256, 8, _mm256_loadu_ps, _mm256_storeu_ps, _mm256_add_ps,
+                 _mm256_sub_ps, _mm256_mul_ps, _mm256_set1_ps, _mm256_setzero_ps)
 #endif
 
 void mk_lstm_cell_backward(const float *gates, const float *cprev, const float *tanhc, float *dh, float *dc,

@@ -287,3 +287,73 @@ extension CKernelsTests {
         }
     }
 }
+
+extension CKernelsTests {
+    /// The elementwise kernels of the training step give, on every path and for lengths around the
+    /// vector widths, the bits of the formula written out one rounded operation at a time: the
+    /// LSTM cell's gradient (with a masked row: zero gate gradients, dh and dc untouched), y += x,
+    /// y *= x, x *= a, bias rows and row sums (rows added in order).
+    func testElementwiseKernelsGiveTheFormulasBitsOnEveryPath() {
+        var rng = RandomGenerator(seed: 21)
+        func values(_ n: Int) -> [Float] { (0..<n).map { _ in rng.nextUniform() - 0.5 } }
+        for level in (0...2).filter({ PackedMatrix.limitKernel($0) == $0 }) {
+            PackedMatrix.limitKernel(level)
+            for H in [1, 7, 8, 15, 16, 17, 37, 64] {
+                let B = 3
+                let gates = values(B * 4 * H).map { 0.5 + $0 * 0.9 }  // activations in (0.05, 0.95)
+                let cPrev = values(B * H), tanhC = values(B * H), dh0 = values(B * H), dc0 = values(B * H)
+                var dh = dh0, dc = dc0, dG = [Float](repeating: 9, count: B * 4 * H)
+                let mask: [Float] = [1, 0, 1]
+                LSTM.cellBackward(gates: gates, cPrev: cPrev, tanhC: tanhC, dh: &dh, dc: &dc, dGates: &dG,
+                                  rows: B, hidden: H, mask: mask)
+                for b in 0..<B {
+                    for j in 0..<H {
+                        let r = b * H + j, g = b * 4 * H
+                        if mask[b] == 0 {
+                            for q in 0..<4 { XCTAssertEqual(dG[g + q * H + j], 0) }
+                            XCTAssertEqual(dh[r].bitPattern, dh0[r].bitPattern)
+                            XCTAssertEqual(dc[r].bitPattern, dc0[r].bitPattern)
+                            continue
+                        }
+                        let i = gates[g + j], f = gates[g + H + j], gg = gates[g + 2 * H + j], o = gates[g + 3 * H + j]
+                        let tc = tanhC[r], d = dh0[r]
+                        let dho = d * o, tc2 = tc * tc, oneMinus = 1 - tc2, carry = dho * oneMinus
+                        let dct = dc0[r] + carry
+                        let e1 = dct * gg, e2 = e1 * i, di = e2 * (1 - i)
+                        let f1 = dct * cPrev[r], f2 = f1 * f, df = f2 * (1 - f)
+                        let g1 = dct * i, g2 = gg * gg, dg = g1 * (1 - g2)
+                        let o1 = d * tc, o2 = o1 * o, dO = o2 * (1 - o)
+                        let want = [di, df, dg, dO]
+                        for q in 0..<4 {
+                            XCTAssertEqual(dG[g + q * H + j].bitPattern, want[q].bitPattern, "kernel \(level) H \(H) gate \(q)")
+                        }
+                        let dcWant = dct * f
+                        XCTAssertEqual(dc[r].bitPattern, dcWant.bitPattern, "kernel \(level) H \(H) dc")
+                        XCTAssertEqual(dh[r], 0)
+                    }
+                }
+                let x = values(H * 5), y0 = values(H * 5), bias = values(H)
+                var y = y0
+                Kernels.add(x, into: &y, H * 5)
+                XCTAssertEqual(y.map(\.bitPattern), zip(y0, x).map { ($0 + $1).bitPattern }, "add, kernel \(level)")
+                y = y0
+                Kernels.multiply(x, into: &y, H * 5)
+                XCTAssertEqual(y.map(\.bitPattern), zip(y0, x).map { ($0 * $1).bitPattern }, "multiply, kernel \(level)")
+                y = y0
+                Kernels.scale(&y, H * 5, 0.3)
+                XCTAssertEqual(y.map(\.bitPattern), y0.map { ($0 * 0.3).bitPattern }, "scale, kernel \(level)")
+                y = y0
+                Kernels.addBiasRows(&y, bias, rows: 5, cols: H)
+                XCTAssertEqual(y.map(\.bitPattern), y0.indices.map { (y0[$0] + bias[$0 % H]).bitPattern }, "bias, kernel \(level)")
+                for cols in [H, 128 + H, 300] {
+                    let rows = 7, dy = values(rows * cols), db0 = values(cols)
+                    var db = db0
+                    Kernels.sumRowsInto(dy, &db, rows: rows, cols: cols)
+                    var want = db0
+                    for r in 0..<rows { for j in 0..<cols { want[j] = want[j] + dy[r * cols + j] } }
+                    XCTAssertEqual(db.map(\.bitPattern), want.map(\.bitPattern), "row sums, kernel \(level) cols \(cols)")
+                }
+            }
+        }
+    }
+}
