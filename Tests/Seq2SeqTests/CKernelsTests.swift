@@ -11,10 +11,8 @@ final class CKernelsTests: XCTestCase {
     /// threads. Float32 sums of k ≤ 70 terms of size ≤ 1: error ≤ ~k·6e-8; 1e-5 is a wide margin.
     func testEveryKernelMatchesNaive() {
         var rng = RandomGenerator(seed: 7)
-        let levels = (0...2).filter { PackedMatrix.limitKernel($0) == $0 }
-        XCTAssertTrue(levels.contains(0))
-        for level in levels {
-            PackedMatrix.limitKernel(level)
+        XCTAssertTrue(availableKernelLevels().contains(0))
+        forEachKernelLevel { level in
             for trial in 0..<40 {
                 let m = [1, 2, 3, 4, 11, 12, 13, 25, 37][trial % 9], n = [1, 31, 32, 33, 64, 70, 100][trial % 7]
                 let k = 1 + Int(rng.next() % 70)
@@ -42,9 +40,7 @@ final class CKernelsTests: XCTestCase {
     /// terms of size ≤ 1: 1e-4 is a wide margin.
     func testGemvOnEveryPath() {
         var rng = RandomGenerator(seed: 12)
-        let levels = (0...2).filter { PackedMatrix.limitKernel($0) == $0 }
-        for level in levels {
-            PackedMatrix.limitKernel(level)
+        forEachKernelLevel { level in
             for (m, n) in [(1, 1), (3, 15), (50, 16), (7, 17), (2, 33), (40, 300)] {
                 for trans in [false, true] {
                     for beta: Float in [0, 1, -0.5] {
@@ -77,9 +73,7 @@ final class CKernelsTests: XCTestCase {
     /// and matches the naive oracle; columns past n are never written.
     func testOneRowEqualsItsRowInABatch() {
         var rng = RandomGenerator(seed: 11)
-        let levels = (0...2).filter { PackedMatrix.limitKernel($0) == $0 }
-        for level in levels {
-            PackedMatrix.limitKernel(level)
+        forEachKernelLevel { level in
             for (n, k) in [(300, 70), (128, 5), (1_000, 256)] {
                 let w = FloatBuffer(count: n * k), x = FloatBuffer(count: 7 * k)
                 GradCheck.fill(w.pointer, w.count, rng: &rng)
@@ -161,9 +155,7 @@ extension CKernelsTests {
     /// relative on p, 1e-4 absolute on log p and log Z.
     func testSoftmaxKernelsMatchDoubleOnEveryPath() {
         var rng = RandomGenerator(seed: 5)
-        let levels = (0...2).filter { PackedMatrix.limitKernel($0) == $0 }
-        for level in levels {
-            PackedMatrix.limitKernel(level)
+        forEachKernelLevel { level in
             for cols in [1, 7, 8, 9, 15, 16, 17, 33, 100, 10_000] {
                 let rows = 3
                 let x = FloatBuffer(count: rows * cols)
@@ -196,8 +188,7 @@ extension CKernelsTests {
 
     /// A NaN logit makes the whole row NaN on every path (so a diverged model is detected).
     func testSoftmaxPropagatesNaN() {
-        for level in (0...2).filter({ PackedMatrix.limitKernel($0) == $0 }) {
-            PackedMatrix.limitKernel(level)
+        forEachKernelLevel { level in
             for cols in [5, 40] {
                 let x = FloatBuffer(count: cols)
                 for j in 0..<cols { x[j] = Float(j) }
@@ -218,8 +209,7 @@ extension CKernelsTests {
     /// error under 1e-6 for tanh and σ; c, tanh(c) and h within 1e-6 absolute of Double on the
     /// kernel's own gate values. H = 37 exercises the vector tails; a masked row copies the state.
     func testTanhAndLSTMCellOnEveryPath() {
-        for level in (0...2).filter({ PackedMatrix.limitKernel($0) == $0 }) {
-            PackedMatrix.limitKernel(level)
+        forEachKernelLevel { level in
             let n = 10_405
             let x = FloatBuffer(count: n)
             for j in 0..<n { x[j] = -90 + Float(j) * 0.0173 }
@@ -272,8 +262,7 @@ extension CKernelsTests {
     /// and equal to a plain scan on random rows of many widths.
     func testArgmaxOnEveryPath() {
         var rng = RandomGenerator(seed: 9)
-        for level in (0...2).filter({ PackedMatrix.limitKernel($0) == $0 }) {
-            PackedMatrix.limitKernel(level)
+        forEachKernelLevel { level in
             for n in [1, 2, 15, 16, 17, 100, 10_000] {
                 var x = (0..<n).map { _ in Float(Int(rng.next() % 50)) }  // many ties
                 var want = 0
@@ -296,8 +285,7 @@ extension CKernelsTests {
     func testElementwiseKernelsGiveTheFormulasBitsOnEveryPath() {
         var rng = RandomGenerator(seed: 21)
         func values(_ n: Int) -> [Float] { (0..<n).map { _ in rng.nextUniform() - 0.5 } }
-        for level in (0...2).filter({ PackedMatrix.limitKernel($0) == $0 }) {
-            PackedMatrix.limitKernel(level)
+        forEachKernelLevel { level in
             for H in [1, 7, 8, 15, 16, 17, 37, 64] {
                 let B = 3
                 let gates = values(B * 4 * H).map { 0.5 + $0 * 0.9 }  // activations in (0.05, 0.95)

@@ -86,3 +86,19 @@ enum GradCheck {
         return s
     }
 }
+
+/// Runs `body(level)` once for each kernel level this CPU has (0 portable C, 1 AVX2+FMA,
+/// 2 AVX-512) with `CKernels` capped at that level, then restores the highest level.
+func forEachKernelLevel(_ body: (Int) throws -> Void) rethrows {
+    defer { PackedMatrix.limitKernel(2) }
+    for level in availableKernelLevels() {
+        PackedMatrix.limitKernel(level)
+        try body(level)
+    }
+}
+
+/// The kernel levels this CPU has (0 is always there).
+func availableKernelLevels() -> [Int] {
+    defer { PackedMatrix.limitKernel(2) }
+    return (0...2).filter { PackedMatrix.limitKernel($0) == $0 }
+}

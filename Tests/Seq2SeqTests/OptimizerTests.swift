@@ -62,8 +62,6 @@ final class OptimizerTests: XCTestCase {
     /// bodies, masked and scalar tails), the bits of the formula written out in Swift, one rounded
     /// operation at a time: m = b1·m + c1·g, v = b2·v + (c2·g)·g, p −= (s·m) / (√v / q + ε).
     func testAdamKernelsGiveTheFormulasBitsOnEveryInstructionSet() {
-        let levels = (0...2).filter { PackedMatrix.limitKernel($0) == $0 }
-        defer { PackedMatrix.limitKernel(2) }
         var rng = RandomGenerator(seed: 11)
         let s: Float = 0.0013, b1: Float = 0.9, b2: Float = 0.999, c1 = 1 - b1, c2 = 1 - b2, q: Float = 0.0447, e: Float = 1e-8
         for n in 0...40 {
@@ -82,8 +80,7 @@ final class OptimizerTests: XCTestCase {
                 let den = vi.squareRoot() / q + e
                 pr[i] = p0[i] - num / den
             }
-            for level in levels {
-                PackedMatrix.limitKernel(level)
+            forEachKernelLevel { level in
                 var p = p0, g = g0, m = m0, v = v0
                 Kernels.adamUpdate(&p, &g, &m, &v, count: n, stepSize: s, b1: b1, b2: b2, c1: c1, c2: c2,
                                    sqrtBc2: q, eps: e, zeroGradient: true)

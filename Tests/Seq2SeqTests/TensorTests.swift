@@ -63,10 +63,7 @@ final class TensorTests: XCTestCase {
     /// ≲ √k·6e-8·|terms| with random signs, k·6e-8 at worst; 2e-4 covers the worst case.
     func testGemmEveryKernelLargeShapes() {
         var rng = RandomGenerator(seed: 9)
-        let levels = (0...2).filter { PackedMatrix.limitKernel($0) == $0 }
-        defer { PackedMatrix.limitKernel(2) }
-        for level in levels {
-            PackedMatrix.limitKernel(level)
+        forEachKernelLevel { level in
             for (m, n, k) in [(13, 33, 1_100), (300, 65, 513), (150, 70, 203), (25, 40, 1)] {
                 for ta in [false, true] {
                     for tb in [false, true] {
@@ -93,11 +90,8 @@ final class TensorTests: XCTestCase {
     /// is what makes a decoded sentence independent of its batch.
     func testGemmRowsDoNotDependOnTheBatch() {
         var rng = RandomGenerator(seed: 10)
-        let levels = (0...2).filter { PackedMatrix.limitKernel($0) == $0 }
-        defer { PackedMatrix.limitKernel(2) }
         let m = 29, n = 70, k = 600
-        for level in levels {
-            PackedMatrix.limitKernel(level)
+        forEachKernelLevel { level in
             for ta in [false, true] {
                 for tb in [false, true] {
                     let a = FloatBuffer(count: m * k), b = FloatBuffer(count: k * n)
@@ -123,10 +117,7 @@ final class TensorTests: XCTestCase {
     /// Every kernel, k across one, two and three chunks, both layouts of B, alpha and beta.
     func testTransposedAGivesTheBitsOfTheRowMajorProduct() {
         var rng = RandomGenerator(seed: 14)
-        let levels = (0...2).filter { PackedMatrix.limitKernel($0) == $0 }
-        defer { PackedMatrix.limitKernel(2) }
-        for level in levels {
-            PackedMatrix.limitKernel(level)
+        forEachKernelLevel { level in
             for (m, n, k) in [(37, 45, 200), (30, 64, 700), (13, 33, 1_100)] {
                 for tb in [false, true] {
                     let a = FloatBuffer(count: k * m), b = FloatBuffer(count: k * n), c0 = FloatBuffer(count: m * n)

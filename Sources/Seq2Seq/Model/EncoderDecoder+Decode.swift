@@ -76,7 +76,7 @@ extension EncoderDecoder {
                      weights w: DecoderStepWeights, _ s: DecoderStepBuffers) {
         let E = config.embeddingSize, H = config.hiddenSize, D = config.memorySize, I = decoderInputSize
         targetEmbedding.forward(params, ids: ids, count: B, out: s.emb)
-        if let m = s.embMask { for i in 0..<(B * E) { s.emb[i] *= m[i] } }
+        if let m = s.embMask { Kernels.multiply(m, into: s.emb, B * E) }  // dropout
         Kernels.copyColumns(s.emb, srcStride: E, s.x, dstStride: I, rows: B, cols: E)
         if config.inputFeeding {
             if let f = s.feedPrev {
@@ -96,7 +96,7 @@ extension EncoderDecoder {
         attention.combine.forward(params, packed: w.combine, x: s.ch, rows: B, y: s.htilde)
         Kernels.tanhInPlace(s.htilde, B * H)
         s.out.update(from: s.htilde, count: B * H)
-        if let m = s.outMask { for i in 0..<(B * H) { s.out[i] *= m[i] } }
+        if let m = s.outMask { Kernels.multiply(m, into: s.out, B * H) }
     }
 
     /// Training-time decoding with caches, where each step's input may be chosen on the fly
