@@ -52,6 +52,12 @@ public final class LineReader {
     private var start = 0, end = 0
     private var eof = false
     private var pending: [UInt8] = []
+    /// Called with each block of raw bytes as it is read, before any checking or decoding (to
+    /// hash an input exactly as it was read, so that a pipe is fingerprinted by its content).
+    public var onRead: ((UnsafeRawBufferPointer) -> Void)?
+    /// Whether the input is a regular file (not a pipe, terminal or device): only such an
+    /// input can be read a second time with the same content.
+    public private(set) var isRegularFile = false
 
     /// Opens `path` for reading; `nil` or `"-"` reads standard input.
     /// - Throws: ``InputError`` when the file is missing, a directory, or unreadable.
@@ -69,10 +75,13 @@ public final class LineReader {
             if d < 0 { throw InputError(file: path, "cannot open: \(String(cString: strerror(errno)))") }
             fd = d
             ownsDescriptor = true
+            isRegularFile = (st.st_mode & S_IFMT) == S_IFREG
         } else {
             name = "<stdin>"
             fd = 0
             ownsDescriptor = false
+            var st = stat()
+            isRegularFile = fstat(0, &st) == 0 && (st.st_mode & S_IFMT) == S_IFREG
         }
     }
 
@@ -89,7 +98,10 @@ public final class LineReader {
         if end == buffer.count { buffer.append(contentsOf: [UInt8](repeating: 0, count: buffer.count)) }
         let n = buffer.withUnsafeMutableBytes { b in read(fd, b.baseAddress! + end, b.count - end) }
         if n < 0 { throw InputError(file: name, "read failed: \(String(cString: strerror(errno)))") }
-        if n == 0 { eof = true } else { end += n }
+        if n == 0 { eof = true } else {
+            if let onRead { buffer.withUnsafeBytes { onRead(UnsafeRawBufferPointer(rebasing: $0[end..<(end + n)])) } }
+            end += n
+        }
     }
 
     /// Calls `body` with the raw bytes of the next line (without its `\n` / `\r\n`), already

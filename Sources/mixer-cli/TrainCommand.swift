@@ -15,8 +15,18 @@ extension ModelConfig.EncoderKind: ExpressibleByArgument {}
 extension LuongAttention.Score: ExpressibleByArgument {}
 extension ModelConfig.Initialization: ExpressibleByArgument {}
 
-/// Set by SIGINT/SIGTERM; the trainer polls it after every step.
+/// Set by SIGINT, SIGTERM and SIGHUP; the trainer polls it after every step.
 nonisolated(unsafe) var stopRequested: Int32 = 0
+
+/// The handler of SIGINT, SIGTERM and SIGHUP: the first asks the trainer to stop after its
+/// step and save; a later one says that the save is under way (async-signal-safe: one write).
+private func stopSignalHandler(_ signal: Int32) {
+    if stopRequested != 0 {
+        let text = "mixer: stopping: saving the checkpoint, please wait (kill -9 would lose the work since the last checkpoint)\n"
+        _ = text.withCString { write(2, $0, strlen($0)) }
+    }
+    stopRequested = 1
+}
 
 struct TrainCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -52,9 +62,11 @@ struct TrainCommand: ParsableCommand {
     @Option(help: "Training targets (default: data/train.tgt).") var trainTarget: String?
     @Option(help: "Validation sources (default: data/valid.src).") var validSource: String?
     @Option(help: "Validation targets (default: data/valid.tgt).") var validTarget: String?
-    @Option(help: "The run directory (created; log.jsonl, last/, best/, valid/).") var output: String?
-    @Option(help: "Continue the run in this directory exactly where its last/ checkpoint left off (its options and data are reused; --epochs may raise the total).")
+    @Option(help: "The run directory (created; log.jsonl, last/, best/, valid/). It must not hold a run already: see --resume and --overwrite.") var output: String?
+    @Option(help: "Continue the run in this directory exactly where its last/ checkpoint left off. Its saved options and data are used; flags given with --resume must equal them, except --epochs (to lengthen the run), --threads, --report-every, --save-every and --log-samples.")
     var resume: String?
+    @Flag(help: "Remove the run that --output holds (its log, checkpoints and validation outputs; other files stay) and start a new one.")
+    var overwrite = false
     @Flag(help: "Replace invalid UTF-8 with U+FFFD instead of failing.") var replaceInvalid = false
     @Option(help: "Start from this checkpoint's weights, vocabularies and model configuration (e.g. an XENT run's best/).")
     var initFrom: String?
@@ -153,6 +165,7 @@ struct TrainCommand: ParsableCommand {
     func validate() throws {
         if resume == nil && output == nil { throw ValidationError("Give --output DIR for a new run, or --resume DIR to continue one.") }
         if resume != nil && output != nil { throw ValidationError("--resume continues a run in its own directory: give --resume DIR without --output.") }
+        if resume != nil && overwrite { throw ValidationError("--overwrite starts a new run and --resume continues one: give one of them.") }
         if let output, output.isEmpty { throw ValidationError("--output needs a directory name.") }
         if let resume, resume.isEmpty { throw ValidationError("--resume needs a run directory.") }
         for (name, v) in [("--source-vocab-size", sourceVocabSize), ("--target-vocab-size", targetVocabSize)] where v < 5 {
@@ -183,6 +196,17 @@ struct TrainCommand: ParsableCommand {
         try reportingErrors {
             if let resume { return try resumeRun(resume) }
             let output = self.output!
+            // The run directory first: locked (one trainer per run), checked and writable
+            // before any data is read.
+            let run = RunDirectory(output)
+            let lock = try RunLock(run)
+            if run.holdsRun {
+                guard overwrite else {
+                    throw CLIError("\(output) already holds a run (\(Self.describeRun(run))): continue it with --resume \(output), or start a new one there with --overwrite (which deletes it)")
+                }
+                try run.removeRun()
+                printNote("removed the run that was in \(output) (--overwrite)")
+            }
             let files = [trainSource ?? "data/train.src", trainTarget ?? "data/train.tgt",
                          validSource ?? "data/valid.src", validTarget ?? "data/valid.tgt"]
             if trainSource == nil && !FileManager.default.fileExists(atPath: files[0]) {
@@ -196,6 +220,7 @@ struct TrainCommand: ParsableCommand {
                 printNote("starting from \(initial!.directory): its model configuration, tokenizer settings and vocabularies are used")
             }
             let progress = ProgressPrinter()
+            let fingerprints = DataFingerprints()
             progress.message("reading and tokenizing \(files[0]) …")
             let data = try TrainingData.load(
                 trainSource: files[0], trainTarget: files[1], validSource: files[2], validTarget: files[3],
@@ -205,35 +230,137 @@ struct TrainCommand: ParsableCommand {
                 maxSourceLength: initial?.config.maxSourceLength ?? maxSourceLength,
                 maxTargetLength: initial?.config.maxTargetLength ?? maxTargetLength,
                 replaceInvalid: replaceInvalid,
-                existingVocabularies: initial.map { ($0.sourceVocabulary, $0.targetVocabulary) })
+                existingVocabularies: initial.map { ($0.sourceVocabulary, $0.targetVocabulary) },
+                fingerprints: fingerprints)
             progress.message("\(data.trainSources.count) training pairs, \(data.validSources.count) validation pairs; vocabularies \(data.sourceVocabulary.count) / \(data.targetVocabulary.count); truncated \(data.truncatedSources) sources and \(data.truncatedTargets) targets; skipped \(data.skippedPairs) pairs with an empty side")
             let runConfig = initial?.config ?? RunConfig(
                 model: modelConfig(sourceVocab: data.sourceVocabulary.count, targetVocab: data.targetVocabulary.count),
                 tokenizer: settings, maxSourceLength: maxSourceLength, maxTargetLength: maxTargetLength,
                 mixerVersion: mixerVersion)
-            let trainer = try Trainer(options: options, runConfig: runConfig, data: data, runDirectory: output, progress: progress)
+            let trainer = try Trainer(options: options, runConfig: runConfig, data: data, runDirectory: output,
+                                      progress: progress, lock: lock)
             if let initial { trainer.model.params.copy(from: initial.model.params) }
-            trainer.dataFingerprint = try Self.fingerprint(files)
+            trainer.dataFingerprint = Self.fingerprint(files, fingerprints, replaceInvalid: replaceInvalid)
+            trainer.arguments = Self.runArguments(Array(CommandLine.arguments.dropFirst()))
             try Self.runTraining(trainer, output: output, progress: progress)
         }
     }
 
     static let dataKeys = ["train_source", "train_target", "valid_source", "valid_target"]
 
-    /// Paths and SHA-256 of the four data files, saved in each checkpoint for --resume.
-    static func fingerprint(_ files: [String]) throws -> [String: String] {
+    /// What a run directory holds, for the refusal message.
+    static func describeRun(_ run: RunDirectory) -> String {
+        if let records = try? TrainingLog.read(run.log), !records.isEmpty {
+            let epochs = records.filter { $0["event"] == .string("epoch") }.count
+            return "log.jsonl with \(epochs) epoch\(epochs == 1 ? "" : "s")"
+        }
+        return "a log or checkpoints"
+    }
+
+    /// Paths and SHA-256 of the four data files, as they were read, saved in each checkpoint
+    /// for --resume; an input that was not a regular file is marked so.
+    static func fingerprint(_ files: [String], _ fingerprints: DataFingerprints, replaceInvalid: Bool) -> [String: String] {
         var f: [String: String] = [:]
         for (k, path) in zip(dataKeys, files) {
             f[k] = URL(fileURLWithPath: path).standardizedFileURL.path
-            f[k + "_sha256"] = try SHA256.hex(ofFile: path)
+            if let (sum, regular) = fingerprints.files[path] {
+                f[k + "_sha256"] = sum
+                if !regular { f[k + "_not_regular"] = "true" }
+            }
         }
+        f["replace_invalid"] = replaceInvalid ? "true" : "false"
         return f
+    }
+
+    /// The arguments of `train` as saved with a run (what --resume compares its flags with):
+    /// everything after `train` but `--output DIR` and `--overwrite`.
+    static func runArguments(_ all: [String]) -> [String] {
+        var out: [String] = []
+        var i = all.firstIndex(of: "train").map { $0 + 1 } ?? 0
+        while i < all.count {
+            let a = all[i]
+            if a == "--output" { i += 2; continue }
+            if a.hasPrefix("--output=") || a == "--overwrite" { i += 1; continue }
+            out.append(a)
+            i += 1
+        }
+        return out
+    }
+
+    /// The flags of `train` that take no value.
+    static let booleanFlags: Set<String> = ["--replace-invalid", "--no-input-feeding", "--reward-recall", "--lowercase", "--overwrite", "--help"]
+
+    /// Flags that may differ from the saved run on --resume: its length and its reporting.
+    static let flagsFreeOnResume: Set<String> = ["--resume", "--epochs", "--threads", "--report-every", "--save-every", "--log-samples"]
+
+    /// Everything the flags decide about a run's result, by group (for comparing a resume's
+    /// flags with the saved run's).
+    func settingsAffectingResults() -> [String: String] {
+        var o = (try? trainerOptions()) ?? TrainerOptions()
+        o.epochs = 0; o.threads = 0; o.reportEvery = 0; o.saveEvery = 0; o.logSamples = 0
+        func json<T: Encodable>(_ v: T) -> String {
+            let e = JSONEncoder()
+            e.outputFormatting = .sortedKeys
+            e.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
+            return (try? e.encode(v)).map { String(decoding: $0, as: UTF8.self) } ?? "?"
+        }
+        let files = [trainSource ?? "data/train.src", trainTarget ?? "data/train.tgt",
+                     validSource ?? "data/valid.src", validTarget ?? "data/valid.tgt"]
+        return [
+            "options": json(o),
+            "model": json(modelConfig(sourceVocab: 0, targetVocab: 0)),
+            "text": "\(tokenizer.normalization.rawValue) \(tokenizer.lowercase) \(tokenizer.locale) \(sourceVocabSize) \(targetVocabSize) \(minCount) \(maxSourceLength) \(maxTargetLength) \(replaceInvalid)",
+            "data": files.map { URL(fileURLWithPath: $0).standardizedFileURL.path }.joined(separator: "\n"),
+            "init": initFrom ?? "",
+        ]
+    }
+
+    /// The flags given with --resume (other than the free ones) whose values differ from the
+    /// run's saved arguments, each as a message.
+    func resumeConflicts(saved: [String], given: [String]) -> [String] {
+        // Parsing runs validate(), which wants a destination: any path does.
+        let base = ["--output", "/dev/null/compare"] + saved
+        guard let original = try? TrainCommand.parse(base) else { return ["the run's saved arguments no longer parse"] }
+        let reference = original.settingsAffectingResults()
+        var problems: [String] = []
+        var i = 0
+        while i < given.count {
+            let token = given[i]
+            i += 1
+            guard token.hasPrefix("--") else { continue }
+            let name = String(token.split(separator: "=", maxSplits: 1)[0])
+            var override = [token]
+            if !token.contains("=") && !Self.booleanFlags.contains(name) && i < given.count {
+                override.append(given[i])
+                i += 1
+            }
+            if Self.flagsFreeOnResume.contains(name) { continue }
+            guard let changed = try? TrainCommand.parse(base + override) else {
+                problems.append("\(override.joined(separator: " ")) is not valid with the run's saved arguments")
+                continue
+            }
+            if changed.settingsAffectingResults() != reference {
+                let was = Self.value(of: name, in: saved).map { "\(name) \($0)" } ?? "its default"
+                problems.append("\(override.joined(separator: " ")) differs from the run, which was started with \(was)")
+            }
+        }
+        return problems
+    }
+
+    /// The value given for `flag` in `arguments` (the last one), "" for a flag without value,
+    /// or nil when it is absent.
+    static func value(of flag: String, in arguments: [String]) -> String? {
+        var found: String?
+        for (i, a) in arguments.enumerated() {
+            if a == flag { found = i + 1 < arguments.count && !arguments[i + 1].hasPrefix("--") ? arguments[i + 1] : "" }
+            else if a.hasPrefix(flag + "=") { found = String(a.dropFirst(flag.count + 1)) }
+        }
+        return found
     }
 
     static func runTraining(_ trainer: Trainer, output: String, progress: ProgressPrinter) throws {
         let options = trainer.options
-        signal(SIGINT) { _ in stopRequested = 1 }
-        signal(SIGTERM) { _ in stopRequested = 1 }
+        for s in [SIGINT, SIGTERM, SIGHUP] { signal(s, stopSignalHandler) }
         trainer.shouldStop = { stopRequested != 0 }
         progress.message("training \(options.objective.rawValue) for \(options.epochs) epochs (\(trainer.model.params.count) parameters, \(PackedMatrix.kernelName) kernels, \(options.threads) thread(s)) into \(output)")
         let summary = try trainer.train()
@@ -245,48 +372,100 @@ struct TrainCommand: ParsableCommand {
         printNote("done (\(summary.reason)); best valid \(options.validationMetric.rawValue) \(best) at epoch \(summary.bestEpoch ?? 0); checkpoints in \(output)/best and \(output)/last")
     }
 
-    /// `--resume DIR`: reopen DIR/last, reread the same data (checked by SHA-256) with the
-    /// saved vocabularies, and continue.
+    /// `--resume DIR`: lock DIR, open DIR/last, check the flags given against the saved run,
+    /// reread the same data (checked by SHA-256) with the saved vocabularies, and continue.
     func resumeRun(_ dir: String) throws {
         let run = RunDirectory(dir)
+        guard pathIsDirectory(dir) else { throw CLIError("\(dir): no such run directory") }
+        let lock = try RunLock(run)
+        if run.isLegacyLayout {
+            throw CLIError("\(run.last) is a plain directory: this run was written by an older mixer; it can be read (decode, evaluate, --init-from) but not resumed: start a new run with --init-from \(run.last)")
+        }
+        guard pathExists(run.last) else {
+            throw CLIError("\(dir) has no checkpoint to resume from (the run stopped before its first save): start it again with --output \(dir) --overwrite")
+        }
         let checkpoint = try Checkpoint.open(run.last)
         var options = try Trainer.savedOptions(checkpoint)
-        if let epochs { options.epochs = epochs }
-        let runConfig = try checkpoint.config(RunConfig.self)
         let stateFile = run.last + "/" + Checkpoint.stateFile
+        // Flags given now must match the run (but the few that may change).
+        if case .array(let savedArgs)? = checkpoint.state.extra["arguments"] {
+            let saved = savedArgs.compactMap(\.stringValue)
+            let problems = resumeConflicts(saved: saved, given: Self.runArguments(Array(CommandLine.arguments.dropFirst())))
+            if !problems.isEmpty {
+                throw CLIError("--resume continues the run as it was started: \(problems.joined(separator: "; ")) (only --epochs, --threads, --report-every, --save-every and --log-samples may change)")
+            }
+        }
+        let savedEpochs = options.epochs
+        if let epochs {
+            guard epochs >= checkpoint.state.epoch else {
+                throw CLIError("--epochs \(epochs) is fewer than the \(checkpoint.state.epoch) epochs the run has done")
+            }
+            options.epochs = epochs
+        }
+        let given = Self.runArguments(Array(CommandLine.arguments.dropFirst()))
+        if Self.value(of: "--threads", in: given) != nil { options.threads = threads }
+        if Self.value(of: "--report-every", in: given) != nil { options.reportEvery = reportEvery }
+        if Self.value(of: "--save-every", in: given) != nil { options.saveEvery = saveEvery }
+        if Self.value(of: "--log-samples", in: given) != nil { options.logSamples = logSamples }
+        // A run that ended between its last checkpoint and the end of its log gets its log back.
+        try Trainer.restoreLog(TrainingLog(path: run.log), to: checkpoint.state)
+        if let finished = checkpoint.state.finished, options.epochs <= savedEpochs || checkpoint.state.epoch >= options.epochs {
+            printNote("\(dir): the run has finished (\(finished)) after \(checkpoint.state.epoch) epochs; nothing to do: pass --epochs N with N above \(max(savedEpochs, checkpoint.state.epoch)) to train it longer")
+            return
+        }
+        if checkpoint.state.epoch >= options.epochs {
+            printNote("\(dir): the run has already done its \(options.epochs) epochs; pass --epochs N to train more")
+            return
+        }
+        let runConfig = try checkpoint.config(RunConfig.self)
         guard case .object(let saved)? = checkpoint.state.extra["data"] else {
             throw CheckpointError(stateFile, "does not record the training data files")
         }
         var files: [String] = []
+        var sums: [String] = []
         for k in Self.dataKeys {
             guard let path = saved[k]?.stringValue, let sum = saved[k + "_sha256"]?.stringValue else {
                 throw CheckpointError(stateFile, "does not record \(k)")
             }
-            guard FileManager.default.fileExists(atPath: path) else {
-                throw CLIError("\(path): the run's \(k.replacingOccurrences(of: "_", with: " ")) file is gone; --resume needs the same data")
+            let what = k.replacingOccurrences(of: "_", with: " ")
+            if saved[k + "_not_regular"]?.stringValue == "true" {
+                throw CLIError("\(path): the run read its \(what) from a pipe or device, which cannot be read again: a run can be resumed only when its data came from regular files")
             }
-            let now = try SHA256.hex(ofFile: path)
-            guard now == sum else {
-                throw CLIError("\(path): changed since the run started (SHA-256 differs); --resume needs the same data")
+            guard FileManager.default.fileExists(atPath: path) else {
+                throw CLIError("\(path): the run's \(what) file is gone; --resume needs the same data")
             }
             files.append(path)
+            sums.append(sum)
         }
+        let replace = saved["replace_invalid"]?.stringValue == "true"
         let sourceVocabulary = try Vocabulary(contentsOf: URL(fileURLWithPath: checkpoint.sourceVocabularyPath))
         let targetVocabulary = try Vocabulary(contentsOf: URL(fileURLWithPath: checkpoint.targetVocabularyPath))
         let progress = ProgressPrinter()
+        let fingerprints = DataFingerprints()
         let data = try TrainingData.load(
             trainSource: files[0], trainTarget: files[1], validSource: files[2], validTarget: files[3],
             tokenizer: runConfig.tokenizer, sourceVocabulary: .init(), targetVocabulary: .init(),
             maxSourceLength: runConfig.maxSourceLength, maxTargetLength: runConfig.maxTargetLength,
-            replaceInvalid: replaceInvalid, existingVocabularies: (sourceVocabulary, targetVocabulary))
-        let trainer = try Trainer(options: options, runConfig: runConfig, data: data, runDirectory: dir, progress: progress)
-        trainer.dataFingerprint = try Self.fingerprint(files)
-        try trainer.restore(from: checkpoint)
-        progress.message("resuming \(dir) at epoch \(trainer.state.epoch + 1), step \(trainer.state.step)")
-        if trainer.state.epoch >= options.epochs {
-            printNote("the run has already done its \(options.epochs) epochs; pass --epochs N to train more")
-            return
+            replaceInvalid: replace, existingVocabularies: (sourceVocabulary, targetVocabulary),
+            fingerprints: fingerprints)
+        for (path, sum) in zip(files, sums) where fingerprints.files[path]?.sha256 != sum {
+            throw CLIError("\(path): changed since the run started (SHA-256 differs); --resume needs the same data")
         }
+        let trainer = try Trainer(options: options, runConfig: runConfig, data: data, runDirectory: dir,
+                                  progress: progress, lock: lock)
+        trainer.dataFingerprint = Self.fingerprint(files, fingerprints, replaceInvalid: replace)
+        if case .array(let a)? = checkpoint.state.extra["arguments"] { trainer.arguments = a.compactMap(\.stringValue) }
+        try trainer.restore(from: checkpoint)
+        if checkpoint.state.finished != nil { trainer.reopen() }
+        let longer = options.epochs != savedEpochs ? " (--epochs \(savedEpochs) → \(options.epochs))" : ""
+        progress.message("resuming \(dir) at epoch \(trainer.state.epoch + 1) of \(options.epochs), step \(trainer.state.step)\(longer)")
         try Self.runTraining(trainer, output: dir, progress: progress)
     }
 }
+
+private func pathIsDirectory(_ path: String) -> Bool {
+    var isDirectory: ObjCBool = false
+    return FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) && isDirectory.boolValue
+}
+
+private func pathExists(_ path: String) -> Bool { FileManager.default.fileExists(atPath: path) }

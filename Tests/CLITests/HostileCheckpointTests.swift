@@ -18,7 +18,8 @@ final class HostileCheckpointTests: XCTestCase {
         let run = dir.appendingPathComponent("run")
         let r = try CLI.run(args(run))
         XCTAssertEqual(r.status, 0, r.stderr)
-        checkpoint = run.appendingPathComponent("best")
+        // The checkpoint itself (run/best is a link into run/checkpoints/).
+        checkpoint = run.appendingPathComponent("best").resolvingSymlinksInPath()
     }
 
     func args(_ out: URL, initFrom: URL? = nil) -> [String] {
@@ -41,6 +42,12 @@ final class HostileCheckpointTests: XCTestCase {
             sums[file] = Hostile.sha256(bytes)
             state["checksums"] = sums
             try JSONSerialization.data(withJSONObject: state, options: [.sortedKeys]).write(to: stateURL)
+        }
+        if rewriteChecksum || file == "trainer-state.json" {
+            // The state's own checksum, so that what is tested is the parser behind it.
+            let state = [UInt8](try Data(contentsOf: copy.appendingPathComponent("trainer-state.json")))
+            try "\(Hostile.sha256(state))  trainer-state.json\n".write(to: copy.appendingPathComponent("trainer-state.sha256"),
+                                                                       atomically: true, encoding: .utf8)
         }
         return copy
     }

@@ -60,7 +60,7 @@ final class CheckpointTests: XCTestCase {
         let dir = RunDirectory(root + "/run").last
         let (p, adam) = try saveSample(dir)
         let files = try FileManager.default.contentsOfDirectory(atPath: dir).sorted()
-        XCTAssertEqual(files, ["config.json", "model.safetensors", "optimizer.safetensors", "source.vocab", "target.vocab", "trainer-state.json"])
+        XCTAssertEqual(files, ["config.json", "model.safetensors", "optimizer.safetensors", "source.vocab", "target.vocab", "trainer-state.json", "trainer-state.sha256"])
 
         let c = try Checkpoint.open(dir)
         var expected = makeState()
@@ -192,20 +192,22 @@ final class CheckpointTests: XCTestCase {
         try Checkpoint.open(dir).loadParameters(into: q)
         XCTAssertEqual(memcmp(p2.storage, q.storage, 4 * q.count), 0)
 
-        // Crash after "DIR → DIR.old" and before "tmp → DIR": only .old exists.
+        // Crash after "DIR → DIR.old" and before "tmp → DIR": only .old exists. A reader
+        // does not repair it (readers never write) but says where the checkpoint is; the next
+        // save restores it first.
         try FileManager.default.moveItem(atPath: dir, toPath: dir + ".old")
+        XCTAssertThrowsError(try Checkpoint.open(dir)) { e in XCTAssertTrue("\(e)".contains(dir + ".old"), "\(e)") }
+        XCTAssertTrue(FileManager.default.fileExists(atPath: dir + ".old"), "a reader wrote")
+        try Checkpoint.recover(dir)
         try Checkpoint.open(dir).loadParameters(into: q)
         XCTAssertEqual(memcmp(p2.storage, q.storage, 4 * q.count), 0)
-        XCTAssertTrue(FileManager.default.fileExists(atPath: dir))
         XCTAssertFalse(FileManager.default.fileExists(atPath: dir + ".old"))
 
         // Crash while deleting .old: both exist; the new one wins and .old is removed.
         try FileManager.default.copyItem(atPath: dir, toPath: dir + ".old")
-        try saveSample(root + "/other", seed: 1)
-        try FileManager.default.removeItem(atPath: dir + ".old")
-        try FileManager.default.moveItem(atPath: root + "/other", toPath: dir + ".old")
         try Checkpoint.open(dir).loadParameters(into: q)
         XCTAssertEqual(memcmp(p2.storage, q.storage, 4 * q.count), 0)
+        try Checkpoint.recover(dir)
         XCTAssertFalse(FileManager.default.fileExists(atPath: dir + ".old"))
         _ = p1
 
@@ -220,11 +222,13 @@ final class CheckpointTests: XCTestCase {
         assertOpenFails(root + "/nothing", ["nothing", "no checkpoint here"])
     }
 
-    /// A crash at every stage of a save that replaces a checkpoint: opening afterwards gives
-    /// the old or the new checkpoint, whole, never an error; the next save succeeds.
+    /// A crash at every stage of a save that replaces a standalone checkpoint: opening
+    /// afterwards gives the old or the new checkpoint, whole — or, between the two renames,
+    /// an error naming `DIR.old` — and the next save succeeds. (Run directories have no such
+    /// window: RunDirectoryTests enumerates every crash point of theirs.)
     func testCrashAtEveryStageLeavesALoadableCheckpoint() throws {
         let config = TinyConfig(embedding: 4, hidden: 16, attention: "general")
-        for stage in 1...8 {
+        for stage in 1...9 {
             let dir = root + "/crash-\(stage)/last"
             let old = makeStore(seed: 1), new = makeStore(seed: 2)
             try Checkpoint.save(to: dir, parameters: old, optimizer: nil, config: config,
@@ -233,9 +237,13 @@ final class CheckpointTests: XCTestCase {
                                                      sourceVocabulary: [1], targetVocabulary: [2], state: makeState(),
                                                      interruptAfterStage: stage))
             let q = makeStore(seed: 0)
-            try Checkpoint.open(dir).loadParameters(into: q)
-            let expected = stage < 8 ? old : new
-            XCTAssertEqual(memcmp(expected.storage, q.storage, 4 * q.count), 0, "stage \(stage)")
+            if stage == 8 {
+                XCTAssertThrowsError(try Checkpoint.open(dir)) { e in XCTAssertTrue("\(e)".contains(".old"), "\(e)") }
+            } else {
+                try Checkpoint.open(dir).loadParameters(into: q)
+                let expected = stage < 8 ? old : new
+                XCTAssertEqual(memcmp(expected.storage, q.storage, 4 * q.count), 0, "stage \(stage)")
+            }
             try Checkpoint.save(to: dir, parameters: new, optimizer: nil, config: config,
                                 sourceVocabulary: [1], targetVocabulary: [2], state: makeState())
             try Checkpoint.open(dir).loadParameters(into: q)

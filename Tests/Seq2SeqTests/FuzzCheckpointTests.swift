@@ -142,8 +142,14 @@ final class FuzzCheckpointTests: XCTestCase {
         for i in 0..<Self.stateCases {
             let bytes = mutate(valid, &rng, text: true)
             try writeFile(path, bytes)
+            // Half the cases with the state's checksum re-written, so that the parser and the
+            // range checks behind it see the mutation; the other half must fail the checksum.
+            let rehashed = i % 2 == 0
+            try writeFile(dir + "/" + Checkpoint.stateChecksumFile,
+                          Array("\(SHA256.hex(rehashed ? bytes : valid))  trainer-state.json\n".utf8))
             do {
                 _ = try Checkpoint.open(dir)
+                XCTAssertTrue(rehashed || bytes == valid, "case \(i): the state's checksum let an altered state through")
             } catch let e as CheckpointError {
                 XCTAssertTrue(e.file.hasPrefix(dir + "/"), "case \(i): \(e)")
             }
@@ -156,6 +162,7 @@ final class FuzzCheckpointTests: XCTestCase {
         let (dir, _) = try tinyCheckpoint()
         let statePath = dir + "/" + Checkpoint.stateFile
         let validState = try FileIO.readAll(statePath)
+        let validStateSum = try FileIO.readAll(dir + "/" + Checkpoint.stateChecksumFile)
         var rng = Rng(state: 0x5EED_0203)
         for i in 0..<Self.configCases {
             let name = rng.pick([Checkpoint.configFile, Checkpoint.configFile, Checkpoint.sourceVocabularyFile, Checkpoint.targetVocabularyFile])
@@ -168,7 +175,9 @@ final class FuzzCheckpointTests: XCTestCase {
             if rewrite {
                 var state = try JSONDecoder().decode(TrainerState.self, from: Data(validState))
                 state.checksums[name] = SHA256.hex(bytes)
-                try writeFile(statePath, Array(JSONEncoder().encode(state)))
+                let stateBytes = Array(try JSONEncoder().encode(state))
+                try writeFile(statePath, stateBytes)
+                try writeFile(dir + "/" + Checkpoint.stateChecksumFile, Array("\(SHA256.hex(stateBytes))  trainer-state.json\n".utf8))
             }
             do {
                 _ = try TrainedModel(directory: dir)
@@ -181,6 +190,7 @@ final class FuzzCheckpointTests: XCTestCase {
             }
             try writeFile(path, valid)
             try writeFile(statePath, validState)
+            try writeFile(dir + "/" + Checkpoint.stateChecksumFile, validStateSum)
         }
     }
 

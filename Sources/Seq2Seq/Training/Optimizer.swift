@@ -1,3 +1,5 @@
+import Foundation
+
 /// An optimizer over a ``ParameterStore``: reads gradients in the same layout and updates
 /// the parameters in place.
 ///
@@ -257,9 +259,19 @@ public struct ValidationTracker: Codable, Equatable, Sendable {
     public func patienceExhausted(patience: Int) -> Bool { epochsWithoutImprovement >= patience }
 }
 
-/// Counts updates skipped for a non-finite loss or gradient (issue 7's divergence guard):
-/// each skip multiplies the learning rate by `learningRateFactor`; `maximumConsecutive` skips
-/// in a row abort the run.
+/// The divergence guard: decides which updates to skip, and when a run must stop.
+///
+/// An update is skipped when
+/// - the loss, the model's gradient or the baseline regressors' gradient is not finite;
+/// - the loss (token-mean NLL) is far above what a model of this vocabulary can reach by
+///   chance or has shown lately: `loss > max(2·ln V + 5, 10 · max(recent losses))` — a finite
+///   explosion (a learning rate of 10^6 gives losses of 10^7 after one update);
+/// - a gradient norm (before clipping) is more than 10^4 times the median of its recent
+///   values (at least 8 of them).
+///
+/// "Recent" is the last ``window`` good steps, saved with the trainer state so that a resumed
+/// run decides exactly as an uninterrupted one. Each skip multiplies the learning rate by
+/// `learningRateFactor`; `maximumConsecutive` skips in a row stop the run.
 public struct DivergenceGuard: Codable, Equatable, Sendable {
     public var maximumConsecutive: Int
     public var learningRateFactor: Double
@@ -267,14 +279,59 @@ public struct DivergenceGuard: Codable, Equatable, Sendable {
     public private(set) var consecutive = 0
     /// Skips in the whole run.
     public private(set) var total = 0
+    /// Losses of the last ``window`` good steps that had XENT tokens.
+    public private(set) var recentLosses: [Double] = []
+    /// Model gradient norms (before clipping) of the last ``window`` good steps.
+    public private(set) var recentNorms: [Double] = []
+    /// Baseline-regressor gradient norms of the last ``window`` good steps (MIXER).
+    public private(set) var recentAuxiliaryNorms: [Double] = []
+    /// How many good steps the recent range covers.
+    public static let window = 32
 
     public init(maximumConsecutive: Int = 5, learningRateFactor: Double = 0.5) {
         self.maximumConsecutive = maximumConsecutive
         self.learningRateFactor = learningRateFactor
     }
 
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        maximumConsecutive = try c.decode(Int.self, forKey: .maximumConsecutive)
+        learningRateFactor = try c.decode(Double.self, forKey: .learningRateFactor)
+        consecutive = try c.decode(Int.self, forKey: .consecutive)
+        total = try c.decode(Int.self, forKey: .total)
+        recentLosses = try c.decodeIfPresent([Double].self, forKey: .recentLosses) ?? []
+        recentNorms = try c.decodeIfPresent([Double].self, forKey: .recentNorms) ?? []
+        recentAuxiliaryNorms = try c.decodeIfPresent([Double].self, forKey: .recentAuxiliaryNorms) ?? []
+    }
+
+    /// Why the step with these figures must not update the parameters, or nil when it may.
+    /// - Parameters:
+    ///   - loss: the step's token-mean XENT loss, nil when it had no XENT tokens.
+    ///   - gradientNorm: the model's global gradient norm before clipping.
+    ///   - auxiliaryNorm: the baseline regressors' gradient norm, nil without them.
+    ///   - vocabularySize: V of the output layer.
+    public func problem(loss: Double?, gradientNorm: Double, auxiliaryNorm: Double?, vocabularySize: Int) -> String? {
+        if let loss, !loss.isFinite { return "non-finite loss" }
+        if !gradientNorm.isFinite { return "non-finite gradient" }
+        if let a = auxiliaryNorm, !a.isFinite { return "non-finite baseline-regressor gradient" }
+        if let loss {
+            let chance = 2 * Foundation.log(Double(max(vocabularySize, 2))) + 5
+            let limit = max(chance, 10 * (recentLosses.max() ?? 0))
+            if loss > limit {
+                return "loss \(Self.short(loss)) is far above its recent range (limit \(Self.short(limit)))"
+            }
+        }
+        if let m = Self.median(recentNorms), gradientNorm > 1e4 * m {
+            return "gradient norm \(Self.short(gradientNorm)) is more than 10^4 times its recent median \(Self.short(m))"
+        }
+        if let a = auxiliaryNorm, let m = Self.median(recentAuxiliaryNorms), a > 1e4 * m {
+            return "baseline-regressor gradient norm \(Self.short(a)) is more than 10^4 times its recent median \(Self.short(m))"
+        }
+        return nil
+    }
+
     /// Records a skipped update, lowering `optimizer`'s rate; returns true when the run must
-    /// abort (`maximumConsecutive` skips in a row).
+    /// stop (`maximumConsecutive` skips in a row).
     public mutating func recordSkip(_ optimizer: Optimizer) -> Bool {
         consecutive += 1
         total += 1
@@ -282,8 +339,41 @@ public struct DivergenceGuard: Codable, Equatable, Sendable {
         return consecutive >= maximumConsecutive
     }
 
-    /// Records a finite step.
-    public mutating func recordGoodStep() { consecutive = 0 }
+    /// Records a good step and its figures.
+    public mutating func recordGoodStep(loss: Double? = nil, gradientNorm: Double? = nil, auxiliaryNorm: Double? = nil) {
+        consecutive = 0
+        func push(_ a: inout [Double], _ v: Double?) {
+            // A zero norm (no gradient: baselines before REINFORCE starts) is no range.
+            guard let v, v.isFinite, v > 0 else { return }
+            a.append(v)
+            if a.count > Self.window { a.removeFirst(a.count - Self.window) }
+        }
+        push(&recentLosses, loss)
+        push(&recentNorms, gradientNorm)
+        push(&recentAuxiliaryNorms, auxiliaryNorm)
+    }
+
+    /// Checks the saved fields' ranges.
+    /// - Throws: ``CheckpointError`` naming `file` and the field.
+    public func validate(file: String) throws {
+        func fail(_ s: String) -> CheckpointError { CheckpointError(file, "divergence.\(s)") }
+        guard (1...1_000_000).contains(maximumConsecutive) else { throw fail("maximumConsecutive \(maximumConsecutive) is out of range (1 to 10^6)") }
+        guard learningRateFactor > 0 && learningRateFactor <= 1 else { throw fail("learningRateFactor \(learningRateFactor) must be in (0, 1]") }
+        guard consecutive >= 0 && consecutive <= total else { throw fail("consecutive \(consecutive) must be between 0 and total \(total)") }
+        for (name, a) in [("recentLosses", recentLosses), ("recentNorms", recentNorms), ("recentAuxiliaryNorms", recentAuxiliaryNorms)] {
+            guard a.count <= Self.window, a.allSatisfy({ $0.isFinite && $0 >= 0 }) else {
+                throw fail("\(name) must hold at most \(Self.window) finite, non-negative values")
+            }
+        }
+    }
+
+    static func median(_ a: [Double]) -> Double? {
+        guard a.count >= 8 else { return nil }
+        let s = a.sorted()
+        return s.count % 2 == 1 ? s[s.count / 2] : (s[s.count / 2 - 1] + s[s.count / 2]) / 2
+    }
+
+    static func short(_ x: Double) -> String { String(format: "%.4g", x) }
 }
 
 @usableFromInline func _pow(_ x: Double, _ y: Double) -> Double {

@@ -27,11 +27,12 @@ public struct ParallelCorpus: Sendable {
     /// - Throws: Tokenize's ``InputError`` naming the file (and line): unreadable or invalid
     ///   text, an empty file, different line counts (both files and both counts), or no pair
     ///   left after skipping empty ones.
-    public static func read(sourcePath: String, targetPath: String, replaceInvalid: Bool = false) throws -> ParallelCorpus {
+    public static func read(sourcePath: String, targetPath: String, replaceInvalid: Bool = false,
+                            fingerprints: DataFingerprints? = nil) throws -> ParallelCorpus {
         var corpus = ParallelCorpus(sources: [], targets: [], lineNumbers: [], skippedEmptyPairs: 0,
                                     sourcePath: sourcePath, targetPath: targetPath)
         corpus.skippedEmptyPairs = try forEachPair(sourcePath: sourcePath, targetPath: targetPath,
-                                                   replaceInvalid: replaceInvalid) { s, t, line in
+                                                   replaceInvalid: replaceInvalid, fingerprints: fingerprints) { s, t, line in
             corpus.sources.append(s)
             corpus.targets.append(t)
             corpus.lineNumbers.append(line)
@@ -45,12 +46,19 @@ public struct ParallelCorpus: Sendable {
     /// - Throws: as ``read(sourcePath:targetPath:replaceInvalid:)``, and whatever `body` throws.
     /// - Complexity: O(total size) time; memory O(longest line).
     public static func forEachPair(sourcePath: String, targetPath: String, replaceInvalid: Bool = false,
+                                   fingerprints: DataFingerprints? = nil,
                                    _ body: (String, String, Int) throws -> Void) throws -> (kept: Int, skipped: Int) {
         if sourcePath == "-" && targetPath == "-" {
             throw InputError(file: "<stdin>", "cannot read both the source and the target from standard input")
         }
         let src = try LineReader(path: sourcePath, replaceInvalid: replaceInvalid)
         let tgt = try LineReader(path: targetPath, replaceInvalid: replaceInvalid)
+        fingerprints?.watch(src, path: sourcePath)
+        fingerprints?.watch(tgt, path: targetPath)
+        defer {
+            fingerprints?.finish(src, path: sourcePath)
+            fingerprints?.finish(tgt, path: targetPath)
+        }
         var kept = 0, skipped = 0
         while true {
             let s = try src.nextLine()
@@ -89,5 +97,27 @@ public struct ParallelCorpus: Sendable {
     public func encoded(source: (String) throws -> [Int32], target: (String) throws -> [Int32]) rethrows
         -> (sources: [[Int32]], targets: [[Int32]]) {
         (try sources.map(source), try targets.map(target))
+    }
+}
+
+/// SHA-256 of input files computed from the bytes as they are read (``LineReader/onRead``),
+/// so that what is recorded is what was trained on, for pipes as for files; an input that is
+/// not a regular file is recorded as such (it cannot be read again to resume a run).
+public final class DataFingerprints {
+    /// Per path: the SHA-256 (hex) of its bytes, and whether it is a regular file.
+    public private(set) var files: [String: (sha256: String, regular: Bool)] = [:]
+    private var running: [String: SHA256] = [:]
+
+    public init() {}
+
+    func watch(_ reader: LineReader, path: String) {
+        running[path] = SHA256()
+        reader.onRead = { [unowned self] bytes in self.running[path]!.update(bytes) }
+    }
+
+    func finish(_ reader: LineReader, path: String) {
+        reader.onRead = nil
+        guard var h = running.removeValue(forKey: path) else { return }
+        files[path] = (SHA256.hexString(h.finalize()), reader.isRegularFile)
     }
 }

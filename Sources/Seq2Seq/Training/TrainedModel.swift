@@ -67,15 +67,20 @@ public final class TrainedModel {
     public let checkpoint: Checkpoint
 
     /// Opens and validates a checkpoint: checksums, `config.json`, both vocabularies (their
-    /// sizes must equal the model's), and every weight's name and shape.
+    /// sizes must equal the model's), and every weight's name and shape. A run directory
+    /// means its `best` checkpoint, or its `last` when it has no best yet. Nothing is written.
     /// - Throws: ``CheckpointError`` or `InputError` naming the file and what is wrong.
     public init(directory path: String) throws {
         var dir = path
-        if !FileManager.default.fileExists(atPath: dir + "/" + Checkpoint.stateFile) {
+        if !FileIO.exists(dir + "/" + Checkpoint.stateFile) {
             let run = RunDirectory(path)
-            if FileManager.default.fileExists(atPath: run.best + "/" + Checkpoint.stateFile) { dir = run.best }
-            else if FileManager.default.fileExists(atPath: run.last + "/" + Checkpoint.stateFile) { dir = run.last }
-            else {
+            if FileIO.exists(run.best + "/" + Checkpoint.stateFile) { dir = run.best }
+            else if FileIO.exists(run.last + "/" + Checkpoint.stateFile) { dir = run.last }
+            else if FileIO.isSymbolicLink(run.last) {
+                throw CheckpointError(path, "is a run directory without a checkpoint yet (its trainer has not finished an epoch or a --save-every interval)")
+            } else if FileIO.isSymbolicLink(path) && !FileIO.exists(path) {
+                throw CheckpointError(path, "no checkpoint here yet (the run has not saved one)")
+            } else {
                 var isDirectory: ObjCBool = false
                 let exists = FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory)
                 throw CheckpointError(path, !exists ? "no such checkpoint or run directory"

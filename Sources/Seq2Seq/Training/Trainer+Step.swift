@@ -32,24 +32,28 @@ extension Trainer {
         return st
     }
 
-    /// Clipping, the divergence guard, and the optimizer steps.
+    /// Clipping, the divergence guard (``DivergenceGuard``: non-finite or exploding loss or
+    /// gradient, the baseline regressors' included), and the optimizer steps.
     func update(_ st: inout StepStatistics) throws {
         let clip = GradientClipping.clip(model.grads, maxNorm: options.clipNorm > 0 ? options.clipNorm : nil)
         st.gradientNorm = clip.norm
-        if !clip.isFinite || !st.xentLoss.isFinite {
+        let loss: Double? = st.xentTokens > 0 ? st.xentLoss : nil
+        let auxiliaryNorm = baseline.map { GradientClipping.globalNorm($0.grads) }
+        if let problem = state.divergence.problem(loss: loss, gradientNorm: clip.norm, auxiliaryNorm: auxiliaryNorm,
+                                                  vocabularySize: model.config.targetVocabSize) {
             st.skipped = true
             let abort = state.divergence.recordSkip(optimizer)
             state.learningRate = optimizer.learningRate
             baselineOptimizer?.learningRate = state.learningRate * options.baselineLearningRateFactor
             try log.append(["event": .string("skipped_step"), "global_step": .int(state.globalStep),
-                            "reason": .string("non-finite loss or gradient"), "lr": .double(state.learningRate)])
-            progress.message("warning: non-finite loss or gradient at step \(state.globalStep): update skipped, learning rate lowered to \(state.learningRate)")
+                            "reason": .string(problem), "lr": .double(state.learningRate)])
+            progress.message("warning: \(problem) at step \(state.globalStep): update skipped, learning rate lowered to \(state.learningRate)")
             if abort {
-                throw TrainingError("training diverged: \(options.maxDivergentSteps) non-finite steps in a row (last at global step \(state.globalStep)); the last good checkpoint is in \(run.last)")
+                throw TrainingError("training diverged: \(options.maxDivergentSteps) updates in a row skipped (the last at global step \(state.globalStep): \(problem)); \(lastCheckpointDescription)")
             }
             return
         }
-        state.divergence.recordGoodStep()
+        state.divergence.recordGoodStep(loss: loss, gradientNorm: clip.norm, auxiliaryNorm: auxiliaryNorm)
         optimizer.update(parameters: model.params, gradients: model.grads)
         gradientsCleared = (optimizer as? Adam)?.zeroesGradients ?? false
         if let b = baseline, let bo = baselineOptimizer { bo.update(parameters: b.params, gradients: b.grads) }

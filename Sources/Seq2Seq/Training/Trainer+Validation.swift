@@ -41,11 +41,11 @@ extension Trainer {
         let detok = Detokenizer()
         let texts = greedy.map { detok.detokenize(data.targetVocabulary.decode($0.ids)) }
         let refPath = run.path + "/valid/reference.txt"
-        if !FileManager.default.fileExists(atPath: refPath) {
-            try (data.validReferenceText.joined(separator: "\n") + "\n").write(toFile: refPath, atomically: true, encoding: .utf8)
+        if !FileIO.exists(refPath) {
+            try FileIO.replaceDurably(refPath, Array((data.validReferenceText.joined(separator: "\n") + "\n").utf8))
         }
         let hypPath = run.path + String(format: "/valid/epoch-%03d.txt", epoch)
-        try (texts.joined(separator: "\n") + "\n").write(toFile: hypPath, atomically: true, encoding: .utf8)
+        try FileIO.replaceDurably(hypPath, Array((texts.joined(separator: "\n") + "\n").utf8))
         let scores = try FileScorer.score(hypotheses: hypPath, references: [refPath],
                                           options: FileScoringOptions(bleu: BLEU(), rouge: ROUGE()))
         var record: [String: JSONValue] = [

@@ -50,11 +50,24 @@ public final class Trainer {
     var gradientsCleared = false
     /// SHA-256 of the data files, saved so that a resume can tell if they changed.
     public var dataFingerprint: [String: String] = [:]
+    /// Writes the run's checkpoints (``RunStore``).
+    let store: RunStore
+    /// The run directory's lock: taken by `init` (or given), held until `train()` returns.
+    var lock: RunLock?
+    /// The epoch and step of the checkpoint `last` holds, when there is one.
+    var lastSaved: (epoch: Int, step: Int)?
+    /// The command-line arguments that started the run (saved with it: `--resume` compares
+    /// its flags with them, and `log.jsonl`'s start record shows them).
+    public var arguments: [String] = []
 
-    /// Prepares a new run in `runDirectory` (created if needed).
-    /// - Throws: option errors, or file errors creating the run directory or log.
+    /// Prepares a run in `runDirectory` (created if needed): takes the directory's lock (or
+    /// uses `lock`, taken earlier by the caller), opens its log and checkpoint store. A new run
+    /// should be given a directory that holds none (``RunDirectory/holdsRun``); a resumed one
+    /// continues with ``restore(from:)``.
+    /// - Throws: option errors; ``CheckpointError`` when another process trains in the
+    ///   directory or it cannot be written.
     public init(options: TrainerOptions, runConfig: RunConfig, data: TrainingData, runDirectory: String,
-                progress: ProgressPrinter) throws {
+                progress: ProgressPrinter, lock: RunLock? = nil) throws {
         try options.validate()
         try runConfig.model.validate()
         self.options = options
@@ -62,8 +75,10 @@ public final class Trainer {
         self.data = data
         self.progress = progress
         run = RunDirectory(runDirectory)
-        try FileManager.default.createDirectory(atPath: run.path + "/valid", withIntermediateDirectories: true)
+        self.lock = try lock ?? RunLock(run)
+        try FileIO.makeDirectories(run.valid)
         log = try TrainingLog(path: run.log)
+        store = try RunStore(run)
         let root = RandomGenerator(seed: options.seed)
         var initRNG = root.split("init")
         model = EncoderDecoder(config: runConfig.model, seed: initRNG.next())
@@ -125,6 +140,8 @@ public final class Trainer {
 
     /// Runs the remaining epochs.
     public func train() throws -> Summary {
+        if lock == nil { lock = try RunLock(run) }
+        defer { lock = nil }
         setBLASThreads(options.threads)
         if state.globalStep == 0 && state.epoch == 0 { try logStart() }
         else {
@@ -165,11 +182,11 @@ public final class Trainer {
                     reportStart = Date()
                 }
                 if options.saveEvery > 0 && state.step % options.saveEvery == 0 && state.step < perEpoch {
-                    try saveLast(epochInProgress: epoch)
+                    try save(isBest: false)
                 }
                 if shouldStop() {
                     progress.finishLine()
-                    try saveLast(epochInProgress: epoch)
+                    try save(isBest: false)
                     summary.interrupted = true
                     summary.reason = "interrupted at epoch \(epoch), step \(state.step); resume with --resume \(run.path)"
                     break epochLoop
@@ -180,8 +197,6 @@ public final class Trainer {
             state.epoch = epoch
             state.step = 0
             let v = try validate(epoch: epoch)
-            let improved = state.validation.record(v.metric, epoch: epoch)
-            summary.lastMetric = v.metric
             var record = v.record
             record["event"] = .string("epoch")
             record["epoch"] = .int(epoch)
@@ -199,37 +214,53 @@ public final class Trainer {
                 record["advantage_std"] = .double(sqrt(max(0, accumulator.advantageSquares / Double(max(accumulator.advantageCount, 1)) - m * m)))
             }
             if accumulator.baselineCount > 0 { record["baseline_mse"] = .double(accumulator.baselineSSE / Double(accumulator.baselineCount)) }
-            try log.append(record)
-            try log.append(["event": .string("samples"), "epoch": .int(epoch), "items": .array(v.samples)])
-            progress.message(String(format: "epoch %d/%d  %@ s=%d  train loss %.4f  valid ppl %.2f  valid %@ %.4f%@",
-                                    epoch, options.epochs, stageName, s, accumulator.meanLoss, v.perplexity,
-                                    options.validationMetric.rawValue, v.metric, improved ? "  (best)" : ""))
+            // A non-finite validation is divergence: the epoch is not saved, nor called best.
+            guard v.perplexity.isFinite && v.metric.isFinite else {
+                record["diverged"] = .bool(true)
+                try log.append(record)
+                throw TrainingError("training diverged: the validation perplexity after epoch \(epoch) is \(v.perplexity) (\(options.validationMetric.rawValue) \(v.metric)); this epoch was not saved; \(lastCheckpointDescription)")
+            }
+            let improved = state.validation.record(v.metric, epoch: epoch)
+            summary.lastMetric = v.metric
+            record["best"] = .bool(improved)
             // Learning-rate schedule on plateau (SGD's divide-by-1.2 by default).
             if !improved && options.effectiveDecay > 1 {
                 state.learningRate /= options.effectiveDecay
                 optimizer.learningRate = state.learningRate
                 baselineOptimizer?.learningRate = state.learningRate * options.baselineLearningRateFactor
             }
-            try saveLast(epochInProgress: nil)
-            if improved { try save(to: run.best) }
             if options.patience > 0 && state.validation.patienceExhausted(patience: options.patience) {
                 summary.stoppedEarly = true
                 summary.reason = "no improvement for \(options.patience) epochs"
-                break
-            }
-            if options.effectiveDecay > 1 && state.learningRate < options.minimumLearningRate {
+            } else if options.effectiveDecay > 1 && state.learningRate < options.minimumLearningRate {
                 summary.stoppedEarly = true
                 summary.reason = "learning rate fell below \(options.minimumLearningRate)"
-                break
             }
+            if summary.stoppedEarly || epoch >= options.epochs { state.finished = summary.reason }
+            // The epoch's records are appended after the checkpoint is in place, so the log
+            // never reports a best epoch that best/ does not hold yet.
+            let samples: [String: JSONValue] = ["event": .string("samples"), "epoch": .int(epoch), "items": .array(v.samples)]
+            var pending = [TrainingLog.line(record), TrainingLog.line(samples)]
+            if state.finished != nil { pending.append(TrainingLog.line(endRecord(reason: summary.reason))) }
+            try save(isBest: improved, pending: pending)
+            progress.message(String(format: "epoch %d/%d  %@ s=%d  train loss %.4f  valid ppl %.2f  valid %@ %.4f%@",
+                                    epoch, options.epochs, stageName, s, accumulator.meanLoss, v.perplexity,
+                                    options.validationMetric.rawValue, v.metric, improved ? "  (best)" : ""))
+            if summary.stoppedEarly { break }
         }
         summary.epochs = state.epoch
         summary.bestMetric = state.validation.best
         summary.bestEpoch = state.validation.bestEpoch
-        try log.append(["event": .string("end"), "reason": .string(summary.reason),
-                        "best_metric": summary.bestMetric.map { .double($0) } ?? .null,
-                        "best_epoch": summary.bestEpoch.map { .int($0) } ?? .null])
+        // A finished run's end record went into its last checkpoint's pending records.
+        if state.finished == nil { try log.append(endRecord(reason: summary.reason)) }
         return summary
+    }
+
+    /// The log's last record of a run (or of one of its sessions, when interrupted).
+    func endRecord(reason: String) -> [String: JSONValue] {
+        ["event": .string("end"), "reason": .string(reason),
+         "best_metric": state.validation.best.map { .double($0) } ?? .null,
+         "best_epoch": state.validation.bestEpoch.map { .int($0) } ?? .null]
     }
 
     func logStart() throws {
@@ -249,30 +280,47 @@ public final class Trainer {
                 "skipped_pairs": .int(data.skippedPairs),
             ]),
             "kernels": .string(PackedMatrix.kernelName),
+            "arguments": .array(arguments.map { .string($0) }),
             "mixer_version": .string(mixerVersion),
         ])
     }
 
     // MARK: - Checkpoints
 
-    func saveLast(epochInProgress: Int?) throws {
-        try save(to: run.last)
-    }
-
-    func save(to directory: String) throws {
+    /// Saves the trainer's state as the run's new `last` (and `best` when `isBest`), then
+    /// appends `pending` to the log. The checkpoint records the log's length before them and
+    /// the records themselves, so that a resume restores the log exactly (``restore(from:)``).
+    func save(isBest: Bool, pending: [String] = []) throws {
+        try log.sync()
+        state.logBytes = log.size
+        state.pendingLog = pending
         state.randomStates = ["batches": batchRNG.state, "dropout": dropoutRNG.state, "sampling": samplingRNG.state]
         state.extra["options"] = try Self.json(options)
         state.extra["epoch_accumulator"] = try Self.json(accumulator)
         if !dataFingerprint.isEmpty { state.extra["data"] = .object(dataFingerprint.mapValues { .string($0) }) }
+        if !arguments.isEmpty { state.extra["arguments"] = .array(arguments.map { .string($0) }) }
         var auxiliary: [(prefix: String, store: ParameterStore)] = []
         var auxiliaryMetadata: [String: String] = [:]
         if let b = baseline, let bo = baselineOptimizer {
             auxiliary = [("", b.params)] + bo.stateStores.map { ("baseline-optimizer.\($0.prefix)", $0.store) }
             auxiliaryMetadata = bo.stateMetadata
         }
-        try TrainedModel.save(to: directory, model: model, config: runConfig, sourceVocabulary: data.sourceVocabulary,
-                              targetVocabulary: data.targetVocabulary, optimizer: optimizer, state: state,
-                              auxiliary: auxiliary, auxiliaryMetadata: auxiliaryMetadata)
+        precondition(runConfig.model == model.config, "The run configuration must describe the model")
+        let files = try Checkpoint.files(
+            for: run.last, parameters: model.params, optimizer: optimizer, config: runConfig,
+            sourceVocabulary: Array(data.sourceVocabulary.fileContents.utf8),
+            targetVocabulary: Array(data.targetVocabulary.fileContents.utf8), state: state,
+            auxiliary: auxiliary, auxiliaryMetadata: auxiliaryMetadata)
+        try store.save(files, isBest: isBest)
+        lastSaved = (state.epoch, state.step)
+        for line in pending { try log.appendLine(line) }
+    }
+
+    /// Where the last good checkpoint is, for messages: true at the moment it is said.
+    var lastCheckpointDescription: String {
+        guard let (epoch, step) = lastSaved else { return "no checkpoint was written yet" }
+        let at = step == 0 ? "the end of epoch \(epoch)" : "epoch \(epoch + 1), step \(step)"
+        return "the last good checkpoint, \(run.last), holds \(at)"
     }
 
     static func json<T: Encodable>(_ v: T) throws -> JSONValue {
@@ -328,10 +376,63 @@ public final class Trainer {
         if let acc = restored.extra["epoch_accumulator"] {
             accumulator = try Self.decode(EpochAccumulator.self, acc, file: file, key: "epoch_accumulator")
         }
+        try checkRanges(restored, file: file)
         restored.checksums = [:]
         state = restored
         optimizer.learningRate = state.learningRate
         baselineOptimizer?.learningRate = state.learningRate * options.baselineLearningRateFactor
+        lastSaved = (state.epoch, state.step)
+        // The log as it was when the checkpoint was written: later records (work that will be
+        // redone) are cut; the checkpoint's own records are appended if they are missing.
+        try Self.restoreLog(log, to: restored)
+    }
+
+    /// Puts `log` back as it was when the checkpoint with `state` was complete: cut to
+    /// `state.logBytes`, followed by the checkpoint's pending records. A log that already
+    /// reads so is left untouched (a resume of a finished run writes nothing).
+    public static func restoreLog(_ log: TrainingLog, to state: TrainerState) throws {
+        guard let n = state.logBytes else { return }
+        let pending = Array(state.pendingLog.map { $0 + "\n" }.joined().utf8)
+        if log.size == n + pending.count, let bytes = try? FileIO.readAll(log.path),
+           bytes.count == n + pending.count, Array(bytes[n...]) == pending {
+            return
+        }
+        if log.size >= n { try log.truncate(to: n) }
+        for line in state.pendingLog { try log.appendLine(line) }
+    }
+
+    /// Lets a finished run go on (``TrainerState/finished`` cleared): `--resume` with a larger
+    /// `--epochs`. The early-stopping counter starts again from zero.
+    public func reopen() {
+        state.finished = nil
+        state.validation.epochsWithoutImprovement = 0
+    }
+
+    /// Checks a saved state against this run: a step inside the epoch, an epoch within the
+    /// run's limits, a usable learning rate.
+    /// - Throws: ``CheckpointError`` naming `file` and the field.
+    func checkRanges(_ s: TrainerState, file: String) throws {
+        func fail(_ text: String) -> CheckpointError { CheckpointError(file, text) }
+        let perEpoch = batcher.batchesPerEpoch
+        // step == perEpoch: every batch done, the epoch's validation still to come.
+        guard (0...perEpoch).contains(s.step) else {
+            throw fail("step \(s.step) is outside an epoch of \(perEpoch) batches")
+        }
+        guard s.learningRate > 0 else { throw fail("learningRate \(s.learningRate) must be positive to train") }
+        guard s.globalStep <= (s.epoch + 1) * perEpoch else {
+            throw fail("globalStep \(s.globalStep) is more than \(s.epoch + 1) epochs of \(perEpoch) batches")
+        }
+        guard s.validation.higherIsBetter == options.validationMetric.higherIsBetter else {
+            throw fail("validation.higherIsBetter does not match the run's --valid-metric \(options.validationMetric.rawValue)")
+        }
+        if let acc = s.extra["epoch_accumulator"] {
+            let a = try Self.decode(EpochAccumulator.self, acc, file: file, key: "epoch_accumulator")
+            guard a.count >= 0, a.skipped >= 0, a.skipped <= a.count, a.lossCount >= 0, a.tokens >= 0,
+                  a.rewardCount >= 0, a.advantageCount >= 0, a.baselineCount >= 0,
+                  [a.lossSum, a.seconds, a.rewardSum, a.advantageSum, a.advantageSquares, a.baselineSSE].allSatisfy(\.isFinite) else {
+                throw fail("epoch_accumulator holds a count below zero or a non-finite sum")
+            }
+        }
     }
 }
 

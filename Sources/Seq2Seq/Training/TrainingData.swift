@@ -40,7 +40,8 @@ public struct TrainingData {
                             tokenizer settings: TokenizerSettings, sourceVocabulary: VocabularyOptions,
                             targetVocabulary: VocabularyOptions, maxSourceLength: Int, maxTargetLength: Int,
                             replaceInvalid: Bool = false,
-                            existingVocabularies: (Vocabulary, Vocabulary)? = nil) throws -> TrainingData {
+                            existingVocabularies: (Vocabulary, Vocabulary)? = nil,
+                            fingerprints: DataFingerprints? = nil) throws -> TrainingData {
         // The training pairs stream: each line is tokenized once, its tokens counted for the
         // vocabularies (all of them, as before), and only the first max + 1 kept, so a
         // pathological 10 MB line costs its own size once, not its token list for the run.
@@ -65,11 +66,13 @@ public struct TrainingData {
             }
             return words
         }
-        let train = try ParallelCorpus.forEachPair(sourcePath: trainSource, targetPath: trainTarget, replaceInvalid: replaceInvalid) { s, t, _ in
+        let train = try ParallelCorpus.forEachPair(sourcePath: trainSource, targetPath: trainTarget, replaceInvalid: replaceInvalid,
+                                                    fingerprints: fingerprints) { s, t, _ in
             trainSrcTok.append(prefix(s, maxSourceLength, &sourceCounter, &truncatedSources))
             trainTgtTok.append(prefix(t, maxTargetLength, &targetCounter, &truncatedTargets))
         }
-        let valid = try ParallelCorpus.read(sourcePath: validSource, targetPath: validTarget, replaceInvalid: replaceInvalid)
+        let valid = try ParallelCorpus.read(sourcePath: validSource, targetPath: validTarget, replaceInvalid: replaceInvalid,
+                                            fingerprints: fingerprints)
         guard train.kept > 0 else { throw InputError(file: trainSource, "has no pair with both sides non-empty") }
         guard valid.count > 0 else { throw InputError(file: validSource, "has no pair with both sides non-empty") }
         let srcVocab: Vocabulary, tgtVocab: Vocabulary

@@ -1,10 +1,15 @@
 import Foundation
 
 /// Where a training run stands: everything besides weights, optimizer tensors, config and
-/// vocabularies that a resumed run needs to continue exactly. Saved as `trainer-state.json`.
+/// vocabularies that a resumed run needs to continue exactly. Saved as `trainer-state.json`,
+/// whose own SHA-256 is in `trainer-state.sha256` (`sha256sum -c` format).
+///
+/// Every field is range-checked when a checkpoint is opened (``validate(file:)``), so an
+/// edited or corrupted state is an error naming the field, never a crash.
 public struct TrainerState: Codable, Equatable, Sendable {
-    /// Format version of this file (1).
-    public var formatVersion = 1
+    /// Format version of this file: 2 (1: no `trainer-state.sha256`, no log offsets).
+    public var formatVersion = TrainerState.currentFormat
+    public static let currentFormat = 2
     /// The epoch in progress (0-based) — or, at an epoch boundary, the next epoch.
     public var epoch = 0
     /// The index, within `epoch`'s batch order, of the next batch to train on.
@@ -15,7 +20,7 @@ public struct TrainerState: Codable, Equatable, Sendable {
     public var learningRate: Double
     /// Best validation metric and the early-stopping counter.
     public var validation: ValidationTracker
-    /// Non-finite updates skipped, in a row and in total.
+    /// Skipped updates and the recent range of losses and gradient norms.
     public var divergence: DivergenceGuard
     /// Every random stream's state by purpose ("dropout", "sampling", ...).
     public var randomStates: [String: UInt64]
@@ -23,6 +28,16 @@ public struct TrainerState: Codable, Equatable, Sendable {
     public var extra: [String: JSONValue]
     /// SHA-256 (hex) of each other file in the checkpoint, by file name; filled by `save`.
     public var checksums: [String: String] = [:]
+    /// The length of `log.jsonl` covered by this checkpoint: a resumed run cuts the log back
+    /// to it, so that records of work redone after the checkpoint are not written twice.
+    public var logBytes: Int? = nil
+    /// Log records that belong to this checkpoint but are appended only after it is in place
+    /// (an epoch's record, so that the log never reports a best epoch that `best/` does not
+    /// hold yet); a resume appends them again when the log stops short of them.
+    public var pendingLog: [String] = []
+    /// Why the run ended, once it has (epochs done, patience, learning-rate floor); nil while
+    /// it can go on.
+    public var finished: String? = nil
 
     public init(learningRate: Double, validation: ValidationTracker, divergence: DivergenceGuard = .init(),
                 randomStates: [String: UInt64] = [:], extra: [String: JSONValue] = [:]) {
@@ -32,20 +47,71 @@ public struct TrainerState: Codable, Equatable, Sendable {
         self.randomStates = randomStates
         self.extra = extra
     }
+
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        formatVersion = try c.decode(Int.self, forKey: .formatVersion)
+        epoch = try c.decode(Int.self, forKey: .epoch)
+        step = try c.decode(Int.self, forKey: .step)
+        globalStep = try c.decode(Int.self, forKey: .globalStep)
+        learningRate = try c.decode(Double.self, forKey: .learningRate)
+        validation = try c.decode(ValidationTracker.self, forKey: .validation)
+        divergence = try c.decode(DivergenceGuard.self, forKey: .divergence)
+        randomStates = try c.decode([String: UInt64].self, forKey: .randomStates)
+        extra = try c.decode([String: JSONValue].self, forKey: .extra)
+        checksums = try c.decodeIfPresent([String: String].self, forKey: .checksums) ?? [:]
+        logBytes = try c.decodeIfPresent(Int.self, forKey: .logBytes)
+        pendingLog = try c.decodeIfPresent([String].self, forKey: .pendingLog) ?? []
+        finished = try c.decodeIfPresent(String.self, forKey: .finished)
+    }
+
+    /// The largest epoch count a run may have (an epoch of 2^63 − 1 must be an error, not an
+    /// overflow trap).
+    public static let epochLimit = 1_000_000
+
+    /// Checks every field's range.
+    /// - Throws: ``CheckpointError`` naming `file` and the field.
+    public func validate(file: String) throws {
+        func fail(_ s: String) -> CheckpointError { CheckpointError(file, s) }
+        guard (1...Self.currentFormat).contains(formatVersion) else {
+            throw fail("formatVersion \(formatVersion) is not one this mixer reads (1 to \(Self.currentFormat))")
+        }
+        guard (0...Self.epochLimit).contains(epoch) else { throw fail("epoch \(epoch) is out of range (0 to \(Self.epochLimit))") }
+        guard step >= 0 else { throw fail("step \(step) is negative") }
+        guard globalStep >= 0 else { throw fail("globalStep \(globalStep) is negative") }
+        guard learningRate.isFinite && learningRate >= 0 else { throw fail("learningRate \(learningRate) must be finite and not negative") }
+        if let b = validation.best, !b.isFinite { throw fail("validation.best \(b) is not finite") }
+        if let e = validation.bestEpoch, !(1...max(1, epoch)).contains(e) {
+            throw fail("validation.bestEpoch \(e) is outside the epochs done (1 to \(epoch))")
+        }
+        guard (validation.best == nil) == (validation.bestEpoch == nil) else {
+            throw fail("validation.best and validation.bestEpoch must be given together")
+        }
+        guard (0...max(0, epoch)).contains(validation.epochsWithoutImprovement) else {
+            throw fail("validation.epochsWithoutImprovement \(validation.epochsWithoutImprovement) is out of range (0 to \(epoch))")
+        }
+        try divergence.validate(file: file)
+        if let logBytes, logBytes < 0 { throw fail("logBytes \(logBytes) is negative") }
+    }
 }
 
 /// A checkpoint directory, validated on open.
 ///
 /// Files: `model.safetensors` (every parameter by name), `optimizer.safetensors`
 /// (`m.NAME`/`v.NAME` for Adam; only metadata for SGD), `config.json` (the model's Codable
-/// configuration), `source.vocab`, `target.vocab`, and `trainer-state.json`, which carries the
-/// SHA-256 of each other file. A run directory holds `last/` and `best/` and `log.jsonl`.
+/// configuration), `source.vocab`, `target.vocab`, `trainer-state.json`, which carries the
+/// SHA-256 of each other file, and `trainer-state.sha256`, the SHA-256 of the state itself
+/// (`sha256sum -c trainer-state.sha256` checks it).
 ///
-/// `save` writes into `DIR.tmp-PID`, fsyncs every file and the directory, then swaps it in
-/// with renames (`DIR` → `DIR.old`, `DIR.tmp-PID` → `DIR`, delete `DIR.old`), so a crash at
-/// any moment leaves either the old or the new checkpoint whole; `open` recovers `DIR.old`
-/// when only it exists. `open` checks every checksum, so a truncated or altered file is an
-/// error naming it; `loadParameters`/`loadOptimizer` check names, shapes and finiteness.
+/// In a run directory, checkpoints are written once and never changed (``RunStore``);
+/// `last` and `best` are symbolic links that switch to a new checkpoint in one rename. A
+/// standalone directory written by ``save(to:parameters:optimizer:config:sourceVocabulary:targetVocabulary:state:auxiliary:auxiliaryMetadata:)``
+/// is replaced by renames (`DIR` → `DIR.old`, `DIR.tmp-PID` → `DIR`, delete `DIR.old`).
+///
+/// Opening never writes: ``open(_:)`` reads the files of the checkpoint the path resolves to
+/// at that moment, checks every checksum, so a truncated or altered file is an error naming
+/// it, and range-checks the trainer state; `loadParameters`/`loadOptimizer` check names,
+/// shapes and finiteness.
 public struct Checkpoint {
     public static let modelFile = "model.safetensors"
     public static let optimizerFile = "optimizer.safetensors"
@@ -59,20 +125,25 @@ public struct Checkpoint {
     /// optimizer state). Checksummed like the others when present.
     public static let auxiliaryFile = "auxiliary.safetensors"
 
-    /// The checkpoint directory that was opened.
+    /// The checkpoint directory that was opened, as given (e.g. `RUN/last`).
     public let directory: String
+    /// The directory it resolved to when opened (in a run: `RUN/checkpoints/snap-N`).
+    public let resolvedDirectory: String
     /// The trainer state it holds.
     public let state: TrainerState
     private let model: SafeTensorsFile
     private let optimizerState: SafeTensorsFile
     private let configBytes: [UInt8]
 
-    /// The path of the source vocabulary file.
-    public var sourceVocabularyPath: String { directory + "/" + Self.sourceVocabularyFile }
-    /// The path of the target vocabulary file.
-    public var targetVocabularyPath: String { directory + "/" + Self.targetVocabularyFile }
+    /// The path of the source vocabulary file (in the directory the checkpoint resolved to).
+    public var sourceVocabularyPath: String { resolvedDirectory + "/" + Self.sourceVocabularyFile }
+    /// The path of the target vocabulary file (in the directory the checkpoint resolved to).
+    public var targetVocabularyPath: String { resolvedDirectory + "/" + Self.targetVocabularyFile }
 
     // MARK: - Saving
+
+    /// The file holding the SHA-256 of `trainer-state.json`.
+    public static let stateChecksumFile = "trainer-state.sha256"
 
     /// Writes a checkpoint at `directory` atomically, replacing one that is there.
     ///
@@ -96,15 +167,13 @@ public struct Checkpoint {
                  auxiliary: auxiliary, auxiliaryMetadata: auxiliaryMetadata, interruptAfterStage: nil)
     }
 
-    /// `save`, stopping abruptly after stage k (1-6: each file written to the temporary
-    /// directory; 7: old checkpoint moved aside; 8: new one renamed in) when
-    /// `interruptAfterStage` is k, leaving the disk as a crash at that moment would.
-    static func save<Config: Encodable>(
-        to directory: String, parameters: ParameterStore, optimizer: Optimizer?, config: Config,
+    /// The bytes of every file of a checkpoint, by name (see the type's documentation).
+    /// - Throws: ``CheckpointError`` naming `directory` when a weight or moment is non-finite.
+    static func files<Config: Encodable>(
+        for directory: String, parameters: ParameterStore, optimizer: Optimizer?, config: Config,
         sourceVocabulary: [UInt8], targetVocabulary: [UInt8], state: TrainerState,
-        auxiliary: [(prefix: String, store: ParameterStore)] = [], auxiliaryMetadata: [String: String] = [:],
-        interruptAfterStage: Int?
-    ) throws {
+        auxiliary: [(prefix: String, store: ParameterStore)], auxiliaryMetadata: [String: String]
+    ) throws -> [(name: String, bytes: [UInt8])] {
         for (prefix, store) in auxiliary {
             if let bad = GradientClipping.firstNonFinite(store) {
                 throw CheckpointError(directory, "refusing to save: \"\(prefix)\(bad.name)\" has a non-finite value at element \(bad.index)")
@@ -124,7 +193,7 @@ public struct Checkpoint {
         do { configBytes = Array(try encoder.encode(config)) } catch {
             throw CheckpointError(directory + "/" + configFile, "cannot encode the configuration: \(error)")
         }
-        var files: [(String, [UInt8])] = [
+        var files: [(name: String, bytes: [UInt8])] = [
             (modelFile, SafeTensorsFile.encode(stores: [("", parameters)], metadata: ["format": "mixer"])),
             (optimizerFile, SafeTensorsFile.encode(stores: optimizer?.stateStores ?? [],
                                                    metadata: optimizer?.stateMetadata ?? ["optimizer": "none"])),
@@ -136,31 +205,56 @@ public struct Checkpoint {
             files.append((auxiliaryFile, SafeTensorsFile.encode(stores: auxiliary, metadata: auxiliaryMetadata)))
         }
         var state = state
+        state.formatVersion = TrainerState.currentFormat
         state.checksums = [:]
         for (name, bytes) in files { state.checksums[name] = SHA256.hex(bytes) }
-        do { files.append((stateFile, Array(try encoder.encode(state)))) } catch {
+        let stateBytes: [UInt8]
+        do { stateBytes = Array(try encoder.encode(state)) } catch {
             throw CheckpointError(directory + "/" + stateFile, "cannot encode the trainer state: \(error)")
         }
+        files.append((stateFile, stateBytes))
+        files.append((stateChecksumFile, Array("\(SHA256.hex(stateBytes))  \(stateFile)\n".utf8)))
+        return files
+    }
 
+    /// Creates `directory` (which must not exist) holding `files`, each written and fsynced,
+    /// and fsyncs the directory.
+    static func writeDirectory(_ directory: String, _ files: [(name: String, bytes: [UInt8])],
+                               afterEachFile: () throws -> Void = {}) throws {
+        try FileIO.makeDirectory(directory)
+        for (name, bytes) in files {
+            try FileIO.writeDurably(directory + "/" + name, bytes)
+            try afterEachFile()
+        }
+        FileIO.syncDirectory(directory)
+    }
+
+    /// `save`, stopping abruptly after stage k (1-8: each file written to the temporary
+    /// directory; 9: old checkpoint moved aside; 10: new one renamed in) when
+    /// `interruptAfterStage` is k, leaving the disk as a crash at that moment would.
+    static func save<Config: Encodable>(
+        to directory: String, parameters: ParameterStore, optimizer: Optimizer?, config: Config,
+        sourceVocabulary: [UInt8], targetVocabulary: [UInt8], state: TrainerState,
+        auxiliary: [(prefix: String, store: ParameterStore)] = [], auxiliaryMetadata: [String: String] = [:],
+        interruptAfterStage: Int?
+    ) throws {
+        let files = try files(for: directory, parameters: parameters, optimizer: optimizer, config: config,
+                              sourceVocabulary: sourceVocabulary, targetVocabulary: targetVocabulary, state: state,
+                              auxiliary: auxiliary, auxiliaryMetadata: auxiliaryMetadata)
         let parent = FileIO.parentDirectory(directory)
         try FileIO.makeDirectories(parent)
         try recover(directory)
         removeStaleTemporaries(directory)
         let temporary = directory + ".tmp-\(getpid())"
         try FileIO.removeTree(temporary)
-        try FileIO.makeDirectory(temporary)
         var stage = 0
         func reached() throws {
             stage += 1
             if stage == interruptAfterStage { throw SimulatedCrash() }
         }
-        for (name, bytes) in files {
-            try FileIO.writeDurably(temporary + "/" + name, bytes)
-            try reached()
-        }
-        FileIO.syncDirectory(temporary)
+        try writeDirectory(temporary, files, afterEachFile: reached)
         let old = directory + ".old"
-        if FileIO.exists(directory) {
+        if FileIO.entryExists(directory) {
             try FileIO.moveItem(directory, old)
             FileIO.syncDirectory(parent)
             try reached()
@@ -174,14 +268,15 @@ public struct Checkpoint {
     /// Thrown by `save` at the stage named by `interruptAfterStage` (tests: a crash there).
     struct SimulatedCrash: Error {}
 
-    /// Restores a consistent state after a crash during `save`: if `directory` is missing but
-    /// `directory.old` exists, the old checkpoint is renamed back; if both exist, the new one
-    /// was complete and `.old` is deleted.
+    /// Restores a standalone checkpoint after a crash during `save` (run by the next `save`,
+    /// never by a reader): if `directory` is missing but `directory.old` exists, the old
+    /// checkpoint is renamed back; if both exist, the new one was complete and `.old` is
+    /// deleted.
     /// - Throws: ``CheckpointError`` when a rename or removal fails.
-    public static func recover(_ directory: String) throws {
+    static func recover(_ directory: String) throws {
         let old = directory + ".old"
-        guard FileIO.exists(old) else { return }
-        if FileIO.exists(directory) {
+        guard FileIO.entryExists(old) else { return }
+        if FileIO.entryExists(directory) {
             try FileIO.removeTree(old)
         } else {
             try FileIO.moveItem(old, directory)
@@ -203,30 +298,67 @@ public struct Checkpoint {
 
     // MARK: - Loading
 
-    /// Opens the checkpoint at `directory`: recovers an interrupted save, reads
-    /// `trainer-state.json`, checks that every other file is present with its recorded SHA-256,
-    /// and validates both safetensors files' structure.
+    /// Opens the checkpoint at `directory` without writing anything: resolves it (a run's
+    /// `last`/`best` are symbolic links to immutable checkpoints), reads `trainer-state.json`
+    /// and checks it against `trainer-state.sha256` and its ranges, checks that every other
+    /// file is present with its recorded SHA-256, and validates both safetensors files'
+    /// structure. When a trainer switches the link while this reads and removes the old
+    /// checkpoint, the read starts over on the new one (up to 5 times).
     /// - Throws: ``CheckpointError`` naming the directory or the file and what is wrong
-    ///   (missing, bad JSON, checksum mismatch, malformed safetensors).
+    ///   (missing, bad JSON, checksum mismatch, a value out of range, malformed safetensors).
     /// - Complexity: O(total size of the files).
     public static func open(_ directory: String) throws -> Checkpoint {
-        try recover(directory)
-        guard FileIO.isDirectory(directory) else {
-            throw CheckpointError(directory, FileIO.exists(directory) ? "is not a checkpoint directory" : "no checkpoint here (directory missing)")
+        var attempt = 0
+        while true {
+            guard let resolved = FileIO.resolve(directory) else {
+                if FileIO.isSymbolicLink(directory) {
+                    throw CheckpointError(directory, "no checkpoint here yet (the run has not saved one)")
+                }
+                let old = directory + ".old"
+                if FileIO.isDirectory(old) {
+                    throw CheckpointError(directory, "missing: a save was interrupted; the previous checkpoint is in \(old) (the next save restores it)")
+                }
+                throw CheckpointError(directory, "no checkpoint here (directory missing)")
+            }
+            do {
+                return try open(resolved: resolved, name: directory)
+            } catch let e as CheckpointError where attempt < 5 && FileIO.resolve(directory) != resolved {
+                _ = e  // the link moved on while this read: read the new checkpoint
+                attempt += 1
+            }
+        }
+    }
+
+    private static func open(resolved: String, name directory: String) throws -> Checkpoint {
+        guard FileIO.isDirectory(resolved) else {
+            throw CheckpointError(directory, "is not a checkpoint directory")
         }
         let statePath = directory + "/" + stateFile
-        let stateBytes = try FileIO.readAll(statePath)
+        let stateBytes = try FileIO.readAll(resolved + "/" + stateFile)
         let state: TrainerState
         do { state = try JSONDecoder().decode(TrainerState.self, from: Data(stateBytes)) } catch {
             throw CheckpointError(statePath, "not a valid trainer state: \(describe(error))")
         }
+        if state.formatVersion >= 2 {
+            let sumPath = directory + "/" + stateChecksumFile
+            let sumBytes = try FileIO.readAll(resolved + "/" + stateChecksumFile)
+            let recorded = String(decoding: sumBytes.prefix(64), as: UTF8.self)
+            let actual = SHA256.hex(stateBytes)
+            guard recorded == actual else {
+                throw CheckpointError(statePath, "checksum mismatch: the file was truncated or altered (SHA-256 \(actual), \(FileIO.lastComponent(sumPath)) records \(recorded))")
+            }
+        }
+        try state.validate(file: statePath)
         var contents: [String: [UInt8]] = [:]
         let auxiliaryPresent = state.checksums[auxiliaryFile] != nil
         for name in checksummedFiles + (auxiliaryPresent ? [auxiliaryFile] : []) {
             let path = directory + "/" + name
-            let bytes = try FileIO.readAll(path)
             guard let expected = state.checksums[name] else {
                 throw CheckpointError(statePath, "has no checksum for \(name)")
+            }
+            let bytes: [UInt8]
+            do { bytes = try FileIO.readAll(resolved + "/" + name) } catch let e as CheckpointError {
+                throw CheckpointError(path, e.reason)
             }
             let actual = SHA256.hex(bytes)
             guard actual == expected else {
@@ -235,17 +367,18 @@ public struct Checkpoint {
             contents[name] = bytes
         }
         return Checkpoint(
-            directory: directory, state: state,
+            directory: directory, resolvedDirectory: resolved, state: state,
             model: try SafeTensorsFile(bytes: contents[modelFile]!, path: directory + "/" + modelFile),
             optimizerState: try SafeTensorsFile(bytes: contents[optimizerFile]!, path: directory + "/" + optimizerFile),
             configBytes: contents[configFile]!,
             auxiliary: try contents[auxiliaryFile].map { try SafeTensorsFile(bytes: $0, path: directory + "/" + auxiliaryFile) })
     }
 
-    private init(directory: String, state: TrainerState, model: SafeTensorsFile, optimizerState: SafeTensorsFile,
-                 configBytes: [UInt8], auxiliary: SafeTensorsFile?) {
+    private init(directory: String, resolvedDirectory: String, state: TrainerState, model: SafeTensorsFile,
+                 optimizerState: SafeTensorsFile, configBytes: [UInt8], auxiliary: SafeTensorsFile?) {
         self.auxiliary = auxiliary
         self.directory = directory
+        self.resolvedDirectory = resolvedDirectory
         self.state = state
         self.model = model
         self.optimizerState = optimizerState
@@ -321,15 +454,3 @@ public struct Checkpoint {
     }
 }
 
-/// The files of a training run directory: `last/`, `best/` and `log.jsonl`.
-public struct RunDirectory: Sendable {
-    /// The run directory (the `--output` of `train`).
-    public var path: String
-    public init(_ path: String) { self.path = path }
-    /// The latest checkpoint, rewritten after each epoch (and on interruption).
-    public var last: String { path + "/last" }
-    /// The checkpoint with the best validation metric.
-    public var best: String { path + "/best" }
-    /// The JSON-lines training log.
-    public var log: String { path + "/log.jsonl" }
-}

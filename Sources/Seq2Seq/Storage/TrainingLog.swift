@@ -16,24 +16,29 @@ public final class TrainingLog {
     public let path: String
     private let fd: Int32
 
-    /// Opens `path` for appending, creating it (and its directory) when missing.
+    /// Opens `path` for appending, creating it (and its directory) when missing. Only the
+    /// run's owner (the trainer holding ``RunLock``) opens a log this way; readers use
+    /// ``read(_:)``.
     /// - Throws: ``CheckpointError`` when the file cannot be opened.
     public init(path: String) throws {
         self.path = path
         try FileIO.makeDirectories(FileIO.parentDirectory(path))
-        let d = open(path, O_RDWR | O_CREAT | O_APPEND, 0o644)
+        FileIO.willMutate()
+        let d = open(path, O_RDWR | O_CREAT | O_APPEND | O_CLOEXEC | O_NOFOLLOW, 0o644)
         if d < 0 { throw CheckpointError(path, "cannot open the training log: \(FileIO.errnoText())") }
         fd = d
         var st = stat()
-        if fstat(fd, &st) == 0 && st.st_size > 0 {
+        if fstat(fd, &st) == 0 && (st.st_mode & S_IFMT) != S_IFREG {
+            close(fd)
+            throw CheckpointError(path, "is not a regular file")
+        }
+        if st.st_size > 0 {
             var last: UInt8 = 0
             if pread(fd, &last, 1, st.st_size - 1) == 1 && last != 0x0A {
                 // A torn final line from a killed run: cut it off.
                 let bytes = try FileIO.readAll(path)
                 let keep = (bytes.lastIndex(of: 0x0A)).map { $0 + 1 } ?? 0
-                if ftruncate(fd, off_t(keep)) != 0 {
-                    throw CheckpointError(path, "cannot repair the torn last line: \(FileIO.errnoText())")
-                }
+                try truncate(to: keep)
             }
         }
     }
@@ -43,18 +48,35 @@ public final class TrainingLog {
     /// Appends `record` as one line. - Complexity: O(size of the record).
     /// - Throws: ``CheckpointError`` when the write fails (disk full, ...).
     public func append(_ record: [String: JSONValue]) throws {
-        try writeAll(Array((JSONValue.object(record).serialized() + "\n").utf8))
+        try appendLine(Self.line(record))
     }
 
-    private func writeAll(_ bytes: [UInt8]) throws {
-        var done = 0
-        while done < bytes.count {
-            let n = bytes.withUnsafeBytes { write(fd, $0.baseAddress! + done, $0.count - done) }
-            if n < 0 {
-                if errno == EINTR { continue }
-                throw CheckpointError(path, "cannot write the training log: \(FileIO.errnoText())")
-            }
-            done += n
+    /// The line (without its newline) that `append` writes for `record`.
+    static func line(_ record: [String: JSONValue]) -> String {
+        JSONValue.object(record).serialized()
+    }
+
+    /// Appends one already serialized record (a line without its newline).
+    func appendLine(_ line: String) throws {
+        do { try FileIO.writeAll(fd, Array((line + "\n").utf8), path: path) } catch let e as CheckpointError {
+            throw CheckpointError(path, "cannot write the training log: \(e.reason)")
+        }
+    }
+
+    /// The log's length in bytes.
+    var size: Int {
+        var st = stat()
+        return fstat(fd, &st) == 0 ? Int(st.st_size) : 0
+    }
+
+    /// Flushes the log to disk (before a checkpoint that records its length).
+    func sync() throws { try FileIO.sync(fd, path: path) }
+
+    /// Cuts the log back to its first `length` bytes.
+    func truncate(to length: Int) throws {
+        FileIO.willMutate()
+        if ftruncate(fd, off_t(length)) != 0 {
+            throw CheckpointError(path, "cannot truncate the training log: \(FileIO.errnoText())")
         }
     }
 
