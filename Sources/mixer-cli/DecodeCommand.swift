@@ -40,7 +40,7 @@ struct DecodingArguments: ParsableArguments {
     @Option(name: .customLong("max-length"), help: "Most decoding steps, </s> included (default: the model's maximum target length + 1).")
     var maxLength: Int?
 
-    @Option(name: .customLong("min-length"), help: "Forbid </s> until this many tokens are out (default 0).")
+    @Option(name: .customLong("min-length"), help: "Forbid </s> until this many tokens are out.")
     var minLength: Int = 0
 
     @Option(name: .customLong("no-repeat-ngram-size"), help: "Forbid repeating any n-gram of this size in an output (0 = off).")
@@ -113,8 +113,16 @@ struct DecodingArguments: ParsableArguments {
 
     /// Loads the model and decodes `lines`.
     func decode(_ lines: [String]) throws -> (TrainedModel, [[DecodedOutput]]) {
-        let trained = try TrainedModel(directory: model)
+        let trained = try loadModel()
         return (trained, try decode(lines, with: trained, firstIndex: 0))
+    }
+
+    /// Loads `--model` and says on standard error which checkpoint that is (a run directory
+    /// means its best/, which a user should not have to guess).
+    func loadModel() throws -> TrainedModel {
+        let trained = try TrainedModel(directory: model)
+        printNote("model: \(trained.checkpointDescription)")
+        return trained
     }
 
     /// Decodes `lines`, the inputs numbered from `firstIndex` in the whole file.
@@ -146,9 +154,9 @@ struct DecodeCommand: ParsableCommand {
             Examples:
               mixer-cli decode --model runs/demo --input test.src --output out.txt
               mixer-cli decode --model runs/demo --strategy beam < test.src
-              mixer-cli decode --model runs/demo --strategy beam --beam-size 8 \
+              mixer-cli decode --model runs/demo --strategy beam --beam-size 8 \\
                 --n-best 4 --length-penalty 0.6 --input test.src
-              mixer-cli decode --model runs/demo --strategy sample --top-p 0.9 \
+              mixer-cli decode --model runs/demo --strategy sample --top-p 0.9 \\
                 --num-samples 3 --seed 7 --input test.src
             """
     )
@@ -177,7 +185,7 @@ struct DecodeCommand: ParsableCommand {
             // Streams: the input is read and decoded in chunks of `chunkLines` lines (each
             // sorted by length into batches), so memory does not grow with the file.
             let reader = try LineReader(path: input, replaceInvalid: replaceInvalid)
-            let trained = try TrainedModel(directory: decoding.model)
+            let trained = try decoding.loadModel()
             let format = DecodedOutputFormat(multiple: try decoding.makeStrategy().outputsPerInput > 1, scores: scores)
             var writer: LineWriter? = nil
             var done = 0

@@ -41,19 +41,27 @@ struct TrainCommand: ParsableCommand {
             gets log.jsonl (one JSON object per report), last/ and best/ checkpoints.
 
             Objectives:
-              xent   cross-entropy with teacher forcing
-              mixer  --xent-epochs of XENT, then every --mixer-epochs-per-step epochs the last \
-            --mixer-delta more output steps are sampled from the model and trained with \
-            REINFORCE (reward --reward, learned linear baselines), until whole sequences are
-              dad    scheduled sampling (--dad-schedule, --dad-feed)
-              scst   self-critical REINFORCE, baseline r(greedy) or the mean of --scst-samples
+              xent   cross-entropy with teacher forcing.
+              mixer  --xent-epochs of XENT; then, every --mixer-epochs-per-step
+                     epochs, --mixer-delta more of the last output steps are
+                     sampled from the model and trained with REINFORCE (reward
+                     --reward, learned linear baselines), until whole sequences
+                     are.
+              dad    scheduled sampling (--dad-schedule, --dad-feed).
+              scst   self-critical REINFORCE; baseline r(greedy) or the mean
+                     of the other --scst-samples.
 
-            Ctrl-C (SIGINT) or SIGTERM finishes the current step, saves DIR/last and exits.
+            DIR is locked while a trainer owns it: a second train on it is refused.
+            --output refuses a directory that holds a run (continue it with --resume,
+            or replace it with --overwrite). Ctrl-C (SIGINT), SIGTERM or SIGHUP
+            finishes the current step, saves DIR/last and exits; --resume DIR goes on.
 
             Examples:
               mixer-cli train --output runs/xent --epochs 10
-              mixer-cli train --output runs/mixer --objective mixer --init-from runs/xent/best \\
-                --xent-epochs 0 --epochs 6 --mixer-delta 3 --reward rouge2
+              mixer-cli train --output runs/mixer --objective mixer \\
+                --init-from runs/xent/best --xent-epochs 0 --epochs 6 \\
+                --mixer-delta 3 --reward rouge2
+              mixer-cli train --resume runs/mixer --epochs 8
             """
     )
 
@@ -103,7 +111,7 @@ struct TrainCommand: ParsableCommand {
     @Option(help: "Validation metric for best/ and schedules: rouge1, rouge2, rougeL, bleu or perplexity.") var validMetric: ValidationMetricName = .rouge2
     @Option(help: "Validation batch size.") var validBatchSize = 64
     @Option(help: "The seed of every random stream.") var seed: UInt64 = 1
-    @Option(help: "Threads for the matrix products and the large loops (the trained weights are the same on any count).") var threads = 1
+    @Option(help: "Threads for the matrix products and the large loops (default: all cores; the trained weights are the same on any count).") var threads: Int?
     @Option(help: "Progress line every N steps.") var reportEvery = 20
     @Option(help: "Also save DIR/last every N steps (0 = at epoch ends).") var saveEvery = 0
     @Option(help: "Sample outputs logged per epoch.") var logSamples = 5
@@ -138,7 +146,7 @@ struct TrainCommand: ParsableCommand {
 
     func trainerOptions() throws -> TrainerOptions {
         var o = TrainerOptions()
-        o.objective = objective; o.epochs = epochs ?? 10; o.batchSize = batchSize; o.seed = seed; o.threads = threads
+        o.objective = objective; o.epochs = epochs ?? 10; o.batchSize = batchSize; o.seed = seed; o.threads = threads ?? min(256, ProcessInfo.processInfo.activeProcessorCount)
         o.optimizer = optimizer; o.learningRate = learningRate; o.learningRateDecay = lrDecay
         o.minimumLearningRate = minLr; o.clipNorm = clipNorm; o.patience = patience
         o.validationMetric = validMetric; o.validationBatchSize = validBatchSize; o.logSamples = logSamples
@@ -233,6 +241,10 @@ struct TrainCommand: ParsableCommand {
                 existingVocabularies: initial.map { ($0.sourceVocabulary, $0.targetVocabulary) },
                 fingerprints: fingerprints)
             progress.message("\(data.trainSources.count) training pairs, \(data.validSources.count) validation pairs; vocabularies \(data.sourceVocabulary.count) / \(data.targetVocabulary.count); truncated \(data.truncatedSources) sources and \(data.truncatedTargets) targets; skipped \(data.skippedPairs) pairs with an empty side")
+            for w in data.truncationWarnings(maxSourceLength: initial?.config.maxSourceLength ?? maxSourceLength,
+                                             maxTargetLength: initial?.config.maxTargetLength ?? maxTargetLength) {
+                progress.message("warning: " + w)
+            }
             let runConfig = initial?.config ?? RunConfig(
                 model: modelConfig(sourceVocab: data.sourceVocabulary.count, targetVocab: data.targetVocabulary.count),
                 tokenizer: settings, maxSourceLength: maxSourceLength, maxTargetLength: maxTargetLength,
@@ -403,7 +415,7 @@ struct TrainCommand: ParsableCommand {
             options.epochs = epochs
         }
         let given = Self.runArguments(Array(CommandLine.arguments.dropFirst()))
-        if Self.value(of: "--threads", in: given) != nil { options.threads = threads }
+        if let threads { options.threads = threads }
         if Self.value(of: "--report-every", in: given) != nil { options.reportEvery = reportEvery }
         if Self.value(of: "--save-every", in: given) != nil { options.saveEvery = saveEvery }
         if Self.value(of: "--log-samples", in: given) != nil { options.logSamples = logSamples }

@@ -34,10 +34,13 @@ final class RunDirectoryTests: XCTestCase {
         return p
     }
 
-    /// Waits until `condition` holds (or 60 s pass).
-    func wait(_ condition: () -> Bool) {
-        let deadline = Date().addingTimeInterval(60)
-        while !condition() && Date() < deadline { usleep(10_000) }
+    /// Waits until `condition` holds; fails the test if 300 s pass first.
+    func wait(_ condition: () -> Bool, file: StaticString = #filePath, line: UInt = #line) {
+        let deadline = Date().addingTimeInterval(300)
+        while !condition() {
+            if Date() > deadline { XCTFail("timed out waiting", file: file, line: line); return }
+            usleep(10_000)
+        }
     }
 
     func records(_ run: URL) throws -> [[String: JSONValue]] {
@@ -325,6 +328,7 @@ final class RunDirectoryTests: XCTestCase {
         wait { ((try? self.records(cut)) ?? []).contains { $0["event"] == .string("step") && $0["global_step"] == .int(3) } }
         kill(proc.processIdentifier, SIGHUP)
         proc.waitUntilExit()
+        XCTAssertEqual(proc.terminationReason, .exit)
         XCTAssertEqual(proc.terminationStatus, 130)
         let text = try String(contentsOf: err, encoding: .utf8)
         XCTAssertTrue(text.contains("resume with --resume \(cut.path)"), text)

@@ -50,7 +50,13 @@ final class TrainingLogTests: XCTestCase {
         let r = ProgressReport(epoch: 1, epochs: 10, step: 150, steps: 400, globalStep: 550,
                                targetTokensPerSecond: 1234.4, loss: 3.21, learningRate: 0.2 / 1.2,
                                elapsed: 12.5, eta: 3900)
-        XCTAssertEqual(r.line, "epoch 2/10  step 150/400  1234 tok/s  loss 3.2100  lr 0.1667  ETA 1h05m")
+        XCTAssertEqual(r.line, "epoch 2/10  step 150/400  1234 tok/s  loss 3.2100  lr 0.1667  elapsed 13s  ETA run 1h05m")
+        var both = r
+        both.epochETA = 65
+        both.etaIsLowerBound = true
+        both.reward = 0.25
+        both.stage = "reinforce"
+        XCTAssertEqual(both.line, "epoch 2/10  step 150/400  1234 tok/s  reward 0.2500  lr 0.1667  reinforce  elapsed 13s  ETA epoch ≥1m05s, run ≥1h05m")
         XCTAssertEqual(ProgressReport.duration(65), "1m05s")
         XCTAssertEqual(ProgressReport.duration(9), "9s")
         XCTAssertEqual(ProgressReport.duration(.nan), "?")
@@ -58,7 +64,7 @@ final class TrainingLogTests: XCTestCase {
         nanReport.loss = .nan
         nanReport.learningRate = 1e-5
         nanReport.eta = nil
-        XCTAssertEqual(nanReport.line, "epoch 2/10  step 150/400  1234 tok/s  loss nan  lr 1e-05")
+        XCTAssertEqual(nanReport.line, "epoch 2/10  step 150/400  1234 tok/s  loss nan  lr 1e-05  elapsed 13s")
 
         var out = ""
         let terminal = ProgressPrinter(inPlace: true) { out += $0 }

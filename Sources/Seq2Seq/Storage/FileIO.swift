@@ -193,6 +193,7 @@ enum FileIO {
 
     static func makeDirectory(_ path: String) throws {
         if isDirectory(path) { return }
+        if entryExists(path) { throw CheckpointError(path, "exists and is not a directory") }
         willMutate()
         if mkdir(path, 0o755) != 0 && !(errno == EEXIST && isDirectory(path)) {
             throw CheckpointError(path, "cannot create directory: \(errnoText())")

@@ -53,7 +53,7 @@ public struct RunDirectory: Sendable {
     }
 
     /// Whether `last` is a plain directory: a run written before run directories had
-    /// generations (mixer 0.3 and earlier). Such a run can be read, not resumed.
+    /// generations (mixer 0.1). Such a run can be read, not resumed.
     public var isLegacyLayout: Bool {
         FileIO.isDirectory(last) && !FileIO.isSymbolicLink(last)
     }

@@ -107,15 +107,24 @@ public struct ProgressReport: Equatable, Sendable {
     /// Batches in this epoch.
     public var steps: Int
     public var globalStep: Int
+    /// Target tokens per second of training steps alone (validation and saving excluded).
     public var targetTokensPerSecond: Double
     public var loss: Double
     public var learningRate: Double
     /// Seconds since training (re)started.
     public var elapsed: Double
-    /// Estimated seconds left in the run, if known.
+    /// Estimated seconds left in the run, if known (validation included once one has been
+    /// timed; see `etaIsLowerBound`).
     public var eta: Double?
     /// "xent", or a MIXER stage name.
     public var stage: String
+    /// Estimated seconds left in this epoch, its validation included once timed.
+    public var epochETA: Double? = nil
+    /// True while no validation has been timed: the ETAs leave it out, and say so (`≥`).
+    public var etaIsLowerBound = false
+    /// The mean sequence reward of this epoch's REINFORCE steps, when there are some and no
+    /// XENT loss to show (pure REINFORCE).
+    public var reward: Double? = nil
 
     public init(epoch: Int, epochs: Int, step: Int, steps: Int, globalStep: Int, targetTokensPerSecond: Double,
                 loss: Double, learningRate: Double, elapsed: Double, eta: Double? = nil, stage: String = "xent") {
@@ -140,17 +149,30 @@ public struct ProgressReport: Equatable, Sendable {
             "lr": .double(learningRate), "elapsed": .double(elapsed), "stage": .string(stage),
         ]
         if let eta { r["eta"] = .double(eta) }
+        if let epochETA { r["eta_epoch"] = .double(epochETA) }
+        if let reward { r["reward"] = .double(reward) }
         return r
     }
 
     /// The human-readable line, e.g.
-    /// `epoch 2/10  step 150/400  1234 tok/s  loss 3.2100  lr 0.001  ETA 1h05m`.
+    /// `epoch 2/10  step 150/400  1234 tok/s  loss 3.2100  lr 0.001  elapsed 5m10s  ETA epoch 1m05s, run 1h05m`
+    /// (`reward 0.1234` instead of the loss in pure REINFORCE epochs; `≥` before the ETAs while
+    /// no validation has been timed).
     public var line: String {
         var s = "epoch \(epoch + 1)/\(epochs)  step \(step)/\(steps)  "
         s += "\(Int(targetTokensPerSecond.isFinite ? targetTokensPerSecond.rounded() : 0)) tok/s  "
-        s += "loss \(String(format: "%.4f", loss))  lr \(String(format: "%.4g", learningRate))"
+        if let reward { s += "reward \(String(format: "%.4f", reward))" }
+        else { s += "loss \(String(format: "%.4f", loss))" }
+        s += "  lr \(String(format: "%.4g", learningRate))"
         if stage != "xent" { s += "  \(stage)" }
-        if let eta { s += "  ETA \(Self.duration(eta))" }
+        s += "  elapsed \(Self.duration(elapsed))"
+        let bound = etaIsLowerBound ? "≥" : ""
+        switch (epochETA, eta) {
+        case let (e?, r?): s += "  ETA epoch \(bound)\(Self.duration(e)), run \(bound)\(Self.duration(r))"
+        case let (nil, r?): s += "  ETA run \(bound)\(Self.duration(r))"
+        case let (e?, nil): s += "  ETA epoch \(bound)\(Self.duration(e))"
+        case (nil, nil): break
+        }
         return s
     }
 

@@ -110,6 +110,27 @@ public final class TrainedModel {
         try checkpoint.loadParameters(into: model.params)
     }
 
+    /// Which checkpoint this is, for a user: the path given, the checkpoint it resolved to, the
+    /// epoch (and step, mid-epoch), and the run's best validation figure, e.g.
+    /// `runs/x/best → checkpoints/snap-000012 (end of epoch 12; best valid rouge2 11.13 at epoch 12)`.
+    public var checkpointDescription: String {
+        let st = checkpoint.state
+        var s = directory
+        if FileIO.isSymbolicLink(directory) || checkpoint.resolvedDirectory != FileIO.resolve(directory) ?? directory {
+            s += " → " + FileIO.lastComponent(FileIO.parentDirectory(checkpoint.resolvedDirectory)) + "/" + FileIO.lastComponent(checkpoint.resolvedDirectory)
+        }
+        var notes: [String] = []
+        if st.globalStep > 0 || st.epoch > 0 {
+            notes.append(st.step == 0 ? "end of epoch \(st.epoch)" : "epoch \(st.epoch + 1), step \(st.step)")
+        }
+        if let best = st.validation.best, let epoch = st.validation.bestEpoch, let options = try? Trainer.savedOptions(checkpoint) {
+            let metric = options.validationMetric
+            let shown = metric == .bleu || metric == .perplexity ? best : 100 * best
+            notes.append(String(format: "best valid %@ %.2f at epoch %d", metric.rawValue, shown, epoch))
+        }
+        return notes.isEmpty ? s : s + " (" + notes.joined(separator: "; ") + ")"
+    }
+
     /// Checks what `ModelConfig.validate` does not: the length limits and locale, and that the
     /// network `config` describes could fit in the `storedValues` floats of `model.safetensors`
     /// (a dimension edited to a huge value must be an error, not an allocation failure).

@@ -152,34 +152,46 @@ public final class Trainer {
                               stoppedEarly: false, interrupted: false, reason: "completed \(options.epochs) epochs")
         let perEpoch = batcher.batchesPerEpoch
         let started = Date()
-        var tokensSinceReport = 0, reportStart = Date()
+        // Throughput counts training steps only; the ETAs add validation once one is timed.
+        var tokensSinceReport = 0, stepSecondsSinceReport = 0.0
+        var runSteps = 0, runStepSeconds = 0.0
+        var validations = 0, validationSeconds = 0.0
         epochLoop: for epoch in (state.epoch + 1)...max(options.epochs, state.epoch + 1) where epoch <= options.epochs {
             let (stageName, s) = stage(epoch: epoch)
             if state.step == 0 { accumulator = EpochAccumulator() }
+            let epochStarted = Date()
             let order = batcher.order(epoch: epoch, generator: batchRNG)
             for i in state.step..<order.count {
                 let batch = batcher.batch(order[i])
                 let st = try trainStep(batch, s: s)
                 accumulator.add(st)
                 tokensSinceReport += batch.targetTokens
+                stepSecondsSinceReport += st.seconds
+                runSteps += 1
+                runStepSeconds += st.seconds
                 state.step = i + 1
                 state.globalStep += 1
                 if state.step % options.reportEvery == 0 || state.step == perEpoch {
-                    let elapsed = Date().timeIntervalSince(reportStart)
-                    let done = Double((epoch - 1) * perEpoch + state.step)
-                    let total = Double(options.epochs * perEpoch)
-                    let runTime = Date().timeIntervalSince(started)
-                    let report = ProgressReport(
+                    let perStep = runStepSeconds / Double(runSteps)
+                    let perValidation = validations > 0 ? validationSeconds / Double(validations) : 0
+                    let stepsLeftInEpoch = Double(perEpoch - state.step)
+                    let stepsLeftInRun = Double((options.epochs - epoch) * perEpoch) + stepsLeftInEpoch
+                    var report = ProgressReport(
                         epoch: epoch - 1, epochs: options.epochs, step: state.step, steps: perEpoch, globalStep: state.globalStep,
-                        targetTokensPerSecond: elapsed > 0 ? Double(tokensSinceReport) / elapsed : 0,
-                        loss: accumulator.meanLoss, learningRate: state.learningRate, elapsed: runTime,
-                        eta: done > 0 ? runTime / done * (total - done) : nil, stage: stageName)
+                        targetTokensPerSecond: stepSecondsSinceReport > 0 ? Double(tokensSinceReport) / stepSecondsSinceReport : 0,
+                        loss: accumulator.meanLoss, learningRate: state.learningRate, elapsed: Date().timeIntervalSince(started),
+                        eta: stepsLeftInRun * perStep + Double(options.epochs - epoch + 1) * perValidation, stage: stageName)
+                    report.epochETA = stepsLeftInEpoch * perStep + perValidation
+                    report.etaIsLowerBound = validations == 0
+                    if accumulator.lossCount == 0 && accumulator.rewardCount > 0 {
+                        report.reward = accumulator.rewardSum / Double(accumulator.rewardCount)
+                    }
                     progress.show(report)
                     var rec = report.record
                     rec["event"] = .string("step")
                     try log.append(rec)
                     tokensSinceReport = 0
-                    reportStart = Date()
+                    stepSecondsSinceReport = 0
                 }
                 if options.saveEvery > 0 && state.step % options.saveEvery == 0 && state.step < perEpoch {
                     try save(isBest: false)
@@ -196,7 +208,10 @@ public final class Trainer {
             // End of epoch: validate, log, schedule, save.
             state.epoch = epoch
             state.step = 0
+            let validationStarted = Date()
             let v = try validate(epoch: epoch)
+            validations += 1
+            validationSeconds += Date().timeIntervalSince(validationStarted)
             var record = v.record
             record["event"] = .string("epoch")
             record["epoch"] = .int(epoch)
@@ -243,9 +258,8 @@ public final class Trainer {
             var pending = [TrainingLog.line(record), TrainingLog.line(samples)]
             if state.finished != nil { pending.append(TrainingLog.line(endRecord(reason: summary.reason))) }
             try save(isBest: improved, pending: pending)
-            progress.message(String(format: "epoch %d/%d  %@ s=%d  train loss %.4f  valid ppl %.2f  valid %@ %.4f%@",
-                                    epoch, options.epochs, stageName, s, accumulator.meanLoss, v.perplexity,
-                                    options.validationMetric.rawValue, v.metric, improved ? "  (best)" : ""))
+            progress.message(epochSummary(epoch: epoch, stage: stageName, s: s, seconds: Date().timeIntervalSince(epochStarted),
+                                          record: record, improved: improved))
             if summary.stoppedEarly { break }
         }
         summary.epochs = state.epoch
@@ -262,6 +276,52 @@ public final class Trainer {
          "best_metric": state.validation.best.map { .double($0) } ?? .null,
          "best_epoch": state.validation.bestEpoch.map { .int($0) } ?? .null]
     }
+
+    /// The console's line at the end of an epoch: a timestamp, the epoch's duration, the
+    /// training figures (XENT loss when the epoch had XENT tokens; for REINFORCE stages the
+    /// mean reward, the baselines' MSE and the share of decoder steps sampled) and every
+    /// validation metric (BLEU and ROUGE ×100, as `mixer-cli score` prints them), e.g.
+    /// `[2026-12-07 13:05:12] epoch 2/10 (45s)  mixer s=6  loss 3.2100  reward 0.1234
+    /// baseline MSE 0.0045  sampled 62%  |  valid ppl 24.10  BLEU 7.06  ROUGE-1 27.21
+    /// ROUGE-2 11.13  ROUGE-L 25.00  (best ROUGE-2)`.
+    func epochSummary(epoch: Int, stage: String, s: Int, seconds: Double, record: [String: JSONValue], improved: Bool) -> String {
+        let stamp = Self.timestamp.string(from: Date())
+        var line = "[\(stamp)] epoch \(epoch)/\(options.epochs) (\(ProgressReport.duration(seconds)))  \(stage)"
+        if options.objective == .mixer { line += " s=\(s)" }
+        if accumulator.lossCount > 0 { line += String(format: "  loss %.4f", accumulator.meanLoss) }
+        if accumulator.rewardCount > 0 {
+            line += String(format: "  reward %.4f", accumulator.rewardSum / Double(accumulator.rewardCount))
+        }
+        if accumulator.baselineCount > 0 {
+            line += String(format: "  baseline MSE %.4g", accumulator.baselineSSE / Double(accumulator.baselineCount))
+        }
+        let sampled: Double? = switch options.objective {
+        case .xent: nil
+        case .mixer: Double(max(0, steps - s)) / Double(steps)
+        case .scst: 1
+        case .dad: 1 - options.dadSchedule.teacherForcingProbability(step: state.globalStep)
+        }
+        if let sampled, sampled > 0 { line += String(format: "  sampled %.0f%%", 100 * sampled) }
+        line += "  |  valid"
+        if let ppl = record["valid_ppl"]?.doubleValue { line += String(format: " ppl %.2f", ppl) }
+        for (key, name) in [("valid_bleu", "BLEU"), ("valid_rouge1", "ROUGE-1"), ("valid_rouge2", "ROUGE-2"), ("valid_rougeL", "ROUGE-L")] {
+            guard let x = record[key]?.doubleValue else { continue }
+            line += String(format: "  %@ %.2f", name, key == "valid_bleu" ? x : 100 * x)
+        }
+        if improved {
+            let names: [ValidationMetricName: String] = [.bleu: "BLEU", .rouge1: "ROUGE-1", .rouge2: "ROUGE-2", .rougeL: "ROUGE-L", .perplexity: "perplexity"]
+            line += "  (best \(names[options.validationMetric]!))"
+        }
+        return line
+    }
+
+    /// `yyyy-MM-dd HH:mm:ss` in local time, for the console's epoch lines.
+    static let timestamp: DateFormatter = {
+        let f = DateFormatter()
+        f.locale = Locale(identifier: "en_US_POSIX")
+        f.dateFormat = "yyyy-MM-dd HH:mm:ss"
+        return f
+    }()
 
     func logStart() throws {
         func json<T: Encodable>(_ v: T) throws -> JSONValue {

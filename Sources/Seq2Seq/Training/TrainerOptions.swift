@@ -138,7 +138,7 @@ public struct TrainerOptions: Codable, Equatable, Sendable {
     /// Checks every option; the message names the option (as the CLI spells it).
     public func validate() throws {
         func fail(_ s: String) -> TrainerOptionsError { TrainerOptionsError(message: s) }
-        if epochs < 1 { throw fail("--epochs must be at least 1, got \(epochs)") }
+        if epochs < 1 || epochs > TrainerState.epochLimit { throw fail("--epochs must be between 1 and \(TrainerState.epochLimit), got \(epochs)") }
         if batchSize < 1 { throw fail("--batch-size must be at least 1, got \(batchSize)") }
         if threads < 1 || threads > 256 { throw fail("--threads must be between 1 and 256, got \(threads)") }
         if let lr = learningRate, !(lr > 0 && lr.isFinite) { throw fail("--learning-rate must be positive, got \(lr)") }

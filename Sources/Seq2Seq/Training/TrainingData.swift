@@ -18,10 +18,15 @@ public struct TrainingData {
     /// Validation source and reference lines as read (pairs with an empty side skipped).
     public var validSourceText: [String]
     public var validReferenceText: [String]
-    /// Source tokens of each validation line (for `--replace-unk` style uses and samples).
+    /// Lines (training and validation) longer than the length limits.
     public var truncatedSources = 0
     public var truncatedTargets = 0
     public var skippedPairs = 0
+    /// Training tokens before truncation, and how many the length limits dropped (for the
+    /// warning that a limit cuts most of the input).
+    public var trainSourceTokens = 0, droppedSourceTokens = 0, longestSource = 0
+    public var trainTargetTokens = 0, droppedTargetTokens = 0, longestTarget = 0
+    public var truncatedTrainSources = 0, truncatedTrainTargets = 0
 
     /// Vocabulary limits.
     public struct VocabularyOptions: Codable, Equatable, Sendable {
@@ -50,26 +55,34 @@ public struct TrainingData {
         let counting = existingVocabularies == nil
         var trainSrcTok: [[String]] = [], trainTgtTok: [[String]] = []
         var truncatedSources = 0, truncatedTargets = 0
-        func prefix(_ line: String, _ limit: Int, _ counter: inout TokenCounter, _ truncated: inout Int) -> [String] {
+        var sourceTokens = (total: 0, dropped: 0, longest: 0, lines: 0), targetTokens = (total: 0, dropped: 0, longest: 0, lines: 0)
+        func prefix(_ line: String, _ limit: Int, _ counter: inout TokenCounter, _ truncated: inout Int,
+                    _ tokens: inout (total: Int, dropped: Int, longest: Int, lines: Int)) -> [String] {
             var words: [String] = []
+            var n = 0
             var l = line
             l.withUTF8 { bytes in
                 tok.forEachToken(utf8: bytes) { token, _ in
+                    n += 1
                     let w = String(decoding: token, as: UTF8.self)
                     if counting { counter.add(CollectionOfOne(w)) }
                     if words.count <= limit { words.append(w) }
                 }
             }
+            tokens.total += n
+            tokens.longest = max(tokens.longest, n)
             if words.count > limit {
                 truncated += 1
+                tokens.dropped += n - limit
+                tokens.lines += 1
                 words.removeLast(words.count - limit)
             }
             return words
         }
         let train = try ParallelCorpus.forEachPair(sourcePath: trainSource, targetPath: trainTarget, replaceInvalid: replaceInvalid,
                                                     fingerprints: fingerprints) { s, t, _ in
-            trainSrcTok.append(prefix(s, maxSourceLength, &sourceCounter, &truncatedSources))
-            trainTgtTok.append(prefix(t, maxTargetLength, &targetCounter, &truncatedTargets))
+            trainSrcTok.append(prefix(s, maxSourceLength, &sourceCounter, &truncatedSources, &sourceTokens))
+            trainTgtTok.append(prefix(t, maxTargetLength, &targetCounter, &truncatedTargets, &targetTokens))
         }
         let valid = try ParallelCorpus.read(sourcePath: validSource, targetPath: validTarget, replaceInvalid: replaceInvalid,
                                             fingerprints: fingerprints)
@@ -89,6 +102,8 @@ public struct TrainingData {
         data.skippedPairs = train.skipped + valid.skippedEmptyPairs
         data.truncatedSources = truncatedSources
         data.truncatedTargets = truncatedTargets
+        (data.trainSourceTokens, data.droppedSourceTokens, data.longestSource, data.truncatedTrainSources) = sourceTokens
+        (data.trainTargetTokens, data.droppedTargetTokens, data.longestTarget, data.truncatedTrainTargets) = targetTokens
         func encodeSource(_ words: [String]) -> [Int32] {
             if words.count > maxSourceLength { data.truncatedSources += 1 }
             return srcVocab.encode(Array(words.prefix(maxSourceLength)))
@@ -102,5 +117,23 @@ public struct TrainingData {
         data.validSources = valid.sources.map { encodeSource(tok.words($0)) }
         data.validTargets = valid.targets.map { encodeTarget(tok.words($0)) }
         return data
+    }
+}
+
+extension TrainingData {
+    /// Warnings for length limits that drop more than `threshold` of the training tokens
+    /// (default 5%), naming the flag that changes each, e.g. "--max-source-length 50 drops
+    /// 41.2% of the training source tokens (281 of 300 sources are longer; the longest has
+    /// 412): raise --max-source-length to keep more".
+    public func truncationWarnings(maxSourceLength: Int, maxTargetLength: Int, threshold: Double = 0.05) -> [String] {
+        var out: [String] = []
+        for (side, flag, limit, total, dropped, lines, longest) in [
+            ("source", "--max-source-length", maxSourceLength, trainSourceTokens, droppedSourceTokens, truncatedTrainSources, longestSource),
+            ("target", "--max-target-length", maxTargetLength, trainTargetTokens, droppedTargetTokens, truncatedTrainTargets, longestTarget),
+        ] where total > 0 && Double(dropped) > threshold * Double(total) {
+            out.append(String(format: "%@ %d drops %.1f%% of the training %@ tokens (%d of %d %@s are longer; the longest has %d): raise %@ to keep more",
+                              flag, limit, 100 * Double(dropped) / Double(total), side, lines, trainSources.count, side, longest, flag))
+        }
+        return out
     }
 }

@@ -1,0 +1,124 @@
+import Foundation
+import XCTest
+
+/// What a user reads first: every command's `--help`, checked as a person would read it, and
+/// the README's flags checked against them so that the two cannot drift.
+final class HelpTextTests: XCTestCase {
+    static let commands = ["tokenize", "detokenize", "vocab", "score", "train", "decode", "evaluate", "report"]
+
+    /// `mixer-cli COMMAND --help` at 80 columns.
+    func help(_ command: String) throws -> String {
+        var environment = ProcessInfo.processInfo.environment
+        environment["COLUMNS"] = "80"
+        let r = try CLI.run([command, "--help"], environment: environment)
+        XCTAssertEqual(r.status, 0, r.stderr)
+        return r.stdout
+    }
+
+    /// The discussion (between the overview and USAGE) as lines.
+    func discussion(_ text: String) -> [Substring] {
+        let lines = text.split(separator: "\n", omittingEmptySubsequences: false)
+        let end = lines.firstIndex { $0.hasPrefix("USAGE:") } ?? lines.count
+        let start = (lines.firstIndex { $0.isEmpty } ?? 0) + 1
+        return Array(lines[min(start, end)..<end])
+    }
+
+    /// Examples are intact: each starts with `  mixer-cli` or `  $ `, and its continuation
+    /// lines are indented and follow a line that ends with ` \`; none is wrapped by the
+    /// parser (which would start a line at column 0 in the middle of a command).
+    func testExamplesAreIntactAndFitTheTerminal() throws {
+        for command in Self.commands {
+            let lines = discussion(try help(command))
+            guard let start = lines.firstIndex(where: { $0.hasPrefix("Example") }) else {
+                XCTFail("\(command) --help has no examples")
+                continue
+            }
+            var previousContinues = false
+            for line in lines[(start + 1)...] where !line.isEmpty {
+                if previousContinues {
+                    XCTAssertTrue(line.hasPrefix("    "), "\(command): continuation not indented: \(line)")
+                } else {
+                    XCTAssertTrue(line.hasPrefix("  mixer-cli ") || line.hasPrefix("  $ ") || line.hasPrefix("  "),
+                                  "\(command): an example line broken by wrapping: \(line)")
+                }
+                XCTAssertLessThanOrEqual(line.count, 80, "\(command): \(line)")
+                previousContinues = line.hasSuffix(" \\")
+            }
+            XCTAssertFalse(previousContinues, "\(command): the last example ends with a continuation")
+        }
+    }
+
+    /// Every paragraph and list item of the discussion ends its sentence, and list items are
+    /// hand-wrapped with a hanging indent (a wrapped item's next line is never at column 0).
+    func testNoCutSentencesAndNoWrappedListItems() throws {
+        for command in Self.commands {
+            let lines = discussion(try help(command))
+            let examples = lines.firstIndex { $0.hasPrefix("Example") } ?? lines.count
+            var item: [Substring] = []
+            var itemIndented = false
+            func finish() {
+                guard let last = item.last else { return }
+                let text = last.trimmingCharacters(in: .whitespaces)
+                XCTAssertTrue([".", ":", ")"].contains { text.hasSuffix($0) },
+                              "\(command): a sentence is cut: \(item.joined(separator: " / "))")
+                item = []
+            }
+            for line in lines[..<examples] {
+                if line.isEmpty { finish(); itemIndented = false; continue }
+                let indented = line.hasPrefix(" ")
+                if indented && line.hasPrefix("  ") && !line.hasPrefix("   ") { finish() }
+                if !indented && itemIndented {
+                    XCTFail("\(command): a list item was wrapped at column 0: \(line)")
+                }
+                if item.isEmpty { itemIndented = indented }
+                item.append(line)
+            }
+            finish()
+        }
+    }
+
+    /// Each option states its default once (the parser's `(default: …)` or the text's own).
+    func testEachOptionStatesItsDefaultOnce() throws {
+        for command in Self.commands {
+            let text = try help(command)
+            guard let options = text.range(of: "OPTIONS:") else { continue }
+            var entries: [String] = []
+            for line in text[options.upperBound...].split(separator: "\n") {
+                if line.hasPrefix("  -") { entries.append(String(line)) }
+                else if !entries.isEmpty { entries[entries.count - 1] += " " + line.trimmingCharacters(in: .whitespaces) }
+            }
+            XCTAssertFalse(entries.isEmpty, command)
+            for e in entries {
+                let count = e.components(separatedBy: "default").count - 1
+                XCTAssertLessThanOrEqual(count, 1, "\(command): \(e)")
+            }
+        }
+    }
+
+    /// Every flag the README names exists in some command's --help (the benchmark driver's
+    /// included): the README cannot document a flag that is not there.
+    func testTheReadmeNamesOnlyRealFlags() throws {
+        var known = Set<String>()
+        let pattern = try NSRegularExpression(pattern: "--[a-z][a-z0-9-]*[a-z0-9]")
+        func flags(_ text: String) -> Set<String> {
+            Set(pattern.matches(in: text, range: NSRange(text.startIndex..., in: text)).map { String(text[Range($0.range, in: text)!]) })
+        }
+        for command in Self.commands { known.formUnion(flags(try help(command))) }
+        let bench = CLI.executable.deletingLastPathComponent().appendingPathComponent("mixer-bench")
+        if FileManager.default.fileExists(atPath: bench.path) {
+            let p = Process()
+            p.executableURL = bench
+            p.arguments = ["train", "--help"]
+            let out = Pipe()
+            p.standardOutput = out
+            try p.run()
+            known.formUnion(flags(String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)))
+            p.waitUntilExit()
+        }
+        let readme = try String(contentsOf: CLI.repositoryRoot.appendingPathComponent("README.md"), encoding: .utf8)
+        // Placeholders and other tools' flags that the README quotes on purpose.
+        let quoted: Set<String> = ["--option"]
+        let unknown = flags(readme).subtracting(known).subtracting(quoted)
+        XCTAssertTrue(unknown.isEmpty, "README.md names flags that no command has: \(unknown.sorted())")
+    }
+}
