@@ -315,27 +315,34 @@ final class RunDirectoryTests: XCTestCase {
         XCTAssertTrue(r.stderr.contains("from a pipe or device"), r.stderr)
     }
 
-    /// SIGHUP (a dropped ssh session) saves like SIGINT; --resume ends with the weights of an
-    /// uninterrupted run. The signal is sent after a step record, not by timing luck.
-    func testSIGHUPSavesAndResumeIsExact() throws {
+    /// SIGINT, SIGTERM and SIGHUP (a dropped ssh session) each finish the step, save and exit
+    /// 130 with the resume command; --resume ends with the weights of an uninterrupted run. The
+    /// signal is sent after a given step record inside a REINFORCE stage (not by timing luck),
+    /// and the run is long enough that it cannot end first.
+    func testSignalsSaveAndResumeIsExact() throws {
         let dir = try CLI.temporaryDirectory(self)
         let p = try slice(dir)
-        let options = ["--epochs", "3", "--report-every", "1"]
-        let full = dir.appendingPathComponent("full"), cut = dir.appendingPathComponent("cut")
+        let options = ["--epochs", "30", "--report-every", "1", "--objective", "mixer", "--xent-epochs", "1",
+                       "--mixer-delta", "20", "--log-samples", "0"]
+        let full = dir.appendingPathComponent("full")
         XCTAssertEqual(try CLI.run(args(p, full) + options).status, 0)
-        let err = dir.appendingPathComponent("stderr.txt")
-        let proc = try start(args(p, cut) + options, stderr: err)
-        wait { ((try? self.records(cut)) ?? []).contains { $0["event"] == .string("step") && $0["global_step"] == .int(3) } }
-        kill(proc.processIdentifier, SIGHUP)
-        proc.waitUntilExit()
-        XCTAssertEqual(proc.terminationReason, .exit)
-        XCTAssertEqual(proc.terminationStatus, 130)
-        let text = try String(contentsOf: err, encoding: .utf8)
-        XCTAssertTrue(text.contains("resume with --resume \(cut.path)"), text)
-        let resumed = try CLI.run(["train", "--resume", cut.path])
-        XCTAssertEqual(resumed.status, 0, resumed.stderr)
-        XCTAssertEqual(try bytes(full.appendingPathComponent("last/model.safetensors")),
-                       try bytes(cut.appendingPathComponent("last/model.safetensors")))
+        let expected = try bytes(full.appendingPathComponent("last/model.safetensors"))
+        for (signal, name) in [(SIGINT, "INT"), (SIGTERM, "TERM"), (SIGHUP, "HUP")] {
+            let cut = dir.appendingPathComponent("cut-\(name)")
+            let err = dir.appendingPathComponent("stderr-\(name).txt")
+            let proc = try start(args(p, cut) + options, stderr: err)
+            // Global step 3 is the first step of epoch 2, the first pure REINFORCE epoch.
+            wait { ((try? self.records(cut)) ?? []).contains { $0["event"] == .string("step") && $0["global_step"] == .int(3) } }
+            kill(proc.processIdentifier, signal)
+            proc.waitUntilExit()
+            XCTAssertEqual(proc.terminationReason, .exit, name)
+            XCTAssertEqual(proc.terminationStatus, 130, name)
+            let text = try String(contentsOf: err, encoding: .utf8)
+            XCTAssertTrue(text.contains("resume with --resume \(cut.path)"), "\(name): \(text)")
+            let resumed = try CLI.run(["train", "--resume", cut.path])
+            XCTAssertEqual(resumed.status, 0, "\(name): \(resumed.stderr)")
+            XCTAssertEqual(try bytes(cut.appendingPathComponent("last/model.safetensors")), expected, name)
+        }
     }
 
     // MARK: - The guard
