@@ -74,28 +74,34 @@ struct EvaluateCommand: ParsableCommand {
     }
 
     func run() throws {
-        let lines: [String] = try reportingErrors {
+        let (lines, outputWriter): ([String], LineWriter?) = try reportingErrors {
+            // --output is checked (writable, not the source or a reference) before any reading.
+            let writer = try output.map { try LineWriter(path: $0, inputs: [source] + references) }
             let lines = try LineReader.readLines(source, replaceInvalid: replaceInvalid)
             // Check the references before the (long) decoding.
             for ref in references {
-                let n = try LineReader.readLines(ref, replaceInvalid: replaceInvalid).count
+                // Counted streaming (a reference is not held in memory).
+                let reader = try LineReader(path: ref, replaceInvalid: replaceInvalid)
+                while try reader.withNextLine({ _ in }) != nil {}
+                let n = reader.lineNumber
                 if n != lines.count { throw CLIError("\(ref) has \(n) lines but \(source) has \(lines.count)") }
             }
             if lines.isEmpty { throw CLIError("\(source) is empty, and so is every reference: nothing to score") }
-            return lines
+            return (lines, writer)
         }
-        var hypothesisPath = output ?? ""
-        var temporary: String?
-        if output == nil {
-            hypothesisPath = FileManager.default.temporaryDirectory.appendingPathComponent("mixer-evaluate-\(UUID().uuidString).txt").path
-            temporary = hypothesisPath
-        }
-        defer { if let temporary { try? FileManager.default.removeItem(atPath: temporary) } }
+        // `score` reads the decoded text from a private file (--output may be a pipe or a device).
+        let hypothesisPath = FileManager.default.temporaryDirectory.appendingPathComponent("mixer-evaluate-\(UUID().uuidString).txt").path
+        defer { try? FileManager.default.removeItem(atPath: hypothesisPath) }
         try reportingErrors {
             let (_, outputs) = try decoding.decode(lines)
+            let format = DecodedOutputFormat(multiple: false, scores: false)
             let writer = try LineWriter(path: hypothesisPath)
-            try DecodedOutputFormat(multiple: false, scores: false).write(outputs, to: writer)
+            try format.write(outputs, to: writer)
             try writer.close()
+            if let outputWriter {
+                try format.write(outputs, to: outputWriter)
+                try outputWriter.close()
+            }
         }
         let score = try ScoreCommand.parse(scoreArguments(hypothesis: hypothesisPath))
         try score.run()
