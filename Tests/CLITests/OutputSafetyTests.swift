@@ -7,7 +7,8 @@ import Glibc
 
 /// Outputs through the built `mixer-cli` (docs/robustness-io.md): no output clobbers an input,
 /// regular files are replaced only when complete, non-regular outputs are written in place,
-/// I/O errors are one-line errors, closed standard descriptors cannot be taken over.
+/// I/O errors are one-line errors, closed standard descriptors cannot be taken over, and
+/// scoring memory follows the longest line.
 final class OutputSafetyTests: XCTestCase {
     // MARK: - Helpers
 
@@ -299,5 +300,72 @@ final class OutputSafetyTests: XCTestCase {
         Hostile.assertCleanFailure(CLI.Result(status: 1, stdout: "", stderr: t.stderr, stdoutData: Data()),
                                    mentions: ["<stdin>", "Bad file descriptor"], "tokenize <&-")
         XCTAssertFalse(FileManager.default.fileExists(atPath: dir.appendingPathComponent("tok.txt").path))
+    }
+
+    // MARK: - Scoring memory
+
+    /// Runs mixer-cli with `args` (output discarded) and returns its exit status and peak
+    /// resident set in KiB.
+    ///
+    /// Linux keeps a process's peak across `exec`, and `posix_spawn` runs the child in the
+    /// parent's memory until then, so a child spawned by this (large) test process starts
+    /// with the test process's peak. GNU time forks the command from its own small process,
+    /// so its figure is the command's own; without it, `wait4` on the one child (not
+    /// `RUSAGE_CHILDREN`, the largest of every child this process ever waited for), a bound
+    /// loosened by the test process's size, which the baseline run measures the same way.
+    func peakRSS(_ args: [String]) throws -> (status: Int32, kilobytes: Int) {
+        let time = "/usr/bin/time"
+        if FileManager.default.isExecutableFile(atPath: time) {
+            let p = Process()
+            p.executableURL = URL(fileURLWithPath: time)
+            p.arguments = ["-f", "%M", CLI.executable.path] + args
+            let err = Pipe()
+            p.standardOutput = FileHandle.nullDevice
+            p.standardError = err
+            try p.run()
+            let text = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+            p.waitUntilExit()
+            // The last line is time's figure (mixer-cli's own notes come before it).
+            if let last = text.split(separator: "\n").last, let kb = Int(last.trimmingCharacters(in: .whitespaces)) {
+                return (p.terminationStatus, kb)
+            }
+        }
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0)
+        posix_spawn_file_actions_addopen(&actions, 2, "/dev/null", O_WRONLY, 0)
+        let path = CLI.executable.path
+        var argv: [UnsafeMutablePointer<CChar>?] = ([path] + args).map { strdup($0) } + [nil]
+        defer { for a in argv { free(a) } }
+        var pid = pid_t()
+        let rc = posix_spawn(&pid, path, &actions, nil, &argv, environ)
+        guard rc == 0 else { throw XCTSkip("posix_spawn failed: \(rc)") }
+        var status: Int32 = 0
+        var usage = rusage()
+        while wait4(pid, &status, 0, &usage) < 0 && errno == EINTR {}
+        return (status, usage.ru_maxrss)
+    }
+
+    /// `score` on a file of one 16 MB line stays within 8× the line (plus the resident size of
+    /// a run on empty files: the runtime and the binary), for BLEU and ROUGE-1/2 separately
+    /// and together. Before this bound, BLEU reserved its n-gram table for the worst case: a
+    /// 27 MB line took 1.2 GB.
+    func testScoringMemoryIsBoundedByTheLongestLine() throws {
+        let dir = try CLI.temporaryDirectory(self)
+        let unit = "The quick brown fox, 3.14 times (again). "
+        let line = String(repeating: unit, count: 16_000_000 / unit.utf8.count)
+        let big = try Hostile.write(dir, "big.txt", line + "\n")
+        let empty = try Hostile.write(dir, "empty.txt", "")
+        let baseline = try peakRSS(["score", empty, "--ref", empty])
+        XCTAssertGreaterThan(baseline.kilobytes, 0)
+        let limit = baseline.kilobytes + 8 * line.utf8.count / 1024
+        for metrics in ["bleu", "rouge1", "rouge2", "bleu,rouge1,rouge2"] {
+            for extra in [[], ["--sentence-level"]] {
+                let r = try peakRSS(["score", big, "--ref", big, "--metrics", metrics] + extra)
+                XCTAssertEqual(r.status, 0, metrics)
+                XCTAssertLessThanOrEqual(r.kilobytes, limit, "\(metrics) \(extra): peak \(r.kilobytes) KiB, limit \(limit) KiB (baseline \(baseline.kilobytes))")
+            }
+        }
     }
 }
