@@ -60,7 +60,8 @@ public final class OutputFile {
         let given = (path == nil || path == "-") ? nil : path
         name = given ?? "<stdout>"
         // The descriptor forms (standard output, /dev/stdout, /dev/fd/N, /proc/self/fd/N).
-        if let fd = given.map(OutputFile.descriptorNamed) ?? 1 {
+        guard let path = given, OutputFile.descriptorNamed(path) == nil else {
+            let fd = given.flatMap(OutputFile.descriptorNamed) ?? 1
             try OutputFile.refuseClobbering(name: name, output: OutputFile.identity(descriptor: fd), inputs: inputs)
             let flags = fcntl(fd, F_GETFL)
             if flags < 0 || (flags & O_ACCMODE) == O_RDONLY {
@@ -71,7 +72,6 @@ public final class OutputFile {
             ownsDescriptor = false
             return
         }
-        let path = given!
         var st = stat()
         if stat(path, &st) != 0 {
             let err = errno

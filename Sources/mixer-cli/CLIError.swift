@@ -63,6 +63,10 @@ func describe(_ error: Error) -> String {
         code = Int32(truncatingIfNeeded: underlying.code)
     }
     let reason: String
+    var isDirectory: ObjCBool = false
+    if code == nil, let path, FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), isDirectory.boolValue {
+        code = EISDIR
+    }
     if let code {
         reason = String(cString: strerror(code))
     } else {

@@ -253,6 +253,18 @@ final class OutputSafetyTests: XCTestCase {
 
     // MARK: - I/O errors are errors
 
+    /// An error Foundation raises (here: reading a run's log.jsonl that is a directory) is one
+    /// line `PATH: reason`, not an `Error Domain=NSCocoaErrorDomain …` dump.
+    func testFoundationErrorsAreOneLineWithThePath() throws {
+        let dir = try CLI.temporaryDirectory(self)
+        let run = dir.appendingPathComponent("run")
+        try FileManager.default.createDirectory(at: run.appendingPathComponent("log.jsonl"), withIntermediateDirectories: true)
+        let r = try CLI.run(["report", run.path, "--output", dir.appendingPathComponent("r.html").path])
+        Hostile.assertCleanFailure(r, mentions: [run.appendingPathComponent("log.jsonl").path + ": Is a directory"], "report on a directory log")
+        XCTAssertFalse(r.stderr.contains("Domain"), r.stderr)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: dir.appendingPathComponent("r.html").path))
+    }
+
     /// A failed write is one line `error: …` and exit status 1, for every command writing to
     /// standard output or a file: a full device (/dev/full), a closed standard output (EBADF),
     /// a broken pipe with SIGPIPE ignored (EPIPE).
@@ -367,5 +379,6 @@ final class OutputSafetyTests: XCTestCase {
                 XCTAssertLessThanOrEqual(r.kilobytes, limit, "\(metrics) \(extra): peak \(r.kilobytes) KiB, limit \(limit) KiB (baseline \(baseline.kilobytes))")
             }
         }
+
     }
 }
