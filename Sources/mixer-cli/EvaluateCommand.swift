@@ -75,8 +75,10 @@ struct EvaluateCommand: ParsableCommand {
 
     func run() throws {
         let outputWriter: LineWriter? = try reportingErrors {
-            // --output is checked (writable, not the source or a reference) before any reading.
+            // --output and standard output (where the scores go) are checked (writable, not the
+            // source or a reference) before any reading, not after the decoding.
             let writer = try output.map { try LineWriter(path: $0, inputs: [source] + references) }
+            _ = try OutputFile(path: nil, inputs: [source] + references)
             // Line counts checked before the (long) decoding, streaming: no file is held in memory.
             func lineCount(_ path: String) throws -> Int {
                 let reader = try LineReader(path: path, replaceInvalid: replaceInvalid)

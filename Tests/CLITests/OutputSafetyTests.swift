@@ -115,9 +115,12 @@ final class OutputSafetyTests: XCTestCase {
         // Standard output redirected onto an input (`>>` keeps the file for the shell).
         let scored = try bash(#""$B" score text.txt --ref text.txt >> text.txt"#, cwd: dir)
         Hostile.assertCleanFailure(scored, mentions: ["<stdout>", "text.txt", "same file"], "score >> input")
+        let evaluated = try bash(#""$B" evaluate --model model --source src.txt --reference ref.txt >> ref.txt"#, cwd: dir)
+        Hostile.assertCleanFailure(evaluated, mentions: ["<stdout>", "ref.txt", "same file"], "evaluate >> reference")
         let tokenized = try bash(#""$B" tokenize < text.txt >> text.txt"#, cwd: dir)
         Hostile.assertCleanFailure(tokenized, mentions: ["<stdout>", "<stdin>", "same file"], "tokenize < input >> input")
         XCTAssertEqual(try String(contentsOfFile: text, encoding: .utf8), "Hello, world!\nDon't panic.\n")
+        XCTAssertEqual(try String(contentsOfFile: ref, encoding: .utf8), references.joined(separator: "\n") + "\n")
     }
 
     /// A regular output is replaced whole: a symbolic link stays a link (its target gets the
