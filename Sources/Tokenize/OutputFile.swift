@@ -44,6 +44,7 @@ public final class OutputFile {
     public let descriptor: Int32
     private let ownsDescriptor: Bool
     private var temporary: String?
+    private var pendingSlot: Int?
     private var finished = false
 
     private nonisolated(unsafe) static var temporaryCounter = 0
@@ -107,6 +108,7 @@ public final class OutputFile {
                                                            mode: (st.st_mode & S_IFMT) == S_IFREG ? st.st_mode & 0o7777 : nil)
             descriptor = d
             temporary = temp
+            pendingSlot = PendingTemporaries.add(temp)
         }
         ownsDescriptor = true
     }
@@ -131,6 +133,7 @@ public final class OutputFile {
         temporary = nil
         func fail(_ err: Int32) -> InputError {
             unlink(temp)
+            PendingTemporaries.remove(pendingSlot)
             return InputError(file: name, "cannot write: \(String(cString: strerror(err)))")
         }
         if fsync(descriptor) != 0 {
@@ -140,6 +143,7 @@ public final class OutputFile {
         }
         if close(descriptor) != 0 && errno != EINTR { throw fail(errno) }
         if rename(temp, target) != 0 { throw fail(errno) }
+        PendingTemporaries.remove(pendingSlot)
         // Make the rename itself durable (a directory that cannot be synced is not an error).
         let dir = open(OutputFile.directory(of: target), O_RDONLY | O_DIRECTORY | O_CLOEXEC)
         if dir >= 0 {
@@ -156,11 +160,58 @@ public final class OutputFile {
         if ownsDescriptor { close(descriptor) }
         if let temp = temporary {
             unlink(temp)
+            PendingTemporaries.remove(pendingSlot)
             temporary = nil
         }
     }
 
     // MARK: - Implementation details
+
+    /// The temporary files being written, removed by a handler of SIGINT, SIGTERM and SIGHUP
+    /// before the signal ends the process as it would have (so Ctrl-C leaves no `.NAME.tmp-…`
+    /// behind). The handler is installed only where the signal's disposition is the default:
+    /// a command with its own handlers (train) keeps them. The paths are C strings in a fixed
+    /// table, never freed, so the handler calls nothing but `unlink`, `signal` and `raise`.
+    enum PendingTemporaries {
+        static let capacity = 16
+        nonisolated(unsafe) static let slots: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?> = {
+            let p = UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>.allocate(capacity: 16)
+            p.initialize(repeating: nil, count: 16)
+            return p
+        }()
+        nonisolated(unsafe) static var installed = false
+
+        /// Registers `path`; returns its slot (nil when the table is full: that file is then
+        /// only removed on errors, as without the handler).
+        static func add(_ path: String) -> Int? {
+            let table = slots                   // initialized before any handler can read it
+            install()
+            for i in 0..<capacity where table[i] == nil {
+                table[i] = strdup(path)
+                return i
+            }
+            return nil
+        }
+
+        static func remove(_ slot: Int?) {
+            if let slot { slots[slot] = nil }   // the string is not freed: a handler may hold it
+        }
+
+        private static func install() {
+            guard !installed else { return }
+            installed = true
+            let handler: @convention(c) (Int32) -> Void = { sig in
+                let table = PendingTemporaries.slots
+                for i in 0..<16 { if let p = table[i] { unlink(p) } }
+                signal(sig, SIG_DFL)
+                raise(sig)
+            }
+            for sig in [SIGINT, SIGTERM, SIGHUP] {
+                let previous = signal(sig, handler)
+                if unsafeBitCast(previous, to: Int.self) != unsafeBitCast(SIG_DFL, to: Int.self) { signal(sig, previous) }
+            }
+        }
+    }
 
     /// A file's identity: its device and inode, and whether it is a regular file.
     struct FileIdentity: Equatable {

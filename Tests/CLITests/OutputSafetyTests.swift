@@ -185,8 +185,10 @@ final class OutputSafetyTests: XCTestCase {
                        try CLI.run(["tokenize", "--input", input]).stdout)
     }
 
-    /// `decode` killed (SIGKILL) midway, after it has written output: the path given to
-    /// --output still holds what it held before, byte for byte — nothing partial at that path.
+    /// `decode` killed midway, after it has written output: the path given to --output still
+    /// holds what it held before, byte for byte — nothing partial at that path. After SIGINT or
+    /// SIGTERM (default disposition) the temporary file is gone too, and the process still
+    /// ends by that signal; after SIGKILL it may stay (hidden, beside the target).
     func testKilledDecodeLeavesTheOutputPathAsItWas() throws {
         let dir = try CLI.temporaryDirectory(self)
         let model = dir.appendingPathComponent("model")
@@ -194,30 +196,40 @@ final class OutputSafetyTests: XCTestCase {
         // Enough lines for several chunks, and for the 1 MiB write buffer to be flushed.
         let lines = (0..<120_000).map { sources[$0 % sources.count] }
         let input = try Hostile.write(dir, "in.txt", lines.joined(separator: "\n") + "\n")
-        let output = try Hostile.write(dir, "out.txt", "the previous output\n")
-        let p = Process()
-        p.executableURL = CLI.executable
-        p.arguments = ["decode", "--model", model.path, "--input", input, "--output", output]
-        p.standardOutput = FileHandle.nullDevice
-        p.standardError = FileHandle.nullDevice
-        try p.run()
-        // Wait until decoded text has been written somewhere in the directory — the temporary
-        // file beside out.txt, or out.txt itself — or the run ends.
         func size(_ name: String) -> Int {
             (try? FileManager.default.attributesOfItem(atPath: dir.appendingPathComponent(name).path)[.size] as? Int) ?? 0
         }
-        var written = false
-        while p.isRunning && !written {
-            let names = try listing(dir)
-            written = size("out.txt") != "the previous output\n".utf8.count
-                || names.contains { $0.hasPrefix(".out.txt.tmp-") && size($0) > 0 }
-            if !written { usleep(10_000) }
+        for sig in [SIGKILL, SIGTERM, SIGINT] {
+            let output = try Hostile.write(dir, "out.txt", "the previous output\n")
+            for stale in try listing(dir) where stale.hasPrefix(".out.txt.tmp-") {
+                try FileManager.default.removeItem(at: dir.appendingPathComponent(stale))
+            }
+            let p = Process()
+            p.executableURL = CLI.executable
+            p.arguments = ["decode", "--model", model.path, "--input", input, "--output", output]
+            p.standardOutput = FileHandle.nullDevice
+            p.standardError = FileHandle.nullDevice
+            try p.run()
+            // Wait until decoded text has been written somewhere in the directory — the
+            // temporary file beside out.txt, or out.txt itself — or the run ends.
+            var written = false
+            while p.isRunning && !written {
+                let names = try listing(dir)
+                written = size("out.txt") != "the previous output\n".utf8.count
+                    || names.contains { $0.hasPrefix(".out.txt.tmp-") && size($0) > 0 }
+                if !written { usleep(10_000) }
+            }
+            guard written, p.isRunning else { throw XCTSkip("decode finished before it could be killed") }
+            kill(p.processIdentifier, sig)
+            p.waitUntilExit()
+            if p.terminationReason == .exit && p.terminationStatus == 0 && sig != SIGKILL { continue }  // the signal was ignored here
+            XCTAssertEqual(p.terminationReason, .uncaughtSignal, "signal \(sig)")
+            XCTAssertEqual(p.terminationStatus, sig)
+            XCTAssertEqual(try String(contentsOfFile: output, encoding: .utf8), "the previous output\n", "signal \(sig)")
+            if sig != SIGKILL {
+                XCTAssertEqual(try listing(dir).filter { $0.hasPrefix(".out.txt.tmp-") }, [], "signal \(sig) left the temporary file")
+            }
         }
-        guard written, p.isRunning else { throw XCTSkip("decode finished before it could be killed") }
-        kill(p.processIdentifier, SIGKILL)
-        p.waitUntilExit()
-        XCTAssertEqual(p.terminationReason, .uncaughtSignal)
-        XCTAssertEqual(try String(contentsOfFile: output, encoding: .utf8), "the previous output\n")
     }
 
     /// --output that cannot be written is refused before any work, with one plain line naming
