@@ -13,7 +13,9 @@ import Glibc
 ///   ``commit()``, after `fsync`; the directory is synced after the rename. Until then the
 ///   target keeps its old contents (or does not exist): a run killed midway never leaves a
 ///   partial file at the target path. A symbolic link stays a link: the file it points to is
-///   replaced. The new file gets the old file's permission bits.
+///   replaced. The new file gets the old file's permission bits. The temporary file is removed
+///   by ``discard()`` (and `deinit`), and on SIGINT, SIGTERM or SIGHUP (see
+///   `PendingTemporaries`); only SIGKILL or a crash can leave it behind.
 /// - **Anything else** (a pipe, a character device such as `/dev/null`, a socket, a symbolic
 ///   link to one of them) is opened and written in place, never created, truncated, replaced
 ///   or unlinked. `/dev/stdout`, `/dev/stderr`, `/dev/fd/N` and `/proc/self/fd/N` mean the
