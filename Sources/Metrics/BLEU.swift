@@ -340,11 +340,19 @@ public final class BLEUSegmentScorer {
     /// Splits `ws.a` and maps each token to an id (interning reference tokens); returns the count.
     @inline(__always) private func splitIDs(intern: Bool) -> Int {
         var n = 0
-        if idCapacity < ws.aCount / 2 + 2 {
-            ids.deallocate(); idCapacity = ws.aCount / 2 + 2; ids = .allocate(capacity: idCapacity)
-        }
         ws.reserve(ws.aCount + 8)                 // 8 readable bytes past every token
         let p = ws.a
+        if idCapacity < ws.aCount / 2 + 2 {
+            // The tokens might not fit: count them (a split pass without interning) rather than
+            // allocate for the worst case aCount / 2 + 1, twice the tokens of ordinary text.
+            var count = 0
+            pythonSplit(p, ws.aCount) { _, _ in count += 1 }
+            if count > idCapacity {
+                ids.deallocate()
+                idCapacity = max(count, min(2 * idCapacity, ws.aCount / 2 + 2))
+                ids = .allocate(capacity: idCapacity)
+            }
+        }
         let ids = self.ids
         pythonSplit(p, ws.aCount) { s, e in
             let tok = UnsafeBufferPointer(start: p + s, count: e - s)
@@ -359,6 +367,19 @@ public final class BLEUSegmentScorer {
         tokenize(line)
         let n = splitIDs(intern: true)
         index.addReference(UnsafeBufferPointer(start: ids, count: n))
+        releaseScratchIfLarge()
+    }
+
+    /// After a huge line (over 1 MiB), gives the line-sized scratch buffers back, so that they
+    /// are not held while the next file's line is read and the other metrics run: `score`'s
+    /// memory stays a small multiple of the longest line. Ordinary lines never get here.
+    private func releaseScratchIfLarge() {
+        ws.releaseIfLarge()
+        if idCapacity > 1 << 18 {
+            ids.deallocate()
+            idCapacity = 256
+            ids = .allocate(capacity: idCapacity)
+        }
     }
 
     /// Adds a reference.
@@ -372,6 +393,7 @@ public final class BLEUSegmentScorer {
         tokenize(line)
         let len = splitIDs(intern: false)
         let m = index.matches(UnsafeBufferPointer(start: ids, count: len))
+        releaseScratchIfLarge()
         var totals = SIMD4<Int>.zero
         for n in 0..<4 { totals[n] = max(0, len - n) }
         return BLEUStatistics(hypothesisLength: len,

@@ -129,16 +129,27 @@ final class TokenizerWorkspace {
     }
     deinit { a.deallocate(); b.deallocate() }
 
-    /// Makes both buffers hold at least `n` bytes (keeping `a`'s contents).
+    /// Makes both buffers hold at least `n` bytes (keeping `a`'s contents), growing by at least
+    /// an eighth: a pass that needs more rewrites all `aCount` bytes anyway, so the copy costs
+    /// O(1) per byte, and one huge line gets buffers about its size (doubling gave 2×).
     @inline(__always) func reserve(_ n: Int) {
         guard n > capacity else { return }
-        var c = capacity
-        while c < n { c *= 2 }
+        let c = max(n, capacity + capacity / 8)
         let na = UnsafeMutablePointer<UInt8>.allocate(capacity: c)
         na.update(from: a, count: aCount)
         a.deallocate(); a = na
         b.deallocate(); b = .allocate(capacity: c)
         capacity = c
+    }
+
+    /// Back to small buffers when a huge line (over 1 MiB) grew them; forgets `a`'s contents.
+    func releaseIfLarge() {
+        guard capacity > 1 << 20 else { return }
+        a.deallocate(); b.deallocate()
+        capacity = 1024
+        a = .allocate(capacity: capacity)
+        b = .allocate(capacity: capacity)
+        aCount = 0
     }
 
     func load(_ bytes: UnsafeBufferPointer<UInt8>, padded: Bool) {
@@ -149,6 +160,14 @@ final class TokenizerWorkspace {
         j += bytes.count
         if padded { a[j] = 0x20; j += 1 }
         aCount = j
+    }
+
+    /// How many bytes of `a` satisfy `isIn`: a pass that turns each of them into k bytes needs
+    /// `aCount + (k - 1) * count` (so memory follows the text, not the worst case k · aCount).
+    @inline(__always) func countA(_ isIn: (UInt8) -> Bool) -> Int {
+        var c = 0
+        for i in 0..<aCount where isIn(a[i]) { c += 1 }
+        return c
     }
 
     func containsA(_ byte: UInt8) -> Bool { aCount > 0 && memchr(a, Int32(byte), aCount) != nil }
@@ -162,7 +181,7 @@ final class TokenizerWorkspace {
     func replaceAll(_ old: StaticString, _ new: StaticString) {
         let o = UnsafeBufferPointer(start: old.utf8Start, count: old.utf8CodeUnitCount)
         let nw = UnsafeBufferPointer(start: new.utf8Start, count: new.utf8CodeUnitCount)
-        reserve(aCount * max(1, nw.count) + 8)
+        reserve(aCount + max(0, nw.count - o.count) * countA { $0 == o[0] } + 8)
         var i = 0, j = 0
         let n = aCount
         while i < n {
@@ -249,7 +268,7 @@ func regexpPasses(_ ws: TokenizerWorkspace, reference: Bool = false, seen known:
     punct13a.withUnsafeBufferPointer { table in
         // 1: ([\{-\~\[-\` -\&\(-\+\:-\@\/]) → " \1 "
         if hasPunct {
-            ws.reserve(3 * n0 + 8)
+            ws.reserve(n0 + 2 * ws.countA { table[Int($0)] } + 8)
             let s = ws.a, d = ws.b
             var j = 0
             for i in 0..<n0 {
@@ -287,7 +306,7 @@ private func splitBeforeMarks(_ ws: TokenizerWorkspace, _ isMark: (UInt8) -> Boo
     let dotComma = unlessDigit                    // pass 2's marks are '.' and ','; pass 4's '-'
 
     let n = ws.aCount
-    ws.reserve(2 * n + 8)
+    ws.reserve(n + 2 * (dotComma ? ws.countA(isDotComma) : ws.countA(isMark)) + 8)   // 2 bytes more per match
     let s = ws.a, d = ws.b
     var i = 0, j = 0
     while i + 1 < n {
@@ -312,7 +331,7 @@ private func splitBeforeMarks(_ ws: TokenizerWorkspace, _ isMark: (UInt8) -> Boo
 @inline(__always)
 private func splitAfterDotComma(_ ws: TokenizerWorkspace) {
     let n = ws.aCount
-    ws.reserve(2 * n + 8)
+    ws.reserve(n + 2 * ws.countA(isDotComma) + 8)   // 2 bytes more per match
     let s = ws.a, d = ws.b
     var i = 0, j = 0
     while i + 1 < n {

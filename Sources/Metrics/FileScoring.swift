@@ -47,9 +47,10 @@ public enum FileScorer {
     /// Scores `hypotheses` (a path or "-") against `references` (paths, each line-aligned with it),
     /// calling `segment` for each line when given.
     /// - Throws: ``InputError`` naming the file and line (invalid UTF-8, unreadable file), or
-    ///   naming both files and both line counts when they differ.
+    ///   naming both files and both line counts when they differ; what `segment` throws (a
+    ///   failed write), at once.
     public static func score(hypotheses: String, references: [String], options: FileScoringOptions,
-                             segment: ((Int, SegmentScores) -> Void)? = nil) throws -> CorpusScores {
+                             segment: ((Int, SegmentScores) throws -> Void)? = nil) throws -> CorpusScores {
         let hypReader = try LineReader(path: hypotheses, replaceInvalid: options.replaceInvalid)
         let refReaders = try references.map { try LineReader(path: $0, replaceInvalid: options.replaceInvalid) }
         let bleuScorer = options.bleu.map { BLEUSegmentScorer($0) }
@@ -95,7 +96,7 @@ public enum FileScorer {
                 rougeSums[t] = (o.0 + s.precision, o.1 + s.recall, o.2 + s.f)
                 if options.keepSegments { result.segmentROUGE[t, default: []].append(s.f) }
             }
-            segment?(result.segments, seg)
+            try segment?(result.segments, seg)
         }
         if let b = options.bleu { result.bleu = b.score(result.bleuStatistics) }
         if let r = options.rouge {

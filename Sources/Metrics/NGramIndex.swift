@@ -191,12 +191,15 @@ public final class NGramIndex {
         if chainCapacity < n {
             chain.deallocate(); chainCapacity = max(n, 2 * chainCapacity); chain = .allocate(capacity: chainCapacity)
         }
-        // Room for every n-gram of this reference up front: the loop below keeps the buffers in
-        // locals (nothing reallocates under it, and stores through them cannot alias `self`).
-        reserve(adding: n * maxOrder)
-        let keys = self.keys, vals = self.vals, used = self.used, chain = self.chain
-        let running = self.running, refMax = self.refMax, touched = self.touched
-        let mask = capacity - 1
+        // The loop below keeps the buffers in locals (stores through them cannot alias `self`).
+        // Room is made for a bounded batch of new n-grams up front, and the table grows in the
+        // (rare) new-n-gram path when that runs out, so memory follows the distinct n-grams,
+        // not the worst case |tokens| · maxOrder (a 27 MB line of repeated text reserved 1.2 GB).
+        reserve(adding: min(n * maxOrder, 1 << 16))
+        var keys = self.keys, vals = self.vals, used = self.used
+        var running = self.running, refMax = self.refMax, touched = self.touched
+        let chain = self.chain
+        var mask = capacity - 1
         var usedCount = self.usedCount, next = distinctNGrams
         var nTouched = 0
         // The first reference since the reset: its counts are the maxima (every id is new and
@@ -207,6 +210,9 @@ public final class NGramIndex {
             // Unigram ids from the direct table (extended to the largest token first).
             var top = 0
             for t in tokens { top = max(top, Int(t)) }
+            // At most top + 1 new unigram ids.
+            while next + top + 1 > idCapacity { growIDs() }
+            running = self.running; refMax = self.refMax; touched = self.touched
             if top >= uniBound {
                 if top >= uniCapacity {
                     let c = max(top + 1, 2 * uniCapacity)
@@ -241,6 +247,17 @@ public final class NGramIndex {
                     let k = keys[s]
                     if k == key { g = vals[s]; break }
                     if k == Self.empty {
+                        if (usedCount + 1) * 2 > capacity || next >= idCapacity {
+                            // Out of room: grow (the table is rehashed), then probe again.
+                            self.usedCount = usedCount
+                            distinctNGrams = next
+                            reserve(adding: max(1 << 16, usedCount / 2))
+                            keys = self.keys; vals = self.vals; used = self.used
+                            running = self.running; refMax = self.refMax; touched = self.touched
+                            mask = capacity - 1
+                            s = Self.slot(key, mask)
+                            continue
+                        }
                         g = UInt32(next); next += 1
                         keys[s] = key; vals[s] = g
                         used[usedCount] = Int32(s); usedCount += 1
@@ -263,6 +280,13 @@ public final class NGramIndex {
             let gi = Int(touched[k])
             if running[gi] > refMax[gi] { refMax[gi] = running[gi] }
             running[gi] = 0
+        }
+        // The per-position scratch of a huge reference is not kept (memory follows the
+        // distinct n-grams, not the longest line, once the reference is indexed).
+        if chainCapacity > 1 << 18 {
+            self.chain.deallocate()
+            chainCapacity = 256
+            self.chain = .allocate(capacity: chainCapacity)
         }
     }
 

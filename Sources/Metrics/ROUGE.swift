@@ -207,8 +207,12 @@ struct ROUGETokenizerState {
                           _ emit: (UnsafeBufferPointer<UInt8>) -> Void) {
         guard let p = text.baseAddress else { return }
         let n = text.count
-        // A lowercase mapping has at most 3 scalars per source scalar of ≥ 2 bytes.
-        if buffer.count < 2 * n + 16 { buffer = [UInt8](repeating: 0, count: 2 * n + 16) }
+        // A lowercase mapping has at most 3 scalars per source scalar of ≥ 2 bytes, and a token
+        // lies within a run of ASCII letters, digits and non-ASCII bytes (any other ASCII byte
+        // separates): twice the longest such run suffices (on a long line, measure it, so that
+        // one huge line does not get a buffer of twice its size).
+        let bound = n <= 1 << 16 ? n : Self.longestTokenRun(p, n)
+        if buffer.count < 2 * bound + 16 { buffer = [UInt8](repeating: 0, count: 2 * bound + 16) }
         lowerAlnumTable.withUnsafeBufferPointer { lowerAlnum in
         buffer.withUnsafeMutableBufferPointer { tb in
             let buf = tb.baseAddress!
@@ -261,6 +265,22 @@ struct ROUGETokenizerState {
             flush()
         }
         }
+    }
+
+    /// The longest run of bytes that are ASCII letters, ASCII digits or non-ASCII (the only
+    /// bytes a token of ``compatibleTokens(_:buffer:_:)`` can come from). - Complexity: O(n).
+    static func longestTokenRun(_ p: UnsafePointer<UInt8>, _ n: Int) -> Int {
+        var best = 0, run = 0
+        for i in 0..<n {
+            let b = p[i]
+            if b >= 0x80 || (b &- 0x30) < 10 || ((b | 0x20) &- 0x61) < 26 {
+                run += 1
+                if run > best { best = run }
+            } else {
+                run = 0
+            }
+        }
+        return best
     }
 
     /// The plain two-step tokenizer (`pythonLower`, then runs of `[a-z0-9]`): the oracle of

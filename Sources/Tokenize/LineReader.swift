@@ -39,7 +39,9 @@ public struct InputError: Error, CustomStringConvertible, Equatable, Sendable {
 /// - NUL bytes are rejected (they are never text, and usually mean a binary file was given).
 ///
 /// Memory is bounded by the longest line plus a 1 MiB read buffer, so arbitrarily large files
-/// stream. - Complexity: O(n) in the file's size.
+/// stream; a buffer grown for a long line goes back to 1 MiB once the line is consumed (so two
+/// readers of line-aligned files do not both hold a huge line's buffer at once).
+/// - Complexity: O(n) in the file's size.
 public final class LineReader {
     /// The name used in error messages: the path, or "<stdin>".
     public let name: String
@@ -58,12 +60,13 @@ public final class LineReader {
     /// Whether the input is a regular file (not a pipe, terminal or device): only such an
     /// input can be read a second time with the same content.
     public private(set) var isRegularFile = false
+    private static let initialCapacity = 1 << 20
 
     /// Opens `path` for reading; `nil` or `"-"` reads standard input.
     /// - Throws: ``InputError`` when the file is missing, a directory, or unreadable.
     public init(path: String?, replaceInvalid: Bool = false) throws {
         self.replaceInvalid = replaceInvalid
-        buffer = [UInt8](repeating: 0, count: 1 << 20)
+        buffer = [UInt8](repeating: 0, count: LineReader.initialCapacity)
         if let path, path != "-" {
             name = path
             var st = stat()
@@ -95,7 +98,13 @@ public final class LineReader {
             end -= start
             start = 0
         }
-        if end == buffer.count { buffer.append(contentsOf: [UInt8](repeating: 0, count: buffer.count)) }
+        if end == buffer.count {
+            // A line longer than the buffer: double it (a new buffer and one copy; appending a
+            // zero-filled array would hold a third copy at the peak).
+            var grown = [UInt8](repeating: 0, count: 2 * buffer.count)
+            grown.withUnsafeMutableBytes { g in buffer.withUnsafeBytes { b in g.copyMemory(from: UnsafeRawBufferPointer(rebasing: b[0..<end])) } }
+            buffer = grown
+        }
         let n = buffer.withUnsafeMutableBytes { b in read(fd, b.baseAddress! + end, b.count - end) }
         if n < 0 { throw InputError(file: name, "read failed: \(String(cString: strerror(errno)))") }
         if n == 0 { eof = true } else {
@@ -117,18 +126,35 @@ public final class LineReader {
             if let nl = found {
                 let lineStart = start
                 start = nl + 1
+                defer { shrinkIfGrown() }
                 return try emit(lineStart, nl, body)
             }
             if eof {
                 if end > start {
                     let lineStart = start
                     start = end
+                    defer { shrinkIfGrown() }
                     return try emit(lineStart, end, body)
                 }
                 return nil
             }
             try fill()
         }
+    }
+
+    /// After a long line: back to a buffer of the initial size, keeping the unread bytes (when
+    /// they fit), so that the long line's memory is released before the next file is read.
+    private func shrinkIfGrown() {
+        guard buffer.count > LineReader.initialCapacity, end - start <= LineReader.initialCapacity / 2 else { return }
+        var small = [UInt8](repeating: 0, count: LineReader.initialCapacity)
+        if end > start {
+            small.withUnsafeMutableBytes { s in buffer.withUnsafeBytes { b in
+                s.copyMemory(from: UnsafeRawBufferPointer(rebasing: b[start..<end]))
+            } }
+        }
+        end -= start
+        start = 0
+        buffer = small
     }
 
     private func emit<R>(_ s: Int, _ e0: Int, _ body: (UnsafeBufferPointer<UInt8>) throws -> R) throws -> R {

@@ -7,39 +7,41 @@ import Glibc
 /// Writes a text file (or standard output) through a 1 MiB buffer, reporting failures as
 /// ``InputError`` with the file's name (a full disk, a closed pipe, a missing directory).
 ///
-/// Call ``close()`` at the end: it flushes the buffer and reports the last write error.
+/// The file is opened as an ``OutputFile``: a regular file is written to a temporary file and
+/// only replaces the target when ``close()`` succeeds; a writer dropped without ``close()``
+/// (an error on the way) leaves the target as it was.
 /// - Complexity: O(n) in the bytes written, one `write(2)` per MiB.
 public final class LineWriter {
     /// The name used in error messages: the path, or "<stdout>".
     public let name: String
+    private let output: OutputFile
     private let fd: Int32
-    private let ownsDescriptor: Bool
     private var buffer: [UInt8] = []
     private var closed = false
     private static let capacity = 1 << 20
 
-    /// Creates (or truncates) `path` for writing; `nil` or `"-"` writes standard output.
-    /// - Throws: ``InputError`` when the file cannot be created.
-    public init(path: String?) throws {
-        if let path, path != "-" {
-            name = path
-            let d = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
-            if d < 0 { throw InputError(file: path, "cannot write: \(String(cString: strerror(errno)))") }
-            fd = d
-            ownsDescriptor = true
-        } else {
-            name = "<stdout>"
-            fd = 1
-            ownsDescriptor = false
-        }
+    /// Opens `path` for writing (see ``OutputFile``); `nil` or `"-"` writes standard output.
+    /// - Parameters:
+    ///   - inputs: the files the command reads: the output must not be one of them.
+    /// - Throws: ``InputError`` when the output cannot be written or is one of `inputs`.
+    public convenience init(path: String?, inputs: [String] = []) throws {
+        try self.init(output: OutputFile(path: path, inputs: inputs))
+    }
+
+    /// Writes through `output` (opened beforehand, for instance to check it before any work).
+    public init(output: OutputFile) {
+        self.output = output
+        name = output.name
+        fd = output.descriptor
         buffer.reserveCapacity(LineWriter.capacity)
     }
 
-    deinit { try? close() }
+    /// A writer dropped without ``close()`` abandons its output (see ``OutputFile/discard()``).
+    deinit { if !closed { output.discard() } }
 
     /// Appends raw bytes.
     public func write(_ bytes: UnsafeBufferPointer<UInt8>) throws {
-        if buffer.count + bytes.count > LineWriter.capacity { try flush() }
+        if buffer.count + bytes.count > LineWriter.capacity { try flushBuffer() }
         if bytes.count >= LineWriter.capacity {
             try writeAll(bytes)
         } else {
@@ -52,27 +54,53 @@ public final class LineWriter {
         try bytes.withUnsafeBufferPointer { try write($0) }
     }
 
+    /// Appends the UTF-8 bytes of `text` (no newline added).
+    public func write(_ text: String) throws {
+        var text = text
+        try text.withUTF8 { try write($0) }
+    }
+
     /// Appends `line` and a newline.
     public func writeLine(_ line: String) throws {
         var line = line
         try line.withUTF8 { try write($0) }
-        if buffer.count + 1 > LineWriter.capacity { try flush() }
+        if buffer.count + 1 > LineWriter.capacity { try flushBuffer() }
         buffer.append(0x0A)
     }
 
-    /// Writes out the buffer.
+    /// Writes out the buffer (nothing once the writer is closed or discarded).
     public func flush() throws {
+        guard !closed else { return }
+        try flushBuffer()
+    }
+
+    /// Writes out the buffer; after a failure the buffer is dropped (not written twice).
+    private func flushBuffer() throws {
         guard !buffer.isEmpty else { return }
         defer { buffer.removeAll(keepingCapacity: true) }
         try buffer.withUnsafeBufferPointer { try writeAll($0) }
     }
 
-    /// Flushes and closes the file; reports any error the operating system reports.
+    /// Flushes, then finishes the output with ``OutputFile/commit()`` (a regular file is
+    /// renamed into place only now); reports any error the operating system reports, in which
+    /// case the target keeps its old contents.
     public func close() throws {
         guard !closed else { return }
         closed = true
-        defer { if ownsDescriptor { _ = systemClose(fd) } }
-        try flush()
+        do {
+            try flushBuffer()
+        } catch {
+            output.discard()
+            throw error
+        }
+        try output.commit()
+    }
+
+    /// Abandons the output without writing the buffer (the target keeps its old contents).
+    public func discard() {
+        guard !closed else { return }
+        closed = true
+        output.discard()
     }
 
     private func writeAll(_ bytes: UnsafeBufferPointer<UInt8>) throws {
@@ -91,5 +119,3 @@ public final class LineWriter {
 @inline(__always) private func systemWrite(_ fd: Int32, _ p: UnsafePointer<UInt8>, _ n: Int) -> Int {
     write(fd, p, n)
 }
-
-@inline(__always) private func systemClose(_ fd: Int32) -> Int32 { close(fd) }

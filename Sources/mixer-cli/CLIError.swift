@@ -1,4 +1,5 @@
 import ArgumentParser
+import Foundation
 #if canImport(Darwin)
 import Darwin
 #else
@@ -42,9 +43,45 @@ func reportingErrors<R>(_ body: () throws -> R) throws -> R {
     } catch let e as ValidationError {
         throw e
     } catch {
-        printError("\(error)")
+        printError(describe(error))
         throw ExitCode.failure
     }
+}
+
+/// An error as one line of plain words. Foundation's file errors (which print as
+/// `Error Domain=NSCocoaErrorDomain Code=… UserInfo={…}`) become `PATH: reason`, the reason
+/// being the system's text for the underlying errno (`No space left on device`).
+func describe(_ error: Error) -> String {
+    let text = "\(error)"
+    let ns = error as NSError
+    guard ns.domain == NSCocoaErrorDomain || ns.domain == NSPOSIXErrorDomain || text.contains("Error Domain=") else {
+        return text
+    }
+    let path = ns.userInfo[NSFilePathErrorKey] as? String ?? (ns.userInfo[NSURLErrorKey] as? URL)?.path
+    var code: Int32? = ns.domain == NSPOSIXErrorDomain ? Int32(truncatingIfNeeded: ns.code) : nil
+    if code == nil, let underlying = ns.userInfo[NSUnderlyingErrorKey] as? NSError, underlying.domain == NSPOSIXErrorDomain {
+        code = Int32(truncatingIfNeeded: underlying.code)
+    }
+    let reason: String
+    var isDirectory: ObjCBool = false
+    if code == nil, let path, FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), isDirectory.boolValue {
+        code = EISDIR
+    }
+    if let code {
+        reason = String(cString: strerror(code))
+    } else {
+        switch CocoaError.Code(rawValue: ns.code) {
+        case .fileNoSuchFile, .fileReadNoSuchFile: reason = String(cString: strerror(ENOENT))
+        case .fileReadNoPermission, .fileWriteNoPermission: reason = String(cString: strerror(EACCES))
+        case .fileWriteOutOfSpace: reason = String(cString: strerror(ENOSPC))
+        case .fileWriteVolumeReadOnly: reason = String(cString: strerror(EROFS))
+        case .fileReadCorruptFile: reason = "the file is damaged or not in the expected format"
+        case .fileReadInapplicableStringEncoding, .fileWriteInapplicableStringEncoding: reason = "not valid text in the expected encoding"
+        case .fileReadTooLarge: reason = "the file is too large to read"
+        default: reason = ns.code >= 256 && ns.code < 512 ? "cannot read the file" : ns.code >= 512 && ns.code < 768 ? "cannot write the file" : "file operation failed"
+        }
+    }
+    return path.map { "\($0): \(reason)" } ?? reason
 }
 
 /// Prints `error: MESSAGE` (one line) to standard error.

@@ -184,22 +184,24 @@ struct DecodeCommand: ParsableCommand {
         try reportingErrors {
             // Streams: the input is read and decoded in chunks of `chunkLines` lines (each
             // sorted by length into batches), so memory does not grow with the file.
+            // The output is checked (writable, not the input) before anything is read. A regular
+            // file is written to a temporary name and renamed over --output only at the end, so
+            // a run killed midway leaves no partial output at that path.
+            let writer = try LineWriter(path: output, inputs: [input])
             let reader = try LineReader(path: input, replaceInvalid: replaceInvalid)
             let trained = try decoding.loadModel()
             let format = DecodedOutputFormat(multiple: try decoding.makeStrategy().outputsPerInput > 1, scores: scores)
-            var writer: LineWriter? = nil
             var done = 0
             while true {
                 var chunk: [String] = []
                 while chunk.count < Self.chunkLines, let line = try reader.nextLine() { chunk.append(line) }
                 if chunk.isEmpty && done > 0 { break }
                 let outputs = try decoding.decode(chunk, with: trained, firstIndex: done)
-                if writer == nil { writer = try LineWriter(path: output) }
-                try format.write(outputs, to: writer!, firstLine: done + 1)
+                try format.write(outputs, to: writer, firstLine: done + 1)
                 done += chunk.count
                 if chunk.count < Self.chunkLines { break }
             }
-            try writer?.close()
+            try writer.close()
         }
     }
 }

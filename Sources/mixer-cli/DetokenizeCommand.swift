@@ -20,8 +20,8 @@ struct DetokenizeCommand: ParsableCommand {
 
     func run() throws {
         try reportingErrors {
+            let writer = try LineWriter(path: files.output, inputs: [files.input ?? "-"])
             let reader = try LineReader(path: files.input, replaceInvalid: files.replaceInvalid)
-            let writer = try LineWriter(path: files.output)
             _ = try Detokenizer().detokenize(from: reader, to: writer)
             try writer.close()
         }

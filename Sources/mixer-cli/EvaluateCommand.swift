@@ -74,28 +74,46 @@ struct EvaluateCommand: ParsableCommand {
     }
 
     func run() throws {
-        let lines: [String] = try reportingErrors {
-            let lines = try LineReader.readLines(source, replaceInvalid: replaceInvalid)
-            // Check the references before the (long) decoding.
-            for ref in references {
-                let n = try LineReader.readLines(ref, replaceInvalid: replaceInvalid).count
-                if n != lines.count { throw CLIError("\(ref) has \(n) lines but \(source) has \(lines.count)") }
+        let outputWriter: LineWriter? = try reportingErrors {
+            // --output and standard output (where the scores go) are checked (writable, not the
+            // source or a reference) before any reading, not after the decoding.
+            let writer = try output.map { try LineWriter(path: $0, inputs: [source] + references) }
+            _ = try OutputFile(path: nil, inputs: [source] + references)
+            // Line counts checked before the (long) decoding, streaming: no file is held in memory.
+            func lineCount(_ path: String) throws -> Int {
+                let reader = try LineReader(path: path, replaceInvalid: replaceInvalid)
+                while try reader.withNextLine({ _ in }) != nil {}
+                return reader.lineNumber
             }
-            if lines.isEmpty { throw CLIError("\(source) is empty, and so is every reference: nothing to score") }
-            return lines
+            let lines = try lineCount(source)
+            for ref in references {
+                let n = try lineCount(ref)
+                if n != lines { throw CLIError("\(ref) has \(n) lines but \(source) has \(lines)") }
+            }
+            if lines == 0 { throw CLIError("\(source) is empty, and so is every reference: nothing to score") }
+            return writer
         }
-        var hypothesisPath = output ?? ""
-        var temporary: String?
-        if output == nil {
-            hypothesisPath = FileManager.default.temporaryDirectory.appendingPathComponent("mixer-evaluate-\(UUID().uuidString).txt").path
-            temporary = hypothesisPath
-        }
-        defer { if let temporary { try? FileManager.default.removeItem(atPath: temporary) } }
+        // `score` reads the decoded text from a private file (--output may be a pipe or a device).
+        let hypothesisPath = FileManager.default.temporaryDirectory.appendingPathComponent("mixer-evaluate-\(UUID().uuidString).txt").path
+        defer { try? FileManager.default.removeItem(atPath: hypothesisPath) }
         try reportingErrors {
-            let (_, outputs) = try decoding.decode(lines)
+            // Decoded in chunks as `decode` does, so memory does not grow with the source file.
+            let trained = try TrainedModel(directory: decoding.model)
+            let reader = try LineReader(path: source, replaceInvalid: replaceInvalid)
+            let format = DecodedOutputFormat(multiple: false, scores: false)
             let writer = try LineWriter(path: hypothesisPath)
-            try DecodedOutputFormat(multiple: false, scores: false).write(outputs, to: writer)
+            var done = 0
+            while true {
+                var chunk: [String] = []
+                while chunk.count < DecodeCommand.chunkLines, let line = try reader.nextLine() { chunk.append(line) }
+                if chunk.isEmpty { break }
+                let outputs = try decoding.decode(chunk, with: trained, firstIndex: done)
+                try format.write(outputs, to: writer)
+                if let outputWriter { try format.write(outputs, to: outputWriter) }
+                done += chunk.count
+            }
             try writer.close()
+            try outputWriter?.close()
         }
         let score = try ScoreCommand.parse(scoreArguments(hypothesis: hypothesisPath))
         try score.run()

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Metrics
+import Tokenize
 
 @main
 struct MixerCommand: ParsableCommand {
@@ -15,4 +16,11 @@ struct MixerCommand: ParsableCommand {
             ReportCommand.self,
         ]
     )
+
+    /// Opens `/dev/null` onto any of descriptors 0-2 that is closed before anything else runs
+    /// (see ``OutputFile/reserveStandardDescriptors()``), then parses and runs the command.
+    static func main() {
+        OutputFile.reserveStandardDescriptors()
+        main(nil)
+    }
 }

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Seq2Seq
+import Tokenize
 
 struct ReportCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -35,12 +36,18 @@ struct ReportCommand: ParsableCommand {
 
     func run() throws {
         try reportingErrors {
+            let path = output ?? (runs.count == 1 ? URL(fileURLWithPath: runs[0]).appendingPathComponent("report.html").path : "report.html")
+            let logFiles = runs.map { URL(fileURLWithPath: $0).appendingPathComponent("log.jsonl").path }
+            // Both outputs are opened (and checked) before any log is read.
+            let html = try LineWriter(path: path, inputs: logFiles)
+            let summary = try LineWriter(path: nil, inputs: logFiles)
             let logs = try runs.map { try RunLog(directory: URL(fileURLWithPath: $0)) }
             let report = RunReport(runs: logs)
-            let path = output ?? (runs.count == 1 ? URL(fileURLWithPath: runs[0]).appendingPathComponent("report.html").path : "report.html")
-            try Data(report.html(title: title).utf8).write(to: URL(fileURLWithPath: path), options: .atomic)
-            print(report.summary())
-            print("wrote \(path)")
+            try html.write(Array(report.html(title: title).utf8))
+            try html.close()
+            try summary.writeLine(report.summary())
+            try summary.writeLine("wrote \(path)")
+            try summary.close()
         }
     }
 }

@@ -101,14 +101,17 @@ struct ScoreCommand: ParsableCommand {
             : ROUGE(types: rougeTypes, useStemmer: metric.stem, tokenizer: ROUGETokenizer(rawValue: metric.rougeTokenizer)!)
         let options = FileScoringOptions(bleu: bleu, rouge: rouge, keepSegments: confidence || paired != nil,
                                          replaceInvalid: replaceInvalid)
-        let out = OutputBuffer()
         do {
+            // Standard output is checked (not closed, not one of the inputs) before reading.
+            let out = try LineWriter(path: nil, inputs: [hypothesis] + references + (paired.map { [$0] } ?? []))
+            // Lines already scored reach standard output before an input error is reported.
+            defer { try? out.flush() }
             let nothing = ScoreError("\(hypothesis == "-" ? "<stdin>" : hypothesis): is empty, and so is every reference: nothing to score")
             if sentenceLevel {
                 let result = try FileScorer.score(hypotheses: hypothesis, references: references, options: options) { _, seg in
-                    out.write(format == "json" ? segmentJSON(seg, bleu: bleu, rouge: rouge) : segmentText(seg, rouge: rouge))
+                    try out.write(format == "json" ? segmentJSON(seg, bleu: bleu, rouge: rouge) : segmentText(seg, rouge: rouge))
                 }
-                out.flush()
+                try out.close()
                 if result.segments == 0 { throw nothing }
                 return
             }
@@ -121,10 +124,9 @@ struct ScoreCommand: ParsableCommand {
                     throw ScoreError("\(paired) has \(baseline!.segments) lines but \(hypothesis == "-" ? "<stdin>" : hypothesis) has \(result.segments)")
                 }
             }
-            out.write(corpusReport(result, baseline: baseline, bleu: bleu, rouge: rouge))
-            out.flush()
+            try out.write(corpusReport(result, baseline: baseline, bleu: bleu, rouge: rouge))
+            try out.close()
         } catch let e as InputError {
-            out.flush()
             printError(e.description)
             throw ExitCode(1)
         } catch let e as ScoreError {
@@ -220,19 +222,5 @@ struct ScoreCommand: ParsableCommand {
         }
         if format == "json" { return "{" + json.joined(separator: ", ") + "}\n" }
         return text.joined(separator: "\n") + "\n"
-    }
-}
-
-/// Buffered standard output (sentence-level output can be millions of lines).
-final class OutputBuffer {
-    private var buffer: [UInt8] = []
-    func write(_ s: String) {
-        buffer.append(contentsOf: s.utf8)
-        if buffer.count > 1 << 16 { flush() }
-    }
-    func flush() {
-        guard !buffer.isEmpty else { return }
-        FileHandle.standardOutput.write(Data(buffer))
-        buffer.removeAll(keepingCapacity: true)
     }
 }

@@ -66,8 +66,8 @@ struct TokenizeCommand: ParsableCommand {
 
     func run() throws {
         try reportingErrors {
+            let writer = try LineWriter(path: files.output, inputs: [files.input ?? "-"])
             let reader = try LineReader(path: files.input, replaceInvalid: files.replaceInvalid)
-            let writer = try LineWriter(path: files.output)
             _ = try tokenizer.makeTokenizer().tokenize(from: reader, to: writer)
             try writer.close()
         }

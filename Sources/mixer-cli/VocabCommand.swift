@@ -1,5 +1,4 @@
 import ArgumentParser
-import Foundation
 import Tokenize
 
 struct VocabCommand: ParsableCommand {
@@ -50,6 +49,7 @@ struct VocabCommand: ParsableCommand {
 
     func run() throws {
         try reportingErrors {
+            let writer = try LineWriter(path: output, inputs: files)
             let wordTokenizer = tokenize ? try tokenizer.makeTokenizer() : nil
             var counter = TokenCounter()
             for file in files {
@@ -60,13 +60,8 @@ struct VocabCommand: ParsableCommand {
                 throw CLIError("\(files.joined(separator: ", ")): no tokens to count (empty or only whitespace)")
             }
             let vocabulary = Vocabulary(counter, minCount: minCount, maxSize: maxSize)
-            if let output, output != "-" {
-                try vocabulary.write(to: URL(fileURLWithPath: output))
-            } else {
-                let writer = try LineWriter(path: nil)
-                try writer.write(Array(vocabulary.fileContents.utf8))
-                try writer.close()
-            }
+            try writer.write(Array(vocabulary.fileContents.utf8))
+            try writer.close()
             printNote("vocab: \(counter.total) tokens, \(counter.counts.count) types, \(vocabulary.count) ids (4 specials)")
         }
     }

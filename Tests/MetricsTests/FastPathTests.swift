@@ -205,6 +205,38 @@ final class FastPathTests: XCTestCase {
         }
     }
 
+    /// References with more distinct n-grams than `addReference` makes room for up front, so
+    /// the table and the id arrays grow inside its loop (the path that replaced reserving for
+    /// the worst case); several references, so the running counts and their maxima cross the
+    /// growth too.
+    func testNGramIndexGrowingMidReferenceCountsLikeANaiveCounter() {
+        var rng = SplitMix64(seed: 0x6A0)
+        func counts(_ s: [UInt32], _ n: Int) -> [[UInt32]: Int] {
+            var c: [[UInt32]: Int] = [:]
+            if s.count >= n { for i in 0...(s.count - n) { c[Array(s[i..<(i + n)]), default: 0] += 1 } }
+            return c
+        }
+        for trial in 0..<3 {
+            let vocab = 2_000 + rng.next(below: 4_000)
+            let seq = { (len: Int) in (0..<len).map { _ in UInt32(rng.next(below: vocab)) } }
+            let refs = (0..<(1 + trial)).map { _ in seq(25_000 + rng.next(below: 10_000)) }
+            let hyp = Array(refs[0].prefix(12_000)) + seq(15_000)
+            for dense in [false, true] {
+                let index = NGramIndex(maxOrder: 4)
+                index.denseUnigrams = dense
+                for r in refs { index.addReference(r) }
+                XCTAssertGreaterThan(index.distinctNGrams, 1 << 16, "trial \(trial): the test must cross the up-front room")
+                let m = hyp.withUnsafeBufferPointer { index.matches($0) }
+                for n in 1...4 {
+                    var maxRef: [[UInt32]: Int] = [:]
+                    for r in refs { for (g, c) in counts(r, n) { maxRef[g] = max(maxRef[g] ?? 0, c) } }
+                    let expected = counts(hyp, n).reduce(0) { $0 + min($1.value, maxRef[$1.key] ?? 0) }
+                    XCTAssertEqual(Int(m[n - 1]), expected, "trial \(trial) order \(n) dense \(dense)")
+                }
+            }
+        }
+    }
+
     func testDirectLCSMatchesTheTable() {
         var rng = SplitMix64(seed: 0x1C5)
         let lcs = DirectLCS()

@@ -163,8 +163,17 @@ public final class TrainedModel {
     /// - Returns: ids and the token strings (for `--replace-unk`).
     public func encodeSources(_ lines: [String]) throws -> [(ids: [Int32], tokens: [String])] {
         let tok = try config.tokenizer.makeTokenizer()
+        let limit = config.maxSourceLength
         return lines.map { line in
-            let words = Array(tok.words(line).prefix(config.maxSourceLength))
+            // Only the first `limit` tokens are kept as strings: a huge line costs its own size
+            // once (normalized and segmented), not a String per token.
+            var words: [String] = []
+            var l = line
+            l.withUTF8 { bytes in
+                tok.forEachToken(utf8: bytes) { token, _ in
+                    if words.count < limit { words.append(String(decoding: token, as: UTF8.self)) }
+                }
+            }
             return (sourceVocabulary.encode(words), words)
         }
     }
