@@ -98,7 +98,7 @@ struct EvaluateCommand: ParsableCommand {
         defer { try? FileManager.default.removeItem(atPath: hypothesisPath) }
         try reportingErrors {
             // Decoded in chunks as `decode` does, so memory does not grow with the source file.
-            let trained = try TrainedModel(directory: decoding.model)
+            let trained = try decoding.loadModel()
             let reader = try LineReader(path: source, replaceInvalid: replaceInvalid)
             let format = DecodedOutputFormat(multiple: false, scores: false)
             let writer = try LineWriter(path: hypothesisPath)

@@ -121,4 +121,15 @@ final class HelpTextTests: XCTestCase {
         let unknown = flags(readme).subtracting(known).subtracting(quoted)
         XCTAssertTrue(unknown.isEmpty, "README.md names flags that no command has: \(unknown.sorted())")
     }
+
+    /// docs/cli.md is every command's --help as the executable prints it now
+    /// (`scripts/cli-reference.sh` writes it).
+    func testCLIReferenceIsCurrent() throws {
+        let reference = try String(contentsOf: CLI.repositoryRoot.appendingPathComponent("docs/cli.md"), encoding: .utf8)
+        for command in Self.commands {
+            let text = try help(command)
+            XCTAssertTrue(reference.contains("## \(command)\n\n```text\n" + text + "```"),
+                          "docs/cli.md is out of date for \(command): run scripts/cli-reference.sh")
+        }
+    }
 }
