@@ -121,3 +121,47 @@ final class CHRFTERGoldenTests: XCTestCase {
                        "#:var|c:mixed|t:tercom|nr:no|pn:yes|as:no|v:2.6.0")
     }
 }
+
+/// Bootstrap intervals and paired tests of chrF and TER over per-segment statistics.
+final class CHRFTERBootstrapTests: XCTestCase {
+    private func corpus() -> (hyps: [String], refs: [[String?]]) {
+        let co = GoldenCHRFTER.corpora[0]
+        return (co["hyps"] as! [String], (co["refs"] as! [[Any]]).map { $0.map { $0 as? String } })
+    }
+
+    func testIntervalsAreDeterministicAndAroundTheScore() {
+        let (hyps, refs) = corpus()
+        let chrf = CHRF(wordOrder: 2), ter = TER()
+        let cs = chrf.corpusStatistics(hypotheses: hyps, references: refs)
+        let ts = ter.corpusStatistics(hypotheses: hyps, references: refs)
+        let a = Bootstrap.chrf(cs, config: chrf, samples: 200, seed: 3)
+        XCTAssertEqual(a, Bootstrap.chrf(cs, config: chrf, samples: 200, seed: 3))
+        XCTAssertNotEqual(a.mean, Bootstrap.chrf(cs, config: chrf, samples: 200, seed: 4).mean)
+        let chrfActual = chrf.score(cs.reduce(CHRFStatistics(orders: chrf.order), +)).score
+        XCTAssertGreaterThan(a.halfWidth, 0)
+        XCTAssertLessThan(abs(a.mean - chrfActual), 2 * a.halfWidth + 1)
+        let t = Bootstrap.ter(ts, config: ter, samples: 200, seed: 3)
+        let terActual = ter.score(ts.reduce(TERStatistics(), +)).score
+        XCTAssertGreaterThan(t.halfWidth, 0)
+        XCTAssertLessThan(abs(t.mean - terActual), 2 * t.halfWidth + 1)
+        // One segment repeated: every resample is the same corpus.
+        let same = Bootstrap.ter(Array(repeating: ts[1], count: 20), config: ter, samples: 50, seed: 1)
+        XCTAssertEqual(same.halfWidth, 0)
+        XCTAssertEqual(same.mean, ter.score(ts[1]).score, accuracy: 1e-9)
+    }
+
+    func testPairedTestSeesAClearDifferenceAndComparesASystemWithItself() {
+        let (hyps, refs) = corpus()
+        let chrf = CHRF(), ter = TER()
+        let good = chrf.corpusStatistics(hypotheses: hyps, references: refs)
+        let bad = chrf.corpusStatistics(hypotheses: hyps.map { String($0.reversed()) }, references: refs)
+        let p = Bootstrap.pairedCHRF(baseline: bad, system: good, config: chrf, samples: 300, seed: 1)
+        XCTAssertGreaterThan(p.systemScore, p.baselineScore)
+        XCTAssertLessThan(p.pValue, 0.05)
+        let ts = ter.corpusStatistics(hypotheses: hyps, references: refs)
+        let itself = Bootstrap.pairedTER(baseline: ts, system: ts, config: ter, samples: 100, seed: 1)
+        // sacreBLEU's p = (#{d_i − mean(d) > |s − b|} + 1) / (N + 1): all differences are 0, so 1 / 101.
+        XCTAssertEqual(itself.pValue, 1.0 / 101)
+        XCTAssertEqual(itself.baselineScore, itself.systemScore)
+    }
+}
