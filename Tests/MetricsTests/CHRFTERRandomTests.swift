@@ -48,6 +48,17 @@ final class CHRFTERRandomTests: XCTestCase {
         }
     }
 
+    /// sacreBLEU tokenizes references twice (its cache preprocesses them, then extracts their words
+    /// with the preprocessing again): `..5` becomes `. .5`, then `. . 5`. Values from sacreBLEU 2.6.0.
+    func testReferencesAreTokenizedTwiceAsSacreBLEUDoes() {
+        let ter = TER(normalized: true)
+        XCTAssertEqual(ter.tokenizer("..5"), ". .5")
+        XCTAssertEqual(ter.statistics(hypothesis: ". . 5", references: ["..5"]), TERStatistics(edits: 0, referenceLength: 3))
+        let same = ter.sentenceScore(hypothesis: "..5", references: ["..5"])
+        XCTAssertEqual(same.edits, 2)
+        assertClose(same.score, 66.66666666666666, "TER of ..5 against itself")
+    }
+
     /// The tokenizer's joined output, as sacreBLEU's `TercomTokenizer.__call__` prints it.
     func testTercomTokenizerStrings() {
         let norm = TERTokenizer(normalized: true)
