@@ -210,7 +210,7 @@ public struct CHRF: Sendable, Equatable {
 /// - Note: not thread-safe; use one per thread.
 public final class CHRFSegmentScorer {
     public let chrf: CHRF
-    private var pairIDs: [UInt64: UInt32] = [:]
+    private let pairIDs = PairTable()
     private var idOrder: [UInt8] = []               // per id: its order index (chars, then words)
     private var refCounts: [[Int32]] = []           // per reference: count per id
     private var refTotals: [[Int]] = []             // per reference: n-grams per order
@@ -227,7 +227,7 @@ public final class CHRFSegmentScorer {
 
     /// Starts a new segment (forgets the previous references).
     public func beginSegment() {
-        pairIDs.removeAll(keepingCapacity: true)
+        pairIDs.reset()
         idOrder.removeAll(keepingCapacity: true)
         refCounts.removeAll(keepingCapacity: true)
         refTotals.removeAll(keepingCapacity: true)
@@ -238,10 +238,8 @@ public final class CHRFSegmentScorer {
     private static let firstWord: UInt64 = 0xFFFF_FFFE << 32
 
     @inline(__always) private func pairID(_ key: UInt64, order: Int) -> UInt32 {
-        if let id = pairIDs[key] { return id }
-        let id = UInt32(idOrder.count)
-        pairIDs[key] = id
-        idOrder.append(UInt8(order))
+        let id = pairIDs.id(key, next: UInt32(idOrder.count))
+        if id == idOrder.count { idOrder.append(UInt8(order)) }
         return id
     }
 
@@ -258,10 +256,7 @@ public final class CHRFSegmentScorer {
         segmentIDs.removeAll(keepingCapacity: true)
         // Characters: Unicode scalars, without Python whitespace unless asked.
         scalars.removeAll(keepingCapacity: true)
-        for s in String(decoding: text, as: UTF8.self).unicodeScalars
-        where chrf.whitespace || !isPythonWhitespace(s.value) {
-            scalars.append(s.value)
-        }
+        decodeScalars(text, keepWhitespace: chrf.whitespace, into: &scalars)
         ngrams(of: scalars, orders: chrf.charOrder, orderBase: 0, first: Self.firstChar, totals: &totals)
         // Words (chrF++): Python's split(), then one leading or trailing punctuation mark apart.
         if chrf.wordOrder > 0, let base = text.baseAddress {
@@ -285,21 +280,32 @@ public final class CHRFSegmentScorer {
         return totals
     }
 
-    /// Appends the ids of the n-grams of `items` for n = 1…`orders` to `segmentIDs`.
+    /// Appends the ids of the n-grams of `items` for n = 1…`orders` to `segmentIDs`: the id of
+    /// `items[i..<i+n]` is the pair (id of `items[i..<i+n-1]`, `items[i+n-1]`).
+    /// - Complexity: O(items · orders) expected.
     private func ngrams(of items: [UInt32], orders: Int, orderBase: Int, first: UInt64, totals: inout [Int]) {
-        guard orders > 0 else { return }
+        guard orders > 0, !items.isEmpty else { return }
+        var out: [UInt32] = []
+        swap(&out, &segmentIDs)                 // append to a local array (no exclusivity checks)
         previous.removeAll(keepingCapacity: true)
-        for n in 1...orders {
-            let count = items.count - n + 1
-            if count <= 0 { break }
-            totals[orderBase + n - 1] = count
-            for i in 0..<count {
-                let head: UInt64 = n == 1 ? first : UInt64(previous[i]) << 32
-                let id = pairID(head | UInt64(items[i + n - 1]), order: orderBase + n - 1)
-                if n == 1 { previous.append(id) } else { previous[i] = id }
-                segmentIDs.append(id)
+        previous.append(contentsOf: repeatElement(0, count: items.count))
+        items.withUnsafeBufferPointer { it in
+            previous.withUnsafeMutableBufferPointer { prev in
+                for n in 1...orders {
+                    let count = it.count - n + 1
+                    if count <= 0 { break }
+                    totals[orderBase + n - 1] = count
+                    let order = orderBase + n - 1
+                    for i in 0..<count {
+                        let head: UInt64 = n == 1 ? first : UInt64(prev[i]) << 32
+                        let id = pairID(head | UInt64(it[i + n - 1]), order: order)
+                        prev[i] = id
+                        out.append(id)
+                    }
+                }
             }
         }
+        swap(&out, &segmentIDs)
     }
 
     /// Adds a reference given as UTF-8 bytes (checked well-formed by the caller).
@@ -322,13 +328,18 @@ public final class CHRFSegmentScorer {
     public func finishSegment(hypothesis line: UnsafeBufferPointer<UInt8>) -> CHRFStatistics {
         let hypTotals = extract(line)
         let order = chrf.order
-        hypCounts.removeAll(keepingCapacity: true)
-        hypCounts.append(contentsOf: repeatElement(0, count: idOrder.count))
-        hypDistinct.removeAll(keepingCapacity: true)
-        for id in segmentIDs {
-            if hypCounts[Int(id)] == 0 { hypDistinct.append(id) }
-            hypCounts[Int(id)] += 1
+        var counted: [Int32] = [], distinct: [UInt32] = []
+        swap(&counted, &hypCounts); swap(&distinct, &hypDistinct)      // local arrays in the loop
+        counted.removeAll(keepingCapacity: true)
+        counted.append(contentsOf: repeatElement(0, count: idOrder.count))
+        distinct.removeAll(keepingCapacity: true)
+        counted.withUnsafeMutableBufferPointer { c in
+            for id in segmentIDs {
+                if c[Int(id)] == 0 { distinct.append(id) }
+                c[Int(id)] += 1
+            }
         }
+        swap(&counted, &hypCounts); swap(&distinct, &hypDistinct)
         var best = CHRFStatistics(orders: order)
         var bestF = -1.0
         var stats = CHRFStatistics(orders: order)
@@ -368,4 +379,90 @@ private func isSingleScalar(_ w: UnsafeBufferPointer<UInt8>) -> Bool {
 @inline(__always)
 private func isCHRFPunctuation(_ b: UInt8) -> Bool {
     (b >= 0x21 && b <= 0x2F) || (b >= 0x3A && b <= 0x40) || (b >= 0x5B && b <= 0x60) || (b >= 0x7B && b <= 0x7E)
+}
+
+/// Appends the Unicode scalars of well-formed UTF-8 `text` to `out`, without Python whitespace
+/// unless `keepWhitespace`. - Complexity: O(n).
+@inline(__always)
+private func decodeScalars(_ text: UnsafeBufferPointer<UInt8>, keepWhitespace: Bool, into out: inout [UInt32]) {
+    var i = 0
+    let n = text.count
+    while i < n {
+        let b = UInt32(text[i])
+        var c: UInt32
+        if b < 0x80 { c = b; i += 1 }
+        else if b < 0xE0 { c = (b & 0x1F) << 6 | UInt32(text[i + 1] & 0x3F); i += 2 }
+        else if b < 0xF0 { c = (b & 0x0F) << 12 | UInt32(text[i + 1] & 0x3F) << 6 | UInt32(text[i + 2] & 0x3F); i += 3 }
+        else {
+            c = (b & 0x07) << 18 | UInt32(text[i + 1] & 0x3F) << 12 | UInt32(text[i + 2] & 0x3F) << 6 | UInt32(text[i + 3] & 0x3F)
+            i += 4
+        }
+        if keepWhitespace || !isPythonWhitespace(c) { out.append(c) }
+    }
+}
+
+/// An open-addressing map from 64-bit keys to dense ids (linear probing, multiplicative hash),
+/// reset per segment in O(entries): chrF interns thousands of n-grams per segment.
+final class PairTable {
+    private var keys: UnsafeMutablePointer<UInt64>
+    private var ids: UnsafeMutablePointer<UInt32>       // id + 1 (0 = empty)
+    private var used: UnsafeMutablePointer<Int32>       // the occupied slots
+    private var count = 0
+    private var mask: Int
+
+    init() {
+        mask = 1023
+        keys = .allocate(capacity: mask + 1)
+        ids = .allocate(capacity: mask + 1)
+        ids.initialize(repeating: 0, count: mask + 1)
+        used = .allocate(capacity: (mask + 1) / 2 + 1)
+    }
+
+    deinit { keys.deallocate(); ids.deallocate(); used.deallocate() }
+
+    /// Forgets every key (keeps the memory).
+    func reset() {
+        for k in 0..<count { ids[Int(used[k])] = 0 }
+        count = 0
+    }
+
+    @inline(__always) private static func slot(_ key: UInt64, _ mask: Int) -> Int {
+        Int(truncatingIfNeeded: (key &* 0x9E37_79B9_7F4A_7C15) >> 32) & mask
+    }
+
+    /// The id of `key`, or `next` (recorded as its id) when the key is new.
+    @inline(__always)
+    func id(_ key: UInt64, next: UInt32) -> UInt32 {
+        var s = Self.slot(key, mask)
+        while true {
+            let v = ids[s]
+            if v == 0 { break }
+            if keys[s] == key { return v - 1 }
+            s = (s + 1) & mask
+        }
+        keys[s] = key
+        ids[s] = next + 1
+        used[count] = Int32(s)
+        count += 1
+        if count * 2 > mask + 1 { grow() }
+        return next
+    }
+
+    private func grow() {
+        let oldKeys = keys, oldIDs = ids, oldUsed = used, n = count
+        mask = mask * 2 + 1
+        keys = .allocate(capacity: mask + 1)
+        ids = .allocate(capacity: mask + 1)
+        ids.initialize(repeating: 0, count: mask + 1)
+        used = .allocate(capacity: (mask + 1) / 2 + 1)
+        count = 0
+        for k in 0..<n {
+            let o = Int(oldUsed[k])
+            var s = Self.slot(oldKeys[o], mask)
+            while ids[s] != 0 { s = (s + 1) & mask }
+            keys[s] = oldKeys[o]; ids[s] = oldIDs[o]
+            used[count] = Int32(s); count += 1
+        }
+        oldKeys.deallocate(); oldIDs.deallocate(); oldUsed.deallocate()
+    }
 }
