@@ -208,4 +208,106 @@ extension ScoreCommand {
         if let rouge { out.append(" - rouge: \(rouge.tokenizer.label), stemming \(rouge.useStemmer ? "on" : "off"), mean F over lines") }
         return out.joined(separator: "\n") + "\n"
     }
+
+    // MARK: - Paired test of several systems
+
+    /// One metric's column of the paired test: the baseline's bootstrap estimate and each
+    /// other system's paired result (all on the same resamples).
+    private struct PairedColumn {
+        var key: String
+        var name: String
+        var decimals: Int
+        var signature: String?
+        var baselineScore: Double
+        var baseline: ConfidenceInterval
+        var systems: [PairedBootstrapResult]
+    }
+
+    private func pairedColumns(_ r: [CorpusScores], bleu: BLEU?, rouge: ROUGE?, chrfs: [(key: String, config: CHRF)],
+                               ter: TER?) -> [PairedColumn] {
+        let base = r[0], others = r.dropFirst()
+        let bs = (samples, seed)
+        var columns: [PairedColumn] = []
+        if let bleu, let s = base.bleu {
+            columns.append(PairedColumn(
+                key: "bleu", name: "BLEU", decimals: width, signature: bleu.signature(references: base.references, bootstrap: bs, short: short),
+                baselineScore: s.score, baseline: Bootstrap.bleu(base.segmentBLEU, config: bleu, samples: samples, seed: seed),
+                systems: others.map { Bootstrap.pairedBLEU(baseline: base.segmentBLEU, system: $0.segmentBLEU, config: bleu, samples: samples, seed: seed) }))
+        }
+        for (k, c) in chrfs.enumerated() {
+            columns.append(PairedColumn(
+                key: c.key, name: base.chrf[k].name, decimals: width, signature: c.config.signature(references: base.references, bootstrap: bs, short: short),
+                baselineScore: base.chrf[k].score, baseline: Bootstrap.chrf(base.segmentCHRF[k], config: c.config, samples: samples, seed: seed),
+                systems: others.map { Bootstrap.pairedCHRF(baseline: base.segmentCHRF[k], system: $0.segmentCHRF[k], config: c.config,
+                                                           samples: samples, seed: seed) }))
+        }
+        if let ter, let s = base.ter {
+            columns.append(PairedColumn(
+                key: "ter", name: "TER", decimals: width, signature: ter.signature(references: base.references, bootstrap: bs, short: short),
+                baselineScore: s.score, baseline: Bootstrap.ter(base.segmentTER, config: ter, samples: samples, seed: seed),
+                systems: others.map { Bootstrap.pairedTER(baseline: base.segmentTER, system: $0.segmentTER, config: ter, samples: samples, seed: seed) }))
+        }
+        for t in rouge?.types ?? [] {
+            let b = base.segmentROUGE[t] ?? []
+            columns.append(PairedColumn(
+                key: t.rawValue, name: t.rawValue, decimals: rougeWidth(), signature: nil, baselineScore: (base.rouge[t] ?? .zero).f,
+                baseline: Bootstrap.mean(b, samples: samples, seed: seed),
+                systems: others.map { Bootstrap.pairedMean(baseline: b, system: $0.segmentROUGE[t] ?? [], samples: samples, seed: seed) }))
+        }
+        return columns
+    }
+
+    /// sacreBLEU's `--paired-bs` over several hypothesis files: each system against the first,
+    /// every metric on the same resamples; a table (text) or a list of objects (json).
+    func pairedTable(_ results: [CorpusScores], bleu: BLEU?, rouge: ROUGE?, chrfs: [(key: String, config: CHRF)], ter: TER?) -> String {
+        let columns = pairedColumns(results, bleu: bleu, rouge: rouge, chrfs: chrfs, ter: ter)
+        let names = hypotheses.map { $0 == "-" ? "<stdin>" : $0 }
+        if format == "json" {
+            let objects = names.indices.map { i -> String in
+                var parts = ["\"system\": \(jsonString(names[i]))", "\"baseline\": \(i == 0)"]
+                for c in columns {
+                    let score = i == 0 ? c.baselineScore : c.systems[i - 1].systemScore
+                    let ci = i == 0 ? c.baseline : c.systems[i - 1].system
+                    var f = ["\"score\": \(formatJSONNumber(score))", "\"mean\": \(formatJSONNumber(ci.mean))",
+                             "\"half_width\": \(formatJSONNumber(ci.halfWidth))"]
+                    if i > 0 { f.append("\"p_value\": \(formatJSONNumber(c.systems[i - 1].pValue))") }
+                    if let sig = c.signature { f.append("\"signature\": \(jsonString(sig))") }
+                    parts.append("\(jsonString(c.key)): {" + f.joined(separator: ", ") + "}")
+                }
+                return "{" + parts.joined(separator: ", ") + "}"
+            }
+            return "[" + objects.joined(separator: ", ") + "]\n"
+        }
+        var rows: [[String]] = [["System"] + columns.map { "\($0.name) (μ ± 95% CI)" }]
+        for i in names.indices {
+            rows.append([i == 0 ? "Baseline: \(names[0])" : names[i]] + columns.map { c in
+                let score = i == 0 ? c.baselineScore : c.systems[i - 1].systemScore
+                let ci = i == 0 ? c.baseline : c.systems[i - 1].system
+                return "\(formatFixed(score, c.decimals)) (\(formatFixed(ci.mean, c.decimals)) ± \(formatFixed(ci.halfWidth, c.decimals)))"
+            })
+            if i > 0 {
+                rows.append([""] + columns.map { c in
+                    let p = c.systems[i - 1].pValue
+                    return "(p = \(formatFixed(p, 4)))" + (p < 0.05 ? "*" : "")
+                })
+            }
+        }
+        let widths = rows[0].indices.map { c in rows.map { $0[c].count }.max()! }
+        var out = rows.map { cells in
+            cells.enumerated().map { c, v in
+                let pad = String(repeating: " ", count: widths[c] - v.count)
+                return c == 0 ? pad + v : v + pad
+            }.joined(separator: "  ").replacingOccurrences(of: " +$", with: "", options: .regularExpression)
+        }
+        out.append("")
+        out.append("Paired bootstrap resampling test, \(samples) resamples (seed \(seed)): each system against Baseline: \(names[0]);")
+        out.append("score (bootstrap mean ± 95% half-width); p < 0.05 is marked *.")
+        out.append("")
+        out.append("Metric signatures")
+        let signed = columns.filter { $0.signature != nil }
+        let nameWidth = signed.map(\.name.count).max() ?? 0
+        for c in signed { out.append(" - \(c.name)\(String(repeating: " ", count: nameWidth - c.name.count))  \(c.signature!)") }
+        if let rouge { out.append(" - rouge: \(rouge.tokenizer.label), stemming \(rouge.useStemmer ? "on" : "off"), mean F over lines") }
+        return out.joined(separator: "\n") + "\n"
+    }
 }

@@ -59,7 +59,8 @@ struct ScoreCommand: ParsableCommand {
           help: "Add bootstrap confidence intervals (mean ± 95% half-width, as sacreBLEU).")
     var confidence = false
 
-    @Option(name: [.long, .customLong("confidence-n"), .customLong("cin", withSingleDash: true)],
+    @Option(name: [.long, .customLong("confidence-n"), .customLong("cin", withSingleDash: true),
+                   .customLong("paired-bs-n"), .customLong("pbsn", withSingleDash: true)],
             help: "Bootstrap resamples for --confidence and --paired.")
     var samples: Int = 1000
 
@@ -68,6 +69,10 @@ struct ScoreCommand: ParsableCommand {
 
     @Option(help: "A baseline hypothesis file: paired bootstrap test of HYP against it (as sacreBLEU --paired-bs).")
     var paired: String?
+
+    @Flag(name: [.customLong("paired-bs"), .customLong("pbs", withSingleDash: true)],
+          help: "With several hypothesis files: paired bootstrap test of each against the first (sacreBLEU's --paired-bs).")
+    var pairedBS = false
 
     @Flag(name: .customLong("replace-invalid"), help: "Replace invalid UTF-8 with U+FFFD instead of failing.")
     var replaceInvalid = false
@@ -111,6 +116,15 @@ struct ScoreCommand: ParsableCommand {
         if sentenceLevel && (confidence || paired != nil) {
             throw ValidationError("--confidence and --paired apply to corpus scores, not with --sentence-level.")
         }
+        if pairedBS {
+            if hypotheses.count < 2 { throw ValidationError("--paired-bs needs a baseline and at least one more hypothesis file (-i BASE SYS...).") }
+            if paired != nil || confidence || sentenceLevel {
+                throw ValidationError("--paired-bs compares the hypothesis files with the first; drop --paired, --confidence and --sentence-level.")
+            }
+            if format == "sacrebleu-json" {
+                throw ValidationError("--paired-bs has no sacrebleu-json output (sacreBLEU 2.6.0's own fails there); use --format json.")
+            }
+        }
         if hypotheses.count > 1 {
             if sentenceLevel { throw ValidationError("--sentence-level scores one hypothesis file, not \(hypotheses.count).") }
             if confidence || paired != nil {
@@ -128,7 +142,7 @@ struct ScoreCommand: ParsableCommand {
         let ter = metric.ter
         let references = referenceFiles
         let options = FileScoringOptions(bleu: bleu, rouge: rouge, chrf: chrfs.map(\.config), ter: ter,
-                                         keepSegments: confidence || paired != nil, replaceInvalid: replaceInvalid)
+                                         keepSegments: confidence || paired != nil || pairedBS, replaceInvalid: replaceInvalid)
         let out = OutputBuffer()
         do {
             let nothing = ScoreError("\(hypothesis == "-" ? "<stdin>" : hypothesis): is empty, and so is every reference: nothing to score")
@@ -152,7 +166,8 @@ struct ScoreCommand: ParsableCommand {
                     if r.segments == 0 { throw ScoreError("\(h == "-" ? "<stdin>" : h): is empty, and so is every reference: nothing to score") }
                     results.append(r)
                 }
-                out.write(systemsTable(results, bleu: bleu, rouge: rouge, chrfs: chrfs, ter: ter))
+                out.write(pairedBS ? pairedTable(results, bleu: bleu, rouge: rouge, chrfs: chrfs, ter: ter)
+                                   : systemsTable(results, bleu: bleu, rouge: rouge, chrfs: chrfs, ter: ter))
                 out.flush()
                 return
             }

@@ -211,3 +211,40 @@ final class ScoreCHRFTERCommandTests: XCTestCase {
         XCTAssertEqual(mismatch.stderr.split(separator: "\n").count, 1, mismatch.stderr)
     }
 }
+
+extension ScoreCHRFTERCommandTests {
+    func testPairedBootstrapAcrossSystems() throws {
+        let co = corpus("1ref")
+        let c = try files(co, ter: false)
+        let hyps = co["hyps"] as! [String]
+        let worse = try write(hyps.map { $0.split(separator: " ").dropLast().joined(separator: " ") }, "worse.txt")
+        let same = try write(hyps, "same.txt")
+        let args = ["score", c.refs[0], "-i", c.hyp, worse, same, "-m", "bleu", "chrf", "ter", "--paired-bs", "-pbsn", "200", "--seed", "3"]
+        let t = try CLI.run(args)
+        XCTAssertEqual(t.status, 0, t.stderr)
+        XCTAssertEqual(t.stdout, try CLI.run(args).stdout, "seeded: the same output twice")
+        let lines = t.stdout.split(separator: "\n").map(String.init)
+        XCTAssertTrue(lines[0].contains("BLEU (μ ± 95% CI)") && lines[0].contains("chrF2 (μ ± 95% CI)") && lines[0].contains("TER (μ ± 95% CI)"), t.stdout)
+        XCTAssertTrue(lines[1].hasPrefix("Baseline: \(c.hyp)"), t.stdout)
+        XCTAssertTrue(lines[1].contains(String(format: "%.2f (", goldenScore(co, "chrf", "chrf"))), t.stdout)
+        XCTAssertTrue(t.stdout.contains("bs:200|seed:3|"), t.stdout)
+        let j = try CLI.run(["score", c.refs[0], "-i", c.hyp, worse, same, "-m", "chrf", "ter", "--paired-bs", "-pbsn", "200", "-f", "json"])
+        XCTAssertEqual(j.status, 0, j.stderr)
+        let list = try JSONSerialization.jsonObject(with: j.stdoutData) as! [[String: Any]]
+        XCTAssertEqual(list.count, 3)
+        XCTAssertEqual(list[0]["baseline"] as? Bool, true)
+        XCTAssertNil((list[0]["chrf"] as! [String: Any])["p_value"])
+        let sameChrf = list[2]["chrf"] as! [String: Any]
+        XCTAssertEqual((sameChrf["score"] as! NSNumber).doubleValue, ((list[0]["chrf"] as! [String: Any])["score"] as! NSNumber).doubleValue)
+        // The same system as the baseline: every resampled difference is 0, so p = 1/(N + 1).
+        XCTAssertEqual((sameChrf["p_value"] as! NSNumber).doubleValue, 1.0 / 201, accuracy: 1e-12)
+        let worseTER = list[1]["ter"] as! [String: Any]
+        XCTAssertGreaterThan((worseTER["score"] as! NSNumber).doubleValue, ((list[0]["ter"] as! [String: Any])["score"] as! NSNumber).doubleValue)
+        for bad in [["score", c.refs[0], "-i", c.hyp, "--paired-bs"], ["score", c.refs[0], "-i", c.hyp, worse, "--paired-bs", "--confidence"],
+                    ["score", c.refs[0], "-i", c.hyp, worse, "--paired-bs", "-f", "sacrebleu-json"]] {
+            let r = try CLI.run(bad)
+            XCTAssertNotEqual(r.status, 0, bad.joined(separator: " "))
+            XCTAssertTrue(r.stderr.contains("--paired-bs"), r.stderr)
+        }
+    }
+}
