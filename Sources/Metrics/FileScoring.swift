@@ -15,10 +15,20 @@ public struct FileScoringOptions: Sendable {
     public var keepSegments: Bool
     /// Replace ill-formed UTF-8 with U+FFFD instead of failing.
     public var replaceInvalid: Bool
+    /// A string (such as `<n>`) that marks sentence breaks in ROUGE's input: it becomes a
+    /// newline before ROUGE scores a line, so that `rougeLsum` splits sentences there (line
+    /// files cannot hold newlines). BLEU, chrF and TER read the lines unchanged.
+    public var rougeNewline: String?
     public init(bleu: BLEU?, rouge: ROUGE?, chrf: [CHRF] = [], ter: TER? = nil, keepSegments: Bool = false,
                 replaceInvalid: Bool = false) {
         self.bleu = bleu; self.rouge = rouge; self.chrf = chrf; self.ter = ter
         self.keepSegments = keepSegments; self.replaceInvalid = replaceInvalid
+    }
+
+    public init(bleu: BLEU?, rouge: ROUGE?, chrf: [CHRF] = [], ter: TER? = nil, keepSegments: Bool = false,
+                replaceInvalid: Bool = false, rougeNewline: String?) {
+        self.init(bleu: bleu, rouge: rouge, chrf: chrf, ter: ter, keepSegments: keepSegments, replaceInvalid: replaceInvalid)
+        self.rougeNewline = rougeNewline.flatMap { $0.isEmpty ? nil : $0 }
     }
 }
 
@@ -80,6 +90,24 @@ public enum FileScorer {
         result.chrfStatistics = options.chrf.map { CHRFStatistics(orders: $0.order) }
         result.segmentCHRF = options.chrf.map { _ in [] }
         var rougeSums: [ROUGEType: (Double, Double, Double)] = [:]
+        // ROUGE's input: the line, or a copy with the sentence marker replaced by "\n".
+        let marker = options.rougeNewline.map { Array($0.utf8) } ?? []
+        var replaced: [UInt8] = []
+        func rougeInput<R>(_ line: UnsafeBufferPointer<UInt8>, _ body: (UnsafeBufferPointer<UInt8>) -> R) -> R {
+            guard !marker.isEmpty else { return body(line) }
+            replaced.removeAll(keepingCapacity: true)
+            var i = 0
+            while i < line.count {
+                if line[i] == marker[0], i + marker.count <= line.count,
+                   marker.indices.allSatisfy({ line[i + $0] == marker[$0] }) {
+                    replaced.append(0x0A)
+                    i += marker.count
+                } else {
+                    replaced.append(line[i]); i += 1
+                }
+            }
+            return replaced.withUnsafeBufferPointer(body)
+        }
         var rougeBest = ROUGEScores()
         while true {
             bleuScorer?.beginSegment()
@@ -90,7 +118,7 @@ public enum FileScorer {
             for (k, r) in refReaders.enumerated() {
                 let got = try r.withNextLine { line -> Bool in
                     bleuScorer?.addReference(line)
-                    rougeScorer?.addReference(line)
+                    if let r = rougeScorer { rougeInput(line) { r.addReference($0) } }
                     if !chrfScorers.isEmpty {
                         // sacreBLEU's command line rstrip()s every line (it matters with --chrf-whitespace).
                         let stripped = rstripped(line)
@@ -105,7 +133,7 @@ public enum FileScorer {
             let hypGot = try hypReader.withNextLine { line -> Bool in
                 if let s = bleuScorer { seg.bleuStatistics = s.finishSegment(hypothesis: line) }
                 if let s = rougeScorer {
-                    rougeBest = s.finishSegment(hypothesis: line).bestScores
+                    rougeBest = rougeInput(line) { s.finishSegment(hypothesis: $0) }.bestScores
                     if segment != nil { seg.rouge = rougeBest.dictionary }
                 }
                 if !chrfScorers.isEmpty {

@@ -310,4 +310,35 @@ extension ScoreCommand {
         if let rouge { out.append(" - rouge: \(rouge.tokenizer.label), stemming \(rouge.useStemmer ? "on" : "off"), mean F over lines") }
         return out.joined(separator: "\n") + "\n"
     }
+
+    // MARK: - rouge-score's per-example CSV
+
+    /// The ROUGE types in rouge-score's column order (Python's sorted names).
+    private func csvROUGETypes(_ rouge: ROUGE?) -> [ROUGEType] {
+        (rouge?.types ?? []).sorted { Array($0.rawValue.utf8).lexicographicallyPrecedes(Array($1.rawValue.utf8)) }
+    }
+
+    /// rouge-score's per-example header, `id,rouge1-P,rouge1-R,rouge1-F,…`, then one column per
+    /// other metric (`bleu`, `chrf`, `chrf++`, `ter`: the sentence score).
+    func csvHeader(bleu: BLEU?, rouge: ROUGE?, chrfs: [(key: String, config: CHRF)], ter: TER?) -> String {
+        var cols = ["id"]
+        for t in csvROUGETypes(rouge) { cols += ["\(t.rawValue)-P", "\(t.rawValue)-R", "\(t.rawValue)-F"] }
+        if bleu != nil { cols.append("bleu") }
+        cols += chrfs.map(\.key)
+        if ter != nil { cols.append("ter") }
+        return cols.joined(separator: ",") + "\n"
+    }
+
+    /// One row: the 0-based line number, then `%f` figures as rouge-score writes them.
+    func csvRow(_ id: Int, _ seg: SegmentScores, rouge: ROUGE?, chrfs: [(key: String, config: CHRF)], ter: TER?) -> String {
+        var cells = [String(id)]
+        for t in csvROUGETypes(rouge) {
+            let s = seg.rouge[t] ?? .zero
+            cells += [formatFixed(s.precision, 6), formatFixed(s.recall, 6), formatFixed(s.f, 6)]
+        }
+        if let s = seg.bleu { cells.append(formatFixed(s.score, 6)) }
+        for (k, c) in chrfs.enumerated() { cells.append(formatFixed(c.config.score(seg.chrfStatistics[k]).score, 6)) }
+        if let ter, let st = seg.terStatistics { cells.append(formatFixed(ter.score(st).score, 6)) }
+        return cells.joined(separator: ",") + "\n"
+    }
 }

@@ -78,7 +78,7 @@ struct ScoreCommand: ParsableCommand {
     var replaceInvalid = false
 
     @Option(name: [.long, .customShort("f")],
-            help: "Output format: text or json (mixer's), sacrebleu-text or sacrebleu-json (sacreBLEU 2.x's -f text / -f json).")
+            help: "Output format: text or json (mixer's), sacrebleu-text or sacrebleu-json (sacreBLEU 2.x's -f text / -f json), csv (rouge-score's per-example CSV, with --sentence-level).")
     var format: String = "text"
 
     @Option(name: [.customLong("width"), .customShort("w")],
@@ -94,7 +94,7 @@ struct ScoreCommand: ParsableCommand {
     @Flag(name: [.long, .customLong("sh", withSingleDash: true)], help: "Short signatures (sacreBLEU's --short).")
     var short = false
 
-    private static let formats = ["text", "json", "sacrebleu-text", "sacrebleu-json"]
+    private static let formats = ["text", "json", "sacrebleu-text", "sacrebleu-json", "csv"]
     var sacreBLEUFormat: Bool { format.hasPrefix("sacrebleu") }
     /// The hypothesis files: -i's, else the positional files (standard input when none).
     var hypotheses: [String] { inputs.isEmpty ? (files.isEmpty ? ["-"] : files) : inputs }
@@ -110,6 +110,9 @@ struct ScoreCommand: ParsableCommand {
         if !Self.formats.contains(format) { throw ValidationError("--format must be one of \(Self.formats.joined(separator: ", ")).") }
         if sacreBLEUFormat && metric.rouge != nil {
             throw ValidationError("--format \(format) covers bleu, chrf and ter (sacreBLEU's metrics); use text or json with ROUGE.")
+        }
+        if format == "csv" && !sentenceLevel {
+            throw ValidationError("--format csv writes one row per line (rouge-score's per-example CSV): add --sentence-level.")
         }
         if samples < 1 || samples > 1_000_000 { throw ValidationError("--samples must be between 1 and 1000000.") }
         if width < 0 || width > 17 { throw ValidationError("--width must be between 0 and 17.") }
@@ -142,13 +145,17 @@ struct ScoreCommand: ParsableCommand {
         let ter = metric.ter
         let references = referenceFiles
         let options = FileScoringOptions(bleu: bleu, rouge: rouge, chrf: chrfs.map(\.config), ter: ter,
-                                         keepSegments: confidence || paired != nil || pairedBS, replaceInvalid: replaceInvalid)
+                                         keepSegments: confidence || paired != nil || pairedBS, replaceInvalid: replaceInvalid,
+                                         rougeNewline: metric.rougeNewline)
         let out = OutputBuffer()
         do {
             let nothing = ScoreError("\(hypothesis == "-" ? "<stdin>" : hypothesis): is empty, and so is every reference: nothing to score")
             if sentenceLevel {
-                let result = try FileScorer.score(hypotheses: hypothesis, references: references, options: options) { _, seg in
-                    if sacreBLEUFormat {
+                if format == "csv" { out.write(csvHeader(bleu: bleu, rouge: rouge, chrfs: chrfs, ter: ter)) }
+                let result = try FileScorer.score(hypotheses: hypothesis, references: references, options: options) { index, seg in
+                    if format == "csv" {
+                        out.write(csvRow(index - 1, seg, rouge: rouge, chrfs: chrfs, ter: ter))
+                    } else if sacreBLEUFormat {
                         out.write(sacreBLEUSegmentText(seg, bleu: bleu, chrfs: chrfs, ter: ter))
                     } else {
                         out.write(format == "json" ? segmentJSON(seg, bleu: bleu, rouge: rouge, chrfs: chrfs, ter: ter)

@@ -27,6 +27,10 @@ struct MetricArguments: ParsableArguments {
     var stem = false
     @Option(name: .customLong("rouge-tokenizer"), help: "ROUGE tokenizer: compatible (rouge-score's) or unicode.")
     var rougeTokenizer: String = "compatible"
+    @Option(name: .customLong("rouge-newline"),
+            help: ArgumentHelp("A sentence marker (such as '<n>') that becomes a newline in ROUGE's input, so that rougeLsum splits sentences there.",
+                               valueName: "marker"))
+    var rougeNewline: String?
 
     @Option(name: [.customLong("chrf-char-order"), .customLong("cc", withSingleDash: true)], help: "chrF character n-gram order.")
     var chrfCharOrder: Int = 6
@@ -86,6 +90,9 @@ struct MetricArguments: ParsableArguments {
         if list.contains("chrf") && chrfCharOrder + chrfWordOrder == 0 {
             throw ValidationError("--chrf-char-order and --chrf-word-order cannot both be 0.")
         }
+        if let m = rougeNewline, m.isEmpty || m.contains("\n") {
+            throw ValidationError("--rouge-newline needs a non-empty marker without a newline, such as '<n>'.")
+        }
         if !(0...1000).contains(chrfBeta) { throw ValidationError("--chrf-beta must be between 0 and 1000.") }
     }
 
@@ -129,6 +136,7 @@ struct MetricArguments: ParsableArguments {
                  "--rouge-tokenizer", rougeTokenizer, "--chrf-char-order", "\(chrfCharOrder)",
                  "--chrf-word-order", "\(chrfWordOrder)", "--chrf-beta", "\(chrfBeta)"]
         if let v = smoothValue { a += ["--smooth-value", "\(v)"] }
+        if let m = rougeNewline { a += ["--rouge-newline", m] }
         if lowercase { a.append("--lowercase") }
         if stem { a.append("--stem") }
         for (on, flag) in [(chrfWhitespace, "--chrf-whitespace"), (chrfLowercase, "--chrf-lowercase"),

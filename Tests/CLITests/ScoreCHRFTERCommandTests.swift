@@ -248,3 +248,33 @@ extension ScoreCHRFTERCommandTests {
         }
     }
 }
+
+extension ScoreCHRFTERCommandTests {
+    /// `--rouge-newline '<n>'` and `--format csv` reproduce rouge-score 0.1.2's own per-example
+    /// CSV byte for byte on multi-sentence summaries (Resources/rouge-score-lsum, made by
+    /// scripts/gen_rouge_lsum_csv.py), where rougeLsum differs from rougeL on 12 of 40 lines.
+    func testRougeLsumSentenceMarkerAndCSVMatchRougeScore() throws {
+        let d = CLI.repositoryRoot.appendingPathComponent("Tests/MetricsTests/Resources/rouge-score-lsum")
+        let expected = try String(contentsOf: d.appendingPathComponent("rouge-score.csv"), encoding: .utf8)
+        let args = ["score", d.appendingPathComponent("predictions.txt").path, "--ref", d.appendingPathComponent("targets.txt").path,
+                    "--metrics", "rouge1,rougeLsum,rouge2,rougeL", "--stem", "--sentence-level", "--format", "csv"]
+        let r = try CLI.run(args + ["--rouge-newline", "<n>"])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        XCTAssertEqual(r.stdout, expected)
+        // Without the marker, "<n>" is read as the word "n" and rougeLsum sees one sentence.
+        let plain = try CLI.run(args)
+        XCTAssertEqual(plain.status, 0, plain.stderr)
+        XCTAssertNotEqual(plain.stdout, expected)
+        // Other metrics get one column each; csv needs --sentence-level; the marker cannot be empty.
+        let more = try CLI.run(["score", d.appendingPathComponent("predictions.txt").path, "--ref", d.appendingPathComponent("targets.txt").path,
+                                "--metrics", "rougeL,chrf,ter", "-sl", "-f", "csv"])
+        XCTAssertEqual(more.status, 0, more.stderr)
+        XCTAssertTrue(more.stdout.hasPrefix("id,rougeL-P,rougeL-R,rougeL-F,chrf,ter\n0,"), more.stdout)
+        for (bad, mention) in [(["-f", "csv"], "--sentence-level"), (["--rouge-newline", ""], "--rouge-newline")] {
+            let e = try CLI.run(["score", d.appendingPathComponent("predictions.txt").path, "--ref", d.appendingPathComponent("targets.txt").path,
+                                 "--metrics", "rougeLsum"] + bad)
+            XCTAssertNotEqual(e.status, 0)
+            XCTAssertTrue(e.stderr.contains(mention), e.stderr)
+        }
+    }
+}
