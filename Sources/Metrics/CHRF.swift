@@ -308,6 +308,17 @@ public final class CHRFSegmentScorer {
         swap(&out, &segmentIDs)
     }
 
+    /// The number of n-gram ids so far (a mark for ``rewind(to:)``).
+    var mark: Int { idOrder.count }
+
+    /// Forgets the n-gram ids created after `mark` (a hypothesis's own n-grams), keeping the
+    /// references: lets a reward score many hypotheses against the same references in bounded
+    /// memory. - Precondition: no reference was added after `mark`.
+    func rewind(to mark: Int) {
+        pairIDs.truncate(to: mark)
+        idOrder.removeLast(idOrder.count - mark)
+    }
+
     /// Adds a reference given as UTF-8 bytes (checked well-formed by the caller).
     public func addReference(_ line: UnsafeBufferPointer<UInt8>) {
         let totals = extract(line)
@@ -421,9 +432,16 @@ final class PairTable {
     deinit { keys.deallocate(); ids.deallocate(); used.deallocate() }
 
     /// Forgets every key (keeps the memory).
-    func reset() {
-        for k in 0..<count { ids[Int(used[k])] = 0 }
-        count = 0
+    func reset() { truncate(to: 0) }
+
+    /// The number of keys.
+    var size: Int { count }
+
+    /// Forgets the keys added after the first `n`. Exact with linear probing: a key's probe
+    /// run was formed by earlier keys only, and `grow` keeps the insertion order.
+    func truncate(to n: Int) {
+        for k in n..<count { ids[Int(used[k])] = 0 }
+        count = min(count, n)
     }
 
     @inline(__always) private static func slot(_ key: UInt64, _ mask: Int) -> Int {
