@@ -33,6 +33,7 @@ public struct CHRFStatistics: Equatable, Sendable {
 public struct CHRFScore: Equatable, Sendable {
     /// chrF on 0–100.
     public var score: Double
+    /// The configuration's character order, word order and β (they make the name).
     public var charOrder: Int
     public var wordOrder: Int
     public var beta: Int
@@ -209,6 +210,7 @@ public struct CHRF: Sendable, Equatable {
 /// (Python's string equality), never by `String`'s canonical equivalence.
 /// - Note: not thread-safe; use one per thread.
 public final class CHRFSegmentScorer {
+    /// The configuration.
     public let chrf: CHRF
     private let pairIDs = PairTable()
     private var idOrder: [UInt8] = []               // per id: its order index (chars, then words)

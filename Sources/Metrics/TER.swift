@@ -64,13 +64,18 @@ public struct TER: Sendable, Equatable {
     /// The tokenizer (its options are TER's options).
     public var tokenizer: TERTokenizer
 
+    /// sacreBLEU's `TER(normalized:no_punct:asian_support:case_sensitive:)`, all off by default.
     public init(normalized: Bool = false, noPunct: Bool = false, asianSupport: Bool = false, caseSensitive: Bool = false) {
         tokenizer = TERTokenizer(normalized: normalized, noPunct: noPunct, asianSupport: asianSupport, caseSensitive: caseSensitive)
     }
 
+    /// Tercom's normalization (see ``TERTokenizer/normalized``).
     public var normalized: Bool { tokenizer.normalized }
+    /// Punctuation removed (see ``TERTokenizer/noPunct``).
     public var noPunct: Bool { tokenizer.noPunct }
+    /// CJK handling (see ``TERTokenizer/asianSupport``).
     public var asianSupport: Bool { tokenizer.asianSupport }
+    /// Case kept (default: lowercased).
     public var caseSensitive: Bool { tokenizer.caseSensitive }
 
     /// sacreBLEU's `_compute_score_from_stats`. - Complexity: O(1).
@@ -142,6 +147,7 @@ public struct TER: Sendable, Equatable {
 /// `mixer-cli score`.
 /// - Note: not thread-safe; use one per thread.
 public final class TERSegmentScorer {
+    /// The configuration.
     public let ter: TER
     private var ids: [[UInt32]: Int32] = [:]
     private var references: [[Int32]] = []
