@@ -89,6 +89,60 @@ public enum Bootstrap {
                       baseline: { score(baseline, $0) }, system: { score(system, $0) })
     }
 
+    /// The confidence interval of any corpus score computed from summed per-segment statistics
+    /// (chrF, TER): `zero` is the empty sum, `score` the corpus score of a sum.
+    /// - Complexity: O(samples · n) additions of statistics.
+    public static func corpus<S>(_ stats: [S], zero: S, add: (inout S, S) -> Void, score: (S) -> Double,
+                                 samples: Int = 1000, seed: UInt64 = 12345) -> ConfidenceInterval {
+        var scores: [Double] = []
+        forEachResample(count: stats.count, samples: samples, seed: seed) { idx in
+            var sum = zero
+            for i in idx { add(&sum, stats[i]) }
+            scores.append(score(sum))
+        }
+        return estimate(scores, seed: seed)
+    }
+
+    /// The paired bootstrap test for any corpus score computed from summed per-segment statistics.
+    /// - Precondition: both systems have the same number of segments.
+    public static func pairedCorpus<S>(baseline: [S], system: [S], zero: S, add: (inout S, S) -> Void,
+                                       score: (S) -> Double, samples: Int = 1000,
+                                       seed: UInt64 = 12345) -> PairedBootstrapResult {
+        precondition(baseline.count == system.count, "Both systems need the same number of segments")
+        func corpus(_ st: [S], _ idx: [Int]?) -> Double {
+            var sum = zero
+            if let idx { for i in idx { add(&sum, st[i]) } } else { for s in st { add(&sum, s) } }
+            return score(sum)
+        }
+        return paired(count: system.count, samples: samples, seed: seed,
+                      baseline: { corpus(baseline, $0) }, system: { corpus(system, $0) })
+    }
+
+    /// The confidence interval of corpus chrF.
+    public static func chrf(_ stats: [CHRFStatistics], config: CHRF, samples: Int = 1000, seed: UInt64 = 12345) -> ConfidenceInterval {
+        corpus(stats, zero: CHRFStatistics(orders: config.order), add: { $0 += $1 }, score: { config.fScore($0) },
+               samples: samples, seed: seed)
+    }
+
+    /// The paired bootstrap test for corpus chrF.
+    public static func pairedCHRF(baseline: [CHRFStatistics], system: [CHRFStatistics], config: CHRF,
+                                  samples: Int = 1000, seed: UInt64 = 12345) -> PairedBootstrapResult {
+        pairedCorpus(baseline: baseline, system: system, zero: CHRFStatistics(orders: config.order), add: { $0 += $1 },
+                     score: { config.fScore($0) }, samples: samples, seed: seed)
+    }
+
+    /// The confidence interval of corpus TER.
+    public static func ter(_ stats: [TERStatistics], config: TER, samples: Int = 1000, seed: UInt64 = 12345) -> ConfidenceInterval {
+        corpus(stats, zero: TERStatistics(), add: { $0 += $1 }, score: { config.score($0).score }, samples: samples, seed: seed)
+    }
+
+    /// The paired bootstrap test for corpus TER.
+    public static func pairedTER(baseline: [TERStatistics], system: [TERStatistics], config: TER,
+                                 samples: Int = 1000, seed: UInt64 = 12345) -> PairedBootstrapResult {
+        pairedCorpus(baseline: baseline, system: system, zero: TERStatistics(), add: { $0 += $1 },
+                     score: { config.score($0).score }, samples: samples, seed: seed)
+    }
+
     /// The paired bootstrap test for a mean of per-segment values (ROUGE F).
     public static func pairedMean(baseline: [Double], system: [Double], samples: Int = 1000,
                                   seed: UInt64 = 12345) -> PairedBootstrapResult {

@@ -7,12 +7,28 @@ public struct FileScoringOptions: Sendable {
     public var bleu: BLEU?
     /// ROUGE's configuration, or nil for no ROUGE.
     public var rouge: ROUGE?
+    /// chrF configurations (chrF, chrF++, …), each scored on its own; empty for none.
+    public var chrf: [CHRF]
+    /// TER's configuration, or nil for no TER.
+    public var ter: TER?
     /// Keep per-segment statistics (needed for confidence intervals and paired tests).
     public var keepSegments: Bool
     /// Replace ill-formed UTF-8 with U+FFFD instead of failing.
     public var replaceInvalid: Bool
-    public init(bleu: BLEU?, rouge: ROUGE?, keepSegments: Bool = false, replaceInvalid: Bool = false) {
-        self.bleu = bleu; self.rouge = rouge; self.keepSegments = keepSegments; self.replaceInvalid = replaceInvalid
+    /// A string (such as `<n>`) that marks sentence breaks in ROUGE's input: it becomes a
+    /// newline before ROUGE scores a line, so that `rougeLsum` splits sentences there (line
+    /// files cannot hold newlines). BLEU, chrF and TER read the lines unchanged.
+    public var rougeNewline: String?
+    public init(bleu: BLEU?, rouge: ROUGE?, chrf: [CHRF] = [], ter: TER? = nil, keepSegments: Bool = false,
+                replaceInvalid: Bool = false) {
+        self.bleu = bleu; self.rouge = rouge; self.chrf = chrf; self.ter = ter
+        self.keepSegments = keepSegments; self.replaceInvalid = replaceInvalid
+    }
+
+    public init(bleu: BLEU?, rouge: ROUGE?, chrf: [CHRF] = [], ter: TER? = nil, keepSegments: Bool = false,
+                replaceInvalid: Bool = false, rougeNewline: String?) {
+        self.init(bleu: bleu, rouge: rouge, chrf: chrf, ter: ter, keepSegments: keepSegments, replaceInvalid: replaceInvalid)
+        self.rougeNewline = rougeNewline.flatMap { $0.isEmpty ? nil : $0 }
     }
 }
 
@@ -22,6 +38,9 @@ public struct SegmentScores: Sendable {
     public var bleu: BLEUScore?
     public var bleuStatistics: BLEUStatistics?
     public var rouge: [ROUGEType: ROUGEScore]
+    /// chrF statistics, one per configuration of ``FileScoringOptions/chrf``.
+    public var chrfStatistics: [CHRFStatistics] = []
+    public var terStatistics: TERStatistics?
 }
 
 /// A corpus's scores and, when kept, its per-segment data.
@@ -39,6 +58,16 @@ public struct CorpusScores: Sendable {
     public var segmentBLEU: [BLEUStatistics] = []
     /// Per-segment ROUGE F (when kept).
     public var segmentROUGE: [ROUGEType: [Double]] = [:]
+    /// The summed chrF statistics and their scores, one per configuration.
+    public var chrfStatistics: [CHRFStatistics] = []
+    public var chrf: [CHRFScore] = []
+    /// The summed TER statistics and their score.
+    public var terStatistics = TERStatistics()
+    public var ter: TERScore?
+    /// Per-segment chrF statistics, per configuration (when kept).
+    public var segmentCHRF: [[CHRFStatistics]] = []
+    /// Per-segment TER statistics (when kept).
+    public var segmentTER: [TERStatistics] = []
 }
 
 /// Scores hypothesis files against reference files, streaming line by line (UTF-8 checked by
@@ -55,18 +84,48 @@ public enum FileScorer {
         let refReaders = try references.map { try LineReader(path: $0, replaceInvalid: options.replaceInvalid) }
         let bleuScorer = options.bleu.map { BLEUSegmentScorer($0) }
         let rougeScorer = options.rouge.map { ROUGESegmentScorer($0) }
+        let chrfScorers = options.chrf.map { CHRFSegmentScorer($0) }
+        let terScorer = options.ter.map { TERSegmentScorer($0) }
         var result = CorpusScores(segments: 0, bleuStatistics: BLEUStatistics(), bleu: nil,
                                   references: .fixed(references.count), rouge: [:])
+        result.chrfStatistics = options.chrf.map { CHRFStatistics(orders: $0.order) }
+        result.segmentCHRF = options.chrf.map { _ in [] }
         var rougeSums: [ROUGEType: (Double, Double, Double)] = [:]
+        // ROUGE's input: the line, or a copy with the sentence marker replaced by "\n".
+        let marker = options.rougeNewline.map { Array($0.utf8) } ?? []
+        var replaced: [UInt8] = []
+        func rougeInput<R>(_ line: UnsafeBufferPointer<UInt8>, _ body: (UnsafeBufferPointer<UInt8>) -> R) -> R {
+            guard !marker.isEmpty else { return body(line) }
+            replaced.removeAll(keepingCapacity: true)
+            var i = 0
+            while i < line.count {
+                if line[i] == marker[0], i + marker.count <= line.count,
+                   marker.indices.allSatisfy({ line[i + $0] == marker[$0] }) {
+                    replaced.append(0x0A)
+                    i += marker.count
+                } else {
+                    replaced.append(line[i]); i += 1
+                }
+            }
+            return replaced.withUnsafeBufferPointer(body)
+        }
         var rougeBest = ROUGEScores()
         while true {
             bleuScorer?.beginSegment()
             rougeScorer?.beginSegment()
+            for s in chrfScorers { s.beginSegment() }
+            terScorer?.beginSegment()
             var ended: [Int] = []
             for (k, r) in refReaders.enumerated() {
                 let got = try r.withNextLine { line -> Bool in
                     bleuScorer?.addReference(line)
-                    rougeScorer?.addReference(line)
+                    if let r = rougeScorer { rougeInput(line) { r.addReference($0) } }
+                    if !chrfScorers.isEmpty {
+                        // sacreBLEU's command line rstrip()s every line (it matters with --chrf-whitespace).
+                        let stripped = rstripped(line)
+                        for s in chrfScorers { s.addReference(stripped) }
+                    }
+                    terScorer?.addReference(line)
                     return true
                 }
                 if got == nil { ended.append(k) }
@@ -75,9 +134,14 @@ public enum FileScorer {
             let hypGot = try hypReader.withNextLine { line -> Bool in
                 if let s = bleuScorer { seg.bleuStatistics = s.finishSegment(hypothesis: line) }
                 if let s = rougeScorer {
-                    rougeBest = s.finishSegment(hypothesis: line).bestScores
+                    rougeBest = rougeInput(line) { s.finishSegment(hypothesis: $0) }.bestScores
                     if segment != nil { seg.rouge = rougeBest.dictionary }
                 }
+                if !chrfScorers.isEmpty {
+                    let stripped = rstripped(line)
+                    seg.chrfStatistics = chrfScorers.map { $0.finishSegment(hypothesis: stripped) }
+                }
+                if let s = terScorer { seg.terStatistics = s.finishSegment(hypothesis: line) }
                 return true
             }
             if hypGot == nil || !ended.isEmpty {
@@ -90,6 +154,14 @@ public enum FileScorer {
                 if options.keepSegments { result.segmentBLEU.append(st) }
                 if segment != nil, let b = options.bleu { seg.bleu = b.score(st) }
             }
+            for (k, st) in seg.chrfStatistics.enumerated() {
+                result.chrfStatistics[k] += st
+                if options.keepSegments { result.segmentCHRF[k].append(st) }
+            }
+            if let st = seg.terStatistics {
+                result.terStatistics += st
+                if options.keepSegments { result.segmentTER.append(st) }
+            }
             for t in ROUGEType.allCases {
                 guard let s = rougeBest[t] else { continue }
                 let o = rougeSums[t] ?? (0, 0, 0)
@@ -99,6 +171,8 @@ public enum FileScorer {
             try segment?(result.segments, seg)
         }
         if let b = options.bleu { result.bleu = b.score(result.bleuStatistics) }
+        result.chrf = zip(options.chrf, result.chrfStatistics).map { $0.score($1) }
+        if let t = options.ter { result.ter = t.score(result.terStatistics) }
         if let r = options.rouge {
             let n = Double(max(result.segments, 1))
             for t in r.types {
@@ -109,6 +183,12 @@ public enum FileScorer {
             }
         }
         return result
+    }
+
+    /// `line` without trailing Python whitespace (Python's `str.rstrip()`).
+    private static func rstripped(_ line: UnsafeBufferPointer<UInt8>) -> UnsafeBufferPointer<UInt8> {
+        guard let base = line.baseAddress, !line.isEmpty else { return line }
+        return UnsafeBufferPointer(rebasing: line[pythonStripRange(base, line.count, leading: false)])
     }
 
     /// Counts the rest of each file to name both line counts in the error.

@@ -3,16 +3,25 @@ import Foundation
 import Metrics
 import Tokenize
 
-/// `mixer-cli score`: BLEU (sacreBLEU 2.6.0) and ROUGE (rouge-score 0.1.2) of a hypothesis file.
+/// `mixer-cli score`: BLEU, chrF, chrF++ and TER (sacreBLEU 2.6.0) and ROUGE (rouge-score 0.1.2)
+/// of one or more hypothesis files.
+///
+/// Two command lines: mixer's (`score HYP... --ref REF`) and sacreBLEU's (`score REF... -i HYP...`,
+/// with `-m`, `-b`, `-w`, `-lc`, `-tok`, `-f`). swift-argument-parser spells sacreBLEU's
+/// multi-letter single-dash flags (`-lc`, `-tok`, `-sl`, `-ci`, `-cc`, …) as single-dash long
+/// names; what it cannot express (`--metrics` taking several words, as `-m` does) is listed in
+/// docs/scoring.md.
 struct ScoreCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "score",
-        abstract: "Score hypotheses with BLEU (as sacreBLEU 2.6.0) and ROUGE (as rouge-score 0.1.2).",
+        abstract: "Score hypotheses with BLEU, chrF, chrF++, TER (as sacreBLEU 2.6.0) and ROUGE (as rouge-score 0.1.2).",
         discussion: """
         HYP and every --ref file are line-aligned UTF-8 text, one segment per line ("-" or no HYP \
-        reads standard input). BLEU is corpus BLEU (summed statistics, effective order off); with \
-        --sentence-level each line gets sentence BLEU (effective order on, as sacreBLEU's \
-        sentence_bleu). ROUGE figures are means over lines; each line is one summary, so rougeLsum \
+        reads standard input). sacreBLEU's order works too: references first, then -i HYP...; \
+        several hypothesis files give one table. BLEU is corpus BLEU (summed statistics, effective \
+        order off); with --sentence-level each line gets sentence BLEU (effective order on, as \
+        sacreBLEU's sentence_bleu). chrF, chrF++ and TER are sacreBLEU's corpus scores (summed \
+        statistics). ROUGE figures are means over lines; each line is one summary, so rougeLsum \
         equals rougeL on line files. The signature names mixer's version, not sacreBLEU's.
 
         --rouge-tokenizer unicode is NOT rouge-score compatible (it keeps accented and CJK text \
@@ -23,24 +32,36 @@ struct ScoreCommand: ParsableCommand {
           mixer-cli score out.txt --ref ref1.txt --ref ref2.txt --metrics bleu,rouge2 --format json
           mixer-cli score out.txt --ref ref.txt --confidence --samples 1000 --seed 12345
           mixer-cli score new.txt --ref ref.txt --paired old.txt
+          mixer-cli score out.txt --ref ref.txt --metrics bleu,chrf++,ter --ter-normalized
+          mixer-cli score ref.txt -i out.txt -m bleu chrf ter -f sacrebleu-json
+          mixer-cli score ref.txt -i sys1.txt sys2.txt -m bleu chrf ter
         """
     )
 
-    @Argument(help: "The hypothesis file, or - for standard input.")
-    var hypothesis: String = "-"
+    @Argument(help: ArgumentHelp("The hypothesis files (- or none: standard input); with -i, the reference files (sacreBLEU's order).",
+                                 valueName: "file"))
+    var files: [String] = []
+
+    @Option(name: [.customShort("i"), .customLong("input")], parsing: .upToNextOption,
+            help: ArgumentHelp("Hypothesis files, as sacreBLEU's -i: the positional files are then references.", valueName: "hyp"))
+    var inputs: [String] = []
 
     @Option(name: .customLong("ref"), help: "A reference file (repeat for several references).")
     var references: [String] = []
 
     @OptionGroup var metric: MetricArguments
 
-    @Flag(name: .customLong("sentence-level"), help: "Print the scores of every line instead of the corpus.")
+    @Flag(name: [.customLong("sentence-level"), .customLong("sl", withSingleDash: true)],
+          help: "Print the scores of every line instead of the corpus.")
     var sentenceLevel = false
 
-    @Flag(help: "Add bootstrap confidence intervals (mean ± 95% half-width, as sacreBLEU).")
+    @Flag(name: [.long, .customLong("ci", withSingleDash: true)],
+          help: "Add bootstrap confidence intervals (mean ± 95% half-width, as sacreBLEU).")
     var confidence = false
 
-    @Option(help: "Bootstrap resamples for --confidence and --paired.")
+    @Option(name: [.long, .customLong("confidence-n"), .customLong("cin", withSingleDash: true),
+                   .customLong("paired-bs-n"), .customLong("pbsn", withSingleDash: true)],
+            help: "Bootstrap resamples for --confidence and --paired.")
     var samples: Int = 1000
 
     @Option(help: "Seed of the bootstrap resampling.")
@@ -49,70 +70,115 @@ struct ScoreCommand: ParsableCommand {
     @Option(help: "A baseline hypothesis file: paired bootstrap test of HYP against it (as sacreBLEU --paired-bs).")
     var paired: String?
 
+    @Flag(name: [.customLong("paired-bs"), .customLong("pbs", withSingleDash: true)],
+          help: "With several hypothesis files: paired bootstrap test of each against the first (sacreBLEU's --paired-bs).")
+    var pairedBS = false
+
     @Flag(name: .customLong("replace-invalid"), help: "Replace invalid UTF-8 with U+FFFD instead of failing.")
     var replaceInvalid = false
 
-    @Option(help: "Output format: text or json.")
+    @Option(name: [.long, .customShort("f")],
+            help: "Output format: text or json (mixer's), sacrebleu-text or sacrebleu-json (sacreBLEU 2.x's -f text / -f json), csv (rouge-score's per-example CSV, with --sentence-level).")
     var format: String = "text"
 
-    @Option(help: "Decimals of BLEU in text (ROUGE, on 0-1, gets two more).")
-    var width: Int = 2
+    @Option(name: [.customLong("width"), .customShort("w")],
+            help: "Decimals of BLEU, chrF and TER in text (ROUGE, on 0-1, gets two more); default 2, or 1 (sacreBLEU's) with the sacrebleu formats.")
+    var widthOption: Int?
 
-    private var metricList: [String] { metric.metrics.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) } }
-    private static let known = ["bleu", "rouge1", "rouge2", "rougeL", "rougeLsum"]
+    /// --width, or its default: 2, or sacreBLEU's 1 with the sacrebleu formats.
+    var width: Int { widthOption ?? (sacreBLEUFormat ? 1 : 2) }
+
+    @Flag(name: [.customLong("score-only"), .customShort("b")], help: "Print only the scores, one per line (one system).")
+    var scoreOnly = false
+
+    @Flag(name: [.long, .customLong("sh", withSingleDash: true)], help: "Short signatures (sacreBLEU's --short).")
+    var short = false
+
+    private static let formats = ["text", "json", "sacrebleu-text", "sacrebleu-json", "csv"]
+    var sacreBLEUFormat: Bool { format.hasPrefix("sacrebleu") }
+    /// The hypothesis files: -i's, else the positional files (standard input when none).
+    var hypotheses: [String] { inputs.isEmpty ? (files.isEmpty ? ["-"] : files) : inputs }
+    /// The reference files: --ref's, and with -i the positional files before them.
+    var referenceFiles: [String] { inputs.isEmpty ? references : files + references }
+    private var hypothesis: String { hypotheses[0] }
 
     func validate() throws {
-        if references.isEmpty { throw ValidationError("Give at least one reference file with --ref FILE.") }
-        let list = metricList
-        if list.isEmpty { throw ValidationError("--metrics needs at least one of: \(Self.known.joined(separator: ", ")).") }
-        for m in list where !Self.known.contains(m) {
-            throw ValidationError("Unknown metric '\(m)'; choose from \(Self.known.joined(separator: ", ")).")
+        if referenceFiles.isEmpty {
+            throw ValidationError("Give at least one reference file with --ref FILE (or sacreBLEU's way: score REF... -i HYP...).")
         }
-        if BLEUTokenizer(rawValue: metric.tokenize) == nil {
-            throw ValidationError("Unknown tokenizer '\(metric.tokenize)'; choose from 13a, intl, zh, char, none.")
+        try metric.validateMetrics()
+        if !Self.formats.contains(format) { throw ValidationError("--format must be one of \(Self.formats.joined(separator: ", ")).") }
+        if sacreBLEUFormat && metric.rouge != nil {
+            throw ValidationError("--format \(format) covers bleu, chrf and ter (sacreBLEU's metrics); use text or json with ROUGE.")
         }
-        guard let sm = BLEUSmoothing(rawValue: metric.smooth) else {
-            throw ValidationError("Unknown smoothing '\(metric.smooth)'; choose from exp, floor, add-k, none.")
+        if format == "csv" && !sentenceLevel {
+            throw ValidationError("--format csv writes one row per line (rouge-score's per-example CSV): add --sentence-level.")
         }
-        if metric.smoothValue != nil && sm.defaultValue == nil {
-            throw ValidationError("--smooth-value applies only to --smooth floor or add-k.")
-        }
-        if let v = metric.smoothValue, !(v.isFinite && v >= 0) { throw ValidationError("--smooth-value must be a non-negative number.") }
-        if ROUGETokenizer(rawValue: metric.rougeTokenizer) == nil {
-            throw ValidationError("Unknown ROUGE tokenizer '\(metric.rougeTokenizer)'; choose compatible or unicode.")
-        }
-        if format != "text" && format != "json" { throw ValidationError("--format must be text or json.") }
         if samples < 1 || samples > 1_000_000 { throw ValidationError("--samples must be between 1 and 1000000.") }
         if width < 0 || width > 17 { throw ValidationError("--width must be between 0 and 17.") }
         if sentenceLevel && (confidence || paired != nil) {
             throw ValidationError("--confidence and --paired apply to corpus scores, not with --sentence-level.")
         }
-        if hypothesis == "-" && paired == "-" { throw ValidationError("Only one input can be standard input.") }
+        if pairedBS {
+            if hypotheses.count < 2 { throw ValidationError("--paired-bs needs a baseline and at least one more hypothesis file (-i BASE SYS...).") }
+            if paired != nil || confidence || sentenceLevel {
+                throw ValidationError("--paired-bs compares the hypothesis files with the first; drop --paired, --confidence and --sentence-level.")
+            }
+            if format == "sacrebleu-json" {
+                throw ValidationError("--paired-bs has no sacrebleu-json output (sacreBLEU 2.6.0's own fails there); use --format json.")
+            }
+        }
+        if hypotheses.count > 1 {
+            if sentenceLevel { throw ValidationError("--sentence-level scores one hypothesis file, not \(hypotheses.count).") }
+            if confidence || paired != nil {
+                throw ValidationError("--confidence and --paired score one hypothesis file; several files give a table of corpus scores.")
+            }
+        }
+        let stdinUses = hypotheses.filter { $0 == "-" }.count + referenceFiles.filter { $0 == "-" }.count + (paired == "-" ? 1 : 0)
+        if stdinUses > 1 { throw ValidationError("Only one input can be standard input.") }
     }
 
     func run() throws {
-        let list = metricList
-        let bleu: BLEU? = list.contains("bleu")
-            ? BLEU(tokenizer: BLEUTokenizer(rawValue: metric.tokenize)!, lowercase: metric.lowercase,
-                   smoothing: BLEUSmoothing(rawValue: metric.smooth)!, smoothValue: metric.smoothValue, effectiveOrder: sentenceLevel)
-            : nil
-        let rougeTypes = ROUGEType.allCases.filter { list.contains($0.rawValue) }
-        let rouge: ROUGE? = rougeTypes.isEmpty ? nil
-            : ROUGE(types: rougeTypes, useStemmer: metric.stem, tokenizer: ROUGETokenizer(rawValue: metric.rougeTokenizer)!)
-        let options = FileScoringOptions(bleu: bleu, rouge: rouge, keepSegments: confidence || paired != nil,
-                                         replaceInvalid: replaceInvalid)
+        let bleu = metric.bleu(sentenceLevel: sentenceLevel)
+        let rouge = metric.rouge
+        let chrfs = metric.chrf
+        let ter = metric.ter
+        let references = referenceFiles
+        let options = FileScoringOptions(bleu: bleu, rouge: rouge, chrf: chrfs.map(\.config), ter: ter,
+                                         keepSegments: confidence || paired != nil || pairedBS, replaceInvalid: replaceInvalid,
+                                         rougeNewline: metric.rougeNewline)
         do {
             // Standard output is checked (not closed, not one of the inputs) before reading.
-            let out = try LineWriter(path: nil, inputs: [hypothesis] + references + (paired.map { [$0] } ?? []))
+            let out = try LineWriter(path: nil, inputs: hypotheses + references + (paired.map { [$0] } ?? []))
             // Lines already scored reach standard output before an input error is reported.
             defer { try? out.flush() }
             let nothing = ScoreError("\(hypothesis == "-" ? "<stdin>" : hypothesis): is empty, and so is every reference: nothing to score")
             if sentenceLevel {
-                let result = try FileScorer.score(hypotheses: hypothesis, references: references, options: options) { _, seg in
-                    try out.write(format == "json" ? segmentJSON(seg, bleu: bleu, rouge: rouge) : segmentText(seg, rouge: rouge))
+                if format == "csv" { try out.write(csvHeader(bleu: bleu, rouge: rouge, chrfs: chrfs, ter: ter)) }
+                let result = try FileScorer.score(hypotheses: hypothesis, references: references, options: options) { index, seg in
+                    if format == "csv" {
+                        try out.write(csvRow(index - 1, seg, rouge: rouge, chrfs: chrfs, ter: ter))
+                    } else if sacreBLEUFormat {
+                        try out.write(sacreBLEUSegmentText(seg, bleu: bleu, chrfs: chrfs, ter: ter))
+                    } else {
+                        try out.write(format == "json" ? segmentJSON(seg, bleu: bleu, rouge: rouge, chrfs: chrfs, ter: ter)
+                                                   : segmentText(seg, rouge: rouge, chrfs: chrfs, ter: ter))
+                    }
                 }
                 try out.close()
                 if result.segments == 0 { throw nothing }
+                return
+            }
+            if hypotheses.count > 1 {
+                var results: [CorpusScores] = []
+                for h in hypotheses {
+                    let r = try FileScorer.score(hypotheses: h, references: references, options: options)
+                    if r.segments == 0 { throw ScoreError("\(h == "-" ? "<stdin>" : h): is empty, and so is every reference: nothing to score") }
+                    results.append(r)
+                }
+                try out.write(pairedBS ? pairedTable(results, bleu: bleu, rouge: rouge, chrfs: chrfs, ter: ter)
+                                       : systemsTable(results, bleu: bleu, rouge: rouge, chrfs: chrfs, ter: ter))
+                try out.close()
                 return
             }
             let result = try FileScorer.score(hypotheses: hypothesis, references: references, options: options)
@@ -124,7 +190,7 @@ struct ScoreCommand: ParsableCommand {
                     throw ScoreError("\(paired) has \(baseline!.segments) lines but \(hypothesis == "-" ? "<stdin>" : hypothesis) has \(result.segments)")
                 }
             }
-            try out.write(corpusReport(result, baseline: baseline, bleu: bleu, rouge: rouge))
+            try out.write(corpusReport(result, baseline: baseline, bleu: bleu, rouge: rouge, chrfs: chrfs, ter: ter))
             try out.close()
         } catch let e as InputError {
             printError(e.description)
@@ -137,12 +203,21 @@ struct ScoreCommand: ParsableCommand {
 
     // MARK: - Printing
 
-    private func rougeWidth() -> Int { width + 2 }
+    func rougeWidth() -> Int { width + 2 }
 
-    private func segmentJSON(_ seg: SegmentScores, bleu: BLEU?, rouge: ROUGE?) -> String {
+    private func segmentJSON(_ seg: SegmentScores, bleu: BLEU?, rouge: ROUGE?, chrfs: [(key: String, config: CHRF)], ter: TER?) -> String {
         var parts: [String] = []
+        let nrefs = ReferenceCount.fixed(referenceFiles.count)
         if let s = seg.bleu, let bleu {
-            parts.append("\"bleu\": " + bleuJSON(s, signature: bleu.signature(references: .fixed(references.count)), ci: nil, paired: nil))
+            parts.append("\"bleu\": " + bleuJSON(s, signature: bleu.signature(references: nrefs, short: short), ci: nil, paired: nil))
+        }
+        for (k, c) in chrfs.enumerated() {
+            let st = seg.chrfStatistics[k]
+            parts.append("\(jsonString(c.key)): " + chrfJSON(c.config.score(st), statistics: st,
+                                                             signature: c.config.signature(references: nrefs, short: short), ci: nil, paired: nil))
+        }
+        if let ter, let st = seg.terStatistics {
+            parts.append("\"ter\": " + terJSON(ter.score(st), signature: ter.signature(references: nrefs, short: short), ci: nil, paired: nil))
         }
         if let rouge {
             for t in rouge.types { parts.append("\(jsonString(t.rawValue)): " + rougeJSON(seg.rouge[t] ?? .zero, ci: nil, paired: nil, rouge: rouge)) }
@@ -150,9 +225,17 @@ struct ScoreCommand: ParsableCommand {
         return "{" + parts.joined(separator: ", ") + "}\n"
     }
 
-    private func segmentText(_ seg: SegmentScores, rouge: ROUGE?) -> String {
+    private func segmentText(_ seg: SegmentScores, rouge: ROUGE?, chrfs: [(key: String, config: CHRF)], ter: TER?) -> String {
         var parts: [String] = []
-        if let s = seg.bleu { parts.append(s.formatted(width: width)) }
+        if let s = seg.bleu { parts.append(scoreOnly ? formatFixed(s.score, width) : s.formatted(width: width)) }
+        for (k, c) in chrfs.enumerated() {
+            let s = c.config.score(seg.chrfStatistics[k])
+            parts.append(scoreOnly ? formatFixed(s.score, width) : s.formatted(width: width))
+        }
+        if let ter, let st = seg.terStatistics {
+            let s = ter.score(st)
+            parts.append(scoreOnly ? formatFixed(s.score, width) : s.formatted(width: width))
+        }
         if let rouge {
             for t in rouge.types { parts.append("\(t.rawValue) F = \(formatFixed((seg.rouge[t] ?? .zero).f, rougeWidth()))") }
         }
@@ -185,25 +268,38 @@ struct ScoreCommand: ParsableCommand {
         return "{" + f.joined(separator: ", ") + "}"
     }
 
-    private func ciJSON(_ ci: ConfidenceInterval) -> String {
+    func ciJSON(_ ci: ConfidenceInterval) -> String {
         "\"confidence\": {\"mean\": \(formatJSONNumber(ci.mean)), \"half_width\": \(formatJSONNumber(ci.halfWidth)), \"samples\": \(ci.samples), \"seed\": \(ci.seed), \"level\": 0.95}"
     }
 
-    private func pairedJSON(_ p: PairedBootstrapResult) -> String {
+    func pairedJSON(_ p: PairedBootstrapResult) -> String {
         "\"paired\": {\"baseline\": \(jsonString(paired ?? "")), \"baseline_score\": \(formatJSONNumber(p.baselineScore)), \"p_value\": \(formatJSONNumber(p.pValue)), \"samples\": \(samples), \"seed\": \(seed)}"
     }
 
-    private func corpusReport(_ r: CorpusScores, baseline: CorpusScores?, bleu: BLEU?, rouge: ROUGE?) -> String {
+    /// BLEU's figures for the corpus report and sacreBLEU's formats.
+    func bleuEntry(_ r: CorpusScores, baseline: CorpusScores?, bleu: BLEU, signatureShort: Bool) -> CorpusEntry? {
+        guard let s = r.bleu else { return nil }
+        let ci = confidence ? Bootstrap.bleu(r.segmentBLEU, config: bleu, samples: samples, seed: seed) : nil
+        let p = baseline.map { Bootstrap.pairedBLEU(baseline: $0.segmentBLEU, system: r.segmentBLEU, config: bleu, samples: samples, seed: seed) }
+        let sig = bleu.signature(references: r.references, bootstrap: ci != nil ? (samples, seed) : nil, short: signatureShort)
+        let verbose = String(s.formatted(width: width).split(separator: " ", maxSplits: 3)[3])
+        return CorpusEntry(key: "bleu", name: "BLEU", score: s.score, signature: sig, text: s.formatted(width: width, confidence: ci),
+                           verbose: verbose, confidence: ci, paired: p,
+                           json: bleuJSON(s, signature: sig, ci: ci, paired: p))
+    }
+
+    private func corpusReport(_ r: CorpusScores, baseline: CorpusScores?, bleu: BLEU?, rouge: ROUGE?,
+                              chrfs: [(key: String, config: CHRF)], ter: TER?) -> String {
         var json: [String] = []
         var text: [String] = []
-        if let bleu, let s = r.bleu {
-            let ci = confidence ? Bootstrap.bleu(r.segmentBLEU, config: bleu, samples: samples, seed: seed) : nil
-            let p = baseline.map { Bootstrap.pairedBLEU(baseline: $0.segmentBLEU, system: r.segmentBLEU, config: bleu, samples: samples, seed: seed) }
-            let sig = bleu.signature(references: r.references, bootstrap: ci != nil ? (samples, seed) : nil)
-            json.append("\"bleu\": " + bleuJSON(s, signature: sig, ci: ci, paired: p))
-            text.append(s.formatted(width: width, confidence: ci))
-            text.append("  signature: \(sig)")
-            if let p { text.append("  paired bootstrap vs \(paired!): baseline BLEU = \(formatFixed(p.baselineScore, width)), p = \(formatFixed(p.pValue, 4)) (\(samples) resamples, seed \(seed))") }
+        let entries = corpusEntries(r, baseline: baseline, bleu: bleu, chrfs: chrfs, ter: ter)
+        if sacreBLEUFormat { return sacreBLEUReport(entries) }
+        for e in entries {
+            json.append("\(jsonString(e.key)): " + e.json)
+            text.append(scoreOnly ? formatScore(e.score, width: width, confidence: e.confidence) : e.text)
+            if scoreOnly { continue }
+            text.append("  signature: \(e.signature)")
+            if let p = e.paired { text.append("  paired bootstrap vs \(paired!): baseline \(e.name) = \(formatFixed(p.baselineScore, width)), p = \(formatFixed(p.pValue, 4)) (\(samples) resamples, seed \(seed))") }
         }
         if let rouge {
             for t in rouge.types {
@@ -212,13 +308,17 @@ struct ScoreCommand: ParsableCommand {
                 let p = baseline.map { Bootstrap.pairedMean(baseline: $0.segmentROUGE[t] ?? [], system: r.segmentROUGE[t] ?? [], samples: samples, seed: seed) }
                 json.append("\(jsonString(t.rawValue)): " + rougeJSON(s, ci: ci, paired: p, rouge: rouge))
                 let w = rougeWidth()
+                if scoreOnly {
+                    text.append(formatFixed(s.f, w))
+                    continue
+                }
                 var line = "\(t.rawValue): F = \(formatFixed(s.f, w))"
                 if let ci { line += " (μ = \(formatFixed(ci.mean, w)) ± \(formatFixed(ci.halfWidth, w)))" }
                 line += " P = \(formatFixed(s.precision, w)) R = \(formatFixed(s.recall, w))"
                 if let p { line += "  paired vs \(paired!): baseline F = \(formatFixed(p.baselineScore, w)), p = \(formatFixed(p.pValue, 4))" }
                 text.append(line)
             }
-            text.append("  rouge: \(rouge.tokenizer.label), stemming \(rouge.useStemmer ? "on" : "off"), mean over \(r.segments) lines")
+            if !scoreOnly { text.append("  rouge: \(rouge.tokenizer.label), stemming \(rouge.useStemmer ? "on" : "off"), mean over \(r.segments) lines") }
         }
         if format == "json" { return "{" + json.joined(separator: ", ") + "}\n" }
         return text.joined(separator: "\n") + "\n"

@@ -1,29 +1,150 @@
 import ArgumentParser
 import Foundation
+import Metrics
 
 /// The metric options of `score`, shared by `evaluate` (which passes them on to `score`).
+///
+/// sacreBLEU's spellings work too: `-m bleu chrf ter` (several words), `-tok 13a`, `-lc`,
+/// `-cc 6`, `-cw 2`, `--chrf-*` and `--ter-*` as sacreBLEU names them. `--metrics` keeps its
+/// single comma-separated value so that a hypothesis file after it is still a file; `-m` takes
+/// every word up to the next option, as sacreBLEU's `nargs='+'`.
 struct MetricArguments: ParsableArguments {
-    @Option(help: "Comma-separated metrics: bleu, rouge1, rouge2, rougeL, rougeLsum.")
-    var metrics: String = "bleu"
-    @Option(help: "BLEU tokenizer: 13a, intl, zh, char or none.")
+    @Option(help: "Comma-separated metrics: bleu, chrf, chrf++ (or chrfpp), ter, rouge1, rouge2, rougeL, rougeLsum.")
+    var metrics: String?
+    @Option(name: .customShort("m"), parsing: .upToNextOption,
+            help: ArgumentHelp("Metrics as sacreBLEU takes them: -m bleu chrf ter (commas work too).", valueName: "metric"))
+    var metricWords: [String] = []
+    @Option(name: [.long, .customLong("tok", withSingleDash: true)], help: "BLEU tokenizer: 13a, intl, zh, char or none.")
     var tokenize: String = "13a"
-    @Option(help: "BLEU smoothing: exp, floor, add-k or none.")
+    @Option(name: [.long, .customLong("smooth-method")], help: "BLEU smoothing: exp, floor, add-k or none.")
     var smooth: String = "exp"
-    @Option(name: .customLong("smooth-value"), help: "The value for floor (default 0.1) or add-k (default 1).")
+    @Option(name: [.customLong("smooth-value"), .customLong("sv", withSingleDash: true)],
+            help: "The value for floor (default 0.1) or add-k (default 1).")
     var smoothValue: Double?
-    @Flag(help: "Lowercase BLEU's input.")
+    @Flag(name: [.long, .customLong("lc", withSingleDash: true)], help: "Lowercase BLEU's input.")
     var lowercase = false
     @Flag(help: "Porter-stem ROUGE tokens longer than 3 characters (as rouge-score's use_stemmer).")
     var stem = false
     @Option(name: .customLong("rouge-tokenizer"), help: "ROUGE tokenizer: compatible (rouge-score's) or unicode.")
     var rougeTokenizer: String = "compatible"
+    @Option(name: .customLong("rouge-newline"),
+            help: ArgumentHelp("A sentence marker (such as '<n>') that becomes a newline in ROUGE's input, so that rougeLsum splits sentences there.",
+                               valueName: "marker"))
+    var rougeNewline: String?
+
+    @Option(name: [.customLong("chrf-char-order"), .customLong("cc", withSingleDash: true)], help: "chrF character n-gram order.")
+    var chrfCharOrder: Int = 6
+    @Option(name: [.customLong("chrf-word-order"), .customLong("cw", withSingleDash: true)],
+            help: "Word n-gram order of the chrf metric (2 is chrF++; the chrf++ metric always uses 2).")
+    var chrfWordOrder: Int = 0
+    @Option(name: .customLong("chrf-beta"), help: "chrF's beta: the weight of recall against precision.")
+    var chrfBeta: Int = 2
+    @Flag(name: .customLong("chrf-whitespace"), help: "Keep whitespace in chrF's character n-grams.")
+    var chrfWhitespace = false
+    @Flag(name: .customLong("chrf-lowercase"), help: "Lowercase chrF's input.")
+    var chrfLowercase = false
+    @Flag(name: .customLong("chrf-eps-smoothing"), help: "chrF++.py's epsilon smoothing instead of the effective order.")
+    var chrfEpsSmoothing = false
+    @Flag(name: .customLong("ter-case-sensitive"), help: "Keep case in TER (default: lowercase).")
+    var terCaseSensitive = false
+    @Flag(name: .customLong("ter-normalized"), help: "TER: tercom's normalization and punctuation tokenization.")
+    var terNormalized = false
+    @Flag(name: .customLong("ter-no-punct"), help: "TER: remove punctuation.")
+    var terNoPunct = false
+    @Flag(name: .customLong("ter-asian-support"), help: "TER: split CJK characters (with --ter-normalized), remove CJK punctuation (with --ter-no-punct).")
+    var terAsianSupport = false
+
+    /// The metric names, in the order given (`--metrics` first, then `-m`); `bleu` when none.
+    var metricList: [String] {
+        var words = [metrics ?? ""] + metricWords
+        if metrics == nil && metricWords.isEmpty { words = ["bleu"] }
+        return words.flatMap { $0.split(separator: ",") }.map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+    }
+
+    /// The names `score` accepts.
+    static let known = ["bleu", "chrf", "chrf++", "chrfpp", "ter", "rouge1", "rouge2", "rougeL", "rougeLsum"]
+
+    /// Checks the metric options; throws a `ValidationError` naming the option.
+    func validateMetrics() throws {
+        let list = metricList
+        if list.isEmpty { throw ValidationError("--metrics needs at least one of: \(Self.known.joined(separator: ", ")).") }
+        for m in list where !Self.known.contains(m) {
+            throw ValidationError("Unknown metric '\(m)'; choose from \(Self.known.joined(separator: ", "))"
+                + (metricWords.contains(m) ? " (-m takes every word up to the next option: put files before it)." : "."))
+        }
+        if BLEUTokenizer(rawValue: tokenize) == nil {
+            throw ValidationError("Unknown tokenizer '\(tokenize)'; choose from 13a, intl, zh, char, none.")
+        }
+        guard let sm = BLEUSmoothing(rawValue: smooth) else {
+            throw ValidationError("Unknown smoothing '\(smooth)'; choose from exp, floor, add-k, none.")
+        }
+        if smoothValue != nil && sm.defaultValue == nil {
+            throw ValidationError("--smooth-value applies only to --smooth floor or add-k.")
+        }
+        if let v = smoothValue, !(v.isFinite && v >= 0) { throw ValidationError("--smooth-value must be a non-negative number.") }
+        if ROUGETokenizer(rawValue: rougeTokenizer) == nil {
+            throw ValidationError("Unknown ROUGE tokenizer '\(rougeTokenizer)'; choose compatible or unicode.")
+        }
+        if !(0...1000).contains(chrfCharOrder) { throw ValidationError("--chrf-char-order must be between 0 and 1000.") }
+        if !(0...1000).contains(chrfWordOrder) { throw ValidationError("--chrf-word-order must be between 0 and 1000.") }
+        if list.contains("chrf") && chrfCharOrder + chrfWordOrder == 0 {
+            throw ValidationError("--chrf-char-order and --chrf-word-order cannot both be 0.")
+        }
+        if let m = rougeNewline, m.isEmpty || m.contains("\n") {
+            throw ValidationError("--rouge-newline needs a non-empty marker without a newline, such as '<n>'.")
+        }
+        if !(0...1000).contains(chrfBeta) { throw ValidationError("--chrf-beta must be between 0 and 1000.") }
+    }
+
+    /// BLEU's configuration when asked (effective order for sentence-level scores, as sacreBLEU).
+    func bleu(sentenceLevel: Bool) -> BLEU? {
+        guard metricList.contains("bleu") else { return nil }
+        return BLEU(tokenizer: BLEUTokenizer(rawValue: tokenize)!, lowercase: lowercase,
+                    smoothing: BLEUSmoothing(rawValue: smooth)!, smoothValue: smoothValue, effectiveOrder: sentenceLevel)
+    }
+
+    /// ROUGE's configuration when a ROUGE type is asked.
+    var rouge: ROUGE? {
+        let list = metricList
+        let types = ROUGEType.allCases.filter { list.contains($0.rawValue) }
+        return types.isEmpty ? nil : ROUGE(types: types, useStemmer: stem, tokenizer: ROUGETokenizer(rawValue: rougeTokenizer)!)
+    }
+
+    /// The chrF configurations asked, each with its output key (`chrf`, `chrf++`), in order.
+    var chrf: [(key: String, config: CHRF)] {
+        var out: [(String, CHRF)] = []
+        for m in metricList where out.count < 2 {
+            let plus = m == "chrf++" || m == "chrfpp"
+            guard m == "chrf" || plus else { continue }
+            let key = plus ? "chrf++" : "chrf"
+            if out.contains(where: { $0.0 == key }) { continue }
+            out.append((key, CHRF(charOrder: chrfCharOrder, wordOrder: plus ? 2 : chrfWordOrder, beta: chrfBeta,
+                                  lowercase: chrfLowercase, whitespace: chrfWhitespace, epsSmoothing: chrfEpsSmoothing)))
+        }
+        return out
+    }
+
+    /// TER's configuration when asked.
+    var ter: TER? {
+        guard metricList.contains("ter") else { return nil }
+        return TER(normalized: terNormalized, noPunct: terNoPunct, asianSupport: terAsianSupport, caseSensitive: terCaseSensitive)
+    }
 
     /// These options as `score` command-line arguments.
     var commandLine: [String] {
-        var a = ["--metrics", metrics, "--tokenize", tokenize, "--smooth", smooth, "--rouge-tokenizer", rougeTokenizer]
+        var a = ["--metrics", metricList.joined(separator: ","), "--tokenize", tokenize, "--smooth", smooth,
+                 "--rouge-tokenizer", rougeTokenizer, "--chrf-char-order", "\(chrfCharOrder)",
+                 "--chrf-word-order", "\(chrfWordOrder)", "--chrf-beta", "\(chrfBeta)"]
         if let v = smoothValue { a += ["--smooth-value", "\(v)"] }
+        if let m = rougeNewline { a += ["--rouge-newline", m] }
         if lowercase { a.append("--lowercase") }
         if stem { a.append("--stem") }
+        for (on, flag) in [(chrfWhitespace, "--chrf-whitespace"), (chrfLowercase, "--chrf-lowercase"),
+                           (chrfEpsSmoothing, "--chrf-eps-smoothing"), (terCaseSensitive, "--ter-case-sensitive"),
+                           (terNormalized, "--ter-normalized"), (terNoPunct, "--ter-no-punct"),
+                           (terAsianSupport, "--ter-asian-support")] where on {
+            a.append(flag)
+        }
         return a
     }
 }

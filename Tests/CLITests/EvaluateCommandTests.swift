@@ -15,6 +15,7 @@ final class EvaluateCommandTests: XCTestCase {
             ([], []),
             (["--strategy", "beam", "--beam-size", "3", "--replace-unk"], ["--metrics", "bleu,rouge2,rougeL", "--format", "json"]),
             (["--strategy", "sample", "--seed", "4", "--top-p", "0.9"], ["--metrics", "rouge1", "--stem", "--width", "3"]),
+            ([], ["--metrics", "chrf,chrf++,ter", "--chrf-beta", "1", "--chrf-whitespace", "--ter-normalized", "--format", "json"]),
         ]
         for (d, s) in settings {
             let out = dir.appendingPathComponent("out.txt").path
@@ -50,6 +51,7 @@ final class EvaluateCommandTests: XCTestCase {
         XCTAssertTrue(short.stderr.hasPrefix("error: ") && short.stderr.contains("has 21 lines but"), short.stderr)
         for (extra, message) in [(["--strategy", "beam", "--n-best", "2"], "one output per input"),
                                  (["--metrics", "meteor"], "Unknown metric 'meteor'"),
+                                 (["--metrics", "chrf", "--chrf-char-order", "-1"], "--chrf-char-order"),
                                  (["--strategy", "beam", "--beam-size", "0"], "--beam-size must be at least 1")] {
             let r = try CLI.run(base + extra)
             XCTAssertNotEqual(r.status, 0)

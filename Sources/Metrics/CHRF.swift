@@ -1,0 +1,488 @@
+// chrF (Popović, 2015, https://aclanthology.org/W15-3049) and chrF++ (Popović, 2017,
+// https://aclanthology.org/W17-4770) exactly as sacreBLEU 2.6.0 computes them.
+
+/// chrF's sufficient statistics for one segment or a whole corpus (they add up).
+///
+/// sacreBLEU's flat list: for each character order 1…`charOrder`, then each word order
+/// 1…`wordOrder`, the triple `[hypothesis n-grams, reference n-grams, matches]`.
+public struct CHRFStatistics: Equatable, Sendable {
+    /// `3 · (charOrder + wordOrder)` counts.
+    public var values: [Int]
+
+    public init(values: [Int]) { self.values = values }
+
+    /// All-zero statistics for `orders` orders (the identity of `+`).
+    public init(orders: Int) { values = [Int](repeating: 0, count: 3 * orders) }
+
+    /// Element-wise sum (corpus chrF sums segment statistics).
+    /// - Precondition: both have the same number of orders.
+    public static func + (a: CHRFStatistics, b: CHRFStatistics) -> CHRFStatistics {
+        var s = a
+        s += b
+        return s
+    }
+
+    public static func += (a: inout CHRFStatistics, b: CHRFStatistics) {
+        precondition(a.values.count == b.values.count, "chrF statistics of different orders cannot be added")
+        for i in a.values.indices { a.values[i] += b.values[i] }
+    }
+}
+
+/// A chrF score as sacreBLEU reports it (`CHRFScore`): the name says β and the word order
+/// (`chrF2`, `chrF2++`), the score is on 0–100.
+public struct CHRFScore: Equatable, Sendable {
+    /// chrF on 0–100.
+    public var score: Double
+    /// The configuration's character order, word order and β (they make the name).
+    public var charOrder: Int
+    public var wordOrder: Int
+    public var beta: Int
+
+    public init(score: Double, charOrder: Int, wordOrder: Int, beta: Int) {
+        self.score = score; self.charOrder = charOrder; self.wordOrder = wordOrder; self.beta = beta
+    }
+
+    /// sacreBLEU's name: `chrF<β>` followed by one `+` per word order.
+    public var name: String { "chrF\(beta)" + String(repeating: "+", count: wordOrder) }
+
+    /// sacreBLEU's text line, `chrF2++ = 80.40`, with `width` decimals (and the bootstrap mean
+    /// and half-width when given, as sacreBLEU prints them).
+    public func formatted(width: Int = 2, confidence: ConfidenceInterval? = nil) -> String {
+        "\(name) = \(formatScore(score, width: width, confidence: confidence))"
+    }
+}
+
+/// `score` with `width` decimals, followed by ` (μ = mean ± half-width)` when a confidence
+/// interval with a positive mean is given (sacreBLEU's `Score.format`).
+public func formatScore(_ score: Double, width: Int, confidence: ConfidenceInterval?) -> String {
+    var sc = formatFixed(score, width)
+    if let ci = confidence, ci.mean > 0 {
+        sc += " (μ = \(formatFixed(ci.mean, width)) ± \(formatFixed(ci.halfWidth, width)))"
+    }
+    return sc
+}
+
+/// chrF's configuration, with sacreBLEU 2.6.0's options and defaults (`CHRF()`).
+///
+/// For each order n, character n-grams (of the line without whitespace unless ``whitespace``)
+/// and, for chrF++, word n-grams (words split off one leading or trailing ASCII punctuation
+/// mark) give precision `P_n = matches / hyp n-grams` and recall `R_n = matches / ref n-grams`
+/// (counts clipped per n-gram). With `P`, `R` the averages over the orders where both the
+/// hypothesis and the reference have n-grams (the "effective order"):
+///
+///     chrF_β = 100 · (1 + β²) · P · R / (β² · P + R)
+///
+/// Several references: the reference with the best sentence chrF gives the segment's
+/// statistics (the first on a tie); corpus chrF is chrF of the summed statistics.
+///
+/// ```swift
+/// let chrf = CHRF(wordOrder: 2)          // chrF++
+/// print(chrf.sentenceScore(hypothesis: "the cat sat", references: ["the cat sat down"]).formatted())
+/// ```
+public struct CHRF: Sendable, Equatable {
+    /// The highest character n-gram order (6).
+    public var charOrder: Int
+    /// The highest word n-gram order (0 for chrF, 2 for chrF++).
+    public var wordOrder: Int
+    /// Recall's weight relative to precision (2).
+    public var beta: Int
+    /// Lowercase hypothesis and references first (Python's `str.lower()`).
+    public var lowercase: Bool
+    /// Keep whitespace in character n-grams (default: every Python whitespace is removed).
+    public var whitespace: Bool
+    /// chrF++.py's ε smoothing (average over all orders) instead of the effective order.
+    public var epsSmoothing: Bool
+
+    /// - Precondition: `charOrder ≥ 0`, `wordOrder ≥ 0`, at least one of them positive, `beta ≥ 0`.
+    public init(charOrder: Int = 6, wordOrder: Int = 0, beta: Int = 2, lowercase: Bool = false,
+                whitespace: Bool = false, epsSmoothing: Bool = false) {
+        precondition(charOrder >= 0 && wordOrder >= 0 && charOrder + wordOrder > 0, "chrF needs a positive character or word order")
+        precondition(beta >= 0, "chrF's beta cannot be negative")
+        self.charOrder = charOrder; self.wordOrder = wordOrder; self.beta = beta
+        self.lowercase = lowercase; self.whitespace = whitespace; self.epsSmoothing = epsSmoothing
+    }
+
+    /// `charOrder + wordOrder`.
+    public var order: Int { charOrder + wordOrder }
+
+    /// sacreBLEU's `_compute_f_score`: chrF from statistics (see the type's formula). With
+    /// ``epsSmoothing`` it is the mean over all orders of the per-order F_β, where a zero count
+    /// gives ε = 1e-16 in place of the precision, recall or F.
+    /// - Precondition: `stats.values.count == 3 · order`.
+    /// - Complexity: O(order).
+    public func fScore(_ stats: CHRFStatistics) -> Double {
+        precondition(stats.values.count == 3 * order, "chrF statistics need 3 counts per order")
+        let eps = 1e-16
+        let factor = Double(beta * beta)
+        var score = 0.0, avgPrec = 0.0, avgRec = 0.0
+        var effectiveOrder = 0
+        for i in 0..<order {
+            let nHyp = stats.values[3 * i], nRef = stats.values[3 * i + 1], nMatch = stats.values[3 * i + 2]
+            let prec = nHyp > 0 ? Double(nMatch) / Double(nHyp) : eps
+            let rec = nRef > 0 ? Double(nMatch) / Double(nRef) : eps
+            let denom = factor * prec + rec
+            score += denom > 0 ? (1 + factor) * prec * rec / denom : eps
+            if nHyp > 0 && nRef > 0 {
+                avgPrec += prec
+                avgRec += rec
+                effectiveOrder += 1
+            }
+        }
+        if epsSmoothing { return 100 * score / Double(order) }
+        if effectiveOrder == 0 {
+            avgPrec = 0; avgRec = 0
+        } else {
+            avgPrec /= Double(effectiveOrder)
+            avgRec /= Double(effectiveOrder)
+        }
+        guard avgPrec + avgRec != 0 else { return 0 }
+        var f = (1 + factor) * avgPrec * avgRec
+        f /= factor * avgPrec + avgRec
+        return 100 * f
+    }
+
+    /// The score of (summed) statistics. - Complexity: O(order).
+    public func score(_ stats: CHRFStatistics) -> CHRFScore {
+        CHRFScore(score: fScore(stats), charOrder: charOrder, wordOrder: wordOrder, beta: beta)
+    }
+
+    /// The statistics of one segment; nil references are skipped (sacreBLEU's `None`). With no
+    /// reference at all the statistics are zero.
+    /// - Complexity: O((hypothesis + references) length · order) expected.
+    public func statistics(hypothesis: String, references: [String?]) -> CHRFStatistics {
+        let s = CHRFSegmentScorer(self)
+        s.beginSegment()
+        for r in references { if let r { s.addReference(r) } }
+        return s.finishSegment(hypothesis: hypothesis)
+    }
+
+    /// sacreBLEU's `sentence_score`.
+    public func sentenceScore(hypothesis: String, references: [String?]) -> CHRFScore {
+        score(statistics(hypothesis: hypothesis, references: references))
+    }
+
+    /// Per-segment statistics of a corpus: `references` holds one stream per reference set, each
+    /// as long as `hypotheses` (nil entries mark missing references).
+    /// - Precondition: every stream has `hypotheses.count` entries.
+    public func corpusStatistics(hypotheses: [String], references: [[String?]]) -> [CHRFStatistics] {
+        for r in references {
+            precondition(r.count == hypotheses.count, "Each reference stream needs one entry per hypothesis")
+        }
+        let s = CHRFSegmentScorer(self)
+        return hypotheses.indices.map { i in
+            s.beginSegment()
+            for r in references { if let line = r[i] { s.addReference(line) } }
+            return s.finishSegment(hypothesis: hypotheses[i])
+        }
+    }
+
+    /// sacreBLEU's `corpus_score`: chrF of the summed segment statistics.
+    public func corpusScore(hypotheses: [String], references: [[String?]]) -> CHRFScore {
+        score(corpusStatistics(hypotheses: hypotheses, references: references).reduce(CHRFStatistics(orders: order), +))
+    }
+
+    /// sacreBLEU's signature for these options, long (`nrefs:1|case:mixed|eff:yes|nc:6|nw:0|
+    /// space:no|version:…`) or short (`#:1|c:mixed|e:yes|nc:6|nw:0|s:no|v:…`).
+    ///
+    /// - Parameters:
+    ///   - version: the version named last (see ``BLEU/signature(references:bootstrap:version:short:)``).
+    ///   - bootstrap: the number of resamples and the seed, when confidence intervals were asked.
+    public func signature(references: ReferenceCount, bootstrap: (samples: Int, seed: UInt64)? = nil,
+                          version: String = "mixer-\(mixerVersion)", short: Bool = false) -> String {
+        var fields: [(String, String, String)] = [("nrefs", "#", references.description)]
+        if let bs = bootstrap {
+            fields.append(("bs", "bs", String(bs.samples)))
+            fields.append(("seed", "rs", String(bs.seed)))
+        }
+        fields += [("case", "c", lowercase ? "lc" : "mixed"), ("eff", "e", epsSmoothing ? "no" : "yes"),
+                   ("nc", "nc", String(charOrder)), ("nw", "nw", String(wordOrder)),
+                   ("space", "s", whitespace ? "yes" : "no"), ("version", "v", version)]
+        return fields.map { "\(short ? $0.1 : $0.0):\($0.2)" }.joined(separator: "|")
+    }
+}
+
+/// Computes chrF statistics segment by segment with reusable buffers: references are added one
+/// at a time (their n-grams are counted at once, so the caller need not keep them), then the
+/// hypothesis closes the segment. This is the streaming path of `mixer-cli score`.
+///
+/// Every n-gram gets a dense per-segment id: a character (or word) n-gram is the pair (id of its
+/// first n − 1 items, last item), so n-grams of any order are compared exactly, by code points
+/// (Python's string equality), never by `String`'s canonical equivalence.
+/// - Note: not thread-safe; use one per thread.
+public final class CHRFSegmentScorer {
+    /// The configuration.
+    public let chrf: CHRF
+    private let pairIDs = PairTable()
+    private var idOrder: [UInt8] = []               // per id: its order index (chars, then words)
+    private var refCounts: [[Int32]] = []           // per reference: count per id
+    private var refTotals: [[Int]] = []             // per reference: n-grams per order
+    private var hypCounts: [Int32] = []
+    private var hypDistinct: [UInt32] = []
+    private let words = ByteInterner()
+    private var lowered: [UInt8] = []
+    private var scalars: [UInt32] = []
+    private var tokens: [UInt32] = []               // word ids after punctuation splitting
+    private var previous: [UInt32] = []             // ids of the previous order's n-grams
+    private var segmentIDs: [UInt32] = []           // ids of the current text's n-grams, all orders
+
+    public init(_ chrf: CHRF) { self.chrf = chrf }
+
+    /// Starts a new segment (forgets the previous references).
+    public func beginSegment() {
+        pairIDs.reset()
+        idOrder.removeAll(keepingCapacity: true)
+        refCounts.removeAll(keepingCapacity: true)
+        refTotals.removeAll(keepingCapacity: true)
+        words.reset()
+    }
+
+    private static let firstChar: UInt64 = 0xFFFF_FFFF << 32
+    private static let firstWord: UInt64 = 0xFFFF_FFFE << 32
+
+    @inline(__always) private func pairID(_ key: UInt64, order: Int) -> UInt32 {
+        let id = pairIDs.id(key, next: UInt32(idOrder.count))
+        if id == idOrder.count { idOrder.append(UInt8(order)) }
+        return id
+    }
+
+    /// The n-gram ids of one text, all orders, into `segmentIDs`; returns the n-grams per order.
+    private func extract(_ line: UnsafeBufferPointer<UInt8>) -> [Int] {
+        guard chrf.lowercase else { return extractPreprocessed(line) }
+        lowered.removeAll(keepingCapacity: true)
+        pythonLower(line, into: &lowered)
+        return lowered.withUnsafeBufferPointer { extractPreprocessed($0) }
+    }
+
+    private func extractPreprocessed(_ text: UnsafeBufferPointer<UInt8>) -> [Int] {
+        var totals = [Int](repeating: 0, count: chrf.order)
+        segmentIDs.removeAll(keepingCapacity: true)
+        // Characters: Unicode scalars, without Python whitespace unless asked.
+        scalars.removeAll(keepingCapacity: true)
+        decodeScalars(text, keepWhitespace: chrf.whitespace, into: &scalars)
+        ngrams(of: scalars, orders: chrf.charOrder, orderBase: 0, first: Self.firstChar, totals: &totals)
+        // Words (chrF++): Python's split(), then one leading or trailing punctuation mark apart.
+        if chrf.wordOrder > 0, let base = text.baseAddress {
+            tokens.removeAll(keepingCapacity: true)
+            pythonSplit(base, text.count) { s, e in
+                let w = UnsafeBufferPointer(start: base + s, count: e - s)
+                if isSingleScalar(w) {
+                    tokens.append(words.intern(w))
+                } else if isCHRFPunctuation(w[w.count - 1]) {
+                    tokens.append(words.intern(UnsafeBufferPointer(rebasing: w[0..<(w.count - 1)])))
+                    tokens.append(words.intern(UnsafeBufferPointer(rebasing: w[(w.count - 1)...])))
+                } else if isCHRFPunctuation(w[0]) {
+                    tokens.append(words.intern(UnsafeBufferPointer(rebasing: w[0..<1])))
+                    tokens.append(words.intern(UnsafeBufferPointer(rebasing: w[1...])))
+                } else {
+                    tokens.append(words.intern(w))
+                }
+            }
+            ngrams(of: tokens, orders: chrf.wordOrder, orderBase: chrf.charOrder, first: Self.firstWord, totals: &totals)
+        }
+        return totals
+    }
+
+    /// Appends the ids of the n-grams of `items` for n = 1…`orders` to `segmentIDs`: the id of
+    /// `items[i..<i+n]` is the pair (id of `items[i..<i+n-1]`, `items[i+n-1]`).
+    /// - Complexity: O(items · orders) expected.
+    private func ngrams(of items: [UInt32], orders: Int, orderBase: Int, first: UInt64, totals: inout [Int]) {
+        guard orders > 0, !items.isEmpty else { return }
+        var out: [UInt32] = []
+        swap(&out, &segmentIDs)                 // append to a local array (no exclusivity checks)
+        previous.removeAll(keepingCapacity: true)
+        previous.append(contentsOf: repeatElement(0, count: items.count))
+        items.withUnsafeBufferPointer { it in
+            previous.withUnsafeMutableBufferPointer { prev in
+                for n in 1...orders {
+                    let count = it.count - n + 1
+                    if count <= 0 { break }
+                    totals[orderBase + n - 1] = count
+                    let order = orderBase + n - 1
+                    for i in 0..<count {
+                        let head: UInt64 = n == 1 ? first : UInt64(prev[i]) << 32
+                        let id = pairID(head | UInt64(it[i + n - 1]), order: order)
+                        prev[i] = id
+                        out.append(id)
+                    }
+                }
+            }
+        }
+        swap(&out, &segmentIDs)
+    }
+
+    /// The number of n-gram ids so far (a mark for ``rewind(to:)``).
+    var mark: Int { idOrder.count }
+
+    /// Forgets the n-gram ids created after `mark` (a hypothesis's own n-grams), keeping the
+    /// references: lets a reward score many hypotheses against the same references in bounded
+    /// memory. - Precondition: no reference was added after `mark`.
+    func rewind(to mark: Int) {
+        pairIDs.truncate(to: mark)
+        idOrder.removeLast(idOrder.count - mark)
+    }
+
+    /// Adds a reference given as UTF-8 bytes (checked well-formed by the caller).
+    public func addReference(_ line: UnsafeBufferPointer<UInt8>) {
+        let totals = extract(line)
+        var counts = [Int32](repeating: 0, count: idOrder.count)
+        for id in segmentIDs { counts[Int(id)] += 1 }
+        refCounts.append(counts)
+        refTotals.append(totals)
+    }
+
+    /// Adds a reference.
+    public func addReference(_ line: String) {
+        var line = line
+        line.withUTF8 { addReference($0) }
+    }
+
+    /// Closes the segment with its hypothesis (UTF-8 bytes) and returns the statistics of the
+    /// best reference.
+    public func finishSegment(hypothesis line: UnsafeBufferPointer<UInt8>) -> CHRFStatistics {
+        let hypTotals = extract(line)
+        let order = chrf.order
+        var counted: [Int32] = [], distinct: [UInt32] = []
+        swap(&counted, &hypCounts); swap(&distinct, &hypDistinct)      // local arrays in the loop
+        counted.removeAll(keepingCapacity: true)
+        counted.append(contentsOf: repeatElement(0, count: idOrder.count))
+        distinct.removeAll(keepingCapacity: true)
+        counted.withUnsafeMutableBufferPointer { c in
+            for id in segmentIDs {
+                if c[Int(id)] == 0 { distinct.append(id) }
+                c[Int(id)] += 1
+            }
+        }
+        swap(&counted, &hypCounts); swap(&distinct, &hypDistinct)
+        var best = CHRFStatistics(orders: order)
+        var bestF = -1.0
+        var stats = CHRFStatistics(orders: order)
+        for (counts, totals) in zip(refCounts, refTotals) {
+            for k in 0..<order {
+                stats.values[3 * k] = totals[k] > 0 ? hypTotals[k] : 0
+                stats.values[3 * k + 1] = totals[k]
+                stats.values[3 * k + 2] = 0
+            }
+            for id in hypDistinct where Int(id) < counts.count {
+                let r = counts[Int(id)]
+                if r > 0 { stats.values[3 * Int(idOrder[Int(id)]) + 2] += Int(min(r, hypCounts[Int(id)])) }
+            }
+            let f = chrf.fScore(stats)
+            if f > bestF { bestF = f; best = stats }
+        }
+        return best
+    }
+
+    /// Closes the segment with its hypothesis.
+    public func finishSegment(hypothesis: String) -> CHRFStatistics {
+        var h = hypothesis
+        return h.withUTF8 { finishSegment(hypothesis: $0) }
+    }
+}
+
+/// Whether `w` (well-formed UTF-8) is one Unicode scalar (Python's `len(w) == 1`).
+@inline(__always)
+private func isSingleScalar(_ w: UnsafeBufferPointer<UInt8>) -> Bool {
+    guard let b = w.first else { return false }
+    let n = b < 0x80 ? 1 : b < 0xE0 ? 2 : b < 0xF0 ? 3 : 4
+    return w.count == n
+}
+
+/// sacreBLEU's `CHRF._PUNCTS` (Python's `string.punctuation`): ASCII, so a byte test is exact
+/// (UTF-8 lead and continuation bytes are ≥ 0x80).
+@inline(__always)
+private func isCHRFPunctuation(_ b: UInt8) -> Bool {
+    (b >= 0x21 && b <= 0x2F) || (b >= 0x3A && b <= 0x40) || (b >= 0x5B && b <= 0x60) || (b >= 0x7B && b <= 0x7E)
+}
+
+/// Appends the Unicode scalars of well-formed UTF-8 `text` to `out`, without Python whitespace
+/// unless `keepWhitespace`. - Complexity: O(n).
+@inline(__always)
+private func decodeScalars(_ text: UnsafeBufferPointer<UInt8>, keepWhitespace: Bool, into out: inout [UInt32]) {
+    var i = 0
+    let n = text.count
+    while i < n {
+        let b = UInt32(text[i])
+        var c: UInt32
+        if b < 0x80 { c = b; i += 1 }
+        else if b < 0xE0 { c = (b & 0x1F) << 6 | UInt32(text[i + 1] & 0x3F); i += 2 }
+        else if b < 0xF0 { c = (b & 0x0F) << 12 | UInt32(text[i + 1] & 0x3F) << 6 | UInt32(text[i + 2] & 0x3F); i += 3 }
+        else {
+            c = (b & 0x07) << 18 | UInt32(text[i + 1] & 0x3F) << 12 | UInt32(text[i + 2] & 0x3F) << 6 | UInt32(text[i + 3] & 0x3F)
+            i += 4
+        }
+        if keepWhitespace || !isPythonWhitespace(c) { out.append(c) }
+    }
+}
+
+/// An open-addressing map from 64-bit keys to dense ids (linear probing, multiplicative hash),
+/// reset per segment in O(entries): chrF interns thousands of n-grams per segment.
+final class PairTable {
+    private var keys: UnsafeMutablePointer<UInt64>
+    private var ids: UnsafeMutablePointer<UInt32>       // id + 1 (0 = empty)
+    private var used: UnsafeMutablePointer<Int32>       // the occupied slots
+    private var count = 0
+    private var mask: Int
+
+    init() {
+        mask = 1023
+        keys = .allocate(capacity: mask + 1)
+        ids = .allocate(capacity: mask + 1)
+        ids.initialize(repeating: 0, count: mask + 1)
+        used = .allocate(capacity: (mask + 1) / 2 + 1)
+    }
+
+    deinit { keys.deallocate(); ids.deallocate(); used.deallocate() }
+
+    /// Forgets every key (keeps the memory).
+    func reset() { truncate(to: 0) }
+
+    /// The number of keys.
+    var size: Int { count }
+
+    /// Forgets the keys added after the first `n`. Exact with linear probing: a key's probe
+    /// run was formed by earlier keys only, and `grow` keeps the insertion order.
+    func truncate(to n: Int) {
+        for k in n..<count { ids[Int(used[k])] = 0 }
+        count = min(count, n)
+    }
+
+    @inline(__always) private static func slot(_ key: UInt64, _ mask: Int) -> Int {
+        Int(truncatingIfNeeded: (key &* 0x9E37_79B9_7F4A_7C15) >> 32) & mask
+    }
+
+    /// The id of `key`, or `next` (recorded as its id) when the key is new.
+    @inline(__always)
+    func id(_ key: UInt64, next: UInt32) -> UInt32 {
+        var s = Self.slot(key, mask)
+        while true {
+            let v = ids[s]
+            if v == 0 { break }
+            if keys[s] == key { return v - 1 }
+            s = (s + 1) & mask
+        }
+        keys[s] = key
+        ids[s] = next + 1
+        used[count] = Int32(s)
+        count += 1
+        if count * 2 > mask + 1 { grow() }
+        return next
+    }
+
+    private func grow() {
+        let oldKeys = keys, oldIDs = ids, oldUsed = used, n = count
+        mask = mask * 2 + 1
+        keys = .allocate(capacity: mask + 1)
+        ids = .allocate(capacity: mask + 1)
+        ids.initialize(repeating: 0, count: mask + 1)
+        used = .allocate(capacity: (mask + 1) / 2 + 1)
+        count = 0
+        for k in 0..<n {
+            let o = Int(oldUsed[k])
+            var s = Self.slot(oldKeys[o], mask)
+            while ids[s] != 0 { s = (s + 1) & mask }
+            keys[s] = oldKeys[o]; ids[s] = oldIDs[o]
+            used[count] = Int32(s); count += 1
+        }
+        oldKeys.deallocate(); oldIDs.deallocate(); oldUsed.deallocate()
+    }
+}

@@ -1,0 +1,314 @@
+// The translation edit rate of one hypothesis against one reference (Snover et al., 2006,
+// https://aclanthology.org/2006.amta-papers.25) with sacreBLEU 2.6.0's Tercom heuristics
+// (`lib_ter.py`): a greedy search over block shifts scored by a beam-limited edit distance.
+//
+// The search is sacreBLEU's, decision for decision (same candidates in the same order, same
+// ranking, same limits, same tie-breaks), so the numbers are identical. What differs is the
+// bookkeeping: words are integer ids; the edit-distance matrix of the current hypothesis is
+// kept band by band (only the ≈ 2 × 25 cells sacreBLEU's beam computes per row, not a full
+// row of tuples); a candidate shift is scored by recomputing only the rows after the prefix it
+// shares with the current hypothesis, costs only, in two rolling band buffers; the alignment's
+// error counts are prefix sums; and matching word pairs are found through per-word position
+// lists instead of comparing every pair in the ±50 window.
+
+/// Tercom's limits, as sacreBLEU sets them.
+enum TERLimits {
+    /// The longest block that is shifted (words).
+    static let maxShiftSize = 10
+    /// The largest distance between a block's hypothesis and reference positions.
+    static let maxShiftDistance = 50
+    /// Half the width of the band of edit-distance cells computed per row.
+    static let beamWidth = 25
+    /// The number of candidate shifts scored per hypothesis–reference pair, over all rounds.
+    static let maxShiftCandidates = 1000
+}
+
+/// The minimum number of edits (insertions, deletions, substitutions and block shifts, all of
+/// cost 1) that turn `hypothesis` into `reference`, as sacreBLEU's `translation_edit_rate`
+/// finds it, and the reference length.
+///
+/// Each round scores every candidate shift of a block of 1–10 words of the hypothesis that
+/// also occurs in the reference at most 50 positions away, where the hypothesis block is not
+/// already aligned correctly and the target is not; the best (largest gain, then longest, then
+/// leftmost, then earliest target) is applied while it lowers the edit distance and fewer than
+/// 1000 candidates have been scored. An empty reference gives (hypothesis length, 0).
+/// - Complexity: O(C · n · b) for C ≤ 1000 scored candidates, n hypothesis words and a band
+///   of b ≈ 50 cells per row, plus O(n · 101 · 10) per round to enumerate word pairs.
+func translationEditRate(hypothesis: [Int32], reference: [Int32]) -> (edits: Int, referenceLength: Int) {
+    if reference.isEmpty { return (hypothesis.count, 0) }
+    let search = TERShiftSearch(hypothesis: hypothesis, reference: reference)
+    return (search.run(), reference.count)
+}
+
+/// The state of one hypothesis–reference shift search.
+final class TERShiftSearch {
+    private var words: [Int32]
+    private let ref: [Int32]
+    private let nh: Int, nr: Int
+    // The band of row i is columns lo[i]..<hi[i]; its cells sit at offset[i] in the matrices.
+    private var lo: [Int], hi: [Int], offset: [Int]
+    private var cost: [Int32]           // the current hypothesis's edit-distance matrix (bands)
+    private var op: [UInt8]
+    // Scratch for scoring candidates.
+    private var rowA: [Int32], rowB: [Int32]
+    private var shifted: [Int32]
+    // Alignment of the current hypothesis (from the trace).
+    private var align: [Int], hypErrSum: [Int], refErrSum: [Int]
+    private var refPositions: [Int32: [Int]] = [:]
+
+    private static let infinity: Int32 = 1 << 29
+    private static let opNone: UInt8 = 0, opMatch: UInt8 = 1, opSub: UInt8 = 2, opDel: UInt8 = 3, opIns: UInt8 = 4
+
+    init(hypothesis: [Int32], reference: [Int32]) {
+        words = hypothesis
+        ref = reference
+        nh = hypothesis.count
+        nr = reference.count
+        // sacreBLEU's beam: a band of beam width on each side of the pseudo-diagonal
+        // ⌊i · nr / nh⌋, widened when the lengths differ so much that rows would not overlap;
+        // the first and the last row are full on the right.
+        let ratio = nh > 0 ? Double(nr) / Double(nh) : 1
+        var beam = TERLimits.beamWidth
+        if Double(TERLimits.beamWidth) < ratio / 2 { beam = Int((ratio / 2 + Double(TERLimits.beamWidth)).rounded(.up)) }
+        lo = [0]; hi = [nr + 1]; offset = [0]
+        var total = nr + 1
+        if nh > 0 {
+            for i in 1...nh {
+                let diagonal = Int((Double(i) * ratio).rounded(.down))
+                let l = max(0, diagonal - beam)
+                var h = min(nr + 1, diagonal + beam)
+                if i == nh { h = nr + 1 }
+                lo.append(l); hi.append(max(l, h)); offset.append(total)
+                total += max(0, h - l)
+            }
+        }
+        cost = [Int32](repeating: Self.infinity, count: total)
+        op = [UInt8](repeating: Self.opNone, count: total)
+        for j in 0...nr { cost[j] = Int32(j); op[j] = Self.opIns }
+        let widest = zip(lo, hi).map { $1 - $0 }.max() ?? 0
+        rowA = [Int32](repeating: 0, count: widest)
+        rowB = [Int32](repeating: 0, count: widest)
+        shifted = hypothesis
+        align = []; hypErrSum = []; refErrSum = []
+        for (j, w) in reference.enumerated() { refPositions[w, default: []].append(j) }
+        fillMatrix(from: 1)
+    }
+
+    /// Runs the shift rounds; returns shifts + the final edit distance.
+    func run() -> Int {
+        var shifts = 0
+        var checked = 0
+        while true {
+            let (gain, best) = bestShift(checked: &checked)
+            if checked >= TERLimits.maxShiftCandidates { break }
+            guard gain > 0, let best else { break }
+            shifts += 1
+            Self.performShift(words, start: best.start, length: best.length, target: best.target, into: &shifted)
+            let p = commonPrefix(words, shifted)
+            swap(&words, &shifted)
+            fillMatrix(from: p + 1)
+        }
+        return shifts + Int(cost[offset[nh] + nr - lo[nh]])
+    }
+
+    // MARK: - Edit distance
+
+    @inline(__always) private func cellCost(_ i: Int, _ j: Int) -> Int32 {
+        j >= lo[i] && j < hi[i] ? cost[offset[i] + j - lo[i]] : Self.infinity
+    }
+
+    /// Recomputes rows `first`…nh of the current hypothesis's matrix, with operations.
+    /// Per cell, as sacreBLEU: the first of match/substitution, deletion (of a hypothesis word),
+    /// insertion (of a reference word) that is strictly below the cell's cost so far, which
+    /// starts at infinity; column 0 is deletion only.
+    private func fillMatrix(from first: Int) {
+        guard first <= nh else { computeAlignment(); return }
+        for i in first...nh {
+            let l = lo[i], h = hi[i], o = offset[i]
+            let w = words[i - 1]
+            for j in l..<h {
+                if j == 0 {
+                    cost[o] = cellCost(i - 1, 0) + 1
+                    op[o] = Self.opDel
+                    continue
+                }
+                var best = Self.infinity, bestOp = Self.opNone
+                let same = w == ref[j - 1]
+                let diag = cellCost(i - 1, j - 1) + (same ? 0 : 1)
+                if best > diag { best = diag; bestOp = same ? Self.opMatch : Self.opSub }
+                let up = cellCost(i - 1, j) + 1
+                if best > up { best = up; bestOp = Self.opDel }
+                let left = (j - 1 >= l ? cost[o + j - 1 - l] : Self.infinity) + 1
+                if best > left { best = left; bestOp = Self.opIns }
+                cost[o + j - l] = best
+                op[o + j - l] = bestOp
+            }
+        }
+        computeAlignment()
+    }
+
+    /// The edit distance of `shifted` (of which the first `prefix` words equal the current
+    /// hypothesis's, so rows 0…prefix are the current matrix's), costs only.
+    private func distance(of s: [Int32], prefix: Int) -> Int32 {
+        if prefix >= nh { return cost[offset[nh] + nr - lo[nh]] }
+        // prev: row prefix, read from the matrix; then rows in rowA/rowB.
+        var prevLo = lo[prefix], prevHi = hi[prefix]
+        var prevIsMatrix = true
+        let prevOffset = offset[prefix]
+        var useA = true
+        var last: Int32 = Self.infinity
+        cost.withUnsafeBufferPointer { m in
+            rowA.withUnsafeMutableBufferPointer { a in
+                rowB.withUnsafeMutableBufferPointer { b in
+                    for i in (prefix + 1)...nh {
+                        let l = lo[i], h = hi[i]
+                        let cur = useA ? a : b
+                        let prev = useA ? b : a
+                        let w = s[i - 1]
+                        @inline(__always) func prevCost(_ j: Int) -> Int32 {
+                            guard j >= prevLo && j < prevHi else { return Self.infinity }
+                            return prevIsMatrix ? m[prevOffset + j - prevLo] : prev[j - prevLo]
+                        }
+                        for j in l..<h {
+                            if j == 0 { cur[0] = prevCost(0) + 1; continue }
+                            var best = prevCost(j - 1) + (w == ref[j - 1] ? 0 : 1)
+                            best = min(best, prevCost(j) + 1)
+                            best = min(best, (j - 1 >= l ? cur[j - 1 - l] : Self.infinity) + 1)
+                            cur[j - l] = min(best, Self.infinity)
+                        }
+                        if i == nh { last = cur[nr - l] }
+                        prevLo = l; prevHi = h; prevIsMatrix = false
+                        useA.toggle()
+                    }
+                }
+            }
+        }
+        return last
+    }
+
+    /// Walks the trace back from (nh, nr) and derives sacreBLEU's alignment of the reference
+    /// rewritten into the hypothesis: `align[r]` is the hypothesis position of reference word r
+    /// (−1 before the first), and prefix sums of the hypothesis and reference error flags.
+    private func computeAlignment() {
+        var ops: [UInt8] = []
+        ops.reserveCapacity(nh + nr)
+        var i = nh, j = nr
+        while i > 0 || j > 0 {
+            let o = j >= lo[i] && j < hi[i] ? op[offset[i] + j - lo[i]] : Self.opNone
+            ops.append(o)
+            switch o {
+            case Self.opMatch, Self.opSub: i -= 1; j -= 1
+            case Self.opIns: j -= 1
+            case Self.opDel: i -= 1
+            default:
+                // Unreachable: every cell on the path of a finite distance has an operation
+                // (sacreBLEU raises here); step diagonally so that the loop ends.
+                if i > 0 { i -= 1 }
+                if j > 0 { j -= 1 }
+            }
+        }
+        align = [Int](repeating: -1, count: nr)
+        hypErrSum = [0]; hypErrSum.reserveCapacity(nh + 1)
+        refErrSum = [0]; refErrSum.reserveCapacity(nr + 1)
+        var posHyp = -1, posRef = -1
+        for o in ops.reversed() {
+            switch o {
+            case Self.opMatch, Self.opSub:
+                posHyp += 1; posRef += 1
+                align[posRef] = posHyp
+                let e = o == Self.opSub ? 1 : 0
+                hypErrSum.append(hypErrSum.last! + e); refErrSum.append(refErrSum.last! + e)
+            case Self.opDel:       // a hypothesis word with no reference word: "insertion" once flipped
+                posHyp += 1
+                hypErrSum.append(hypErrSum.last! + 1)
+            case Self.opIns:       // a reference word with no hypothesis word
+                posRef += 1
+                align[posRef] = posHyp
+                refErrSum.append(refErrSum.last! + 1)
+            default:
+                break
+            }
+        }
+    }
+
+    // MARK: - Shifts
+
+    private struct Shift { var start: Int; var length: Int; var target: Int }
+
+    /// One round of sacreBLEU's `_shift`: the gain of the best candidate and the candidate.
+    private func bestShift(checked: inout Int) -> (Int32, Shift?) {
+        let preScore = cost[offset[nh] + nr - lo[nh]]
+        var best: (gain: Int32, length: Int, start: Int, target: Int)? = nil
+        outer: for startH in 0..<nh {
+            guard let positions = refPositions[words[startH]] else { continue }
+            for startR in positions {
+                if startR < startH - TERLimits.maxShiftDistance { continue }
+                if startR > startH + TERLimits.maxShiftDistance { break }
+                var length = 0
+                while length < TERLimits.maxShiftSize && words[startH + length] == ref[startR + length] {
+                    length += 1
+                    if considerPair(startH, startR, length, preScore, &best, &checked) {
+                        if checked >= TERLimits.maxShiftCandidates { break outer }
+                    }
+                    if startH + length == nh || startR + length == nr { break }
+                }
+            }
+        }
+        guard let b = best else { return (0, nil) }
+        return (b.gain, Shift(start: b.start, length: b.length, target: b.target))
+    }
+
+    /// Scores the candidates of one matching block; false when the block is filtered out.
+    private func considerPair(_ startH: Int, _ startR: Int, _ length: Int, _ preScore: Int32,
+                              _ best: inout (gain: Int32, length: Int, start: Int, target: Int)?,
+                              _ checked: inout Int) -> Bool {
+        // Shift only a block with an error in the hypothesis, to a place with an error in the
+        // reference, and not within itself.
+        if hypErrSum[startH + length] - hypErrSum[startH] == 0 { return false }
+        if refErrSum[startR + length] - refErrSum[startR] == 0 { return false }
+        if startH <= align[startR] && align[startR] < startH + length { return false }
+        var prevIdx = -1
+        for off in -1..<length {
+            // Insert before position idx (every reference position is aligned, so none is out of range).
+            let idx = startR + off == -1 ? 0 : align[startR + off] + 1
+            if idx == prevIdx { continue }
+            prevIdx = idx
+            Self.performShift(words, start: startH, length: length, target: idx, into: &shifted)
+            let gain = preScore - distance(of: shifted, prefix: commonPrefix(words, shifted))
+            checked += 1
+            // Rank: highest gain, then longest, then earliest start, then earliest target.
+            if let b = best {
+                if (gain, length, -startH, -idx) > (b.gain, b.length, -b.start, -b.target) {
+                    best = (gain, length, startH, idx)
+                }
+            } else {
+                best = (gain, length, startH, idx)
+            }
+        }
+        return true
+    }
+
+    /// sacreBLEU's `_perform_shift`: moves `words[start..<start+length]` before position `target`
+    /// (before the original index when the target lies left of the block or past its end; for a
+    /// target inside the block or just after it, to index `target` of the list without the block).
+    static func performShift(_ w: [Int32], start: Int, length: Int, target: Int, into out: inout [Int32]) {
+        let n = w.count
+        out.removeAll(keepingCapacity: true)
+        let block = w[start..<(start + length)]
+        if target < start {
+            out += w[..<target]; out += block; out += w[target..<start]; out += w[(start + length)...]
+        } else if target > start + length {
+            out += w[..<start]; out += w[(start + length)..<target]; out += block; out += w[target...]
+        } else {
+            let mid = min(n, length + target)
+            out += w[..<start]; out += w[(start + length)..<mid]; out += block; out += w[mid...]
+        }
+    }
+
+    private func commonPrefix(_ a: [Int32], _ b: [Int32]) -> Int {
+        var p = 0
+        let n = min(a.count, b.count)
+        while p < n && a[p] == b[p] { p += 1 }
+        return p
+    }
+}

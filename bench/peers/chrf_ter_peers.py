@@ -1,0 +1,22 @@
+#!/usr/bin/env python3
+"""Peer timings for bench/chrf-ter.sh: sacreBLEU 2.6.0's corpus chrF, chrF++ and TER.
+
+Usage: chrf_ter_peers.py HYP REF LONG_HYP LONG_REF
+Prints one JSON object: each score and its seconds (corpus_score only, files already read).
+"""
+import json, sys, time
+from sacrebleu.metrics import CHRF, TER
+
+def lines(path):
+    with open(path, encoding="utf-8") as f:
+        return [l.rstrip() for l in f]
+
+hyp, ref, long_hyp, long_ref = (lines(p) for p in sys.argv[1:5])
+out = {"pairs": len(hyp), "long_lines": len(long_hyp)}
+for name, metric, h, r in [("chrf", CHRF(), hyp, ref), ("chrfpp", CHRF(word_order=2), hyp, ref),
+                           ("ter", TER(), hyp, ref), ("ter_long", TER(), long_hyp, long_ref)]:
+    t0 = time.perf_counter()
+    s = metric.corpus_score(h, [r])
+    out[name + "_s"] = time.perf_counter() - t0
+    out[name] = s.score
+print(json.dumps(out))
