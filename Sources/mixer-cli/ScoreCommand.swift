@@ -29,10 +29,13 @@ struct ScoreCommand: ParsableCommand {
 
         Examples:
           mixer-cli score out.txt --ref ref.txt
-          mixer-cli score out.txt --ref ref1.txt --ref ref2.txt --metrics bleu,rouge2 --format json
-          mixer-cli score out.txt --ref ref.txt --confidence --samples 1000 --seed 12345
+          mixer-cli score out.txt --ref ref1.txt --ref ref2.txt \\
+            --metrics bleu,rouge2 --format json
+          mixer-cli score out.txt --ref ref.txt --confidence --samples 1000 \\
+            --seed 12345
           mixer-cli score new.txt --ref ref.txt --paired old.txt
-          mixer-cli score out.txt --ref ref.txt --metrics bleu,chrf++,ter --ter-normalized
+          mixer-cli score out.txt --ref ref.txt --metrics bleu,chrf++,ter \\
+            --ter-normalized
           mixer-cli score ref.txt -i out.txt -m bleu chrf ter -f sacrebleu-json
           mixer-cli score ref.txt -i sys1.txt sys2.txt -m bleu chrf ter
         """

@@ -19,7 +19,7 @@ struct MetricArguments: ParsableArguments {
     @Option(name: [.long, .customLong("smooth-method")], help: "BLEU smoothing: exp, floor, add-k or none.")
     var smooth: String = "exp"
     @Option(name: [.customLong("smooth-value"), .customLong("sv", withSingleDash: true)],
-            help: "The value for floor (default 0.1) or add-k (default 1).")
+            help: "The value for floor (0.1 when not given) or add-k (1 when not given).")
     var smoothValue: Double?
     @Flag(name: [.long, .customLong("lc", withSingleDash: true)], help: "Lowercase BLEU's input.")
     var lowercase = false

@@ -13,7 +13,8 @@ struct VocabCommand: ParsableCommand {
 
             Example:
               $ mixer-cli tokenize --input data/train.src --output train.tok.src
-              $ mixer-cli vocab --min-count 2 --max-size 20000 --output src.vocab train.tok.src
+              $ mixer-cli vocab --min-count 2 --max-size 20000 \\
+                  --output src.vocab train.tok.src
               $ mixer-cli vocab --tokenize --lowercase data/train.tgt > tgt.vocab
             """
     )
