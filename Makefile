@@ -38,9 +38,17 @@ deps:
 build: deps
 	$(SWIFT) build $(SWIFTFLAGS) --product mixer-cli
 
+# The whole suite on the products' build, then the robustness suites (hostile input, fuzz,
+# checkpoint mutation, run directories, outputs) again on a build with Swift's checks on in
+# every module (MIXER_CHECKED=1, its own .build-checked), where a bounds error traps.
+ROBUSTNESS  ?= Hostile|Fuzz|RunDirectoryTests|OutputSafetyTests|CheckpointTests|InterruptionTests
 test: deps
 	$(SWIFT) build $(TESTFLAGS) --build-tests
 	$(SWIFT) test $(TESTFLAGS) --skip-build --disable-swift-testing
+	MIXER_CHECKED=1 $(SWIFT) build $(TESTFLAGS) --build-tests --scratch-path .build-checked
+	MIXER_CHECKED=1 $(SWIFT) test $(TESTFLAGS) --skip-build --disable-swift-testing --scratch-path .build-checked --filter '$(ROBUSTNESS)'
+	@command -v chromium >/dev/null 2>&1 && convert -version 2>/dev/null | grep -q ImageMagick || \
+	  echo "make test: WARNING: the report's headless-browser test was SKIPPED (apt-get install chromium imagemagick, as .ci/run does)"
 
 demo: build
 	./scripts/demo.sh $(BIN)
@@ -49,4 +57,4 @@ bench: build
 	./bench/run-all.sh
 
 clean:
-	rm -rf .build
+	rm -rf .build .build-checked

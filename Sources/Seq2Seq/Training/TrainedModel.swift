@@ -88,16 +88,46 @@ public final class TrainedModel {
                     : "is not a checkpoint (no \(Checkpoint.stateFile)) nor a run directory (no best/ or last/ checkpoint)")
             }
         }
+        // A trainer may switch a run's link and remove the old checkpoint while this reads
+        // (it keeps the previous generation one save longer): then read the new one.
+        var attempt = 0
+        var loaded: Loaded
+        while true {
+            let before = FileIO.resolve(dir)
+            do {
+                loaded = try Self.load(dir)
+                break
+            } catch where attempt < 5 && FileIO.resolve(dir) != before {
+                attempt += 1
+            }
+        }
         directory = dir
-        checkpoint = try Checkpoint.open(dir)
-        config = try checkpoint.config(RunConfig.self)
+        checkpoint = loaded.checkpoint
+        config = loaded.config
+        sourceVocabulary = loaded.sourceVocabulary
+        targetVocabulary = loaded.targetVocabulary
+        model = loaded.model
+    }
+
+    private struct Loaded {
+        var checkpoint: Checkpoint
+        var config: RunConfig
+        var sourceVocabulary: Vocabulary
+        var targetVocabulary: Vocabulary
+        var model: EncoderDecoder
+    }
+
+    /// Opens the checkpoint at `dir` and loads everything from it.
+    private static func load(_ dir: String) throws -> Loaded {
+        let checkpoint = try Checkpoint.open(dir)
+        let config = try checkpoint.config(RunConfig.self)
         let configPath = dir + "/" + Checkpoint.configFile
         do { try config.model.validate() } catch {
             throw CheckpointError(configPath, "\(error)")
         }
         try Self.checkLimits(config, configPath: configPath, storedValues: checkpoint.modelTensors.reduce(0) { $0 + $1.elementCount })
-        sourceVocabulary = try Vocabulary(contentsOf: URL(fileURLWithPath: checkpoint.sourceVocabularyPath))
-        targetVocabulary = try Vocabulary(contentsOf: URL(fileURLWithPath: checkpoint.targetVocabularyPath))
+        let sourceVocabulary = try Vocabulary(contentsOf: URL(fileURLWithPath: checkpoint.sourceVocabularyPath))
+        let targetVocabulary = try Vocabulary(contentsOf: URL(fileURLWithPath: checkpoint.targetVocabularyPath))
         guard sourceVocabulary.count == config.model.sourceVocabSize else {
             throw CheckpointError(checkpoint.sourceVocabularyPath,
                                   "has \(sourceVocabulary.count) entries but the model expects \(config.model.sourceVocabSize)")
@@ -106,8 +136,10 @@ public final class TrainedModel {
             throw CheckpointError(checkpoint.targetVocabularyPath,
                                   "has \(targetVocabulary.count) entries but the model expects \(config.model.targetVocabSize)")
         }
-        model = EncoderDecoder(config: config.model, seed: 0)
+        let model = EncoderDecoder(config: config.model, seed: 0)
         try checkpoint.loadParameters(into: model.params)
+        return Loaded(checkpoint: checkpoint, config: config, sourceVocabulary: sourceVocabulary,
+                      targetVocabulary: targetVocabulary, model: model)
     }
 
     /// Which checkpoint this is, for a user: the path given, the checkpoint it resolved to, the
