@@ -51,8 +51,8 @@ final class ReportCommandTests: XCTestCase {
         // then REINFORCE (s = 0).
         XCTAssertTrue(html.contains("XENT epoch 1 · MIXER s=4 epoch 2 · REINFORCE epoch 3"), html)
         XCTAssertTrue(html.contains(">MIXER s=4</text>") && html.contains(">REINFORCE</text>"))
-        XCTAssertTrue(html.contains("mixer-cli train --epochs 3 --train-source"))
-        XCTAssertTrue(html.contains("<mark>--objective</mark> <mark>mixer</mark> <mark>--xent-epochs</mark> <mark>1</mark> <mark>--mixer-delta</mark> <mark>5</mark>"))
+        XCTAssertTrue(html.contains("mixer-cli train <span class=\"arg\">--epochs 3</span> <span class=\"arg\">--train-source "))
+        XCTAssertTrue(html.contains("<mark class=\"arg\">--objective mixer</mark> <mark class=\"arg\">--xent-epochs 1</mark> <mark class=\"arg\">--mixer-delta 5</mark>"))
         XCTAssertTrue(html.contains("<code>--objective</code></td><td class=\"diff\">xent</td><td class=\"diff\">mixer</td>"))
         XCTAssertFalse(html.contains("options."))
         XCTAssertFalse(html.contains("e+0"))

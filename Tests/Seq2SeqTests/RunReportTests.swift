@@ -39,6 +39,16 @@ final class RunReportTests: XCTestCase {
 
     // MARK: - What a reader checks on the page
 
+    /// The page's text without its tags (what a reader sees, roughly).
+    static func text(_ html: String) -> String {
+        var out = "", inTag = false
+        for c in html {
+            if c == "<" { inTag = true } else if c == ">" { inTag = false } else if !inTag { out.append(c) }
+        }
+        return out.replacingOccurrences(of: "&amp;", with: "&").replacingOccurrences(of: "&lt;", with: "<")
+            .replacingOccurrences(of: "&gt;", with: ">").replacingOccurrences(of: "&quot;", with: "\"")
+    }
+
     /// A rectangle of SVG units.
     struct Box {
         var x, y, w, h: Double
@@ -223,13 +233,14 @@ final class RunReportTests: XCTestCase {
         XCTAssertEqual(b.arguments, typed)
         let html = RunReport(runs: [a, b]).html()
         // The typed run: its arguments, the differing flags marked, a path with a space quoted.
-        XCTAssertTrue(html.contains("mixer-cli train --epochs 8 <mark>--objective</mark> <mark>mixer</mark> <mark>--xent-epochs</mark> <mark>2</mark>"), html)
-        XCTAssertTrue(html.contains("<mark>--train-source</mark> <mark>'my data/train.src'</mark>"), html)
+        XCTAssertTrue(Self.text(html).contains("mixer-cli train --epochs 8 --objective mixer --xent-epochs 2 --mixer-delta 3 --train-source 'my data/train.src'"))
+        XCTAssertTrue(html.contains("<span class=\"arg\">--epochs 8</span> <mark class=\"arg\">--objective mixer</mark> <mark class=\"arg\">--xent-epochs 2</mark>"), html)
+        XCTAssertTrue(html.contains("<mark class=\"arg\">--train-source 'my data/train.src'</mark>"), html)
         // The other run rebuilt from its saved settings, as flags: no internal names, no JSON,
         // no exponent (1e-05), booleans as bare flags, no MIXER flags for an XENT run.
-        XCTAssertTrue(html.contains("--min-lr 0.00001"))
-        XCTAssertTrue(html.contains("--no-input-feeding"))
-        XCTAssertTrue(html.contains("--max-target-length 12"))
+        XCTAssertTrue(html.contains(">--min-lr 0.00001<"))
+        XCTAssertTrue(html.contains(">--no-input-feeding<"))
+        XCTAssertTrue(html.contains(">--max-target-length 12<"))
         XCTAssertFalse(html.contains("--reward-recall"))
         for name in ["options.", "config.", "minimumLearningRate", "maxDivergentSteps", "{&quot;", "1e-05"] {
             XCTAssertFalse(html.contains(name), "the page shows '\(name)'")
@@ -287,7 +298,8 @@ final class RunReportTests: XCTestCase {
         XCTAssertEqual(SVGLineChart.integerTicks(1, 4), [1, 2, 3, 4])
         XCTAssertEqual(SVGLineChart.integerTicks(1, 2), [1, 2])
         XCTAssertEqual(SVGLineChart.integerTicks(0.5, 1.5), [1])
-        XCTAssertEqual(SVGLineChart.integerTicks(1, 40), [10, 20, 30, 40])
+        XCTAssertEqual(SVGLineChart.integerTicks(1, 8), [1, 2, 3, 4, 5, 6, 7, 8])
+        XCTAssertEqual(SVGLineChart.integerTicks(1, 40), [5, 10, 15, 20, 25, 30, 35, 40])
         XCTAssertEqual(SVGLineChart.integerTicks(1, 12), [2, 4, 6, 8, 10, 12])
         // Tick labels: the step's decimals, thousands separators, no exponent.
         XCTAssertEqual(SVGLineChart.tickLabel(0.6000000000000001, step: 0.2), "0.6")

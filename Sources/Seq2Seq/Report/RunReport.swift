@@ -322,7 +322,6 @@ public struct RunReport {
         <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
         <title>\(escapeXML(title))</title>
         <style>
-        html,body{overflow-x:hidden}
         body{font-family:system-ui,-apple-system,Segoe UI,Helvetica,Arial,sans-serif;margin:0 auto;padding:0 20px 24px;color:#222;max-width:1480px;overflow-wrap:anywhere}
         h1{font-size:22px;margin:18px 0 6px}h2{font-size:17px;margin-top:28px}h3{font-size:13px;color:#555;margin:14px 0 4px}
         .legend{position:sticky;top:0;z-index:1;background:#fff;border-bottom:1px solid #ddd;padding:8px 0;display:flex;flex-wrap:wrap;gap:6px 22px;font-size:14px}
@@ -338,6 +337,7 @@ public struct RunReport {
         th{background:#f4f4f4}td.num{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}
         table.samples{table-layout:fixed;width:100%;overflow-wrap:anywhere}
         code.cmd{display:block;white-space:pre-wrap;overflow-wrap:anywhere;background:#f7f7f7;border:1px solid #e2e2e2;border-radius:4px;padding:6px 8px;font-size:12.5px;margin:4px 0 12px}
+        code.cmd .arg{display:inline-block;max-width:100%}
         mark,td.diff{background:#ffe58a}
         .small{color:#666;font-size:12px}
         </style></head><body>
@@ -414,10 +414,18 @@ public struct RunReport {
                 [(f.flag, f.flag)] + (f.value.isEmpty ? [] : [(FlagMapping.shellQuoted(f.value), f.flag)]) } }
             h += "<h3><span class=\"swatch\" style=\"background:\(Self.color(ofRun: r))\"></span> \(escapeXML(run.name))"
             if run.arguments == nil { h += " <span class=\"small\">(rebuilt from the saved settings)</span>" }
+            // Each flag with its value is one unit (an inline block), so a line breaks between
+            // flags, not inside "--encoder-hidden-size"; a differing one is marked.
             h += "</h3><code class=\"cmd\">mixer-cli train"
+            var groups: [(text: String, flag: String?)] = []
             for w in words {
-                let t = escapeXML(w.text)
-                h += " " + (w.flag.map { differing.contains($0) } == true ? "<mark>\(t)</mark>" : t)
+                if let last = groups.last, let flag = w.flag, last.flag == flag, !w.text.hasPrefix("--") {
+                    groups[groups.count - 1].text += " " + w.text
+                } else { groups.append(w) }
+            }
+            for g in groups {
+                let tag = g.flag.map { differing.contains($0) } == true ? "mark" : "span"
+                h += " <\(tag) class=\"arg\">\(escapeXML(g.text))</\(tag)>"
             }
             h += "</code>\n"
             if let p = run.dataCounts["train_pairs"], let v = run.dataCounts["valid_pairs"] {

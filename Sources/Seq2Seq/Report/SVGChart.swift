@@ -91,7 +91,7 @@ public struct SVGLineChart {
     }
 
     /// Integer ticks covering [lo, hi], 1, 2, 5, 10, 20, … apart (epoch axes: no "1.5").
-    public static func integerTicks(_ lo: Double, _ hi: Double, count: Int = 6) -> [Double] {
+    public static func integerTicks(_ lo: Double, _ hi: Double, count: Int = 8) -> [Double] {
         guard lo.isFinite, hi.isFinite else { return [] }
         guard hi > lo else { return lo == lo.rounded() ? [lo] : [] }
         let step = max(1, niceStep((hi - lo) / Double(max(count, 1))))
