@@ -58,13 +58,21 @@ final class ReportCommandTests: XCTestCase {
         XCTAssertFalse(html.contains("e+0"))
     }
 
-    /// Every flag the report may print for a saved setting is a flag of `mixer-cli train`.
+    /// Every flag the report may print for a saved setting is a flag of `mixer-cli train`, and
+    /// takes a value there exactly when the report gives it one; the flags the report reads as
+    /// taking no value (in typed arguments) take none.
     func testEveryFlagTheReportWritesIsATrainFlag() throws {
         let r = try CLI.run(["train", "--help"])
         XCTAssertEqual(r.status, 0, r.stderr)
+        let help = r.stdout
         XCTAssertGreaterThan(FlagMapping.knownFlags.count, 40)
-        for flag in FlagMapping.knownFlags {
-            XCTAssertTrue(r.stdout.contains(flag + " ") || r.stdout.contains(flag + "\n"), "\(flag) is not a train flag")
+        let booleans = FlagMapping.knownFlags.filter { !$0.takesValue }.map(\.flag) + FlagMapping.booleanFlags.sorted()
+        for (flag, takesValue) in FlagMapping.knownFlags where takesValue {
+            XCTAssertTrue(help.contains(" \(flag) <"), "\(flag) is not a train flag with a value")
+        }
+        for flag in booleans {
+            XCTAssertTrue(help.contains(" \(flag) ") || help.contains(" \(flag)\n"), "\(flag) is not a train flag")
+            XCTAssertFalse(help.contains(" \(flag) <"), "\(flag) takes a value in train")
         }
     }
 

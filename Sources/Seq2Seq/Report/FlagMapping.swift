@@ -77,11 +77,20 @@ public enum FlagMapping {
         ("options.scstBaseline", "--scst-baseline", .value, .scst),
     ]
 
-    /// Every flag ``table`` can produce (for the test against `mixer-cli train --help`).
-    public static var knownFlags: [String] { table.map(\.flag) }
+    /// Every flag ``table`` can produce and whether it takes a value (for the test against
+    /// `mixer-cli train --help`).
+    public static var knownFlags: [(flag: String, takesValue: Bool)] {
+        table.map { entry in
+            switch entry.kind {
+            case .whenTrue, .whenFalse: return (entry.flag, false)
+            case .value, .dadSchedule: return (entry.flag, true)
+            }
+        }
+    }
 
-    /// The `train` flags that take no value (as `TrainCommand.booleanFlags`).
-    static let booleanFlags: Set<String> = ["--replace-invalid", "--no-input-feeding", "--reward-recall", "--lowercase", "--overwrite", "--help"]
+    /// The `train` flags that take no value (as `TrainCommand.booleanFlags`), for reading typed
+    /// arguments: any other flag takes the next argument as its value.
+    public static let booleanFlags: Set<String> = ["--replace-invalid", "--no-input-feeding", "--reward-recall", "--lowercase", "--overwrite", "--help"]
 
     static func applies(_ scope: Scope, objective: String?) -> Bool {
         guard let objective else { return true }

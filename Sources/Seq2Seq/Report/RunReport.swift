@@ -265,8 +265,9 @@ public struct RunReport {
     /// The colour of run `i`: the same in every chart and in the legend.
     public static func color(ofRun i: Int) -> String { SVGLineChart.palette[i % SVGLineChart.palette.count] }
 
-    /// The charts as (title, SVG), in ``charts`` order, each with every run that has its
-    /// figures. Logs from before per-metric validation fields get a chart of `valid_metric`.
+    /// The charts' SVG, in ``charts`` order, each with every run that has its figures (run
+    /// `r` in ``color(ofRun:)``, figure `f` in dash pattern `f`). Logs from before per-metric
+    /// validation fields get a chart of `valid_metric` instead of BLEU and ROUGE.
     public func svgCharts() -> [String] {
         var specs = Self.charts
         let hasScores = runs.contains { r in r.epochs.contains { e in e.keys.contains { $0 == "valid_bleu" || $0.hasPrefix("valid_rouge") } } }
@@ -364,7 +365,7 @@ public struct RunReport {
             if !run.stageSummary.isEmpty { h += " <span class=\"stages\">\(escapeXML(run.stageSummary))</span>" }
             h += "</span>"
         }
-        h += "</div>\n<p class=\"small\">Colour: run (the same in every chart). Line style: figure (the key under each chart's title). Dashed verticals: stage boundaries (MIXER's number of teacher-forced steps s changes, or REINFORCE starts). Scores are ×100.</p>\n"
+        h += "</div>\n<p class=\"small\">Colour: run (the same in every chart). Line style: figure (the key under each chart's title). Dashed verticals: stage boundaries (MIXER's number of teacher-forced steps s changes, or REINFORCE starts). ROUGE and the degeneration shares are ×100, on 0–100 like BLEU.</p>\n"
         return h
     }
 
