@@ -200,7 +200,7 @@ final class RunReportTests: XCTestCase {
         let run = try RunLog(directory: Self.makeRun("mixer-run", in: d, mixer: true))
         XCTAssertEqual(run.stageBoundaries.map(\.x), [2.5, 4.5, 6.5, 7.5])
         XCTAssertEqual(run.stageBoundaries.map(\.label), ["MIXER s=9", "s=6", "s=3", "REINFORCE"])
-        XCTAssertEqual(run.stageSummary, "XENT epochs 1–2 · MIXER s=9 epochs 3–4 · MIXER s=6 epochs 5–6 · MIXER s=3 epoch 7 · REINFORCE epoch 8")
+        XCTAssertEqual(run.stageSummary, "XENT epochs 1–2 · MIXER s=9→3 epochs 3–7 · REINFORCE epoch 8")
         let report = RunReport(runs: [run])
         let rouge = try XCTUnwrap(report.svgCharts().first { $0.contains("Validation ROUGE F") })
         // ROUGE-1 F runs 0.21 … 0.28, so the axis shows 20 … 28, not 0.2 … 0.28.

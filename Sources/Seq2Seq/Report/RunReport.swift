@@ -185,17 +185,34 @@ public struct RunLog {
     /// The stage as people write it: XENT, MIXER, REINFORCE, DAD, SCST ("" when not logged).
     static func stageName(_ stage: String) -> String { stage.uppercased() }
 
-    /// One line saying which epochs ran which stage: "XENT epochs 1–2 · MIXER s=9 epochs 3–4 · …".
+    /// One line saying which epochs ran which stage: "XENT epochs 1–2 · MIXER s=9 epochs 3–4 ·
+    /// REINFORCE epoch 5". Three MIXER stages or more in a row read as one, "MIXER s=9→3
+    /// epochs 3–7", so that the legend, which stays in view, stays short (the charts label
+    /// each boundary).
     public var stageSummary: String {
         let st = stages
         guard !st.isEmpty else { return "" }
         let lastEpoch = epochs.compactMap { $0["epoch"] }.max() ?? st.last!.epoch
-        return st.enumerated().map { i, entry in
-            let end = i + 1 < st.count ? st[i + 1].epoch - 1 : lastEpoch
-            let span = end > entry.epoch ? "epochs \(Int(entry.epoch))–\(Int(end))" : "epoch \(Int(entry.epoch))"
-            let s = entry.stage.isEmpty || entry.stage == "mixer" ? entry.s.map { "s=\($0)" } : nil
-            return [Self.stageName(entry.stage), s, span].compactMap { $0 }.filter { !$0.isEmpty }.joined(separator: " ")
-        }.joined(separator: " · ")
+        func span(_ from: Double, _ to: Double) -> String {
+            to > from ? "epochs \(Int(from))–\(Int(to))" : "epoch \(Int(from))"
+        }
+        var parts: [String] = []
+        var i = 0
+        while i < st.count {
+            var j = i
+            while st[i].stage == "mixer" && j + 1 < st.count && st[j + 1].stage == "mixer" { j += 1 }
+            let end = j + 1 < st.count ? st[j + 1].epoch - 1 : lastEpoch
+            if j - i >= 2, let first = st[i].s, let last = st[j].s {
+                parts.append("MIXER s=\(first)→\(last) \(span(st[i].epoch, end))")
+                i = j + 1
+                continue
+            }
+            let endOne = i + 1 < st.count ? st[i + 1].epoch - 1 : lastEpoch
+            let s = st[i].stage.isEmpty || st[i].stage == "mixer" ? st[i].s.map { "s=\($0)" } : nil
+            parts.append([Self.stageName(st[i].stage), s, span(st[i].epoch, endOne)].compactMap { $0 }.filter { !$0.isEmpty }.joined(separator: " "))
+            i += 1
+        }
+        return parts.joined(separator: " · ")
     }
 
     /// The training objective of the saved settings (`xent`, `mixer`, `dad`, `scst`).

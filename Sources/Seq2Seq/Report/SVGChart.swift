@@ -218,10 +218,12 @@ public struct SVGLineChart {
         for m in markers.sorted(by: { $0.x < $1.x }) where m.x >= xlo && m.x <= xhi {
             let x = px(m.x)
             svg += "<line class=\"marker\" x1=\"\(f(x))\" y1=\"\(f(top))\" x2=\"\(f(x))\" y2=\"\(f(top + ph))\" stroke=\"\(m.color)\" stroke-dasharray=\"3 3\"/>"
+            // Centred on the line, but kept inside the chart at its edges.
             let half = Double(m.label.count) * 2.7
-            if x - half > lastLabelEnd + 4 {
-                svg += "<text class=\"marker-label\" x=\"\(f(x))\" y=\"\(f(top - 4))\" text-anchor=\"middle\" font-size=\"9\" fill=\"\(m.color)\">\(escapeXML(m.label))</text>"
-                lastLabelEnd = x + half
+            let lx = min(max(x, half + 2), width - half - 2)
+            if lx - half > lastLabelEnd + 4 {
+                svg += "<text class=\"marker-label\" x=\"\(f(lx))\" y=\"\(f(top - 4))\" text-anchor=\"middle\" font-size=\"9\" fill=\"\(m.color)\">\(escapeXML(m.label))</text>"
+                lastLabelEnd = lx + half
             }
         }
         // Series.
