@@ -8,12 +8,14 @@ struct ReportCommand: ParsableCommand {
         commandName: "report",
         abstract: "Write a self-contained HTML report of one or more training runs.",
         discussion: """
-        Reads each RUN_DIR/log.jsonl (written by `mixer-cli train`) and draws, as inline SVG:
-        training and validation loss, the validation metric, mean reward and baseline MSE,
-        learning rate and tokens/s per epoch, with MIXER's stage boundaries (where s changes)
-        dashed on every chart; the degeneration figures; sample outputs at several epochs; and
-        the run's configuration. The page needs no network and runs no script. Several runs
-        are overlaid on the same charts. A short summary is printed on standard output.
+        Reads each RUN_DIR/log.jsonl (written by `mixer-cli train`) and draws, as inline SVG,
+        one chart per figure family: loss, validation perplexity, BLEU and ROUGE (×100), MIXER's
+        mean reward and baseline MSE, throughput, and the degeneration figures. Each run has one
+        colour in every chart, named once in the legend at the top; MIXER/REINFORCE stage
+        boundaries are dashed and labelled. Then the last epoch's figures, each run's
+        configuration as `mixer-cli train` flags (settings that differ between runs
+        highlighted) and sample outputs at several epochs. The page needs no network and runs
+        no script. A short summary is printed on standard output.
 
         Examples:
           mixer-cli report runs/mixer

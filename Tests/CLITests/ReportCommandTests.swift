@@ -1,4 +1,5 @@
 import Foundation
+import Seq2Seq
 import XCTest
 
 /// `mixer-cli report` end to end, including a real headless browser rendering of the page.
@@ -26,7 +27,53 @@ final class ReportCommandTests: XCTestCase {
         XCTAssertTrue(r.stdout.contains("mixer: 8 epochs"), r.stdout)
         let html = try String(contentsOf: out, encoding: .utf8)
         XCTAssertTrue(html.contains("<svg"))
-        XCTAssertTrue(html.contains("mixer: train_loss"))
+        XCTAssertTrue(html.contains("data-name=\"mixer: train\""))
+        XCTAssertTrue(html.contains("<b>xent</b>") && html.contains("<b>mixer</b>"), "the legend names both runs")
+    }
+
+    /// Two real (tiny) runs, XENT and MIXER, then their report: the typed flags, with the ones
+    /// that differ marked, and the MIXER stages labelled.
+    func testReportOfRealRunsShowsTheirFlagsAndStages() throws {
+        let dir = try CLI.temporaryDirectory(self)
+        let p = try TrainCommandTests.writeSlice(dir)
+        let data = ["--train-source", p[0], "--train-target", p[1], "--valid-source", p[2], "--valid-target", p[3]]
+        let xent = dir.appendingPathComponent("xent"), mixer = dir.appendingPathComponent("mixer")
+        var r = try CLI.run(["train", "--output", xent.path, "--epochs", "3"] + data + TrainCommandTests.tiny)
+        XCTAssertEqual(r.status, 0, r.stderr)
+        r = try CLI.run(["train", "--output", mixer.path, "--epochs", "3"] + data + TrainCommandTests.tiny
+                        + ["--objective", "mixer", "--xent-epochs", "1", "--mixer-delta", "5"])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        let out = dir.appendingPathComponent("both.html")
+        r = try CLI.run(["report", xent.path, mixer.path, "--output", out.path])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        let html = try String(contentsOf: out, encoding: .utf8)
+        // 9 decoder steps (--max-target-length 8, and </s>): XENT at epoch 1, then s = 9 - 5 = 4,
+        // then REINFORCE (s = 0).
+        XCTAssertTrue(html.contains("XENT epoch 1 · MIXER s=4 epoch 2 · REINFORCE epoch 3"), html)
+        XCTAssertTrue(html.contains(">MIXER s=4</text>") && html.contains(">REINFORCE</text>"))
+        XCTAssertTrue(html.contains("mixer-cli train <span class=\"arg\">--epochs 3</span> <span class=\"arg\">--train-source "))
+        XCTAssertTrue(html.contains("<mark class=\"arg\">--objective mixer</mark> <mark class=\"arg\">--xent-epochs 1</mark> <mark class=\"arg\">--mixer-delta 5</mark>"))
+        XCTAssertTrue(html.contains("<code>--objective</code></td><td class=\"diff\">xent</td><td class=\"diff\">mixer</td>"))
+        XCTAssertFalse(html.contains("options."))
+        XCTAssertFalse(html.contains("e+0"))
+    }
+
+    /// Every flag the report may print for a saved setting is a flag of `mixer-cli train`, and
+    /// takes a value there exactly when the report gives it one; the flags the report reads as
+    /// taking no value (in typed arguments) take none.
+    func testEveryFlagTheReportWritesIsATrainFlag() throws {
+        let r = try CLI.run(["train", "--help"])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        let help = r.stdout
+        XCTAssertGreaterThan(FlagMapping.knownFlags.count, 40)
+        let booleans = FlagMapping.knownFlags.filter { !$0.takesValue }.map(\.flag) + FlagMapping.booleanFlags.sorted()
+        for (flag, takesValue) in FlagMapping.knownFlags where takesValue {
+            XCTAssertTrue(help.contains(" \(flag) <"), "\(flag) is not a train flag with a value")
+        }
+        for flag in booleans {
+            XCTAssertTrue(help.contains(" \(flag) ") || help.contains(" \(flag)\n"), "\(flag) is not a train flag")
+            XCTAssertFalse(help.contains(" \(flag) <"), "\(flag) takes a value in train")
+        }
     }
 
     func testReportOnANonRunIsAClearError() throws {
