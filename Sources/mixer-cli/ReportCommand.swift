@@ -8,13 +8,13 @@ struct ReportCommand: ParsableCommand {
         commandName: "report",
         abstract: "Write a self-contained HTML report of one or more training runs.",
         discussion: """
-        Reads each RUN_DIR/log.jsonl (written by `mixer-cli train`) and draws, as inline SVG,
-        one chart per figure family: loss, validation perplexity, BLEU and ROUGE (×100), MIXER's
-        mean reward and baseline MSE, throughput, and the degeneration figures. Each run has one
-        colour in every chart, named once in the legend at the top; MIXER/REINFORCE stage
-        boundaries are dashed and labelled. Then the last epoch's figures, each run's
-        configuration as `mixer-cli train` flags (settings that differ between runs
-        highlighted) and sample outputs at several epochs. The page needs no network and runs
+        Reads each RUN_DIR/log.jsonl (written by `mixer-cli train`) and draws, as inline SVG, \
+        one chart per figure family: loss, validation perplexity, BLEU and ROUGE (×100), MIXER's \
+        mean reward and baseline MSE, throughput, and the degeneration figures. Each run has one \
+        colour in every chart, named once in the legend at the top; MIXER/REINFORCE stage \
+        boundaries are dashed and labelled. Then the last epoch's figures, each run's \
+        configuration as `mixer-cli train` flags (settings that differ between runs \
+        highlighted) and sample outputs at several epochs. The page needs no network and runs \
         no script. A short summary is printed on standard output.
 
         Examples:

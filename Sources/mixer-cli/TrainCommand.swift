@@ -51,10 +51,10 @@ struct TrainCommand: ParsableCommand {
               scst   self-critical REINFORCE; baseline r(greedy) or the mean
                      of the other --scst-samples.
 
-            DIR is locked while a trainer owns it: a second train on it is refused.
-            --output refuses a directory that holds a run (continue it with --resume,
-            or replace it with --overwrite). Ctrl-C (SIGINT), SIGTERM or SIGHUP
-            finishes the current step, saves DIR/last and exits; --resume DIR goes on.
+            DIR is locked while a trainer owns it: a second train on it is refused. --output \
+            refuses a directory that holds a run (continue it with --resume, or replace it with \
+            --overwrite). Ctrl-C (SIGINT), SIGTERM or SIGHUP finishes the current step, saves \
+            DIR/last and exits; --resume DIR goes on.
 
             Examples:
               mixer-cli train --output runs/xent --epochs 10

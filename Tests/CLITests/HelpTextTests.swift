@@ -63,8 +63,15 @@ final class HelpTextTests: XCTestCase {
                               "\(command): a sentence is cut: \(item.joined(separator: " / "))")
                 item = []
             }
-            for line in lines[..<examples] {
+            for (i, line) in lines[..<examples].enumerated() {
                 if line.isEmpty { finish(); itemIndented = false; continue }
+                // Prose is wrapped by the parser at 80 columns; a line that the next line's first
+                // word would still have fitted on was cut by a hard newline in the source.
+                if !line.hasPrefix(" "), i + 1 < examples, !lines[i + 1].isEmpty, !lines[i + 1].hasPrefix(" "),
+                   !line.hasSuffix(":"), let word = lines[i + 1].split(separator: " ").first {
+                    XCTAssertGreaterThanOrEqual(line.count + 1 + word.count, 80,
+                                         "\(command): a paragraph is broken by a hard newline after: \(line)")
+                }
                 let indented = line.hasPrefix(" ")
                 if indented && line.hasPrefix("  ") && !line.hasPrefix("   ") { finish() }
                 if !indented && itemIndented {
