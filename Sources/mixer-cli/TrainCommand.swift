@@ -380,7 +380,9 @@ struct TrainCommand: ParsableCommand {
             printNote("stopped: \(summary.reason)")
             throw ExitCode(130)
         }
-        let best = summary.bestMetric.map { String(format: "%.4f", $0) } ?? "–"
+        // On the console's scale: BLEU and perplexity as they are, ROUGE ×100.
+        let metric = options.validationMetric
+        let best = summary.bestMetric.map { String(format: "%.2f", metric == .bleu || metric == .perplexity ? $0 : 100 * $0) } ?? "–"
         printNote("done (\(summary.reason)); best valid \(options.validationMetric.rawValue) \(best) at epoch \(summary.bestEpoch ?? 0); checkpoints in \(output)/best and \(output)/last")
     }
 
