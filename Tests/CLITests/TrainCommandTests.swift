@@ -63,7 +63,10 @@ final class TrainCommandTests: XCTestCase {
         let dir = try CLI.temporaryDirectory(self)
         let p = try Self.writeSlice(dir, train: 200, valid: 12)
         var sums: [String] = []
-        for threads in ["1", "2"] {
+        var kernels = Set<String>()
+        // A thread sweep: 1, 2, 3 and 7 threads on 2 cores (more threads than cores, and counts
+        // that do not divide the products' panels evenly).
+        for threads in ["1", "2", "3", "7"] {
             let out = dir.appendingPathComponent("t\(threads)")
             let r = try CLI.run(["train", "--train-source", p[0], "--train-target", p[1], "--valid-source", p[2],
                                  "--valid-target", p[3], "--output", out.path, "--embedding-size", "64", "--hidden-size", "64",
@@ -71,10 +74,29 @@ final class TrainCommandTests: XCTestCase {
                                  "--epochs", "2", "--objective", "mixer", "--xent-epochs", "1", "--mixer-delta", "5",
                                  "--threads", threads])
             XCTAssertEqual(r.status, 0, r.stderr)
+            if let k = r.stderr.range(of: #"[a-z0-9]+ kernels"#, options: .regularExpression) { kernels.insert(String(r.stderr[k])) }
             let bytes = try [UInt8](Data(contentsOf: out.appendingPathComponent("last/model.safetensors")))
             sums.append(Hostile.sha256(bytes))
         }
-        XCTAssertEqual(sums[0], sums[1])
+        XCTAssertEqual(Set(sums).count, 1, "trained weights differ across --threads 1/2/3/7 (\(kernels))")
+        XCTAssertEqual(kernels.count, 1, "\(kernels)")
+
+        // Decoding through the executable: greedy, beam (n-best with scores) and sampling give
+        // the same bytes on 1, 2, 3, 7, 16 and 64 threads, in batches of 32 and of 1.
+        let model = dir.appendingPathComponent("t1").path
+        for strategy in [["--strategy", "greedy"], ["--strategy", "beam", "--beam-size", "4", "--n-best", "2"],
+                         ["--strategy", "sample", "--num-samples", "2", "--seed", "5"]] {
+            var outputs = Set<String>()
+            for threads in ["1", "2", "3", "7", "16", "64"] {
+                for batch in ["32", "1"] {
+                    let r = try CLI.run(["decode", "--model", model, "--input", p[2], "--threads", threads,
+                                         "--batch-size", batch, "--scores"] + strategy)
+                    XCTAssertEqual(r.status, 0, r.stderr)
+                    outputs.insert(r.stdout)
+                }
+            }
+            XCTAssertEqual(outputs.count, 1, "\(strategy): decoding depends on --threads or --batch-size (\(kernels))")
+        }
     }
 
     func testBadInputIsAClearError() throws {

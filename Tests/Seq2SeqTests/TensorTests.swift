@@ -45,10 +45,12 @@ final class TensorTests: XCTestCase {
                     let c1 = FloatBuffer(count: m * n), c2 = FloatBuffer(count: m * n), c3 = FloatBuffer(count: m * n)
                     setBLASThreads(1)
                     gemm(transA: ta, transB: tb, m: m, n: n, k: k, a.pointer, b.pointer, c1.pointer)
-                    setBLASThreads(3)
-                    gemm(transA: ta, transB: tb, m: m, n: n, k: k, a.pointer, b.pointer, c2.pointer)
-                    setBLASThreads(1)
-                    XCTAssertEqual(c1.array, c2.array, "m \(m) n \(n) transA \(ta) transB \(tb): depends on the threads")
+                    for threads in [2, 3, 7, 16, 64] {
+                        setBLASThreads(threads)
+                        gemm(transA: ta, transB: tb, m: m, n: n, k: k, a.pointer, b.pointer, c2.pointer)
+                        setBLASThreads(1)
+                        XCTAssertEqual(c1.array, c2.array, "m \(m) n \(n) transA \(ta) transB \(tb): depends on the threads (\(threads), \(PackedMatrix.kernelName))")
+                    }
                     matmulNaive(transA: ta, transB: tb, m: m, n: n, k: k, a.pointer, b.pointer, c3.pointer)
                     for i in stride(from: 0, to: c1.count, by: 97) { XCTAssertEqual(c1[i], c3[i], accuracy: 1e-4) }
                 }
