@@ -229,6 +229,12 @@ final class DecodingSearchTests: XCTestCase {
         XCTAssertThrowsError(try DecodingOptions(maxLength: 3, minLength: 3).validate())
         XCTAssertNoThrow(try SamplingOptions(temperature: 0.5, topK: 3, topP: 1).validate())
         XCTAssertEqual(LengthPenalty.gnmt(alpha: 1).divisor(length: 7), 2, accuracy: 1e-12)
+        // GNMT's ((5 + |Y|) / 6)^α pinned at α = 0.6 and 2 (values from the formula written out):
+        // (12/6)^0.6 = 2^0.6 = 1.515716566510398, (9/6)^2 = 2.25, and a score divided by it.
+        XCTAssertEqual(LengthPenalty.gnmt(alpha: 0.6).divisor(length: 7), 1.515716566510398, accuracy: 1e-12)
+        XCTAssertEqual(LengthPenalty.gnmt(alpha: 2).divisor(length: 4), 2.25, accuracy: 1e-12)
+        XCTAssertEqual(LengthPenalty.gnmt(alpha: 2).score(logProb: -4.5, length: 4), -2, accuracy: 1e-12)
+        XCTAssertEqual(LengthPenalty.gnmt(alpha: 0.6).score(logProb: -3, length: 7), -3 / 1.515716566510398, accuracy: 1e-12)
         XCTAssertEqual(LengthPenalty.average.score(logProb: -6, length: 3), -2)
     }
 }
