@@ -214,6 +214,20 @@ final class TrainerTests: XCTestCase {
         }
     }
 
+    /// DAD with a teacher-forcing probability of 1 feeds the ground truth everywhere: it is
+    /// XENT, and trains to the same weights bit for bit (the DAD step's gradient at ε = 1).
+    func testDADWithEpsilonOneIsXENT() throws {
+        let xent = try makeTrainer(.xent, epochs: 1)
+        _ = try xent.train()
+        let dad = try makeTrainer(.dad, epochs: 1) { $0.dadSchedule = .linear(decaySteps: 1_000_000, minimum: 1) }
+        _ = try dad.train()
+        let a = Array(xent.model.params.buffer), b = Array(dad.model.params.buffer)
+        XCTAssertEqual(a.count, b.count)
+        var worst: Float = 0
+        for (x, y) in zip(a, b) { worst = max(worst, abs(x - y)) }
+        XCTAssertEqual(worst, 0, "DAD at ε = 1 differs from XENT by up to \(worst)")
+    }
+
     /// Non-finite gradients skip the update, lower the learning rate, and abort after the
     /// configured number in a row; the saved checkpoint stays finite.
     func testDivergenceGuard() throws {
