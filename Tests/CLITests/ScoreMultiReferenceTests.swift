@@ -62,4 +62,32 @@ final class ScoreMultiReferenceTests: XCTestCase {
         XCTAssertEqual(e.stdout, s.stdout)
         XCTAssertTrue(e.stdout.contains("\"confidence\""), e.stdout)
     }
+
+    /// `decode` reads its input in chunks of 10,000 lines: across the boundary the outputs equal
+    /// those of the two parts decoded separately, and n-best line numbers keep counting.
+    func testDecodingAcrossTheChunkBoundary() throws {
+        let dir = try CLI.temporaryDirectory(self)
+        let p = try TrainCommandTests.writeSlice(dir, train: 40, valid: 8)
+        let run = dir.appendingPathComponent("run")
+        XCTAssertEqual(try CLI.run(["train", "--train-source", p[0], "--train-target", p[1], "--valid-source", p[2],
+                                    "--valid-target", p[3], "--output", run.path, "--epochs", "1"] + TrainCommandTests.tiny).status, 0)
+        let valid = try String(contentsOfFile: p[2], encoding: .utf8).split(separator: "\n").map(String.init)
+        let lines = (0..<10_012).map { valid[$0 % valid.count] + ($0 % 3 == 0 ? " extra" : "") }
+        let all = dir.appendingPathComponent("all.txt"), head = dir.appendingPathComponent("head.txt"), tail = dir.appendingPathComponent("tail.txt")
+        try (lines.joined(separator: "\n") + "\n").write(to: all, atomically: true, encoding: .utf8)
+        try (lines.prefix(10_000).joined(separator: "\n") + "\n").write(to: head, atomically: true, encoding: .utf8)
+        try (lines.dropFirst(10_000).joined(separator: "\n") + "\n").write(to: tail, atomically: true, encoding: .utf8)
+        let whole = try CLI.run(["decode", "--model", run.path, "--input", all.path])
+        let first = try CLI.run(["decode", "--model", run.path, "--input", head.path])
+        let second = try CLI.run(["decode", "--model", run.path, "--input", tail.path])
+        XCTAssertEqual(whole.status, 0, whole.stderr)
+        XCTAssertEqual(whole.stdout, first.stdout + second.stdout)
+        XCTAssertEqual(whole.stdout.split(separator: "\n", omittingEmptySubsequences: false).count, 10_013)
+        // n-best: the first field is the input's line number in the whole file.
+        let nbest = try CLI.run(["decode", "--model", run.path, "--input", all.path, "--strategy", "beam",
+                                 "--beam-size", "2", "--n-best", "2"])
+        XCTAssertEqual(nbest.status, 0, nbest.stderr)
+        let numbers = nbest.stdout.split(separator: "\n").map { Int($0.split(separator: "\t")[0])! }
+        XCTAssertEqual(numbers, (1...10_012).flatMap { [$0, $0] })
+    }
 }
