@@ -94,7 +94,7 @@ final class ScoreCHRFTERCommandTests: XCTestCase {
         let text = try CLI.run(["score", hyp, "--ref", ref, "-sl", "-m", "chrf", "-f", "sacrebleu-text", "-w", "1"])
         XCTAssertEqual(text.status, 0, text.stderr)
         let first = text.stdout.split(separator: "\n")[0]
-        XCTAssertEqual(String(first), "chrF2|nrefs:1|case:mixed|eff:yes|nc:6|nw:0|space:no|version:mixer-0.1.0 = "
+        XCTAssertEqual(String(first), "chrF2|nrefs:1|case:mixed|eff:yes|nc:6|nw:0|space:no|version:mixer-0.2.0 = "
                        + String(format: "%.1f", goldenScore(cases[0], "chrf", "chrf")))
     }
 
