@@ -552,7 +552,18 @@ final class CHRFPackedCounter {
     private var charCount: UInt32 = 0
     private let charTable = PackedCountTable(), wordTable = PackedCountTable()
 
-    deinit { ids.deallocate(); asciiIDs.deallocate() }
+    // Keys of at most `directBits` bits (low orders of small alphabets) are counted in `direct`
+    // (reference count | matched << 32), its used entries listed in `directUsed`.
+    private static let directBits: UInt64 = 12
+    private let direct: UnsafeMutablePointer<UInt64> = {
+        let p = UnsafeMutablePointer<UInt64>.allocate(capacity: 1 << 12)
+        p.initialize(repeating: 0, count: 1 << 12)
+        return p
+    }()
+    private let directUsed = UnsafeMutablePointer<UInt32>.allocate(capacity: 1 << 12)
+    private var directCount = 0
+
+    deinit { ids.deallocate(); asciiIDs.deallocate(); direct.deallocate(); directUsed.deallocate() }
 
     /// The statistics, or nil when the keys do not fit 64 bits (the caller takes the general path).
     func statistics(chrf: CHRF, reference: UnsafeBufferPointer<UInt8>, hypothesis: UnsafeBufferPointer<UInt8>,
@@ -662,6 +673,17 @@ final class CHRFPackedCounter {
                     let c = r.count - n + 1
                     if c <= 0 { break }
                     v[3 * (base + n - 1) + 1] = c
+                    if bits * UInt64(n) <= Self.directBits {
+                        // Short keys: counted in a direct array, no hashing.
+                        for i in 0..<c {
+                            let key = k[i] << bits | UInt64(r[i + n - 1])
+                            k[i] = key
+                            let old = direct[Int(key)]
+                            if old == 0 { directUsed[directCount] = UInt32(key); directCount += 1 }
+                            direct[Int(key)] = old + 1
+                        }
+                        continue
+                    }
                     for i in 0..<c {
                         let key = k[i] << bits | UInt64(r[i + n - 1])
                         k[i] = key
@@ -678,6 +700,19 @@ final class CHRFPackedCounter {
                     if v[o + 1] == 0 { continue }          // keys of higher orders are not needed either
                     v[o] = c
                     var matches = 0
+                    if bits * UInt64(n) <= Self.directBits {
+                        for i in 0..<c {
+                            if n > 1 && k[i] == 0 { continue }
+                            let key = k[i] << bits | UInt64(h[i + n - 1])
+                            let old = direct[Int(key)]
+                            let m: UInt64 = old >> 32 < old & 0xFFFF_FFFF ? 1 : 0
+                            direct[Int(key)] = old &+ m << 32
+                            matches &+= Int(m)
+                            k[i] = old != 0 ? key : 0
+                        }
+                        v[o + 2] = matches
+                        continue
+                    }
                     for i in 0..<c {
                         // 0 marks an n-gram absent from the reference (so are its extensions).
                         if n > 1 && k[i] == 0 { continue }
@@ -689,6 +724,8 @@ final class CHRFPackedCounter {
                 }
             }
         }
+        for u in 0..<directCount { direct[Int(directUsed[u])] = 0 }
+        directCount = 0
     }
 }
 

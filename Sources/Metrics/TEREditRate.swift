@@ -63,8 +63,10 @@ final class TERShiftSearch {
 
     init(hypothesis: [Int32], reference: [Int32]) {
         var hypothesis = hypothesis, reference = reference
-        let all = hypothesis + reference
-        if let lowest = all.min(), let highest = all.max(), lowest < 0 || highest >= 1 << 20 {
+        var lowest: Int32 = 0, highest: Int32 = 0
+        for w in hypothesis { lowest = min(lowest, w); highest = max(highest, w) }
+        for w in reference { lowest = min(lowest, w); highest = max(highest, w) }
+        if lowest < 0 || highest >= 1 << 20 {
             var dense: [Int32: Int32] = [:]
             func id(_ w: Int32) -> Int32 {
                 if let d = dense[w] { return d }
@@ -192,33 +194,40 @@ final class TERShiftSearch {
     private func distance(of s: [Int32], prefix: Int) -> Int32 {
         if prefix >= nh { return cost[offset[nh] + nr - lo[nh]] }
         // prev: row prefix, read from the matrix; then rows in rowA/rowB.
-        var prevLo = lo[prefix], prevHi = hi[prefix]
-        var prevIsMatrix = true
-        let prevOffset = offset[prefix]
-        var useA = true
-        var last: Int32 = Self.infinity
+        let inf = Self.infinity
+        var last: Int32 = inf
         cost.withUnsafeBufferPointer { m in
             rowA.withUnsafeMutableBufferPointer { a in
                 rowB.withUnsafeMutableBufferPointer { b in
+                    s.withUnsafeBufferPointer { s in
+                        ref.withUnsafeBufferPointer { r in
+                            lo.withUnsafeBufferPointer { lo in
+                                hi.withUnsafeBufferPointer { hi in
+                    var prevLo = lo[prefix], prevHi = hi[prefix]
+                    var prev = UnsafePointer(m.baseAddress! + offset[prefix])
+                    var cur = a.baseAddress!, other = b.baseAddress!
                     for i in (prefix + 1)...nh {
                         let l = lo[i], h = hi[i]
-                        let cur = useA ? a : b
-                        let prev = useA ? b : a
                         let w = s[i - 1]
-                        @inline(__always) func prevCost(_ j: Int) -> Int32 {
-                            guard j >= prevLo && j < prevHi else { return Self.infinity }
-                            return prevIsMatrix ? m[prevOffset + j - prevLo] : prev[j - prevLo]
-                        }
+                        let pl = prevLo, ph = prevHi, pp = prev
+                        @inline(__always) func prevCost(_ j: Int) -> Int32 { j >= pl && j < ph ? pp[j - pl] : inf }
+                        var left = inf          // cell (i, j − 1)
                         for j in l..<h {
-                            if j == 0 { cur[0] = prevCost(0) + 1; continue }
-                            var best = prevCost(j - 1) + (w == ref[j - 1] ? 0 : 1)
+                            if j == 0 { left = prevCost(0) + 1; cur[0] = left; continue }
+                            var best = prevCost(j - 1) + (w == r[j - 1] ? 0 : 1)
                             best = min(best, prevCost(j) + 1)
-                            best = min(best, (j - 1 >= l ? cur[j - 1 - l] : Self.infinity) + 1)
-                            cur[j - l] = min(best, Self.infinity)
+                            best = min(best, left + 1)
+                            best = min(best, inf)
+                            cur[j - l] = best
+                            left = best
                         }
                         if i == nh { last = cur[nr - l] }
-                        prevLo = l; prevHi = h; prevIsMatrix = false
-                        useA.toggle()
+                        prevLo = l; prevHi = h; prev = UnsafePointer(cur)
+                        swap(&cur, &other)
+                    }
+                                }
+                            }
+                        }
                     }
                 }
             }
