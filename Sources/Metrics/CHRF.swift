@@ -227,8 +227,15 @@ public final class CHRFSegmentScorer {
 
     public init(_ chrf: CHRF) { self.chrf = chrf }
 
+    // The single-reference fast path: references are kept as bytes until the hypothesis comes.
+    private var pendingBytes: [UInt8] = []
+    private var pendingEnds: [Int] = []
+    private let fast = CHRFPackedCounter()
+
     /// Starts a new segment (forgets the previous references).
     public func beginSegment() {
+        pendingBytes.removeAll(keepingCapacity: true)
+        pendingEnds.removeAll(keepingCapacity: true)
         pairIDs.reset()
         idOrder.removeAll(keepingCapacity: true)
         refCounts.removeAll(keepingCapacity: true)
@@ -261,25 +268,32 @@ public final class CHRFSegmentScorer {
         decodeScalars(text, keepWhitespace: chrf.whitespace, into: &scalars)
         ngrams(of: scalars, orders: chrf.charOrder, orderBase: 0, first: Self.firstChar, totals: &totals)
         // Words (chrF++): Python's split(), then one leading or trailing punctuation mark apart.
-        if chrf.wordOrder > 0, let base = text.baseAddress {
-            tokens.removeAll(keepingCapacity: true)
-            pythonSplit(base, text.count) { s, e in
-                let w = UnsafeBufferPointer(start: base + s, count: e - s)
-                if isSingleScalar(w) {
-                    tokens.append(words.intern(w))
-                } else if isCHRFPunctuation(w[w.count - 1]) {
-                    tokens.append(words.intern(UnsafeBufferPointer(rebasing: w[0..<(w.count - 1)])))
-                    tokens.append(words.intern(UnsafeBufferPointer(rebasing: w[(w.count - 1)...])))
-                } else if isCHRFPunctuation(w[0]) {
-                    tokens.append(words.intern(UnsafeBufferPointer(rebasing: w[0..<1])))
-                    tokens.append(words.intern(UnsafeBufferPointer(rebasing: w[1...])))
-                } else {
-                    tokens.append(words.intern(w))
-                }
-            }
+        if chrf.wordOrder > 0 {
+            wordIDs(text, into: &tokens)
             ngrams(of: tokens, orders: chrf.wordOrder, orderBase: chrf.charOrder, first: Self.firstWord, totals: &totals)
         }
         return totals
+    }
+
+    /// The word ids of `text` (interned in `words`): Python's split(), then one leading or
+    /// trailing punctuation mark split off. - Complexity: O(n) expected.
+    fileprivate func wordIDs(_ text: UnsafeBufferPointer<UInt8>, into out: inout [UInt32]) {
+        out.removeAll(keepingCapacity: true)
+        guard let base = text.baseAddress else { return }
+        pythonSplit(base, text.count) { s, e in
+            let w = UnsafeBufferPointer(start: base + s, count: e - s)
+            if isSingleScalar(w) {
+                out.append(words.intern(w))
+            } else if isCHRFPunctuation(w[w.count - 1]) {
+                out.append(words.intern(UnsafeBufferPointer(rebasing: w[0..<(w.count - 1)])))
+                out.append(words.intern(UnsafeBufferPointer(rebasing: w[(w.count - 1)...])))
+            } else if isCHRFPunctuation(w[0]) {
+                out.append(words.intern(UnsafeBufferPointer(rebasing: w[0..<1])))
+                out.append(words.intern(UnsafeBufferPointer(rebasing: w[1...])))
+            } else {
+                out.append(words.intern(w))
+            }
+        }
     }
 
     /// Appends the ids of the n-grams of `items` for n = 1…`orders` to `segmentIDs`: the id of
@@ -310,8 +324,26 @@ public final class CHRFSegmentScorer {
         swap(&out, &segmentIDs)
     }
 
-    /// The number of n-gram ids so far (a mark for ``rewind(to:)``).
-    var mark: Int { idOrder.count }
+    /// The number of n-gram ids so far (a mark for ``rewind(to:)``); counts the pending references.
+    var mark: Int { materializeReferences(); return idOrder.count }
+
+    /// Counts the pending references on the general path (per-segment n-gram ids).
+    private func materializeReferences() {
+        guard !pendingEnds.isEmpty else { return }
+        var bytes: [UInt8] = []
+        swap(&bytes, &pendingBytes)
+        let ends = pendingEnds
+        pendingEnds.removeAll(keepingCapacity: true)
+        bytes.withUnsafeBufferPointer { b in
+            var start = 0
+            for e in ends {
+                countReference(UnsafeBufferPointer(rebasing: b[start..<e]))
+                start = e
+            }
+        }
+        swap(&bytes, &pendingBytes)
+        pendingBytes.removeAll(keepingCapacity: true)
+    }
 
     /// Forgets the n-gram ids created after `mark` (a hypothesis's own n-grams), keeping the
     /// references: lets a reward score many hypotheses against the same references in bounded
@@ -321,8 +353,15 @@ public final class CHRFSegmentScorer {
         idOrder.removeLast(idOrder.count - mark)
     }
 
-    /// Adds a reference given as UTF-8 bytes (checked well-formed by the caller).
+    /// Adds a reference given as UTF-8 bytes (checked well-formed by the caller). Its n-grams
+    /// are counted when the hypothesis comes (one reference: the packed fast path).
+    /// - Complexity: O(line length).
     public func addReference(_ line: UnsafeBufferPointer<UInt8>) {
+        pendingBytes.append(contentsOf: line)
+        pendingEnds.append(pendingBytes.count)
+    }
+
+    private func countReference(_ line: UnsafeBufferPointer<UInt8>) {
         let totals = extract(line)
         var counts = [Int32](repeating: 0, count: idOrder.count)
         for id in segmentIDs { counts[Int(id)] += 1 }
@@ -339,6 +378,13 @@ public final class CHRFSegmentScorer {
     /// Closes the segment with its hypothesis (UTF-8 bytes) and returns the statistics of the
     /// best reference.
     public func finishSegment(hypothesis line: UnsafeBufferPointer<UInt8>) -> CHRFStatistics {
+        if refCounts.isEmpty && pendingEnds.count == 1 {
+            let done: CHRFStatistics? = pendingBytes.withUnsafeBufferPointer { r in
+                fast.statistics(chrf: chrf, reference: r, hypothesis: line, words: words, scorer: self)
+            }
+            if let done { return done }
+        }
+        materializeReferences()
         let hypTotals = extract(line)
         let order = chrf.order
         var counted: [Int32] = [], distinct: [UInt32] = []
@@ -484,5 +530,278 @@ final class PairTable {
             used[count] = Int32(s); count += 1
         }
         oldKeys.deallocate(); oldIDs.deallocate(); oldUsed.deallocate()
+    }
+}
+
+/// chrF statistics of one hypothesis against one reference with packed n-gram keys: each
+/// character (word) gets a dense per-segment id 1…k; an n-gram is the base-2^b number of its
+/// ids (b = bits of k), exact and unique over all n ≤ 64 / b since no digit is 0. The reference's
+/// n-grams are counted in one open-addressing table; each hypothesis n-gram then takes one
+/// clipped match if the table still has one left (Σ min(hyp count, ref count), as sacreBLEU),
+/// and an n-gram whose (n − 1)-prefix is absent from the reference is not looked up.
+/// - Complexity: O((hypothesis + reference length) · order) expected, no allocation once the
+///   buffers have grown.
+final class CHRFPackedCounter {
+    private var refLower: [UInt8] = [], hypLower: [UInt8] = []
+    private var ids = UnsafeMutablePointer<UInt32>.allocate(capacity: 1)    // reference's, then hypothesis's
+    private var idCapacity = 1
+    private var refWords: [UInt32] = [], hypWords: [UInt32] = []
+    private var keys: [UInt64] = []
+    private let asciiIDs = UnsafeMutablePointer<UInt32>.allocate(capacity: 128)
+    private let wideIDs = PairTable()
+    private var charCount: UInt32 = 0
+    private let charTable = PackedCountTable(), wordTable = PackedCountTable()
+
+    // Keys of at most `directBits` bits (low orders of small alphabets) are counted in `direct`
+    // (reference count | matched << 32), its used entries listed in `directUsed`.
+    private static let directBits: UInt64 = 12
+    private let direct: UnsafeMutablePointer<UInt64> = {
+        let p = UnsafeMutablePointer<UInt64>.allocate(capacity: 1 << 12)
+        p.initialize(repeating: 0, count: 1 << 12)
+        return p
+    }()
+    private let directUsed = UnsafeMutablePointer<UInt32>.allocate(capacity: 1 << 12)
+    private var directCount = 0
+
+    deinit { ids.deallocate(); asciiIDs.deallocate(); direct.deallocate(); directUsed.deallocate() }
+
+    /// The statistics, or nil when the keys do not fit 64 bits (the caller takes the general path).
+    func statistics(chrf: CHRF, reference: UnsafeBufferPointer<UInt8>, hypothesis: UnsafeBufferPointer<UInt8>,
+                    words: ByteInterner, scorer: CHRFSegmentScorer) -> CHRFStatistics? {
+        var ref = reference, hyp = hypothesis
+        if chrf.lowercase {
+            refLower.removeAll(keepingCapacity: true); pythonLower(reference, into: &refLower)
+            hypLower.removeAll(keepingCapacity: true); pythonLower(hypothesis, into: &hypLower)
+        }
+        return refLower.withUnsafeBufferPointer { rl in
+            hypLower.withUnsafeBufferPointer { hl in
+                if chrf.lowercase { ref = rl; hyp = hl }
+                return compute(chrf, ref, hyp, words, scorer)
+            }
+        }
+    }
+
+    private func compute(_ chrf: CHRF, _ ref: UnsafeBufferPointer<UInt8>, _ hyp: UnsafeBufferPointer<UInt8>,
+                         _ words: ByteInterner, _ scorer: CHRFSegmentScorer) -> CHRFStatistics? {
+        let order = chrf.order
+        // Dense character ids.
+        asciiIDs.update(repeating: 0, count: 128)
+        wideIDs.reset()
+        charCount = 0
+        if idCapacity < ref.count + hyp.count {
+            ids.deallocate()
+            idCapacity = max(ref.count + hyp.count, 2 * idCapacity)
+            ids = .allocate(capacity: idCapacity)
+        }
+        let nRef = charIDs(ref, keepWhitespace: chrf.whitespace, into: ids)
+        let nHyp = charIDs(hyp, keepWhitespace: chrf.whitespace, into: ids + nRef)
+        let charBits = UInt64(64 - UInt64(charCount).leadingZeroBitCount)
+        if chrf.charOrder > 0 && Int(charBits) * chrf.charOrder > 64 { return nil }
+        var wordBits: UInt64 = 0
+        if chrf.wordOrder > 0 {
+            scorer.wordIDs(ref, into: &refWords)
+            scorer.wordIDs(hyp, into: &hypWords)
+            wordBits = UInt64(64 - UInt64(words.count).leadingZeroBitCount)
+            if Int(wordBits) * chrf.wordOrder > 64 { return nil }
+            for i in refWords.indices { refWords[i] += 1 }
+            for i in hypWords.indices { hypWords[i] += 1 }
+        }
+        var stats = CHRFStatistics(orders: order)
+        stats.values.withUnsafeMutableBufferPointer { v in
+            count(UnsafeBufferPointer(start: ids, count: nRef), UnsafeBufferPointer(start: ids + nRef, count: nHyp),
+                  orders: chrf.charOrder, bits: charBits, table: charTable, stats: v, base: 0)
+            if chrf.wordOrder > 0 {
+                refWords.withUnsafeBufferPointer { r in
+                    hypWords.withUnsafeBufferPointer { h in
+                        count(r, h, orders: chrf.wordOrder, bits: wordBits, table: wordTable, stats: v, base: chrf.charOrder)
+                    }
+                }
+            }
+        }
+        // sacreBLEU's best reference: the only one, unless its chrF is not above −1 (never).
+        return chrf.fScore(stats) > -1 ? stats : CHRFStatistics(orders: order)
+    }
+
+    /// Writes the dense ids (from 1) of the Unicode scalars of well-formed UTF-8 `text` to
+    /// `out` (room for `text.count`), without Python whitespace unless `keepWhitespace`;
+    /// returns how many. ASCII takes a table; other scalars `wideIDs`. - Complexity: O(n) expected.
+    private func charIDs(_ text: UnsafeBufferPointer<UInt8>, keepWhitespace: Bool, into out: UnsafeMutablePointer<UInt32>) -> Int {
+        var i = 0, n = 0
+        let count = text.count
+        while i < count {
+            let b = text[i]
+            if b < 0x80 {
+                i += 1
+                var id = asciiIDs[Int(b)]
+                if id == 0 {
+                    // Whitespace never gets an id unless kept, so it always comes here.
+                    if !keepWhitespace && isPythonWhitespace(UInt32(b)) { continue }
+                    charCount += 1; id = charCount; asciiIDs[Int(b)] = id
+                }
+                out[n] = id; n += 1
+                continue
+            }
+            let c0 = UInt32(b)
+            var c: UInt32
+            if c0 < 0xE0 { c = (c0 & 0x1F) << 6 | UInt32(text[i + 1] & 0x3F); i += 2 }
+            else if c0 < 0xF0 { c = (c0 & 0x0F) << 12 | UInt32(text[i + 1] & 0x3F) << 6 | UInt32(text[i + 2] & 0x3F); i += 3 }
+            else {
+                c = (c0 & 0x07) << 18 | UInt32(text[i + 1] & 0x3F) << 12 | UInt32(text[i + 2] & 0x3F) << 6 | UInt32(text[i + 3] & 0x3F)
+                i += 4
+            }
+            if !keepWhitespace && isPythonWhitespace(c) { continue }
+            let id = wideIDs.id(UInt64(c), next: charCount + 1)
+            if id == charCount + 1 { charCount += 1 }
+            out[n] = id; n += 1
+        }
+        return n
+    }
+
+    /// Fills the hypothesis count, reference count and matches of orders 1…`orders` (at
+    /// `base`…) from the items' ids. sacreBLEU counts no hypothesis n-grams for an order
+    /// where the reference has none.
+    private func count(_ r: UnsafeBufferPointer<UInt32>, _ h: UnsafeBufferPointer<UInt32>, orders: Int, bits: UInt64, table: PackedCountTable,
+                       stats v: UnsafeMutableBufferPointer<Int>, base: Int) {
+        guard orders > 0 else { return }
+        table.reset()
+        // Reference n-grams: keys[i] holds the key of ref[i..<i+n].
+        keys.removeAll(keepingCapacity: true)
+        keys.append(contentsOf: repeatElement(0, count: max(r.count, h.count)))
+        keys.withUnsafeMutableBufferPointer { k in
+            do {
+                for n in 1...orders {
+                    let c = r.count - n + 1
+                    if c <= 0 { break }
+                    v[3 * (base + n - 1) + 1] = c
+                    if bits * UInt64(n) <= Self.directBits {
+                        // Short keys: counted in a direct array, no hashing.
+                        for i in 0..<c {
+                            let key = k[i] << bits | UInt64(r[i + n - 1])
+                            k[i] = key
+                            let old = direct[Int(key)]
+                            if old == 0 { directUsed[directCount] = UInt32(key); directCount += 1 }
+                            direct[Int(key)] = old + 1
+                        }
+                        continue
+                    }
+                    for i in 0..<c {
+                        let key = k[i] << bits | UInt64(r[i + n - 1])
+                        k[i] = key
+                        table.addReference(key)
+                    }
+                }
+            }
+            do {
+                for i in 0..<h.count { k[i] = 0 }
+                for n in 1...orders {
+                    let c = h.count - n + 1
+                    if c <= 0 { break }
+                    let o = 3 * (base + n - 1)
+                    if v[o + 1] == 0 { continue }          // keys of higher orders are not needed either
+                    v[o] = c
+                    var matches = 0
+                    if bits * UInt64(n) <= Self.directBits {
+                        for i in 0..<c {
+                            if n > 1 && k[i] == 0 { continue }
+                            let key = k[i] << bits | UInt64(h[i + n - 1])
+                            let old = direct[Int(key)]
+                            let m: UInt64 = old >> 32 < old & 0xFFFF_FFFF ? 1 : 0
+                            direct[Int(key)] = old &+ m << 32
+                            matches &+= Int(m)
+                            k[i] = old != 0 ? key : 0
+                        }
+                        v[o + 2] = matches
+                        continue
+                    }
+                    for i in 0..<c {
+                        // 0 marks an n-gram absent from the reference (so are its extensions).
+                        if n > 1 && k[i] == 0 { continue }
+                        let key = k[i] << bits | UInt64(h[i + n - 1])
+                        let found = table.matchHypothesis(key, matches: &matches)
+                        k[i] = found ? key : 0
+                    }
+                    v[o + 2] = matches
+                }
+            }
+        }
+        for u in 0..<directCount { direct[Int(directUsed[u])] = 0 }
+        directCount = 0
+    }
+}
+
+/// An open-addressing table (linear probing, multiplicative hash) from nonzero 64-bit keys to
+/// a reference count and the hypothesis occurrences matched so far; reset in O(entries).
+final class PackedCountTable {
+    private var slots: UnsafeMutablePointer<UInt64>     // per slot: key (0 = empty), ref | matched << 32
+    private var used: UnsafeMutablePointer<Int32>
+    private var count = 0
+    private var mask: Int
+
+    init() {
+        mask = 2047
+        slots = .allocate(capacity: 2 * (mask + 1))
+        slots.initialize(repeating: 0, count: 2 * (mask + 1))
+        used = .allocate(capacity: (mask + 1) / 2 + 1)
+    }
+
+    deinit { slots.deallocate(); used.deallocate() }
+
+    /// Forgets every key (keeps the memory).
+    func reset() {
+        for k in 0..<count { slots[2 * Int(used[k])] = 0 }
+        count = 0
+    }
+
+    @inline(__always) private static func slot(_ key: UInt64, _ mask: Int) -> Int {
+        Int(truncatingIfNeeded: (key &* 0x9E37_79B9_7F4A_7C15) >> 32) & mask
+    }
+
+    /// Counts one reference occurrence of `key` (nonzero).
+    @inline(__always) func addReference(_ key: UInt64) {
+        var s = Self.slot(key, mask)
+        while true {
+            let k = slots[2 * s]
+            if k == key { slots[2 * s + 1] += 1; return }
+            if k == 0 { break }
+            s = (s + 1) & mask
+        }
+        slots[2 * s] = key
+        slots[2 * s + 1] = 1
+        used[count] = Int32(s)
+        count += 1
+        if count * 2 > mask + 1 { grow() }
+    }
+
+    /// Whether the reference has `key`; if so and not all its occurrences are matched yet,
+    /// matches one more (and adds 1 to `matches`).
+    @inline(__always) func matchHypothesis(_ key: UInt64, matches: inout Int) -> Bool {
+        var s = Self.slot(key, mask)
+        while true {
+            let k = slots[2 * s]
+            if k == key {
+                let v = slots[2 * s + 1]
+                if v >> 32 < v & 0xFFFF_FFFF { slots[2 * s + 1] = v + (1 << 32); matches += 1 }
+                return true
+            }
+            if k == 0 { return false }
+            s = (s + 1) & mask
+        }
+    }
+
+    private func grow() {
+        let old = slots, oldUsed = used, n = count
+        mask = mask * 2 + 1
+        slots = .allocate(capacity: 2 * (mask + 1))
+        slots.initialize(repeating: 0, count: 2 * (mask + 1))
+        used = .allocate(capacity: (mask + 1) / 2 + 1)
+        count = 0
+        for k in 0..<n {
+            let o = Int(oldUsed[k])
+            var s = Self.slot(old[2 * o], mask)
+            while slots[2 * s] != 0 { s = (s + 1) & mask }
+            slots[2 * s] = old[2 * o]; slots[2 * s + 1] = old[2 * o + 1]
+            used[count] = Int32(s); count += 1
+        }
+        old.deallocate(); oldUsed.deallocate()
     }
 }

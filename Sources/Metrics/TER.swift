@@ -151,6 +151,11 @@ public final class TERSegmentScorer {
     public let ter: TER
     private var ids: [[UInt32]: Int32] = [:]
     private var references: [[Int32]] = []
+    // The byte path (no normalization, no punctuation removal): words interned as UTF-8 bytes.
+    private let words = ByteInterner()
+    private var lowered: [UInt8] = [], joined: [UInt8] = []
+    private var byteTokens: [Int32] = []
+    private var bytePath: Bool { !ter.normalized && !ter.noPunct }
 
     public init(_ ter: TER) { self.ter = ter }
 
@@ -158,6 +163,33 @@ public final class TERSegmentScorer {
     public func beginSegment() {
         ids.removeAll(keepingCapacity: true)
         references.removeAll(keepingCapacity: true)
+        words.reset()
+    }
+
+    /// The byte path of the tokenizer without normalization or punctuation removal:
+    /// `rstrip()`, `lower()` unless case-sensitive, `split()`; the word ids (interned as UTF-8
+    /// bytes, which compare as the scalars do) into `byteTokens`, or, when `join`, the words
+    /// joined by single spaces into `joined` (what sacreBLEU tokenizes again for references).
+    /// - Complexity: O(n) expected.
+    private func byteWordIDs(_ line: UnsafeBufferPointer<UInt8>, join: Bool) {
+        byteTokens.removeAll(keepingCapacity: true)
+        if join { joined.removeAll(keepingCapacity: true) }
+        guard let base = line.baseAddress, !line.isEmpty else { return }
+        let kept = UnsafeBufferPointer(rebasing: line[pythonStripRange(base, line.count, leading: false)])
+        lowered.removeAll(keepingCapacity: true)
+        if ter.caseSensitive { lowered.append(contentsOf: kept) } else { pythonLower(kept, into: &lowered) }
+        lowered.withUnsafeBufferPointer { l in
+            guard let b = l.baseAddress else { return }
+            pythonSplit(b, l.count) { s, e in
+                let w = UnsafeBufferPointer(start: b + s, count: e - s)
+                if join {
+                    if !joined.isEmpty { joined.append(0x20) }
+                    joined.append(contentsOf: w)
+                } else {
+                    byteTokens.append(Int32(words.intern(w)))
+                }
+            }
+        }
     }
 
     /// sacreBLEU's `_preprocess_segment`: `rstrip()`, then the tokenizer.
@@ -177,6 +209,15 @@ public final class TERSegmentScorer {
 
     /// Adds a reference given as UTF-8 bytes (checked well-formed by the caller).
     public func addReference(_ line: UnsafeBufferPointer<UInt8>) {
+        if bytePath {
+            byteWordIDs(line, join: true)
+            var once: [UInt8] = []
+            swap(&once, &joined)
+            once.withUnsafeBufferPointer { byteWordIDs($0, join: false) }
+            swap(&once, &joined)
+            references.append(byteTokens)
+            return
+        }
         // sacreBLEU preprocesses references when caching them and again when extracting their
         // words: tokenize the tokenizer's output (joined by spaces) a second time.
         let once = preprocess(line)
@@ -198,7 +239,13 @@ public final class TERSegmentScorer {
     /// Closes the segment with its hypothesis (UTF-8 bytes) and returns its statistics.
     /// With no reference the statistics are (hypothesis length, 0).
     public func finishSegment(hypothesis line: UnsafeBufferPointer<UInt8>) -> TERStatistics {
-        let hyp = wordIDs(preprocess(line))
+        let hyp: [Int32]
+        if bytePath {
+            byteWordIDs(line, join: false)
+            hyp = byteTokens
+        } else {
+            hyp = wordIDs(preprocess(line))
+        }
         guard !references.isEmpty else { return TERStatistics(edits: hyp.count, referenceLength: 0) }
         var best = Int.max
         var lengths = 0

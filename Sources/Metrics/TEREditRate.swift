@@ -54,12 +54,29 @@ final class TERShiftSearch {
     private var shifted: [Int32]
     // Alignment of the current hypothesis (from the trace).
     private var align: [Int], hypErrSum: [Int], refErrSum: [Int]
-    private var refPositions: [Int32: [Int]] = [:]
+    // The reference positions of each word, ascending: posHead[word], then posNext[position]
+    // (−1 ends); words are dense ids (remapped at init when they are not).
+    private var posHead: [Int32] = [], posNext: [Int32] = []
 
     private static let infinity: Int32 = 1 << 29
     private static let opNone: UInt8 = 0, opMatch: UInt8 = 1, opSub: UInt8 = 2, opDel: UInt8 = 3, opIns: UInt8 = 4
 
     init(hypothesis: [Int32], reference: [Int32]) {
+        var hypothesis = hypothesis, reference = reference
+        var lowest: Int32 = 0, highest: Int32 = 0
+        for w in hypothesis { lowest = min(lowest, w); highest = max(highest, w) }
+        for w in reference { lowest = min(lowest, w); highest = max(highest, w) }
+        if lowest < 0 || highest >= 1 << 20 {
+            var dense: [Int32: Int32] = [:]
+            func id(_ w: Int32) -> Int32 {
+                if let d = dense[w] { return d }
+                let d = Int32(dense.count)
+                dense[w] = d
+                return d
+            }
+            hypothesis = hypothesis.map(id)
+            reference = reference.map(id)
+        }
         words = hypothesis
         ref = reference
         nh = hypothesis.count
@@ -90,7 +107,13 @@ final class TERShiftSearch {
         rowB = [Int32](repeating: 0, count: widest)
         shifted = hypothesis
         align = []; hypErrSum = []; refErrSum = []
-        for (j, w) in reference.enumerated() { refPositions[w, default: []].append(j) }
+        posHead = [Int32](repeating: -1, count: Int(reference.max() ?? 0) + 1)
+        posNext = [Int32](repeating: -1, count: nr)
+        for j in stride(from: nr - 1, through: 0, by: -1) {
+            let w = Int(reference[j])
+            posNext[j] = posHead[w]
+            posHead[w] = Int32(j)
+        }
         fillMatrix(from: 1)
     }
 
@@ -123,25 +146,44 @@ final class TERShiftSearch {
     /// starts at infinity; column 0 is deletion only.
     private func fillMatrix(from first: Int) {
         guard first <= nh else { computeAlignment(); return }
-        for i in first...nh {
-            let l = lo[i], h = hi[i], o = offset[i]
-            let w = words[i - 1]
-            for j in l..<h {
-                if j == 0 {
-                    cost[o] = cellCost(i - 1, 0) + 1
-                    op[o] = Self.opDel
-                    continue
+        let inf = Self.infinity
+        cost.withUnsafeMutableBufferPointer { c in
+            op.withUnsafeMutableBufferPointer { p in
+                ref.withUnsafeBufferPointer { r in
+                    words.withUnsafeBufferPointer { hw in
+                        lo.withUnsafeBufferPointer { lo in
+                            hi.withUnsafeBufferPointer { hi in
+                                offset.withUnsafeBufferPointer { offset in
+                    for i in first...nh {
+                        let l = lo[i], h = hi[i], o = offset[i]
+                        let pl = lo[i - 1], ph = hi[i - 1], po = offset[i - 1]
+                        @inline(__always) func prev(_ j: Int) -> Int32 { j >= pl && j < ph ? c[po + j - pl] : inf }
+                        let w = hw[i - 1]
+                        var left = inf           // the cost of cell (i, j − 1)
+                        for j in l..<h {
+                            if j == 0 {
+                                left = prev(0) + 1
+                                c[o] = left
+                                p[o] = Self.opDel
+                                continue
+                            }
+                            var best = inf, bestOp = Self.opNone
+                            let same = w == r[j - 1]
+                            let diag = prev(j - 1) + (same ? 0 : 1)
+                            if best > diag { best = diag; bestOp = same ? Self.opMatch : Self.opSub }
+                            let up = prev(j) + 1
+                            if best > up { best = up; bestOp = Self.opDel }
+                            if best > left + 1 { best = left + 1; bestOp = Self.opIns }
+                            c[o + j - l] = best
+                            p[o + j - l] = bestOp
+                            left = best
+                        }
+                    }
+                                }
+                            }
+                        }
+                    }
                 }
-                var best = Self.infinity, bestOp = Self.opNone
-                let same = w == ref[j - 1]
-                let diag = cellCost(i - 1, j - 1) + (same ? 0 : 1)
-                if best > diag { best = diag; bestOp = same ? Self.opMatch : Self.opSub }
-                let up = cellCost(i - 1, j) + 1
-                if best > up { best = up; bestOp = Self.opDel }
-                let left = (j - 1 >= l ? cost[o + j - 1 - l] : Self.infinity) + 1
-                if best > left { best = left; bestOp = Self.opIns }
-                cost[o + j - l] = best
-                op[o + j - l] = bestOp
             }
         }
         computeAlignment()
@@ -152,33 +194,40 @@ final class TERShiftSearch {
     private func distance(of s: [Int32], prefix: Int) -> Int32 {
         if prefix >= nh { return cost[offset[nh] + nr - lo[nh]] }
         // prev: row prefix, read from the matrix; then rows in rowA/rowB.
-        var prevLo = lo[prefix], prevHi = hi[prefix]
-        var prevIsMatrix = true
-        let prevOffset = offset[prefix]
-        var useA = true
-        var last: Int32 = Self.infinity
+        let inf = Self.infinity
+        var last: Int32 = inf
         cost.withUnsafeBufferPointer { m in
             rowA.withUnsafeMutableBufferPointer { a in
                 rowB.withUnsafeMutableBufferPointer { b in
+                    s.withUnsafeBufferPointer { s in
+                        ref.withUnsafeBufferPointer { r in
+                            lo.withUnsafeBufferPointer { lo in
+                                hi.withUnsafeBufferPointer { hi in
+                    var prevLo = lo[prefix], prevHi = hi[prefix]
+                    var prev = UnsafePointer(m.baseAddress! + offset[prefix])
+                    var cur = a.baseAddress!, other = b.baseAddress!
                     for i in (prefix + 1)...nh {
                         let l = lo[i], h = hi[i]
-                        let cur = useA ? a : b
-                        let prev = useA ? b : a
                         let w = s[i - 1]
-                        @inline(__always) func prevCost(_ j: Int) -> Int32 {
-                            guard j >= prevLo && j < prevHi else { return Self.infinity }
-                            return prevIsMatrix ? m[prevOffset + j - prevLo] : prev[j - prevLo]
-                        }
+                        let pl = prevLo, ph = prevHi, pp = prev
+                        @inline(__always) func prevCost(_ j: Int) -> Int32 { j >= pl && j < ph ? pp[j - pl] : inf }
+                        var left = inf          // cell (i, j − 1)
                         for j in l..<h {
-                            if j == 0 { cur[0] = prevCost(0) + 1; continue }
-                            var best = prevCost(j - 1) + (w == ref[j - 1] ? 0 : 1)
+                            if j == 0 { left = prevCost(0) + 1; cur[0] = left; continue }
+                            var best = prevCost(j - 1) + (w == r[j - 1] ? 0 : 1)
                             best = min(best, prevCost(j) + 1)
-                            best = min(best, (j - 1 >= l ? cur[j - 1 - l] : Self.infinity) + 1)
-                            cur[j - l] = min(best, Self.infinity)
+                            best = min(best, left + 1)
+                            best = min(best, inf)
+                            cur[j - l] = best
+                            left = best
                         }
                         if i == nh { last = cur[nr - l] }
-                        prevLo = l; prevHi = h; prevIsMatrix = false
-                        useA.toggle()
+                        prevLo = l; prevHi = h; prev = UnsafePointer(cur)
+                        swap(&cur, &other)
+                    }
+                                }
+                            }
+                        }
                     }
                 }
             }
@@ -240,8 +289,11 @@ final class TERShiftSearch {
         let preScore = cost[offset[nh] + nr - lo[nh]]
         var best: (gain: Int32, length: Int, start: Int, target: Int)? = nil
         outer: for startH in 0..<nh {
-            guard let positions = refPositions[words[startH]] else { continue }
-            for startR in positions {
+            let w = Int(words[startH])
+            var next = w < posHead.count ? posHead[w] : -1
+            while next >= 0 {
+                let startR = Int(next)
+                next = posNext[startR]
                 if startR < startH - TERLimits.maxShiftDistance { continue }
                 if startR > startH + TERLimits.maxShiftDistance { break }
                 var length = 0

@@ -1,8 +1,10 @@
 #!/usr/bin/env python3
-"""Peer timings for bench/chrf-ter.sh: sacreBLEU 2.6.0's corpus chrF, chrF++ and TER.
+"""Peer timings for bench/chrf-ter.sh: sacreBLEU 2.6.0's chrF, chrF++ and TER.
 
 Usage: chrf_ter_peers.py HYP REF LONG_HYP LONG_REF
-Prints one JSON object: each score and its seconds (corpus_score only, files already read).
+Prints one JSON object: each corpus score and its seconds (corpus_score only, files already
+read), and for HYP/REF the sum of the sentence scores and their seconds (sentence_score per
+pair, sacreBLEU's sentence level).
 """
 import json, sys, time
 from sacrebleu.metrics import CHRF, TER
@@ -19,4 +21,9 @@ for name, metric, h, r in [("chrf", CHRF(), hyp, ref), ("chrfpp", CHRF(word_orde
     s = metric.corpus_score(h, [r])
     out[name + "_s"] = time.perf_counter() - t0
     out[name] = s.score
+for name, metric in [("chrf", CHRF()), ("chrfpp", CHRF(word_order=2)), ("ter", TER())]:
+    t0 = time.perf_counter()
+    total = sum(metric.sentence_score(h, [r]).score for h, r in zip(hyp, ref))
+    out[name + "_sentence_s"] = time.perf_counter() - t0
+    out[name + "_sentence_sum"] = total
 print(json.dumps(out))
