@@ -9,14 +9,16 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 SECS=${1:-60}; shift || true
 TARGETS=("$@"); [ ${#TARGETS[@]} -gt 0 ] || TARGETS=(tokenize metrics safetensors)
-OUT=.build/fuzz
+OUT=.build/fuzz${FUZZ_SANITIZE:+-$FUZZ_SANITIZE}
 mkdir -p "$OUT/cicu" "$OUT/mods"
 ROOT=$(pwd)
 printf 'module CICU {\n  header "%s/Sources/CICU/include/cicu.h"\n  export *\n}\n' "$ROOT" > "$OUT/cicu/module.modulemap"
 ICU=(-licuuc -licui18n -licudata)
-FLAGS=(-O -parse-as-library -sanitize=fuzzer -I "$OUT/cicu" -I "$OUT/mods" -swift-version 5)
+# FUZZ_SANITIZE=address adds AddressSanitizer (CI runs it so, for a bounded time).
+SAN=fuzzer${FUZZ_SANITIZE:+,$FUZZ_SANITIZE}
+FLAGS=(-O -parse-as-library -sanitize=$SAN -I "$OUT/cicu" -I "$OUT/mods" -swift-version 5)
 echo "building libFuzzer targets in $OUT ..." >&2
-clang -O2 -fsanitize=fuzzer-no-link -c Sources/CICU/cicu.c -I Sources/CICU/include -o "$OUT/cicu.o"
+clang -O2 -fsanitize=fuzzer-no-link${FUZZ_SANITIZE:+,$FUZZ_SANITIZE} -c Sources/CICU/cicu.c -I Sources/CICU/include -o "$OUT/cicu.o"
 # Tokenize as its own module (Metrics imports it).
 swiftc "${FLAGS[@]}" -emit-library -static -emit-module -module-name Tokenize \
   -emit-module-path "$OUT/mods/Tokenize.swiftmodule" Sources/Tokenize/*.swift -o "$OUT/libTokenize.a"
@@ -29,8 +31,8 @@ for t in "${TARGETS[@]}"; do
   case $t in
     tokenize) build tokenize fuzz/tokenize.swift Sources/Tokenize/*.swift ;;
     metrics) build metrics fuzz/metrics.swift Sources/Metrics/*.swift ;;
-    safetensors) build safetensors fuzz/safetensors.swift Sources/Seq2Seq/Training/SafeTensors.swift \
-                   Sources/Seq2Seq/Training/JSONValue.swift Sources/Seq2Seq/Training/FileIO.swift Sources/Seq2Seq/Tensor/ParameterStore.swift ;;
+    safetensors) build safetensors fuzz/safetensors.swift Sources/Seq2Seq/Storage/SafeTensors.swift \
+                   Sources/Seq2Seq/Training/JSONValue.swift Sources/Seq2Seq/Storage/FileIO.swift Sources/Seq2Seq/Tensor/ParameterStore.swift ;;
     *) echo "unknown target $t (tokenize, metrics, safetensors)" >&2; exit 2 ;;
   esac
 done
