@@ -79,7 +79,7 @@ public func formatScore(_ score: Double, width: Int, confidence: ConfidenceInter
 /// let chrf = CHRF(wordOrder: 2)          // chrF++
 /// print(chrf.sentenceScore(hypothesis: "the cat sat", references: ["the cat sat down"]).formatted())
 /// ```
-public struct CHRF: Sendable, Equatable {
+public struct CHRF: Sendable, Equatable, SegmentMetric {
     /// The highest character n-gram order (6).
     public var charOrder: Int
     /// The highest word n-gram order (0 for chrF, 2 for chrF++).
@@ -146,40 +146,12 @@ public struct CHRF: Sendable, Equatable {
         CHRFScore(score: fScore(stats), charOrder: charOrder, wordOrder: wordOrder, beta: beta)
     }
 
-    /// The statistics of one segment; nil references are skipped (sacreBLEU's `None`). With no
-    /// reference at all the statistics are zero.
-    /// - Complexity: O((hypothesis + references) length · order) expected.
-    public func statistics(hypothesis: String, references: [String?]) -> CHRFStatistics {
-        let s = CHRFSegmentScorer(self)
-        s.beginSegment()
-        for r in references { if let r { s.addReference(r) } }
-        return s.finishSegment(hypothesis: hypothesis)
-    }
+    /// A segment scorer with these options (``SegmentMetric``: `statistics`, `sentenceScore`,
+    /// `corpusStatistics`, `corpusScore`).
+    public func makeSegmentScorer() -> CHRFSegmentScorer { CHRFSegmentScorer(self) }
 
-    /// sacreBLEU's `sentence_score`.
-    public func sentenceScore(hypothesis: String, references: [String?]) -> CHRFScore {
-        score(statistics(hypothesis: hypothesis, references: references))
-    }
-
-    /// Per-segment statistics of a corpus: `references` holds one stream per reference set, each
-    /// as long as `hypotheses` (nil entries mark missing references).
-    /// - Precondition: every stream has `hypotheses.count` entries.
-    public func corpusStatistics(hypotheses: [String], references: [[String?]]) -> [CHRFStatistics] {
-        for r in references {
-            precondition(r.count == hypotheses.count, "Each reference stream needs one entry per hypothesis")
-        }
-        let s = CHRFSegmentScorer(self)
-        return hypotheses.indices.map { i in
-            s.beginSegment()
-            for r in references { if let line = r[i] { s.addReference(line) } }
-            return s.finishSegment(hypothesis: hypotheses[i])
-        }
-    }
-
-    /// sacreBLEU's `corpus_score`: chrF of the summed segment statistics.
-    public func corpusScore(hypotheses: [String], references: [[String?]]) -> CHRFScore {
-        score(corpusStatistics(hypotheses: hypotheses, references: references).reduce(CHRFStatistics(orders: order), +))
-    }
+    /// The statistics of no segment.
+    public var zeroStatistics: CHRFStatistics { CHRFStatistics(orders: order) }
 
     /// sacreBLEU's signature for these options, long (`nrefs:1|case:mixed|eff:yes|nc:6|nw:0|
     /// space:no|version:…`) or short (`#:1|c:mixed|e:yes|nc:6|nw:0|s:no|v:…`).
@@ -189,15 +161,10 @@ public struct CHRF: Sendable, Equatable {
     ///   - bootstrap: the number of resamples and the seed, when confidence intervals were asked.
     public func signature(references: ReferenceCount, bootstrap: (samples: Int, seed: UInt64)? = nil,
                           version: String = "mixer-\(mixerVersion)", short: Bool = false) -> String {
-        var fields: [(String, String, String)] = [("nrefs", "#", references.description)]
-        if let bs = bootstrap {
-            fields.append(("bs", "bs", String(bs.samples)))
-            fields.append(("seed", "rs", String(bs.seed)))
-        }
-        fields += [("case", "c", lowercase ? "lc" : "mixed"), ("eff", "e", epsSmoothing ? "no" : "yes"),
-                   ("nc", "nc", String(charOrder)), ("nw", "nw", String(wordOrder)),
-                   ("space", "s", whitespace ? "yes" : "no"), ("version", "v", version)]
-        return fields.map { "\(short ? $0.1 : $0.0):\($0.2)" }.joined(separator: "|")
+        metricSignature(references: references, bootstrap: bootstrap, short: short, fields: [
+            ("case", "c", lowercase ? "lc" : "mixed"), ("eff", "e", epsSmoothing ? "no" : "yes"),
+            ("nc", "nc", String(charOrder)), ("nw", "nw", String(wordOrder)),
+            ("space", "s", whitespace ? "yes" : "no"), ("version", "v", version)])
     }
 }
 
@@ -209,7 +176,7 @@ public struct CHRF: Sendable, Equatable {
 /// first n − 1 items, last item), so n-grams of any order are compared exactly, by code points
 /// (Python's string equality), never by `String`'s canonical equivalence.
 /// - Note: not thread-safe; use one per thread.
-public final class CHRFSegmentScorer {
+public final class CHRFSegmentScorer: SegmentScorer {
     /// The configuration.
     public let chrf: CHRF
     private let pairIDs = PairTable()

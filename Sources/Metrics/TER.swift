@@ -60,7 +60,7 @@ public struct TERScore: Equatable, Sendable {
 /// let ter = TER()
 /// print(ter.sentenceScore(hypothesis: "the cat sat", references: ["the cat sat down"]).formatted())
 /// ```
-public struct TER: Sendable, Equatable {
+public struct TER: Sendable, Equatable, SegmentMetric {
     /// The tokenizer (its options are TER's options).
     public var tokenizer: TERTokenizer
 
@@ -87,40 +87,12 @@ public struct TER: Sendable, Equatable {
         return TERScore(score: 100 * s, edits: stats.edits, referenceLength: stats.referenceLength)
     }
 
-    /// The statistics of one segment; nil references are skipped (sacreBLEU's `None`).
-    /// - Precondition: at least one reference is not nil.
-    /// - Complexity: see ``translationEditRate(hypothesis:reference:)``, once per reference.
-    public func statistics(hypothesis: String, references: [String?]) -> TERStatistics {
-        let s = TERSegmentScorer(self)
-        s.beginSegment()
-        for r in references { if let r { s.addReference(r) } }
-        return s.finishSegment(hypothesis: hypothesis)
-    }
+    /// A segment scorer with these options (``SegmentMetric``: `statistics`, `sentenceScore`,
+    /// `corpusStatistics`, `corpusScore`).
+    public func makeSegmentScorer() -> TERSegmentScorer { TERSegmentScorer(self) }
 
-    /// sacreBLEU's `sentence_score`.
-    public func sentenceScore(hypothesis: String, references: [String?]) -> TERScore {
-        score(statistics(hypothesis: hypothesis, references: references))
-    }
-
-    /// Per-segment statistics of a corpus: `references` holds one stream per reference set, each
-    /// as long as `hypotheses` (nil entries mark missing references).
-    /// - Precondition: every stream has `hypotheses.count` entries, and every segment has a reference.
-    public func corpusStatistics(hypotheses: [String], references: [[String?]]) -> [TERStatistics] {
-        for r in references {
-            precondition(r.count == hypotheses.count, "Each reference stream needs one entry per hypothesis")
-        }
-        let s = TERSegmentScorer(self)
-        return hypotheses.indices.map { i in
-            s.beginSegment()
-            for r in references { if let line = r[i] { s.addReference(line) } }
-            return s.finishSegment(hypothesis: hypotheses[i])
-        }
-    }
-
-    /// sacreBLEU's `corpus_score`: TER of the summed segment statistics.
-    public func corpusScore(hypotheses: [String], references: [[String?]]) -> TERScore {
-        score(corpusStatistics(hypotheses: hypotheses, references: references).reduce(TERStatistics(), +))
-    }
+    /// The statistics of no segment.
+    public var zeroStatistics: TERStatistics { TERStatistics() }
 
     /// sacreBLEU's signature for these options, long (`nrefs:1|case:lc|tok:tercom|norm:no|
     /// punct:yes|asian:no|version:…`) or short (`#:1|c:lc|t:tercom|nr:no|pn:yes|as:no|v:…`).
@@ -130,15 +102,10 @@ public struct TER: Sendable, Equatable {
     ///   - bootstrap: the number of resamples and the seed, when confidence intervals were asked.
     public func signature(references: ReferenceCount, bootstrap: (samples: Int, seed: UInt64)? = nil,
                           version: String = "mixer-\(mixerVersion)", short: Bool = false) -> String {
-        var fields: [(String, String, String)] = [("nrefs", "#", references.description)]
-        if let bs = bootstrap {
-            fields.append(("bs", "bs", String(bs.samples)))
-            fields.append(("seed", "rs", String(bs.seed)))
-        }
-        fields += [("case", "c", caseSensitive ? "mixed" : "lc"), ("tok", "t", "tercom"),
-                   ("norm", "nr", normalized ? "yes" : "no"), ("punct", "pn", noPunct ? "no" : "yes"),
-                   ("asian", "as", asianSupport ? "yes" : "no"), ("version", "v", version)]
-        return fields.map { "\(short ? $0.1 : $0.0):\($0.2)" }.joined(separator: "|")
+        metricSignature(references: references, bootstrap: bootstrap, short: short, fields: [
+            ("case", "c", caseSensitive ? "mixed" : "lc"), ("tok", "t", "tercom"),
+            ("norm", "nr", normalized ? "yes" : "no"), ("punct", "pn", noPunct ? "no" : "yes"),
+            ("asian", "as", asianSupport ? "yes" : "no"), ("version", "v", version)])
     }
 }
 
@@ -146,7 +113,7 @@ public struct TER: Sendable, Equatable {
 /// at once), then the hypothesis closes the segment. This is the streaming path of
 /// `mixer-cli score`.
 /// - Note: not thread-safe; use one per thread.
-public final class TERSegmentScorer {
+public final class TERSegmentScorer: SegmentScorer {
     /// The configuration.
     public let ter: TER
     private var ids: [[UInt32]: Int32] = [:]
