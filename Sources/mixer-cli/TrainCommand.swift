@@ -208,6 +208,9 @@ struct TrainCommand: ParsableCommand {
             // before any data is read.
             let run = RunDirectory(output)
             let lock = try RunLock(run)
+            // A run that fails before writing anything (bad data, say) leaves no empty directory.
+            var started = false
+            defer { if !started { lock.removeIfUnused() } }
             if run.holdsRun {
                 guard overwrite else {
                     throw CLIError("\(output) already holds a run (\(Self.describeRun(run))): continue it with --resume \(output), or start a new one there with --overwrite (which deletes it)")
@@ -254,6 +257,7 @@ struct TrainCommand: ParsableCommand {
             if let initial { trainer.model.params.copy(from: initial.model.params) }
             trainer.dataFingerprint = Self.fingerprint(files, fingerprints, replaceInvalid: replaceInvalid)
             trainer.arguments = Self.runArguments(Array(CommandLine.arguments.dropFirst()))
+            started = true
             try Self.runTraining(trainer, output: output, progress: progress)
         }
     }

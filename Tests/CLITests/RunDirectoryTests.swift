@@ -99,6 +99,27 @@ final class RunDirectoryTests: XCTestCase {
         XCTAssertEqual(try String(contentsOf: note, encoding: .utf8), "mine\n")
     }
 
+    /// A new run that fails before writing anything (here: an empty training file) leaves no
+    /// directory behind, and no lock file in a directory that existed.
+    func testAFailedNewRunLeavesNothingBehind() throws {
+        let dir = try CLI.temporaryDirectory(self)
+        var p = try slice(dir)
+        let empty = dir.appendingPathComponent("empty.src")
+        try Data().write(to: empty)
+        p[0] = empty.path
+        let fresh = dir.appendingPathComponent("fresh")
+        var r = try CLI.run(args(p, fresh))
+        XCTAssertEqual(r.status, 1)
+        XCTAssertTrue(r.stderr.contains("is empty"), r.stderr)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: fresh.path))
+        let existing = dir.appendingPathComponent("existing")
+        try FileManager.default.createDirectory(at: existing, withIntermediateDirectories: true)
+        try "x".write(to: existing.appendingPathComponent("keep.txt"), atomically: true, encoding: .utf8)
+        r = try CLI.run(args(p, existing))
+        XCTAssertEqual(r.status, 1)
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: existing.path), ["keep.txt"])
+    }
+
     // MARK: - Readers
 
     /// While a trainer saves after every step, `decode --model RUN/last` and `RUN` always get a

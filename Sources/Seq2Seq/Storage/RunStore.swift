@@ -85,6 +85,7 @@ public final class RunLock {
     ///   permissions), or another process holds the lock (naming its PID).
     public init(_ run: RunDirectory) throws {
         self.run = run
+        createdDirectory = !FileIO.entryExists(run.path)
         try FileIO.makeDirectories(run.path)
         FileIO.willMutate()
         let d = open(run.lockFile, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0o644)
@@ -107,6 +108,18 @@ public final class RunLock {
     }
 
     deinit { close(fd) }
+
+    /// Whether taking the lock created the run directory.
+    private let createdDirectory: Bool
+
+    /// For a new run that failed before it wrote anything (bad data, say): removes the lock
+    /// file, and the directory when taking the lock created it and it is now empty, so that a
+    /// failed command leaves no empty run behind. Other files are left as they are.
+    public func removeIfUnused() {
+        guard !run.holdsRun else { return }
+        try? FileIO.removeTree(run.lockFile)
+        if createdDirectory && FileIO.list(run.path).isEmpty { _ = rmdir(run.path) }
+    }
 }
 
 private extension String {
