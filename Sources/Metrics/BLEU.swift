@@ -138,7 +138,7 @@ public enum ReferenceCount: Equatable, Sendable, CustomStringConvertible {
 /// let s = bleu.sentenceScore(hypothesis: "the cat sat", references: ["the cat sat down"])
 /// print(s.formatted())
 /// ```
-public struct BLEU: Sendable, Equatable {
+public struct BLEU: Sendable, Equatable, SegmentMetric {
     /// The tokenizer (default `13a`).
     public var tokenizer: BLEUTokenizer
     /// Lowercase hypothesis and references first (Python's `str.lower()`).
@@ -230,39 +230,14 @@ public struct BLEU: Sendable, Equatable {
                          bp: bp, sysLen: sysLen, refLen: refLen)
     }
 
-    /// The statistics of one segment; nil references are skipped (sacreBLEU's `None`).
-    /// - Complexity: O(total length · 4).
-    public func statistics(hypothesis: String, references: [String?]) -> BLEUStatistics {
-        let s = BLEUSegmentScorer(self)
-        s.beginSegment()
-        for r in references { if let r { s.addReference(r) } }
-        return s.finishSegment(hypothesis: hypothesis)
-    }
+    /// A segment scorer with these options (``SegmentMetric`` gives `statistics`,
+    /// `sentenceScore` — sacreBLEU's `sentence_score`, use `effectiveOrder: true` as
+    /// `sentence_bleu` does — `corpusStatistics` and `corpusScore`, corpus BLEU of the summed
+    /// statistics). - Complexity: O(total length · 4) per segment.
+    public func makeSegmentScorer() -> BLEUSegmentScorer { BLEUSegmentScorer(self) }
 
-    /// sacreBLEU's `sentence_score` (use `effectiveOrder: true`, as `sentence_bleu` does).
-    public func sentenceScore(hypothesis: String, references: [String?]) -> BLEUScore {
-        score(statistics(hypothesis: hypothesis, references: references))
-    }
-
-    /// sacreBLEU's `corpus_score`: `references` holds one stream per reference set, each as
-    /// long as `hypotheses` (nil entries mark missing references).
-    /// - Precondition: every stream has `hypotheses.count` entries.
-    public func corpusStatistics(hypotheses: [String], references: [[String?]]) -> [BLEUStatistics] {
-        for r in references {
-            precondition(r.count == hypotheses.count, "Each reference stream needs one entry per hypothesis")
-        }
-        let s = BLEUSegmentScorer(self)
-        return hypotheses.indices.map { i in
-            s.beginSegment()
-            for r in references { if let line = r[i] { s.addReference(line) } }
-            return s.finishSegment(hypothesis: hypotheses[i])
-        }
-    }
-
-    /// Corpus BLEU: the score of the summed segment statistics.
-    public func corpusScore(hypotheses: [String], references: [[String?]]) -> BLEUScore {
-        score(corpusStatistics(hypotheses: hypotheses, references: references).reduce(BLEUStatistics(), +))
-    }
+    /// The statistics of no segment.
+    public var zeroStatistics: BLEUStatistics { BLEUStatistics() }
 
     /// sacreBLEU's signature for these options, long (`nrefs:1|case:mixed|eff:no|tok:13a|
     /// smooth:exp|version:…`) or short (`#:1|c:mixed|e:no|tok:13a|s:exp|v:…`).
@@ -297,7 +272,7 @@ public struct BLEU: Sendable, Equatable {
 /// s.beginSegment(); s.addReference("the cat sat"); let st = s.finishSegment(hypothesis: "the cat")
 /// ```
 /// - Note: not thread-safe; use one per thread.
-public final class BLEUSegmentScorer {
+public final class BLEUSegmentScorer: SegmentScorer {
     public let bleu: BLEU
     private let index = NGramIndex(maxOrder: BLEU.maxOrder)
     private let interner = ByteInterner()

@@ -1,4 +1,4 @@
-/// A corpus metric computed from per-segment statistics that add up (chrF, TER): a segment
+/// A corpus metric computed from per-segment statistics that add up (BLEU, chrF, TER): a segment
 /// scorer counts one segment's references and hypothesis, and the score of a corpus is the
 /// score of the summed statistics (sacreBLEU's `corpus_score`).
 ///
@@ -21,6 +21,7 @@ public protocol SegmentStatistics {
     static func + (a: Self, b: Self) -> Self
 }
 
+extension BLEUStatistics: SegmentStatistics {}
 extension CHRFStatistics: SegmentStatistics {}
 extension TERStatistics: SegmentStatistics {}
 
