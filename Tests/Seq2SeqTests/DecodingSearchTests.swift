@@ -133,6 +133,41 @@ final class DecodingSearchTests: XCTestCase {
         }
     }
 
+    /// The n-best tie order, pinned: a model whose output layer is zero gives every allowed
+    /// token the same log-probability, so every output of a length ties with every other. Beam
+    /// search then must follow its documented rule exactly — candidates in order of k·V + w
+    /// (lower first), finished hypotheses after equal scores already finished — in any batch.
+    /// With K = 3, n-best 3 and at most 2 steps over the allowed tokens {<unk>=1, </s>=3, 4, 5}:
+    /// step 1 walks (0,1) (0,3) (0,4) (0,5): [] finishes, [1] [4] [5] live; step 2 walks row 0
+    /// first: [1] finishes, [1,1] [1,4] [1,5] fill the beam and end at the length limit. Kept:
+    /// [] (−log 6), [1] (−2 log 6), [1,1] (−2 log 6, finished after [1]).
+    func testNBestTieOrderIsTheDocumentedOne() {
+        let model = F.model(targetVocab: 6, seed: 5)
+        for name in ["output.weight", "output.bias"] {
+            let e = model.params.entry(name)!
+            model.params.view(e).update(repeating: 0, count: e.count)
+        }
+        let d = SequenceDecoder(model: model)
+        let beam = BeamOptions(beamSize: 3, nBest: 3, lengthPenalty: .none)
+        let options = DecodingOptions(maxLength: 2)
+        let sources = F.sources(5, seed: 41, minLength: 0)
+        let expected: [([Int32], Bool)] = [([], true), ([1], true), ([1, 1], false)]
+        let lp = -log(6.0)
+        for bs in [1, 2, 5] {
+            let all = d.decodeAll(sources: sources, strategy: .beam(beam), options: options, batchSize: bs)
+            for hs in all {
+                XCTAssertEqual(hs.map(\.ids), expected.map(\.0), "batch \(bs)")
+                XCTAssertEqual(hs.map(\.ended), expected.map(\.1), "batch \(bs)")
+                for h in hs { XCTAssertEqual(h.logProb, Double(h.ids.count + (h.ended ? 1 : 0)) * lp, accuracy: 1e-5) }
+            }
+        }
+        // A wider beam keeps the same order among the ties it also finds: every output of one
+        // token, then the two-token ones in (k, w) order.
+        let wide = d.beamSearch(sources: [sources[0]], beam: BeamOptions(beamSize: 8, nBest: 6, lengthPenalty: .none),
+                                options: options)[0]
+        XCTAssertEqual(wide.map(\.ids), [[], [1], [4], [5], [1, 1], [1, 4]])
+    }
+
     func testBeamIsTheSameInAnyBatch() {
         let sources = F.sources(7, seed: 31, minLength: 0)
         for model in F.varied {
