@@ -33,7 +33,8 @@ let package = Package(
                 .linkedLibrary("icudata"),
             ]
         ),
-        // Packed-panel GEMM micro-kernels (AVX-512 / AVX2 / portable C, chosen at run time).
+        // The numeric kernels, one .c per op family (gemm, gemv, softmax, lstm, argmax, adam,
+        // elementwise; AVX-512 / AVX2 / portable C, chosen at run time) and the thread pool.
         .target(name: "CKernels", cSettings: [.unsafeFlags(["-O3"])]),
         .systemLibrary(
             name: "CBLAS",

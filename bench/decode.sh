@@ -29,7 +29,7 @@ for c in "${configs[@]}"; do
   sentences=$([ "$batch" = 1 ] && echo 64 || echo 320)
   args=(--strategy "$strategy" --beam-size 5 --batch-size "$batch" --steps 15 --sentences "$sentences" --threads "$threads")
   echo "decode $strategy batch $batch threads $threads ..." >&2
-  mixer=$(OPENBLAS_NUM_THREADS=$threads "$BIN" "${args[@]}")
+  mixer=$(MIXER_THREADS=$threads "$BIN" "${args[@]}")
   peer=$("$PY" "$PEER" decode "${args[@]}")
   echo "  mixer: $mixer" >&2
   echo "  peer:  $peer" >&2

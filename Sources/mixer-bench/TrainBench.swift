@@ -11,14 +11,14 @@ struct TrainBench: ParsableCommand {
         Random ids (fixed seed) on the reference configuration: embedding 256, biLSTM encoder
         256 per direction, 256-unit decoder, Luong general attention with input feeding,
         vocabularies 10,000/10,000, batch 32, source length 50, target length 15, Adam.
-        Prints one JSON line: median ms per step, target tokens/s, peak RSS, BLAS core.
+        Prints one JSON line: median ms per step, target tokens/s, peak RSS, the kernel path (AVX-512, AVX2 or portable).
 
         Example: mixer-bench train --threads 2 --steps 20 --warmup 3
                  mixer-bench train --threads 1 --steps 10 --breakdown
         """
     )
 
-    @Option(help: "BLAS (and model) threads.") var threads = 1
+    @Option(help: "Threads of the matrix products and parallel loops.") var threads = 1
     @Option(help: "Timed steps.") var steps = 20
     @Option(help: "Untimed steps first.") var warmup = 3
     @Option(help: "Batch size.") var batch = 32
@@ -40,7 +40,7 @@ struct TrainBench: ParsableCommand {
     }
 
     func run() throws {
-        setBLASThreads(threads)
+        setComputeThreads(threads)
         var config = ModelConfig(sourceVocabSize: vocab, targetVocabSize: vocab)
         config.embeddingSize = size; config.hiddenSize = size; config.encoderHiddenSize = size
         config.dropout = dropout

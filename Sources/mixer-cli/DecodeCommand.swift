@@ -55,7 +55,7 @@ struct DecodingArguments: ParsableArguments {
     @Option(name: .customLong("batch-size"), help: "Inputs decoded together (sorted by length; output order is kept).")
     var batchSize: Int = 32
 
-    @Option(help: "Threads for the matrix products (default: OPENBLAS_NUM_THREADS if set, else all cores). The output is the same on any count.")
+    @Option(help: "Threads for the matrix products (default: MIXER_THREADS or OMP_NUM_THREADS if set, else all cores). The output is the same on any count.")
     var threads: Int?
 
     func validate() throws {
@@ -127,7 +127,7 @@ struct DecodingArguments: ParsableArguments {
 
     /// Decodes `lines`, the inputs numbered from `firstIndex` in the whole file.
     func decode(_ lines: [String], with trained: TrainedModel, firstIndex: Int) throws -> [[DecodedOutput]] {
-        if let threads { setBLASThreads(threads) }
+        if let threads { setComputeThreads(threads) }
         let options = DecodingOptions(maxLength: maxLength ?? trained.defaultMaxLength, minLength: minLength,
                                       noRepeatNgramSize: noRepeatNgramSize)
         return try trained.decode(lines: lines, strategy: try makeStrategy(), options: options, batchSize: batchSize,

@@ -23,7 +23,7 @@ final class CKernelsTests: XCTestCase {
                 GradCheck.fill(y1.pointer, y1.count, rng: &rng)
                 let y2 = FloatBuffer(y1.array)
                 let beta: Float = [0, 1, -0.25][trial % 3]
-                setBLASThreads(trial % 2 + 1)
+                setComputeThreads(trial % 2 + 1)
                 let packed = PackedMatrix(w.pointer, rows: n, cols: k, ld: ldw)
                 packed.multiply(m: m, x.pointer, ldx: ldx, beta: beta, y1.pointer, ldy: ldy)
                 matmulNaive(transB: true, m: m, n: n, k: k, x.pointer, lda: ldx, w.pointer, ldb: ldw, beta: beta, y2.pointer, ldc: ldy)
@@ -32,7 +32,7 @@ final class CKernelsTests: XCTestCase {
                 }
             }
         }
-        setBLASThreads(1)
+        setComputeThreads(1)
     }
 
     /// A·x and Aᵀ·x on every instruction set against Double loops: lengths around the 8-, 16- and
@@ -107,11 +107,11 @@ final class CKernelsTests: XCTestCase {
         let ldy = n + 5
         let y1 = FloatBuffer(count: m * ldy), y2 = FloatBuffer(count: m * ldy)
         for b in [y1, y2] { for r in 0..<m { for j in n..<ldy { b[r * ldy + j] = 42 } } }
-        setBLASThreads(1)
+        setComputeThreads(1)
         packed.multiply(m: m, x.pointer, y1.pointer, ldy: ldy)
-        setBLASThreads(2)
+        setComputeThreads(2)
         packed.multiply(m: m, x.pointer, y2.pointer, ldy: ldy)
-        setBLASThreads(1)
+        setComputeThreads(1)
         XCTAssertEqual(y1.array, y2.array)
         for r in 0..<m { for j in n..<ldy { XCTAssertEqual(y1[r * ldy + j], 42) } }
     }

@@ -87,10 +87,10 @@ final class ModelBehaviourTests: XCTestCase {
         let ce = reference.crossEntropy(tr, targets: ModelGradientTests.targets)
         ce.dLogits.withUnsafeBufferPointer { reference.backward(tr, dLogits: $0.baseAddress!) }
         let savedBlockFloats = EncoderDecoder.outputBlockFloats
-        defer { EncoderDecoder.outputBlockFloats = savedBlockFloats; setBLASThreads(1) }
+        defer { EncoderDecoder.outputBlockFloats = savedBlockFloats; setComputeThreads(1) }
         for (blockFloats, threads) in [(1 << 21, 1), (20, 1), (20, 2), (7, 2)] {
             EncoderDecoder.outputBlockFloats = blockFloats
-            setBLASThreads(threads)
+            setComputeThreads(threads)
             let lean = EncoderDecoder(config: c, seed: 5)
             let loss = lean.trainingStepXENT(source: ModelGradientTests.sources, target: ModelGradientTests.targets)
             XCTAssertEqual(loss, ce.loss, accuracy: 1e-6, "block \(blockFloats)")
@@ -110,10 +110,10 @@ final class ModelBehaviourTests: XCTestCase {
         var rng = RandomGenerator(seed: 3)
         let src: [[Int32]] = (0..<16).map { _ in (0..<20).map { _ in Int32(4 + rng.next() % 1_990) } }
         let tgt: [[Int32]] = (0..<16).map { _ in (0..<9).map { _ in Int32(4 + rng.next() % 1_990) } + [3] }
-        defer { setBLASThreads(1) }
+        defer { setComputeThreads(1) }
         var weights: [[Float]] = []
         for threads in [1, 2, 3, 7, 16, 64] {
-            setBLASThreads(threads)
+            setComputeThreads(threads)
             let model = EncoderDecoder(config: c, seed: 11)
             let adam = Adam(parameters: model.params)
             for _ in 0..<2 {

@@ -43,12 +43,12 @@ final class TensorTests: XCTestCase {
                     GradCheck.fill(a.pointer, a.count, rng: &rng)
                     GradCheck.fill(b.pointer, b.count, rng: &rng)
                     let c1 = FloatBuffer(count: m * n), c2 = FloatBuffer(count: m * n), c3 = FloatBuffer(count: m * n)
-                    setBLASThreads(1)
+                    setComputeThreads(1)
                     gemm(transA: ta, transB: tb, m: m, n: n, k: k, a.pointer, b.pointer, c1.pointer)
                     for threads in [2, 3, 7, 16, 64] {
-                        setBLASThreads(threads)
+                        setComputeThreads(threads)
                         gemm(transA: ta, transB: tb, m: m, n: n, k: k, a.pointer, b.pointer, c2.pointer)
-                        setBLASThreads(1)
+                        setComputeThreads(1)
                         XCTAssertEqual(c1.array, c2.array, "m \(m) n \(n) transA \(ta) transB \(tb): depends on the threads (\(threads), \(PackedMatrix.kernelName))")
                     }
                     matmulNaive(transA: ta, transB: tb, m: m, n: n, k: k, a.pointer, b.pointer, c3.pointer)

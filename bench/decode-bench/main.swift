@@ -21,7 +21,7 @@ struct DecodeBench: ParsableCommand {
     @Option var strategy: Strategy = .greedy
     @Option(name: .customLong("beam-size")) var beamSize = 5
     @Option(name: .customLong("batch-size")) var batchSize = 32
-    @Option(help: "BLAS threads.") var threads = 1
+    @Option(help: "Threads of the matrix products and parallel loops.") var threads = 1
     @Option(help: "Output steps, always all of them.") var steps = 15
     @Option(help: "Sentences to decode after one untimed warm-up batch.") var sentences = 320
     @Option(name: .customLong("source-length")) var sourceLength = 50
@@ -37,7 +37,7 @@ struct DecodeBench: ParsableCommand {
     }
 
     func run() throws {
-        setBLASThreads(threads)
+        setComputeThreads(threads)
         let config = ModelConfig(sourceVocabSize: vocab, targetVocabSize: vocab)
         let model = EncoderDecoder(config: config, seed: seed)
         let decoder = SequenceDecoder(model: model)

@@ -26,7 +26,7 @@ struct GemmBench: ParsableCommand {
     }
 
     func run() throws {
-        setBLASThreads(threads)
+        setComputeThreads(threads)
         // (name, packed, transA, transB, m, n, k): C [m, n] = op(A) [m, k] · op(B) [k, n].
         let shapes: [(String, Bool, Bool, Bool, Int, Int, Int)] = [
             ("output-32", true, false, true, 32, 10_000, 256), ("output-160", true, false, true, 160, 10_000, 256),

@@ -18,7 +18,7 @@ public enum Kernels {
     /// Row-wise softmax in place over `rows` rows of `cols`: p_j = e^(x_j − max) / Σ e^(x_i − max).
     /// Writes the log-partition log Σ e^(x_i) of each row to `logZ` if given.
     /// (Vectorised in C, `mk_softmax_rows`: AVX-512 / AVX2 / portable; rows split over two
-    /// threads when BLAS runs two.)
+    /// threads when two are in effect.)
     /// - Complexity: O(rows·cols).
     public static func softmaxRows(
         _ x: UnsafeMutablePointer<Float>, rows: Int, cols: Int, logZ: UnsafeMutablePointer<Float>? = nil

@@ -3,12 +3,12 @@ import CKernels
 /// A weight W [n, k] (row-major, a `Linear`'s or an LSTM's layout) repacked once for many
 /// products y = x·Wᵀ with few rows of x: decoder steps at inference, recurrent steps.
 ///
-/// A general BLAS repacks both operands at every call; for x with 1–160 rows against a large W
+/// A general product (`gemm`, or a BLAS's sgemm) repacks both operands at every call; for x with 1–160 rows against a large W
 /// (the 10,000 × 256 output layer, the 1,024 × 256 recurrent weights) that copy of W costs about
 /// as much as the product itself. Here W is copied once into panels of 32 columns of Wᵀ
 /// (k-major within a panel, `mk_pack`), and `multiply` runs register-blocked micro-kernels over
 /// them (AVX-512: 12 rows × 32 columns; AVX2+FMA: 3 × 32; portable C elsewhere; chosen from the
-/// CPU at run time, `CKernels/kernels.c`).
+/// CPU at run time, `CKernels/gemm.c`).
 ///
 /// A packed matrix is a snapshot: it does not see later changes to W (call `repack(from:)`).
 /// Results equal `gemm`'s bit for bit (the same kernels summing k in the same chunks).
@@ -53,7 +53,7 @@ public final class PackedMatrix {
     }
 
     /// y [m, n] = x [m, k] · Wᵀ + beta·y (x with leading dimension `ldx`, y with `ldy`).
-    /// Splits the panels (32 columns each) over the threads in effect (`setBLASThreads`) when the
+    /// Splits the panels (32 columns each) over the threads in effect (`setComputeThreads`) when the
     /// product is large (m·n·k ≥ 2²¹); each thread owns whole panels, so the result does not
     /// depend on the split.
     public func multiply(m: Int, _ x: UnsafePointer<Float>, ldx: Int? = nil, beta: Float = 0,

@@ -94,7 +94,7 @@ public final class Adam: Optimizer {
         let b1 = Float(beta1), b2 = Float(beta2), eps = Float(epsilon)
         let c1 = 1 - b1, c2 = 1 - b2
         let sqrtBc2 = Float(bc2Sqrt)
-        // Elementwise, so large tensors split over two threads when BLAS runs two (the update
+        // Elementwise, so large tensors split over two threads when two are in effect (the update
         // is memory-bound: 7 floats moved per parameter); the result does not depend on the split.
         for e in parameters.entries {
             let stepSize = Float(learningRate * factors.factor(for: e.name) / bc1)

@@ -142,7 +142,7 @@ public final class Trainer {
     public func train() throws -> Summary {
         if lock == nil { lock = try RunLock(run) }
         defer { lock = nil }
-        setBLASThreads(options.threads)
+        setComputeThreads(options.threads)
         if state.globalStep == 0 && state.epoch == 0 { try logStart() }
         else {
             try log.append(["event": .string("resume"), "epoch": .int(state.epoch), "step": .int(state.step),

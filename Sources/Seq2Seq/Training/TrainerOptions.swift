@@ -68,7 +68,7 @@ public struct TrainerOptions: Codable, Equatable, Sendable {
     public var batchSize = 32
     /// The seed of every random stream (initialisation, dropout, batch order, sampling).
     public var seed: UInt64 = 1
-    /// Threads for the matrix products and the large loops (`setBLASThreads`); the trained
+    /// Threads for the matrix products and the large loops (`setComputeThreads`); the trained
     /// weights do not depend on it.
     public var threads = 1
 

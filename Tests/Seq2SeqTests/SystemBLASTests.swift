@@ -2,7 +2,7 @@ import XCTest
 @testable import Seq2Seq
 import SystemBLAS
 
-final class BLASTests: XCTestCase {
+final class SystemBLASTests: XCTestCase {
     func testBLASCoreIsNamed() {
         XCTAssertFalse(blasCoreName.isEmpty)
     }

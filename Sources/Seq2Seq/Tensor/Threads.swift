@@ -2,32 +2,41 @@ import CKernels
 import Dispatch
 import Foundation
 
-/// The threads mixer's own code splits its work over (see `setBLASThreads`).
+/// The threads mixer's own code splits its work over (see `setComputeThreads`).
 private nonisolated(unsafe) var computeThreads: Int = defaultComputeThreads()
 
-/// `OPENBLAS_NUM_THREADS` when set to a positive number, else the active processors.
-private func defaultComputeThreads() -> Int {
-    if let s = ProcessInfo.processInfo.environment["OPENBLAS_NUM_THREADS"], let n = Int(s), n > 0 { return n }
+/// The default thread count: `MIXER_THREADS` when set to a positive number, else
+/// `OMP_NUM_THREADS` when set to one (the convention PyTorch and OpenMP programs follow), else
+/// the active processors. (Until 0.2.0 this read `OPENBLAS_NUM_THREADS`, from the days the
+/// products ran on OpenBLAS; mixer links no BLAS now, so it no longer does.)
+func defaultComputeThreads(environment: [String: String] = ProcessInfo.processInfo.environment) -> Int {
+    for key in ["MIXER_THREADS", "OMP_NUM_THREADS"] {
+        if let s = environment[key], let n = Int(s.trimmingCharacters(in: .whitespaces)), n > 0 { return n }
+    }
     return max(1, ProcessInfo.processInfo.activeProcessorCount)
 }
 
 /// Sets the number of threads for the matrix products and the other large loops (at least 1).
-/// The name is historical (mixer no longer runs its products on a BLAS library): each large
-/// product (`gemm`, `PackedMatrix`) is split into whole 32-column panels, one part per thread,
-/// so a product gives the same bits for any thread count, and so do the elementwise loops.
-public func setBLASThreads(_ n: Int) {
+/// Each large product (`gemm`, `PackedMatrix`) is split into whole 32-column panels, one part
+/// per thread, so a product gives the same bits for any thread count, and so do the elementwise
+/// loops.
+public func setComputeThreads(_ n: Int) {
     computeThreads = max(1, n)
 }
 
-/// The number of threads in effect (see `setBLASThreads`).
-func blasThreads() -> Int { computeThreads }
+/// The name of ``setComputeThreads(_:)`` until 0.2.0, when the products still ran on a BLAS.
+@available(*, deprecated, renamed: "setComputeThreads")
+public func setBLASThreads(_ n: Int) { setComputeThreads(n) }
+
+/// The number of threads in effect (see `setComputeThreads`).
+public func computeThreadCount() -> Int { computeThreads }
 
 /// Runs `a` and `b` at the same time on two threads, each with half the threads, when at least
 /// two are in effect (then restores the count); otherwise runs them one after the other. For two
 /// independent halves of a layer (the two directions of a biLSTM), whose small per-step products
 /// split poorly over threads.
 func runPair(_ a: () -> Void, _ b: () -> Void) {
-    let n = blasThreads()
+    let n = computeThreadCount()
     guard n >= 2 else { a(); b(); return }
     computeThreads = n / 2
     parallelParts(2, threads: 2) { i in if i == 0 { a() } else { b() } }
@@ -35,12 +44,12 @@ func runPair(_ a: () -> Void, _ b: () -> Void) {
 }
 
 /// Runs `body(lo, hi)` over 0..<count in as many contiguous parts as there are threads in
-/// effect (`setBLASThreads`), on that many threads, when the work is large enough
+/// effect (`setComputeThreads`), on that many threads, when the work is large enough
 /// (`count·costPerItem ≥ 2¹⁸`); else in one call. For independent rows or elements (softmax
 /// rows, the optimizer's elementwise update, row blocks of a product): the result never depends
 /// on the split. Part boundaries are multiples of `align`.
 func splitWork(_ count: Int, costPerItem: Int = 1, align: Int = 1, _ body: (_ lo: Int, _ hi: Int) -> Void) {
-    let threads = blasThreads()
+    let threads = computeThreadCount()
     guard count >= 2, threads >= 2, count * costPerItem >= 1 << 18 else { body(0, count); return }
     let blocks = (count + align - 1) / align
     let parts = min(threads, blocks)

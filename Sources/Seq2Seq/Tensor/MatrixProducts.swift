@@ -12,7 +12,7 @@ import CKernels
 /// core's FMA peak whatever kernel the BLAS library picks (`OPENBLAS_CORETYPE`), and each element
 /// of C is summed in an order that depends on k alone, so a row of C never depends on the other
 /// rows (a decoded sentence does not depend on its batch) nor on the thread count. Products of
-/// 2²¹ flops or more are split over the threads in effect (`setBLASThreads`) by whole 32-column
+/// 2²¹ flops or more are split over the threads in effect (`setComputeThreads`) by whole 32-column
 /// panels of C.
 /// - Complexity: O(m·n·k); B is read in place (a transposed B is copied once, in 32-column
 ///   panels), A too (a transposed A with k > 256 is copied into 12-row tiles 512 rows of k at a
