@@ -13,24 +13,25 @@ SUDO        := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 all: build
 
 help:
-	@echo "make deps   install the system libraries (ICU, OpenBLAS) when missing"
+	@echo "make deps   install the system libraries (ICU, SentencePiece, OpenBLAS) when missing"
 	@echo "make build  build mixer-cli ($(BIN))"
 	@echo "make test   build and run the whole test suite"
 	@echo "make demo   train, decode and score on the bundled corpus in data/"
 	@echo "make bench  run the benchmarks in bench/ beside their peers"
 
-# Installs libicu-dev and libopenblas-dev where they are missing. Debian/Ubuntu: apt-get (with
+# Installs libicu-dev, libsentencepiece-dev and libopenblas-dev where they are missing. Debian/Ubuntu: apt-get (with
 # sudo when not root). Elsewhere it prints what to install and fails.
 deps:
 	@missing=""; \
 	[ -f /usr/include/unicode/ubrk.h ] || missing="$$missing libicu-dev"; \
+	[ -f /usr/include/sentencepiece_processor.h ] || missing="$$missing libsentencepiece-dev"; \
 	( [ -f /usr/include/cblas.h ] || ls /usr/include/*/cblas.h >/dev/null 2>&1 || [ "$$(uname)" = Darwin ] ) || missing="$$missing libopenblas-dev"; \
 	if [ -n "$$missing" ]; then \
 	  if command -v apt-get >/dev/null 2>&1; then \
 	    echo "make deps: installing$$missing"; \
 	    $(SUDO) apt-get update -qq && $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
 	  else \
-	    echo "make deps: please install$$missing (ICU 72+ headers and an OpenBLAS with cblas.h)"; exit 1; \
+	    echo "make deps: please install$$missing (ICU 72+ headers, SentencePiece 0.1.97+ and an OpenBLAS with cblas.h)"; exit 1; \
 	  fi; \
 	fi
 	@command -v $(SWIFT) >/dev/null 2>&1 || { echo "make deps: Swift 6 is required (https://swift.org/install)"; exit 1; }

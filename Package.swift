@@ -36,13 +36,19 @@ let package = Package(
         // The numeric kernels, one .c per op family (gemm, gemv, softmax, lstm, argmax, adam,
         // elementwise; AVX-512 / AVX2 / portable C, chosen at run time) and the thread pool.
         .target(name: "CKernels", cSettings: [.unsafeFlags(["-O3"])]),
+        // C interface to SentencePiece's C++ library (Debian's libsentencepiece-dev).
+        .target(
+            name: "CSentencePiece",
+            cxxSettings: [.unsafeFlags(["-std=c++17"])],
+            linkerSettings: [.linkedLibrary("sentencepiece"), .linkedLibrary("sentencepiece_train")]
+        ),
         .systemLibrary(
             name: "CBLAS",
             providers: [.apt(["libopenblas-dev"])]
         ),
 
         // MARK: - Libraries
-        .target(name: "Tokenize", dependencies: ["CICU"]),
+        .target(name: "Tokenize", dependencies: ["CICU", "CSentencePiece"]),
         .target(
             name: "Metrics",
             dependencies: ["CICU", "Tokenize"],

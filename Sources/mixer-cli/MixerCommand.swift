@@ -9,7 +9,7 @@ struct MixerCommand: ParsableCommand {
         abstract: "Sequence-level training of text generators (MIXER, Ranzato et al. 2016).",
         version: mixerVersion,
         subcommands: [
-            TokenizeCommand.self, DetokenizeCommand.self, VocabCommand.self,
+            TokenizeCommand.self, DetokenizeCommand.self, VocabCommand.self, SubwordCommand.self,
             ScoreCommand.self,
             TrainCommand.self,
             DecodeCommand.self, EvaluateCommand.self,

@@ -4,13 +4,14 @@ import XCTest
 /// What a user reads first: every command's `--help`, checked as a person would read it, and
 /// the README's flags checked against them so that the two cannot drift.
 final class HelpTextTests: XCTestCase {
-    static let commands = ["tokenize", "detokenize", "vocab", "score", "train", "decode", "evaluate", "report"]
+    static let commands = ["tokenize", "detokenize", "vocab", "subword", "subword train", "subword encode", "subword decode",
+                           "score", "train", "decode", "evaluate", "report"]
 
     /// `mixer-cli COMMAND --help` at 80 columns.
     func help(_ command: String) throws -> String {
         var environment = ProcessInfo.processInfo.environment
         environment["COLUMNS"] = "80"
-        let r = try CLI.run([command, "--help"], environment: environment)
+        let r = try CLI.run(command.split(separator: " ").map(String.init) + ["--help"], environment: environment)
         XCTAssertEqual(r.status, 0, r.stderr)
         return r.stdout
     }

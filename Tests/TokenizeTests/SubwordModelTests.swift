@@ -1,0 +1,99 @@
+import Foundation
+import XCTest
+@testable import Tokenize
+
+/// SentencePiece through `SubwordModel`: parity with Python's `sentencepiece`, exact round
+/// trips, mixer's ids, models from elsewhere, errors (golden files: Resources/subword/README.md).
+final class SubwordModelTests: XCTestCase {
+    private func resource(_ name: String) -> URL {
+        Bundle.module.url(forResource: name, withExtension: nil, subdirectory: "Resources/subword")!
+    }
+    private func lines(_ name: String) throws -> [String] {
+        var l = try String(contentsOf: resource(name), encoding: .utf8).components(separatedBy: "\n")
+        if l.last == "" { l.removeLast() }
+        return l
+    }
+    private func model(_ name: String) throws -> SubwordModel { try SubwordModel(contentsOfFile: resource(name).path) }
+
+    /// Python's sentencepiece 0.2.3 loads the models mixer trained and gives the same ids and
+    /// pieces for every line (ASCII, accents, Greek, Cyrillic, CJK, emoji through byte pieces,
+    /// an empty line); pieces join back into the exact words.
+    func testSameIdsAndPiecesAsPythonSentencePiece() throws {
+        let input = try lines("input.tok")
+        for name in ["bpe", "unigram"] {
+            let m = try model("\(name).model")
+            XCTAssertTrue(m.hasMixerIDs)
+            XCTAssertEqual(Array(m.vocabulary.tokens.prefix(4)), Vocabulary.specials)
+            XCTAssertEqual(m.vocabulary.count, 800)
+            let ids = try lines("\(name).python-ids.txt"), pieces = try lines("\(name).python-pieces.txt")
+            XCTAssertEqual(ids.count, input.count)
+            for (k, line) in input.enumerated() {
+                let words = Detokenizer.split(line)
+                XCTAssertEqual(m.ids(words: words).map(String.init).joined(separator: " "), ids[k], "\(name) line \(k + 1)")
+                let p = m.pieces(words: words)
+                XCTAssertEqual(p.joined(separator: " "), pieces[k], "\(name) line \(k + 1)")
+                XCTAssertFalse(m.ids(words: words).contains(Vocabulary.unk), "\(name) line \(k + 1): <unk>")
+                XCTAssertEqual(m.words(pieces: p), words, "\(name) line \(k + 1): round trip")
+                XCTAssertEqual(m.words(ids: m.ids(words: words)), words, "\(name) line \(k + 1): round trip by ids")
+            }
+        }
+    }
+
+    /// Training is deterministic and gives the committed model byte for byte: the first 3,000
+    /// target lines of data/train.tgt, tokenized as `mixer-cli tokenize` does, BPE and unigram of
+    /// 800 pieces (the README's commands).
+    func testTrainingReproducesTheCommittedModels() throws {
+        let data = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().appendingPathComponent("data/train.tgt")
+        let tokenizer = try WordTokenizer()
+        let text = try String(contentsOf: data, encoding: .utf8).split(separator: "\n", omittingEmptySubsequences: false)
+        let sentences = text.prefix(3000).map { tokenizer.words(String($0)).joined(separator: " ") }.filter { !$0.isEmpty }
+        for (name, type) in [("bpe", SubwordType.bpe), ("unigram", .unigram)] {
+            let trained = try SubwordModel.train(sentences: sentences, options: SubwordTrainingOptions(type: type, vocabularySize: 800))
+            let committed = try Data(contentsOf: resource("\(name).model"))
+            XCTAssertEqual(trained.serialized, [UInt8](committed), "\(name): not the committed model")
+        }
+    }
+
+    /// A model trained elsewhere with SentencePiece's default ids (<unk> 0, <s> 1, </s> 2, no
+    /// <pad>) loads; its pieces are renumbered with mixer's specials first and mapped in and out,
+    /// so it gives Python's pieces and exact round trips.
+    func testAModelFromElsewhereIsRenumbered() throws {
+        let m = try model("foreign.model")
+        XCTAssertFalse(m.hasMixerIDs)
+        XCTAssertEqual(Array(m.vocabulary.tokens.prefix(4)), Vocabulary.specials)
+        XCTAssertEqual(m.vocabulary.count, 601, "600 pieces and mixer's <pad>")
+        let input = try lines("input.tok"), pieces = try lines("foreign.python-pieces.txt")
+        for (k, line) in input.enumerated() {
+            let words = Detokenizer.split(line)
+            XCTAssertEqual(m.pieces(words: words).joined(separator: " "), pieces[k], "line \(k + 1)")
+            let ids = m.ids(words: words)
+            XCTAssertTrue(ids.allSatisfy { $0 > Vocabulary.eos && Int($0) < m.vocabulary.count }, "line \(k + 1)")
+            XCTAssertEqual(m.words(ids: ids), words, "line \(k + 1)")
+        }
+    }
+
+    func testErrorsAreClear() throws {
+        XCTAssertThrowsError(try SubwordModel(serialized: Array("not a model".utf8))) { e in
+            XCTAssertTrue("\(e)".hasPrefix("not a SentencePiece model"), "\(e)")
+        }
+        XCTAssertThrowsError(try SubwordModel(serialized: []))
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("subword-\(UUID())")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let empty = dir.appendingPathComponent("empty.model")
+        FileManager.default.createFile(atPath: empty.path, contents: Data())
+        for (path, expected) in [(dir.appendingPathComponent("missing.model").path, "No such file"),
+                                 (empty.path, "empty file"), (dir.path, "not a regular file")] {
+            XCTAssertThrowsError(try SubwordModel(contentsOfFile: path)) { e in
+                XCTAssertTrue("\(e)".contains(path) && "\(e)".contains(expected), "\(e)")
+            }
+        }
+        // More pieces than the text can make: SentencePiece's message says the most it can.
+        XCTAssertThrowsError(try SubwordModel.train(sentences: ["a b c", "a b"], options: SubwordTrainingOptions(type: .bpe, vocabularySize: 5000))) { e in
+            XCTAssertTrue("\(e)".hasPrefix("SentencePiece training failed: "), "\(e)")
+        }
+        XCTAssertEqual(try SubwordModel(contentsOfFile: resource("bpe.model").path).words(ids: []), [])
+        XCTAssertEqual(try SubwordModel(contentsOfFile: resource("bpe.model").path).ids(words: []), [])
+    }
+}
