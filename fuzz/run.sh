@@ -2,7 +2,7 @@
 # libFuzzer targets (swiftc -sanitize=fuzzer) for the tokenizer, the metrics and the safetensors
 # loader. NOT part of `make test` (the seeded, bounded fuzz tests in Tests/*/Fuzz*.swift are).
 #   fuzz/run.sh [SECONDS] [TARGET ...]     default: 60 seconds each; targets tokenize metrics safetensors
-# Builds into .build/fuzz (linking ICU; Linux), keeps each target's corpus in .build/fuzz/corpus-NAME,
+# Builds into .build/fuzz (linking ICU and SentencePiece; Linux), keeps each target's corpus in .build/fuzz/corpus-NAME,
 # and prints one summary line per target: runs, seconds, runs/s, and whether it found a crash
 # (a crash leaves .build/fuzz/crash-* and the script exits non-zero).
 set -euo pipefail
@@ -10,22 +10,25 @@ cd "$(dirname "$0")/.."
 SECS=${1:-60}; shift || true
 TARGETS=("$@"); [ ${#TARGETS[@]} -gt 0 ] || TARGETS=(tokenize metrics safetensors)
 OUT=.build/fuzz${FUZZ_SANITIZE:+-$FUZZ_SANITIZE}
-mkdir -p "$OUT/cicu" "$OUT/mods"
+mkdir -p "$OUT/cicu" "$OUT/csp" "$OUT/mods"
 ROOT=$(pwd)
 printf 'module CICU {\n  header "%s/Sources/CICU/include/cicu.h"\n  export *\n}\n' "$ROOT" > "$OUT/cicu/module.modulemap"
-ICU=(-licuuc -licui18n -licudata)
+printf 'module CSentencePiece {\n  header "%s/Sources/CSentencePiece/include/csentencepiece.h"\n  export *\n}\n' "$ROOT" > "$OUT/csp/module.modulemap"
+ICU=(-licuuc -licui18n -licudata -lsentencepiece -lsentencepiece_train -lstdc++)
 # FUZZ_SANITIZE=address adds AddressSanitizer (CI runs it so, for a bounded time).
 SAN=fuzzer${FUZZ_SANITIZE:+,$FUZZ_SANITIZE}
-FLAGS=(-O -parse-as-library -sanitize=$SAN -I "$OUT/cicu" -I "$OUT/mods" -swift-version 5)
+FLAGS=(-O -parse-as-library -sanitize=$SAN -I "$OUT/cicu" -I "$OUT/csp" -I "$OUT/mods" -swift-version 5)
 echo "building libFuzzer targets in $OUT ..." >&2
 clang -O2 -fsanitize=fuzzer-no-link${FUZZ_SANITIZE:+,$FUZZ_SANITIZE} -c Sources/CICU/cicu.c -I Sources/CICU/include -o "$OUT/cicu.o"
+clang++ -O2 -std=c++17 -fsanitize=fuzzer-no-link${FUZZ_SANITIZE:+,$FUZZ_SANITIZE} -c Sources/CSentencePiece/csentencepiece.cpp \
+  -I Sources/CSentencePiece/include -o "$OUT/csp.o"
 # Tokenize as its own module (Metrics imports it).
 swiftc "${FLAGS[@]}" -emit-library -static -emit-module -module-name Tokenize \
   -emit-module-path "$OUT/mods/Tokenize.swiftmodule" Sources/Tokenize/*.swift -o "$OUT/libTokenize.a"
 build() {  # NAME SOURCES...
   local name=$1; shift
   [ -x "$OUT/$name" ] && [ -z "$(find "$@" -newer "$OUT/$name" 2>/dev/null)" ] && return 0
-  swiftc "${FLAGS[@]}" -module-name "Fuzz_$name" "$@" "$OUT/libTokenize.a" "$OUT/cicu.o" "${ICU[@]}" -o "$OUT/$name"
+  swiftc "${FLAGS[@]}" -module-name "Fuzz_$name" "$@" "$OUT/libTokenize.a" "$OUT/cicu.o" "$OUT/csp.o" "${ICU[@]}" -o "$OUT/$name"
 }
 for t in "${TARGETS[@]}"; do
   case $t in
