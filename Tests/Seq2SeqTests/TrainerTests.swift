@@ -114,27 +114,12 @@ final class TrainerTests: XCTestCase {
         XCTAssertEqual(Array(tr.model.grads.buffer), viaStep)
     }
 
-    /// A test-only objective, all in this one declaration: XENT on the first target token of each
-    /// pair only (the seam a new objective — label smoothing, MRT — plugs into).
-    final class FirstTokenObjective: Objective {
-        var steps = 0
-        func stage(epoch: Int) -> (name: String, s: Int) { ("first-token", 1) }
-        func step(_ batch: Batch, _ context: inout ObjectiveContext) throws -> StepStatistics {
-            steps += 1
-            let targets = batch.targets.map { Array($0.prefix(1)) }
-            var st = StepStatistics()
-            st.xentLoss = CrossEntropy.teacherForcedStep(context.model, source: batch.sources, target: targets, rng: &context.dropout)
-            st.xentTokens = targets.count
-            return st
-        }
-    }
-
     /// The trainer trains with an objective it has never heard of: every step goes to it, its
     /// stage name reaches the log, and it learns (its loss on the first tokens falls), while
     /// the random streams flow through the context as for the built-in objectives.
     func testANewObjectiveIsOneType() throws {
         let tr = try makeTrainer(.xent, epochs: 15, size: 16) { $0.learningRate = 0.01 }
-        let objective = FirstTokenObjective()
+        let objective = FirstTokenObjective()  // FirstTokenObjective.swift, the test target's one file of it
         tr.objective = objective
         XCTAssertNil(tr.baseline)
         let batch = tr.batcher.batch(Array(0..<6))

@@ -100,7 +100,7 @@ extension EncoderDecoder {
     }
 
     /// Training-time decoding with caches, where each step's input may be chosen on the fly
-    /// (teacher forcing, or MIXER's own samples).
+    /// (teacher forcing, or the model's own samples).
     ///
     /// Step 0 reads `firstInput` (B ids, usually <s>); after step t < T−1 computed its softmax
     /// p_t [B, V], `nextInput(t, p_t)` returns the B ids fed at step t+1.
