@@ -56,21 +56,22 @@ struct TrainBench: ParsableCommand {
 
         var total: [Double] = [], phases: [String: [Double]] = [:]
         var loss = 0.0
+        var dropoutRNG = RandomGenerator(seed: 1).split("dropout")
         for i in 0..<(warmup + steps) {
             let start = now()
             if breakdown {
-                var r = model.rng
+                var r = dropoutRNG
                 var t0 = now()
                 func lap(_ name: String) { let t1 = now(); phases[name, default: []].append(t1 - t0); t0 = t1 }
                 let enc = model.encode(source: source, training: true, rng: &r); lap("encode")
                 let tr = model.decodeForTraining(enc, inputs: EncoderDecoder.teacherInputs(targets: target), training: true, rng: &r); lap("decode")
-                let (l, _, d) = model.crossEntropy(tr, targets: target); lap("loss")
+                let (l, _, d) = CrossEntropy.evaluate(tr, targets: target); lap("loss")
                 d.withUnsafeBufferPointer { model.backward(tr, dLogits: $0.baseAddress!) }; lap("backward")
                 adam.update(parameters: model.params, gradients: model.grads); lap("optimizer")
-                model.rng = r
+                dropoutRNG = r
                 loss = l
             } else {
-                loss = model.trainingStepXENT(source: source, target: target)
+                loss = CrossEntropy.teacherForcedStep(model, source: source, target: target, rng: &dropoutRNG)
                 adam.update(parameters: model.params, gradients: model.grads)
             }
             let ms = now() - start

@@ -73,9 +73,9 @@ final class ModelBehaviourTests: XCTestCase {
         }
     }
 
-    /// The lean XENT step (`trainingStepXENT`: output layer in blocks of rows,
+    /// The lean XENT step (`CrossEntropy.teacherForcedStep`: output layer in blocks of rows,
     /// rows split over threads) gives the loss and gradients of the general path (decode with
-    /// the output layer, `crossEntropy`, `backward`), in one block and in several, on 1 and 2
+    /// the output layer, `CrossEntropy.evaluate`, `backward`), in one block and in several, on 1 and 2
     /// threads. Float32 sums in another order: 1e-5 on gradients of size ≲ 1.
     func testTrainingStepXENTEqualsTheGeneralPath() {
         let c = ModelGradientTests.tiny(.bilstm, .general, feeding: true, dropout: 0)
@@ -84,7 +84,7 @@ final class ModelBehaviourTests: XCTestCase {
         let enc = reference.encode(source: ModelGradientTests.sources, training: true, rng: &r)
         let tr = reference.decodeForTraining(enc, inputs: EncoderDecoder.teacherInputs(targets: ModelGradientTests.targets),
                                              training: true, rng: &r)
-        let ce = reference.crossEntropy(tr, targets: ModelGradientTests.targets)
+        let ce = CrossEntropy.evaluate(tr, targets: ModelGradientTests.targets)
         ce.dLogits.withUnsafeBufferPointer { reference.backward(tr, dLogits: $0.baseAddress!) }
         let savedBlockFloats = EncoderDecoder.outputBlockFloats
         defer { EncoderDecoder.outputBlockFloats = savedBlockFloats; setComputeThreads(1) }
@@ -92,7 +92,9 @@ final class ModelBehaviourTests: XCTestCase {
             EncoderDecoder.outputBlockFloats = blockFloats
             setComputeThreads(threads)
             let lean = EncoderDecoder(config: c, seed: 5)
-            let loss = lean.trainingStepXENT(source: ModelGradientTests.sources, target: ModelGradientTests.targets)
+            var leanRNG = RandomGenerator(seed: 0)
+            let loss = CrossEntropy.teacherForcedStep(lean, source: ModelGradientTests.sources, target: ModelGradientTests.targets,
+                                                      rng: &leanRNG)
             XCTAssertEqual(loss, ce.loss, accuracy: 1e-6, "block \(blockFloats)")
             for i in 0..<lean.grads.count {
                 XCTAssertEqual(lean.grads.storage[i], reference.grads.storage[i], accuracy: 1e-5, "block \(blockFloats) gradient \(i)")
@@ -116,9 +118,10 @@ final class ModelBehaviourTests: XCTestCase {
             setComputeThreads(threads)
             let model = EncoderDecoder(config: c, seed: 11)
             let adam = Adam(parameters: model.params)
+            var dropout = RandomGenerator(seed: 11).split("dropout")
             for _ in 0..<2 {
                 model.grads.zero()
-                model.trainingStepXENT(source: src, target: tgt)
+                CrossEntropy.teacherForcedStep(model, source: src, target: tgt, rng: &dropout)
                 adam.update(parameters: model.params, gradients: model.grads)
             }
             weights.append(Array(model.params.buffer))
@@ -133,8 +136,9 @@ final class ModelBehaviourTests: XCTestCase {
         let a = EncoderDecoder(config: c, seed: 7), b = EncoderDecoder(config: c, seed: 7), d = EncoderDecoder(config: c, seed: 8)
         XCTAssertEqual(Array(a.params.buffer), Array(b.params.buffer))
         XCTAssertNotEqual(Array(a.params.buffer), Array(d.params.buffer))
-        let la = a.trainingStepXENT(source: ModelGradientTests.sources, target: ModelGradientTests.targets)
-        let lb = b.trainingStepXENT(source: ModelGradientTests.sources, target: ModelGradientTests.targets)
+        var ra = RandomGenerator(seed: 7).split("dropout"), rb = RandomGenerator(seed: 7).split("dropout")
+        let la = CrossEntropy.teacherForcedStep(a, source: ModelGradientTests.sources, target: ModelGradientTests.targets, rng: &ra)
+        let lb = CrossEntropy.teacherForcedStep(b, source: ModelGradientTests.sources, target: ModelGradientTests.targets, rng: &rb)
         XCTAssertEqual(la, lb)
         XCTAssertEqual(Array(a.grads.buffer), Array(b.grads.buffer))
         XCTAssertTrue(la.isFinite && la > 0)

@@ -41,10 +41,10 @@ final class ModelGradientTests: XCTestCase {
                     var r = dropRNG
                     let enc = model.encode(source: Self.sources, training: true, rng: &r)
                     let tr = model.decodeForTraining(enc, inputs: inputs, training: true, rng: &r)
-                    return (model.crossEntropy(tr, targets: Self.targets).loss, tr)
+                    return (CrossEntropy.evaluate(tr, targets: Self.targets).loss, tr)
                 }
                 let (_, tr) = loss()
-                let (_, n, d) = model.crossEntropy(tr, targets: Self.targets)
+                let (_, n, d) = CrossEntropy.evaluate(tr, targets: Self.targets)
                 XCTAssertEqual(n, 9)
                 model.grads.zero()
                 d.withUnsafeBufferPointer { model.backward(tr, dLogits: $0.baseAddress!) }
@@ -103,13 +103,13 @@ final class ModelGradientTests: XCTestCase {
                 var r = dropRNG
                 let enc = model.encode(source: src, training: true, rng: &r)
                 let tr = model.decodeForTraining(enc, inputs: EncoderDecoder.teacherInputs(targets: tgt), training: true, rng: &r)
-                return model.crossEntropy(tr, targets: tgt).loss
+                return CrossEntropy.evaluate(tr, targets: tgt).loss
             }
             model.grads.zero()
             var r = dropRNG
             let enc = model.encode(source: src, training: true, rng: &r)
             let tr = model.decodeForTraining(enc, inputs: EncoderDecoder.teacherInputs(targets: tgt), training: true, rng: &r)
-            let d = model.crossEntropy(tr, targets: tgt).dLogits
+            let d = CrossEntropy.evaluate(tr, targets: tgt).dLogits
             d.withUnsafeBufferPointer { model.backward(tr, dLogits: $0.baseAddress!) }
             GradCheck.checkStore(model.params, model.grads, label: "big \(encoder)", sample: 6, rng: &rng, loss)
             // One random direction u, entries uniform in [−1, 1].
@@ -138,11 +138,11 @@ final class ModelGradientTests: XCTestCase {
             var r = RandomGenerator(seed: 0)
             let enc = model.encode(source: Self.sources, training: false, rng: &r)
             let tr = model.decodeForTraining(enc, inputs: EncoderDecoder.teacherInputs(targets: Self.targets), training: false, rng: &r)
-            return model.crossEntropy(tr, targets: Self.targets).loss
+            return CrossEntropy.evaluate(tr, targets: Self.targets).loss
         }
         let enc = model.encode(source: Self.sources, training: false, rng: &r)
         let tr = model.decodeForTraining(enc, inputs: EncoderDecoder.teacherInputs(targets: Self.targets), training: false, rng: &r)
-        let d = model.crossEntropy(tr, targets: Self.targets).dLogits
+        let d = CrossEntropy.evaluate(tr, targets: Self.targets).dLogits
         model.grads.zero()
         d.withUnsafeBufferPointer { model.backward(tr, dLogits: $0.baseAddress!) }
         let e = model.grads.entry("decoder.lstm.whh")!

@@ -144,7 +144,17 @@ final class OptimizerTests: XCTestCase {
     }
 
     func testPlateauScheduleAndTracker() {
-        let s = PlateauSchedule()
+        let s = PlateauSchedule(decayFactor: 1.2, minimumLearningRate: 1e-4)
+        XCTAssertEqual(PlateauSchedule().minimumLearningRate, TrainerOptions().minimumLearningRate, "one minimum")
+        var adam = TrainerOptions()
+        adam.optimizer = .adam
+        let off = PlateauSchedule(adam)
+        XCTAssertFalse(off.isActive)
+        XCTAssertEqual(off.next(0.001, improved: false), 0.001)
+        XCTAssertFalse(off.shouldStop(1e-9))
+        adam.learningRateDecay = 2; adam.minimumLearningRate = 1e-3
+        XCTAssertEqual(PlateauSchedule(adam).next(0.004, improved: false), 0.002)
+        XCTAssertTrue(PlateauSchedule(adam).shouldStop(0.0005))
         var lr = 0.2
         var tracker = ValidationTracker(higherIsBetter: false)  // perplexity
         let perplexities = [50.0, 40, 41, 39, .nan, 39]

@@ -52,11 +52,12 @@ final class TrainerTests: XCTestCase {
             let s = 2
             var drng = RandomGenerator(seed: 9)
             let enc = tr.model.encode(source: batch.sources, training: true, rng: &drng)
-            let r = tr.rollout(enc, targets: batch.targets, s: s, drng: &drng)
-            let reward = tr.rewards(r, targets: batch.targets)
+            let r = Rollout(tr.model, enc, targets: batch.targets, s: s, steps: tr.steps, temperature: tr.options.temperature,
+                            dropout: &drng, sampling: &tr.samplingRNG)
+            let reward = SequenceReward(metric: tr.options.rewardMetric).rewards(r, targets: batch.targets)
             let base: (Int, Int) -> Float = { t, b in 0.01 * Float(t) + 0.1 * Float(b) }
             var st = StepStatistics()
-            let d = tr.logitGradient(r, s: s, reward: reward, baseline: base, &st)
+            let d = PolicyGradient.logitGradient(r, s: s, reward: reward, baseline: base, weighting: weighting, &st)
             let B = 6, V = tr.model.config.targetVocabSize, T = r.tokens.count
             var nX = 0, anyRL = false
             for t in 0..<T { for b in 0..<B where r.active[t][b] { if t < s { nX += 1 } else { anyRL = true } } }
@@ -90,25 +91,67 @@ final class TrainerTests: XCTestCase {
         let batch = tr.batcher.batch(Array(0..<6))
         let saved = (tr.dropoutRNG, tr.samplingRNG)
         tr.model.grads.zero(); tr.baseline!.grads.zero()
-        var st = StepStatistics()
-        tr.mixerStep(batch, s: 1, &st)
+        XCTAssertTrue(tr.objective is MIXERObjective)
+        var context = tr.objectiveContext(s: 1)
+        _ = try tr.objective.step(batch, &context)
         let viaStep = Array(tr.model.grads.buffer)
         XCTAssertGreaterThan(Array(tr.baseline!.grads.buffer).map(abs).max()!, 0, "the regressors were trained")
         // Replay with the same random streams but baselines from the regressors, no MSE step.
         (tr.dropoutRNG, tr.samplingRNG) = saved
         tr.model.grads.zero()
-        var drng = tr.dropoutRNG
+        var drng = tr.dropoutRNG, srng = tr.samplingRNG
         let enc = tr.model.encode(source: batch.sources, training: true, rng: &drng)
-        let r = tr.rollout(enc, targets: batch.targets, s: 1, drng: &drng)
-        let reward = tr.rewards(r, targets: batch.targets)
+        let r = Rollout(tr.model, enc, targets: batch.targets, s: 1, steps: tr.steps, temperature: tr.options.temperature,
+                        dropout: &drng, sampling: &srng)
+        let reward = SequenceReward(metric: tr.options.rewardMetric).rewards(r, targets: batch.targets)
         let H = tr.model.config.hiddenSize
         var b = [[Float]](repeating: [Float](repeating: 0, count: 6), count: r.tokens.count)
         for t in 1..<r.tokens.count {
             b[t].withUnsafeMutableBufferPointer { tr.baseline!.predict(step: t, x: r.trace.outputs.pointer + t * 6 * H, rows: 6, out: $0.baseAddress!) }
         }
         var st2 = StepStatistics()
-        tr.reinforceBackward(r, targets: batch.targets, s: 1, reward: reward, baseline: { b[$0][$1] }, &st2)
+        PolicyGradient.backward(tr.model, r, s: 1, reward: reward, baseline: { b[$0][$1] }, weighting: tr.options.lossWeighting, &st2)
         XCTAssertEqual(Array(tr.model.grads.buffer), viaStep)
+    }
+
+    /// The trainer trains with an objective it has never heard of: every step goes to it, its
+    /// stage name reaches the log, and it learns (its loss on the first tokens falls), while
+    /// the random streams flow through the context as for the built-in objectives.
+    func testANewObjectiveIsOneType() throws {
+        let tr = try makeTrainer(.xent, epochs: 15, size: 16) { $0.learningRate = 0.01 }
+        let objective = FirstTokenObjective()  // FirstTokenObjective.swift, the test target's one file of it
+        tr.objective = objective
+        XCTAssertNil(tr.baseline)
+        let batch = tr.batcher.batch(Array(0..<6))
+        func firstTokenLoss() -> Double {
+            var r = RandomGenerator(seed: 0)
+            let targets = batch.targets.map { Array($0.prefix(1)) }
+            let enc = tr.model.encode(source: batch.sources, training: false, rng: &r)
+            let trace = tr.model.decodeForTraining(enc, inputs: EncoderDecoder.teacherInputs(targets: targets), training: false, rng: &r)
+            return CrossEntropy.evaluate(trace, targets: targets).loss
+        }
+        let before = firstTokenLoss()
+        let dropoutBefore = tr.dropoutRNG.state
+        _ = try tr.train()
+        XCTAssertEqual(objective.steps, 15 * tr.batcher.batchesPerEpoch)
+        XCTAssertLessThan(firstTokenLoss(), 0.8 * before)
+        XCTAssertNotEqual(tr.dropoutRNG.state, dropoutBefore, "the context's dropout stream came back to the trainer")
+        let log = try String(contentsOfFile: tr.run.log, encoding: .utf8)
+        XCTAssertTrue(log.contains("\"stage\":\"first-token\""), "the objective's stage is logged")
+    }
+
+    /// The factory maps each option to its type, and only MIXER gets baseline regressors.
+    func testFactoryMakesEachObjective() throws {
+        for objective in TrainingObjective.allCases {
+            let tr = try makeTrainer(objective)
+            switch objective {
+            case .xent: XCTAssertTrue(tr.objective is XENTObjective)
+            case .mixer: XCTAssertTrue(tr.objective is MIXERObjective)
+            case .dad: XCTAssertTrue(tr.objective is DADObjective)
+            case .scst: XCTAssertTrue(tr.objective is SCSTObjective)
+            }
+            XCTAssertEqual(tr.baseline != nil, objective == .mixer)
+        }
     }
 
     /// The same seed gives bit-identical weights after XENT + MIXER epochs; another seed does not.

@@ -2,9 +2,9 @@ extension EncoderDecoder {
     /// Backpropagates a gradient at the pre-softmax logits through the decoder, attention,
     /// bridge and encoder, adding into `grads`.
     ///
-    /// XENT's gradient is w·(p − onehot(target)) on non-pad positions (`crossEntropy`);
-    /// REINFORCE's is (r − b)(p − onehot(sample)) (Ranzato et al. 2016, §3.2). Both are
-    /// computed by callers.
+    /// The model names no loss: the objectives form dLogits (`Sources/Seq2Seq/Objectives`:
+    /// XENT's w·(p − onehot(target)) in `CrossEntropy`, REINFORCE's w·(r − b)(p − onehot(sample))
+    /// in `PolicyGradient`, Ranzato et al. 2016, §3.2).
     /// - Parameters:
     ///   - dLogits: [T, B, V], the gradient of the loss at the logits of every step.
     /// - Complexity: about twice the forward pass; the weight gradients of the output layer,
@@ -17,11 +17,12 @@ extension EncoderDecoder {
         backward(trace, dOutputs: dOut)
     }
 
-    /// `backward` from the gradient dO [T, B, H] at the outputs o_t (the output layer done);
-    /// `dOut` is used as scratch (input feeding adds into its earlier steps).
-    /// With `consumeCaches` the encoder's gate caches are overwritten by their gradients
+    /// `backward` from the gradient dO [T, B, H] at the outputs o_t (the output layer done, e.g.
+    /// by `outputLayerBackward`); `dOut` is used as scratch (input feeding adds into its earlier
+    /// steps). With `consumeCaches` the encoder's gate caches are overwritten by their gradients
     /// (the trace cannot be backpropagated again).
-    func backward(_ trace: DecoderTrace, dOutputs dOut: FloatBuffer, consumeCaches: Bool = false) {
+    /// - Complexity: as `backward(_:dLogits:)` less the output layer.
+    public func backward(_ trace: DecoderTrace, dOutputs dOut: FloatBuffer, consumeCaches: Bool = false) {
         let tr = trace, enc = trace.encoder
         let T = tr.steps, B = tr.batchSize, S = enc.sourceLength
         let E = config.embeddingSize, H = config.hiddenSize, D = config.memorySize, I = decoderInputSize

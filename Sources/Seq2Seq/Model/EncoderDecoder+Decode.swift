@@ -100,7 +100,7 @@ extension EncoderDecoder {
     }
 
     /// Training-time decoding with caches, where each step's input may be chosen on the fly
-    /// (teacher forcing, or MIXER's own samples).
+    /// (teacher forcing, or the model's own samples).
     ///
     /// Step 0 reads `firstInput` (B ids, usually <s>); after step t < T−1 computed its softmax
     /// p_t [B, V], `nextInput(t, p_t)` returns the B ids fed at step t+1.
@@ -118,11 +118,17 @@ extension EncoderDecoder {
     /// Teacher-forced training-time decoding: step t reads inputs[t] (T arrays of B ids).
     /// The same numbers as `decodeForTraining` with a callback returning inputs[t+1], but the
     /// output projection of all steps is one GEMM ([T·B, H] × [H, V]).
+    /// - Parameters:
+    ///   - deferOutputLayer: stop at the outputs o_t: the trace's `logits` and `probs` stay
+    ///     empty (no [T, B, V] buffers) and the caller runs the output layer block by block with
+    ///     `outputLayerBackward` (the lean XENT step, `CrossEntropy.teacherForcedStep`).
     public func decodeForTraining(
-        _ enc: EncoderOutput, inputs: [[Int32]], training: Bool, rng: inout RandomGenerator
+        _ enc: EncoderOutput, inputs: [[Int32]], training: Bool, rng: inout RandomGenerator,
+        deferOutputLayer: Bool = false
     ) -> DecoderTrace {
         precondition(!inputs.isEmpty, "Cannot decode zero steps")
-        return decodeCore(enc, steps: inputs.count, firstInput: inputs[0], teacher: inputs, nextInput: { t, _ in inputs[t + 1] }, training: training, rng: &rng)
+        return decodeCore(enc, steps: inputs.count, firstInput: inputs[0], teacher: inputs, nextInput: { t, _ in inputs[t + 1] },
+                          training: training, rng: &rng, skipOutputLayer: deferOutputLayer)
     }
 
     func decodeCore(
@@ -181,7 +187,7 @@ extension EncoderDecoder {
             }
         }
         if teacher != nil && skipOutputLayer {
-            // The caller runs the output layer (`outputLayerXENT`); probs and logits are empty.
+            // The caller runs the output layer (`outputLayerBackward`); probs and logits are empty.
         } else if teacher != nil {
             output.forward(params, x: tr.outputs.pointer, rows: T * B, y: tr.logits.pointer)
             tr.probs.pointer.update(from: tr.logits.pointer, count: T * B * V)

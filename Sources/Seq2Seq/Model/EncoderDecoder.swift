@@ -16,8 +16,6 @@ public final class EncoderDecoder {
     public let params: ParameterStore
     /// Gradients, same layout as `params`; backward passes add into it.
     public let grads: ParameterStore
-    /// The generator that `trainingStepXENT` draws dropout masks from.
-    public var rng: RandomGenerator
 
     let bilstm: BiLSTMEncoder?
     let conv: ConvEncoder?
@@ -57,7 +55,6 @@ public final class EncoderDecoder {
         for i in 0..<p.count {
             p.storage[i] = config.initialization == .uniform ? (2 * initRNG.nextUniform() - 1) * s : initRNG.nextNormal() * s
         }
-        rng = RandomGenerator(seed: seed).split("dropout")
     }
 
     /// The decoder LSTM's input width: E (+ H with input feeding).

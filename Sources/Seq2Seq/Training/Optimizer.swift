@@ -27,7 +27,7 @@ public protocol Optimizer: AnyObject {
 
 /// Learning-rate multipliers chosen by tensor-name prefix; the longest matching prefix wins
 /// and unmatched tensors get 1. MIXER's baseline regressors use `["baseline.": 0.01]`
-/// (the reference code's factor, see MIXER-NOTES).
+/// (the reference code's factor, facebookarchive/MIXER; docs/training.md).
 public struct LearningRateFactors: Codable, Equatable, Sendable {
     /// (prefix, factor) pairs.
     public var rules: [String: Double]
@@ -123,7 +123,8 @@ public final class Adam: Optimizer {
 
 /// Plain stochastic gradient descent, the paper's optimizer (Ranzato et al., 2016,
 /// https://arxiv.org/abs/1511.06732: lr 0.2, no momentum): `p -= lr·f·g`.
-/// Pair it with ``PlateauSchedule`` (÷1.2 when validation stops improving, stop below 1e-4).
+/// Pair it with ``PlateauSchedule`` (÷1.2 when validation stops improving, stop below
+/// `--min-lr`), as the trainer does.
 /// - Complexity: O(parameter count) per update; no state besides the learning rate.
 public final class SGD: Optimizer {
     public let kind = "sgd"
@@ -200,24 +201,39 @@ public enum GradientClipping {
 
 /// The paper's learning-rate schedule: divide by `decayFactor` (1.2) when the validation
 /// metric stops improving; training stops once the rate falls below `minimumLearningRate`
-/// (1e-4) (Ranzato et al., 2016, reference code; see MIXER-NOTES).
+/// (Ranzato et al., 2016, and the reference code, facebookarchive/MIXER). The trainer's
+/// schedule is this one, built from the options (`--lr-decay`, `--min-lr`:
+/// ``init(_:)``); a `decayFactor` ≤ 1 turns it off (Adam's default): the rate never changes
+/// and never stops the run.
 public struct PlateauSchedule: Codable, Equatable, Sendable {
     public var decayFactor: Double
     public var minimumLearningRate: Double
 
-    public init(decayFactor: Double = 1.2, minimumLearningRate: Double = 1e-4) {
+    /// - Parameter minimumLearningRate: defaults to `TrainerOptions`' `--min-lr` default, the
+    ///   one minimum of the project.
+    public init(decayFactor: Double = 1.2, minimumLearningRate: Double = TrainerOptions().minimumLearningRate) {
         self.decayFactor = decayFactor
         self.minimumLearningRate = minimumLearningRate
     }
 
-    /// The rate after an epoch: unchanged when validation improved, else divided by
-    /// `decayFactor`.
-    public func next(_ learningRate: Double, improved: Bool) -> Double {
-        improved ? learningRate : learningRate / decayFactor
+    /// The run's schedule: `options.effectiveDecay` (1.2 for SGD, off for Adam, or
+    /// `--lr-decay`) and `options.minimumLearningRate` (`--min-lr`).
+    public init(_ options: TrainerOptions) {
+        self.init(decayFactor: options.effectiveDecay, minimumLearningRate: options.minimumLearningRate)
     }
 
-    /// Whether training should stop at this rate (below the minimum).
-    public func shouldStop(_ learningRate: Double) -> Bool { learningRate < minimumLearningRate }
+    /// Whether the schedule ever changes the rate (`decayFactor` > 1).
+    public var isActive: Bool { decayFactor > 1 }
+
+    /// The rate after an epoch: unchanged when validation improved or the schedule is off,
+    /// else divided by `decayFactor`.
+    public func next(_ learningRate: Double, improved: Bool) -> Double {
+        improved || !isActive ? learningRate : learningRate / decayFactor
+    }
+
+    /// Whether training should stop at this rate: the schedule is on and the rate is below
+    /// the minimum.
+    public func shouldStop(_ learningRate: Double) -> Bool { isActive && learningRate < minimumLearningRate }
 }
 
 /// The best validation metric so far and the early-stopping counter.

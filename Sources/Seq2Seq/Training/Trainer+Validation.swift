@@ -31,7 +31,7 @@ extension Trainer {
         for batch in vb.sequentialBatches() {
             let enc = model.encode(source: batch.sources, training: false, rng: &dummy)
             let tr = model.decodeForTraining(enc, inputs: EncoderDecoder.teacherInputs(targets: batch.targets), training: false, rng: &dummy)
-            let (loss, n, _) = model.crossEntropy(tr, targets: batch.targets)
+            let (loss, n, _) = CrossEntropy.evaluate(tr, targets: batch.targets)
             nll += loss * Double(n)
             tokens += n
         }

@@ -16,7 +16,9 @@ import Tokenize
 /// where r is the sequence reward (`Metrics.ReferenceTable` on ids) and b_t the baseline: the
 /// learned regressors for MIXER (``BaselineRegressors``), r(greedy) or the leave-one-out mean
 /// for SCST. See ``MixerLossWeighting`` for w_x and w_r. MIXER's schedule is
-/// ``MixerSchedule``; DAD's is ``ScheduledSampling``.
+/// ``MixerSchedule``; DAD's is ``ScheduledSampling``. Each objective is one type conforming to
+/// ``Objective`` (`Sources/Seq2Seq/Objectives/`); the trainer holds the one the options name and
+/// knows nothing objective-specific.
 ///
 /// Reproducibility: every random draw comes from streams split off one seed ("init",
 /// "batches", "dropout", "sampling"); the same options and data give the same run.
@@ -37,7 +39,9 @@ public final class Trainer {
     let batcher: Batcher
     let progress: ProgressPrinter
     let log: TrainingLog
-    let schedule: MixerSchedule
+    /// The objective of every step, made once from the options (``makeObjective(_:steps:)``).
+    /// Tests may put another in place before training (one without baseline regressors).
+    var objective: any Objective
     /// Decoder steps: the longest target plus `</s>`.
     let steps: Int
     let batchRNG: RandomGenerator
@@ -83,8 +87,7 @@ public final class Trainer {
         var initRNG = root.split("init")
         model = EncoderDecoder(config: runConfig.model, seed: initRNG.next())
         steps = runConfig.maxTargetLength + 1
-        schedule = MixerSchedule(maxTargetLength: steps, xentEpochs: options.xentEpochs,
-                                 delta: options.mixerDelta, epochsPerStep: options.mixerEpochsPerStep)
+        objective = makeObjective(options, steps: steps)
         batchRNG = root.split("batches")
         dropoutRNG = root.split("dropout")
         samplingRNG = root.split("sampling")
@@ -96,7 +99,7 @@ public final class Trainer {
             optimizer = adam
         case .sgd: optimizer = SGD(learningRate: lr)
         }
-        if options.objective == .mixer {
+        if objective.usesBaselineRegressors {
             let b = BaselineRegressors(steps: steps, inputSize: runConfig.model.hiddenSize,
                                        initialWeight: options.baselineInitialWeight,
                                        initialBias: options.baselineInitialBias)
@@ -127,16 +130,7 @@ public final class Trainer {
     }
 
     /// The stage name and s (teacher-forced steps) of `epoch`.
-    func stage(epoch: Int) -> (name: String, s: Int) {
-        switch options.objective {
-        case .xent: return ("xent", steps)
-        case .dad: return ("dad", steps)
-        case .scst: return ("scst", 0)
-        case .mixer:
-            let s = schedule.xentSteps(epoch: epoch)
-            return (s >= steps ? "xent" : (s == 0 ? "reinforce" : "mixer"), s)
-        }
-    }
+    func stage(epoch: Int) -> (name: String, s: Int) { objective.stage(epoch: epoch) }
 
     /// Runs the remaining epochs.
     public func train() throws -> Summary {
@@ -239,15 +233,16 @@ public final class Trainer {
             summary.lastMetric = v.metric
             record["best"] = .bool(improved)
             // Learning-rate schedule on plateau (SGD's divide-by-1.2 by default).
-            if !improved && options.effectiveDecay > 1 {
-                state.learningRate /= options.effectiveDecay
+            let plateau = PlateauSchedule(options)
+            if !improved && plateau.isActive {
+                state.learningRate = plateau.next(state.learningRate, improved: improved)
                 optimizer.learningRate = state.learningRate
                 baselineOptimizer?.learningRate = state.learningRate * options.baselineLearningRateFactor
             }
             if options.patience > 0 && state.validation.patienceExhausted(patience: options.patience) {
                 summary.stoppedEarly = true
                 summary.reason = "no improvement for \(options.patience) epochs"
-            } else if options.effectiveDecay > 1 && state.learningRate < options.minimumLearningRate {
+            } else if plateau.shouldStop(state.learningRate) {
                 summary.stoppedEarly = true
                 summary.reason = "learning rate fell below \(options.minimumLearningRate)"
             }
@@ -295,12 +290,7 @@ public final class Trainer {
         if accumulator.baselineCount > 0 {
             line += String(format: "  baseline MSE %.4g", accumulator.baselineSSE / Double(accumulator.baselineCount))
         }
-        let sampled: Double? = switch options.objective {
-        case .xent: nil
-        case .mixer: Double(max(0, steps - s)) / Double(steps)
-        case .scst: 1
-        case .dad: 1 - options.dadSchedule.teacherForcingProbability(step: state.globalStep)
-        }
+        let sampled = objective.sampledFraction(s: s, globalStep: state.globalStep)
         if let sampled, sampled > 0 { line += String(format: "  sampled %.0f%%", 100 * sampled) }
         line += "  |  valid"
         if let ppl = record["valid_ppl"]?.doubleValue { line += String(format: " ppl %.2f", ppl) }

@@ -1,0 +1,98 @@
+/// Masked token cross-entropy (XENT) at the logits: the loss and its gradient, shared by every
+/// objective that trains on ground-truth tokens (``XENTObjective``, ``DADObjective``, MIXER's
+/// XENT stages) and by validation's perplexity. The model only runs forward and backward
+/// (``EncoderDecoder/outputLayerBackward(_:logitGradient:)``, ``EncoderDecoder/backward(_:dLogits:)``);
+/// this is where the loss lives, so a variant (label smoothing: the one-hot target replaced by
+/// (1 − ε)·onehot + ε/V) is one more function here, not a change to the model.
+///
+/// Targets are ragged: targets[b] holds row b's T_b ids, ending with `</s>`; positions
+/// t ≥ T_b are padding and count for nothing. With N = Σ_b min(T_b, T):
+///
+///     loss = −(1/N) Σ_{b, t<T_b} log p_t(targets[b][t])
+///     ∂loss/∂logits_{t,b} = (p_t − onehot(targets[b][t])) / N   on real positions, 0 elsewhere
+///
+/// Sums of the loss are in Double.
+public enum CrossEntropy {
+    /// The loss and dLogits [T, B, V] of a trace that holds its softmax (`decodeForTraining`
+    /// without `deferOutputLayer`).
+    /// - Returns: the mean loss per token (nats), N, and dLogits (zeros when N = 0).
+    /// - Complexity: O(T·B·V).
+    public static func evaluate(_ trace: DecoderTrace, targets: [[Int32]]) -> (loss: Double, tokens: Int, dLogits: [Float]) {
+        let T = trace.steps, B = trace.batchSize, V = trace.vocabSize
+        precondition(targets.count == B, "Got \(targets.count) targets for a batch of \(B)")
+        let n = targets.reduce(0) { $0 + min($1.count, T) }
+        var dLogits = [Float](repeating: 0, count: T * B * V)
+        guard n > 0 else { return (0, 0, dLogits) }
+        let w = 1 / Float(n)
+        var loss = 0.0
+        dLogits.withUnsafeMutableBufferPointer { d in
+            for t in 0..<T {
+                for b in 0..<B where t < targets[b].count {
+                    let r = t * B + b, y = Int(targets[b][t])
+                    precondition(y >= 0 && y < V, "Target id \(y) is outside the vocabulary of \(V)")
+                    loss -= Double(trace.logits[r * V + y] - trace.logZ[r])
+                    let pr = trace.probs.pointer + r * V, dr = d.baseAddress! + r * V
+                    for j in 0..<V { dr[j] = pr[j] * w }
+                    dr[y] -= w
+                }
+            }
+        }
+        return (loss / Double(n), n, dLogits)
+    }
+
+    /// One teacher-forced XENT step through the lean path: encode → decode (<s> + target[:−1])
+    /// with the output layer deferred → ``EncoderDecoder/outputLayerBackward(_:logitGradient:)``
+    /// with ``outputLayerGradient(_:targets:rowLoss:)`` (no [T, B, V] buffer kept) → backward,
+    /// adding into `model.grads` (the caller clears them and steps the optimizer). Dropout masks
+    /// come from `rng`, in the order encoder, then decoder steps.
+    /// - Parameters:
+    ///   - source: B source id sequences.
+    ///   - target: B target id sequences, each ending with `</s>`.
+    /// - Returns: the mean cross-entropy per target token (nats).
+    /// - Complexity: one forward and one backward pass, O(T·B·V·H) at the output layer.
+    @discardableResult
+    public static func teacherForcedStep(_ model: EncoderDecoder, source: [[Int32]], target: [[Int32]],
+                                         rng: inout RandomGenerator) -> Double {
+        let enc = model.encode(source: source, training: true, rng: &rng)
+        let inputs = EncoderDecoder.teacherInputs(targets: target)
+        let tr = model.decodeForTraining(enc, inputs: inputs, training: true, rng: &rng, deferOutputLayer: true)
+        let B = tr.batchSize, T = tr.steps
+        precondition(target.count == B, "Got \(target.count) targets for a batch of \(B)")
+        let rowLoss = FloatBuffer(count: T * B)
+        let dOut = model.outputLayerBackward(tr, logitGradient: outputLayerGradient(tr, targets: target, rowLoss: rowLoss))
+        model.backward(tr, dOutputs: dOut, consumeCaches: true)
+        let n = target.reduce(0) { $0 + min($1.count, T) }
+        var loss = 0.0
+        for r in 0..<(T * B) where r / B < target[r % B].count { loss -= Double(rowLoss[r]) }
+        return n > 0 ? loss / Double(n) : 0
+    }
+
+    /// The block callback of ``EncoderDecoder/outputLayerBackward(_:logitGradient:)`` for XENT:
+    /// each row r = t·B + b of a block of logits becomes softmax → (p − onehot(y))/N in place
+    /// (0 on padding), `trace.logZ[r]` is written and `rowLoss[r]` = log p_t(y). Rows are
+    /// independent and split over the threads.
+    /// - Complexity: O(rows·V) per block.
+    static func outputLayerGradient(_ trace: DecoderTrace, targets: [[Int32]], rowLoss: FloatBuffer)
+        -> (_ firstRow: Int, _ rows: Int, _ block: UnsafeMutablePointer<Float>) -> Void {
+        let T = trace.steps, B = trace.batchSize, V = trace.vocabSize
+        let n = targets.reduce(0) { $0 + min($1.count, T) }
+        let w = n > 0 ? 1 / Float(n) : 0
+        for b in 0..<B { for y in targets[b].prefix(T) {
+            precondition(y >= 0 && Int(y) < V, "Target id \(y) is outside the vocabulary of \(V)")
+        } }
+        return { first, m, logits in
+            splitWork(m, costPerItem: V) { lo, hi in
+                for i in lo..<hi {
+                    let r = first + i, t = r / B, b = r % B, row = logits + i * V
+                    guard t < targets[b].count else { row.update(repeating: 0, count: V); continue }
+                    let y = Int(targets[b][t])
+                    let logit = row[y]
+                    Kernels.softmaxRows(row, rows: 1, cols: V, logZ: trace.logZ.pointer + r)
+                    rowLoss[r] = logit - trace.logZ[r]
+                    Kernels.scale(row, V, w)
+                    row[y] -= w
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,85 @@
+/// The gradient at the logits of a rollout trained partly by XENT and partly by REINFORCE
+/// (Williams 1992; Ranzato et al., ICLR 2016, §3.2 and Eq. 11,
+/// [arXiv:1511.06732](https://arxiv.org/abs/1511.06732)), shared by MIXER, SCST and any
+/// objective that weights sampled sequences by a reward (minimum risk training's candidates):
+///
+///     t < s (teacher forced):  ∂L/∂s_t = w_x · (p_t − onehot(y_t))
+///     t ≥ s (sampled):         ∂L/∂s_t = w_r · (r_b − b_t) · (p_t − onehot(w_t))
+///
+/// on the steps each row produced (nothing after its `</s>`), where s_t are the logits, r_b the
+/// row's sequence reward, b_t its baseline, and w_x, w_r the ``MixerLossWeighting``:
+///
+/// | weighting | w_x | w_r |
+/// |---|---|---|
+/// | `sequence` | 1/B | 1/B |
+/// | `reference` | (½ if mixed else 1) / N_x | ½ if mixed else 1 |
+///
+/// (N_x the batch's teacher-forced tokens, "mixed": both kinds of step occur in the batch).
+enum PolicyGradient {
+    /// The weights (w_x, w_r) for a batch of B rows with `xentTokens` teacher-forced tokens,
+    /// `mixed` when sampled steps occur too.
+    static func weights(_ weighting: MixerLossWeighting, rows B: Int, xentTokens nX: Int, mixed: Bool) -> (xent: Float, reinforce: Float) {
+        switch weighting {
+        case .sequence: return (1 / Float(B), 1 / Float(B))
+        case .reference: return ((mixed ? 0.5 : 1) / Float(max(nX, 1)), mixed ? 0.5 : 1)
+        }
+    }
+
+    /// dLogits [T, B, V] of rollout `r` by the formula above, with rewards `reward[b]` and
+    /// baselines `baseline(t, b)`. Fills the step's XENT loss (mean over the teacher-forced
+    /// tokens), reward and advantage statistics.
+    /// - Complexity: O(T·B·V).
+    static func logitGradient(_ r: Rollout, s: Int, reward: [Float], baseline: (Int, Int) -> Float,
+                              weighting: MixerLossWeighting, _ st: inout StepStatistics) -> [Float] {
+        let tr = r.trace
+        let B = r.ended.count, V = tr.vocabSize, T = r.tokens.count
+        var nX = 0
+        var rlRows = Set<Int>()
+        for t in 0..<T {
+            for b in 0..<B where r.active[t][b] {
+                if t < s { nX += 1 } else { rlRows.insert(b) }
+            }
+        }
+        let (wx, wr) = weights(weighting, rows: B, xentTokens: nX, mixed: nX > 0 && !rlRows.isEmpty)
+        var d = [Float](repeating: 0, count: T * B * V)
+        var xentLoss = 0.0
+        d.withUnsafeMutableBufferPointer { dp in
+            for t in 0..<T {
+                for b in 0..<B where r.active[t][b] {
+                    let row = t * B + b
+                    let p = tr.probs.pointer + row * V, g = dp.baseAddress! + row * V
+                    let tok = Int(r.tokens[t][b])
+                    let coeff: Float
+                    if t < s {
+                        coeff = wx
+                        xentLoss -= Double(tr.logits[row * V + tok] - tr.logZ[row])
+                    } else {
+                        let adv = reward[b] - baseline(t, b)
+                        coeff = wr * adv
+                        st.advantageSum += Double(adv)
+                        st.advantageSquares += Double(adv * adv)
+                        st.advantageCount += 1
+                    }
+                    if coeff == 0 { continue }
+                    for j in 0..<V { g[j] = coeff * p[j] }
+                    g[tok] -= coeff
+                }
+            }
+        }
+        st.xentLoss = nX > 0 ? xentLoss / Double(nX) : 0
+        st.xentTokens = nX
+        for b in rlRows {
+            st.rewardSum += Double(reward[b])
+            st.rewardCount += 1
+        }
+        return d
+    }
+
+    /// ``logitGradient(_:s:reward:baseline:weighting:_:)`` backpropagated through the model,
+    /// adding into `model.grads`.
+    static func backward(_ model: EncoderDecoder, _ r: Rollout, s: Int, reward: [Float], baseline: (Int, Int) -> Float,
+                         weighting: MixerLossWeighting, _ st: inout StepStatistics) {
+        let d = logitGradient(r, s: s, reward: reward, baseline: baseline, weighting: weighting, &st)
+        d.withUnsafeBufferPointer { model.backward(r.trace, dLogits: $0.baseAddress!) }
+    }
+}

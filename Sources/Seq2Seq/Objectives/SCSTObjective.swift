@@ -1,0 +1,60 @@
+/// Self-critical sequence training (SCST; Rennie et al., CVPR 2017,
+/// [arXiv:1612.00563](https://arxiv.org/abs/1612.00563)): REINFORCE on whole sampled sequences
+/// (a ``Rollout`` with s = 0), k = `samples` per source, with the advantage r(w) − b where b is
+///
+/// - `greedy`: r(ŵ) of the model's greedy output ŵ (`SequenceDecoder`'s batched greedy search,
+///   the same as validation's), shared by the k samples of a source;
+/// - `mean`: the mean reward of the other k − 1 samples of the same source (leave-one-out).
+///
+/// The gradient at the logits is ``PolicyGradient``'s with s = 0.
+struct SCSTObjective: Objective {
+    /// T.
+    let steps: Int
+    /// k, samples per source.
+    let samples: Int
+    let baseline: SCSTBaseline
+    /// τ of the samples.
+    let temperature: Double
+    /// Rows per greedy decoding batch (`--valid-batch-size`).
+    let greedyBatchSize: Int
+    /// `--loss-weighting`; only w_r matters (nothing is teacher-forced): 1/(B·k) for
+    /// `sequence`, 1 for `reference`.
+    let weighting: MixerLossWeighting
+
+    func stage(epoch: Int) -> (name: String, s: Int) { ("scst", 0) }
+
+    func sampledFraction(s: Int, globalStep: Int) -> Double? { 1 }
+
+    /// - Complexity: a forward pass over B·k rows with the full softmax trace, a greedy decode
+    ///   of B rows (baseline `greedy`), O(B·k) rewards, and a backward pass.
+    func step(_ batch: Batch, _ context: inout ObjectiveContext) throws -> StepStatistics {
+        let model = context.model
+        let k = samples
+        let sources = batch.sources.flatMap { Array(repeating: $0, count: k) }
+        let targets = batch.targets.flatMap { Array(repeating: $0, count: k) }
+        let enc = model.encode(source: sources, training: true, rng: &context.dropout)
+        let r = Rollout(model, enc, targets: targets, s: 0, steps: steps, temperature: temperature,
+                        dropout: &context.dropout, sampling: &context.sampling)
+        let reward = context.reward.rewards(r, targets: targets)
+        var base = [Float](repeating: 0, count: targets.count)
+        switch baseline {
+        case .greedy:
+            let greedy = SequenceDecoder(model: model)
+                .decodeAll(sources: batch.sources, strategy: .greedy, options: DecodingOptions(maxLength: steps),
+                           batchSize: greedyBatchSize)
+            for (i, g) in greedy.enumerated() {
+                let rg = context.reward(g[0].ids, target: batch.targets[i])
+                for j in 0..<k { base[i * k + j] = rg }
+            }
+        case .mean:
+            for i in 0..<batch.count {
+                let group = (0..<k).map { reward[i * k + $0] }
+                let total = group.reduce(0, +)
+                for j in 0..<k { base[i * k + j] = (total - group[j]) / Float(k - 1) }
+            }
+        }
+        var st = StepStatistics()
+        PolicyGradient.backward(model, r, s: 0, reward: reward, baseline: { _, row in base[row] }, weighting: weighting, &st)
+        return st
+    }
+}
