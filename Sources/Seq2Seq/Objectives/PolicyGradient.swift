@@ -29,8 +29,10 @@ enum PolicyGradient {
     /// baselines `baseline(t, b)`. Fills the step's XENT loss (mean over the teacher-forced
     /// tokens), reward and advantage statistics.
     /// - Complexity: O(T·B·V).
+    /// With `labelSmoothing` ε > 0 the teacher-forced steps use the smoothed target
+    /// (``CrossEntropy/labelSmoothed(_:targets:epsilon:)``): w_x·(p_t − q_t).
     static func logitGradient(_ r: Rollout, s: Int, reward: [Float], baseline: (Int, Int) -> Float,
-                              weighting: MixerLossWeighting, _ st: inout StepStatistics) -> [Float] {
+                              weighting: MixerLossWeighting, labelSmoothing: Float = 0, _ st: inout StepStatistics) -> [Float] {
         let tr = r.trace
         let B = r.ended.count, V = tr.vocabSize, T = r.tokens.count
         var nX = 0
@@ -61,6 +63,10 @@ enum PolicyGradient {
                         st.advantageCount += 1
                     }
                     if coeff == 0 { continue }
+                    if t < s && labelSmoothing > 0 {
+                        CrossEntropy.smoothedRowGradient(p, g, V: V, y: tok, w: coeff, epsilon: labelSmoothing)
+                        continue
+                    }
                     for j in 0..<V { g[j] = coeff * p[j] }
                     g[tok] -= coeff
                 }
@@ -75,11 +81,12 @@ enum PolicyGradient {
         return d
     }
 
-    /// ``logitGradient(_:s:reward:baseline:weighting:_:)`` backpropagated through the model,
-    /// adding into `model.grads`.
+    /// ``logitGradient(_:s:reward:baseline:weighting:labelSmoothing:_:)`` backpropagated through
+    /// the model, adding into `model.grads`.
     static func backward(_ model: EncoderDecoder, _ r: Rollout, s: Int, reward: [Float], baseline: (Int, Int) -> Float,
-                         weighting: MixerLossWeighting, _ st: inout StepStatistics) {
-        let d = logitGradient(r, s: s, reward: reward, baseline: baseline, weighting: weighting, &st)
+                         weighting: MixerLossWeighting, labelSmoothing: Float = 0, _ st: inout StepStatistics) {
+        let d = logitGradient(r, s: s, reward: reward, baseline: baseline, weighting: weighting,
+                              labelSmoothing: labelSmoothing, &st)
         d.withUnsafeBufferPointer { model.backward(r.trace, dLogits: $0.baseAddress!) }
     }
 }
