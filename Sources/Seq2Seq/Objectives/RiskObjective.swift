@@ -1,0 +1,131 @@
+import Foundation
+
+/// Minimum risk training (MRT; Shen et al., ACL 2016, [arXiv:1512.02433](https://arxiv.org/abs/1512.02433);
+/// Edunov et al., NAACL 2018, [arXiv:1711.04956](https://arxiv.org/abs/1711.04956), "Risk"):
+/// the expected cost of the model's own outputs, over a candidate set per source,
+/// mixed with a token-level cross-entropy.
+///
+/// For source x_i with candidates U_i = {y_1 … y_k} (k samples of the model, a ``Rollout`` at
+/// s = 0, duplicates kept as drawn), each candidate's sequence score is its length-normalized
+/// log-probability s(y) = (1/|y|) Σ_t log p_θ(y_t | y_<t, x) (|y| counts `</s>` when it was
+/// emitted), and the candidates' distribution is that score sharpened by α and renormalized
+/// over U_i:
+///
+///     Q(y) = exp(α·s(y)) / Σ_{y'∈U_i} exp(α·s(y'))
+///     R_i  = Σ_{y∈U_i} Q(y)·c(y),   c(y) = 1 − r(y, y*_i)   (r: the `--reward`, 0–1)
+///     L    = (1/B) Σ_i R_i + λ·XENT
+///
+/// Its gradient at the logits of step t of candidate y (the samples held fixed, as their
+/// probability is what Q reweights):
+///
+///     ∂R_i/∂s(y)          = α·Q(y)·(c(y) − R_i)
+///     ∂s(y)/∂logits_t     = (onehot(y_t) − p_t) / |y|
+///     ∂L/∂logits_t(y)     = (1/B)·α·Q(y)·(c(y) − R_i)·(onehot(y_t) − p_t) / |y|
+///
+/// — a policy gradient whose advantage is the candidate's cost relative to the expected cost,
+/// weighted by Q instead of by the sampling frequency. The XENT term (weight λ, `xentWeight`)
+/// is ``XENTObjective``'s gradient on the references, added first (it scales the gradients it
+/// writes, so it must find them zero).
+///
+/// - Complexity: a forward pass over B·k rows with the softmax trace, O(B·k) rewards, a backward
+///   pass over them, plus XENT's forward and backward when λ > 0.
+struct RiskObjective: Objective {
+    /// T.
+    let steps: Int
+    /// k, candidates per source (≥ 2: with one, Q = 1 and the risk has no gradient).
+    let candidates: Int
+    /// α, the sharpness of Q (Shen et al. use 5e-3 on unnormalized scores; on length-normalized
+    /// log-probabilities values near 1 are the usual scale).
+    let alpha: Double
+    /// λ, the weight of the token-level cross-entropy on the references (0: risk alone).
+    let xentWeight: Float
+    /// τ of the samples.
+    let temperature: Double
+
+    func stage(epoch: Int) -> (name: String, s: Int) { ("risk", 0) }
+
+    func sampledFraction(s: Int, globalStep: Int) -> Double? { 1 }
+
+    func step(_ batch: Batch, _ context: inout ObjectiveContext) throws -> StepStatistics {
+        var st = StepStatistics()
+        if xentWeight > 0 { XENTObjective.addGradient(batch, scale: xentWeight, &context, &st) }
+        let model = context.model
+        let k = candidates, B = batch.count
+        let sources = batch.sources.flatMap { Array(repeating: $0, count: k) }
+        let targets = batch.targets.flatMap { Array(repeating: $0, count: k) }
+        let enc = model.encode(source: sources, training: true, rng: &context.dropout)
+        let r = Rollout(model, enc, targets: targets, s: 0, steps: steps, temperature: temperature,
+                        dropout: &context.dropout, sampling: &context.sampling)
+        let reward = context.reward.rewards(r, targets: targets)
+        let d = Self.logitGradient(r, sources: B, candidates: k, reward: reward, alpha: alpha, &st)
+        d.withUnsafeBufferPointer { model.backward(r.trace, dLogits: $0.baseAddress!) }
+        return st
+    }
+
+    /// Each candidate row's length |y| and score s(y) = (1/|y|) Σ_t log p_t(y_t), from a trace.
+    static func scores(_ r: Rollout) -> (lengths: [Int], scores: [Double]) {
+        let tr = r.trace, rows = r.ended.count, V = tr.vocabSize
+        var lengths = [Int](repeating: 0, count: rows), scores = [Double](repeating: 0, count: rows)
+        for t in 0..<r.tokens.count {
+            for b in 0..<rows where r.active[t][b] {
+                let row = t * rows + b
+                scores[b] += Double(tr.logits[row * V + Int(r.tokens[t][b])] - tr.logZ[row])
+                lengths[b] += 1
+            }
+        }
+        for b in 0..<rows where lengths[b] > 0 { scores[b] /= Double(lengths[b]) }
+        return (lengths, scores)
+    }
+
+    /// Q over each source's k candidate rows (rows i·k ..< (i+1)·k), by a max-shifted softmax of
+    /// α·s in Double.
+    static func candidateDistribution(_ scores: [Double], candidates k: Int, alpha: Double) -> [Double] {
+        var q = [Double](repeating: 0, count: scores.count)
+        for i in 0..<(scores.count / k) {
+            let lo = i * k, hi = lo + k
+            let m = scores[lo..<hi].map { alpha * $0 }.max() ?? 0
+            var z = 0.0
+            for y in lo..<hi { q[y] = exp(alpha * scores[y] - m); z += q[y] }
+            for y in lo..<hi { q[y] /= z }
+        }
+        return q
+    }
+
+    /// dLogits [T, B·k, V] of the risk term by the formula above; fills the step's reward
+    /// statistics (the mean reward of the candidates) and, as "advantages", c(y) − R_i.
+    static func logitGradient(_ r: Rollout, sources B: Int, candidates k: Int, reward: [Float], alpha: Double,
+                              _ st: inout StepStatistics) -> [Float] {
+        let tr = r.trace, rows = B * k, V = tr.vocabSize, T = r.tokens.count
+        let (lengths, scores) = Self.scores(r)
+        let q = candidateDistribution(scores, candidates: k, alpha: alpha)
+        var coeff = [Float](repeating: 0, count: rows)
+        for i in 0..<B {
+            var risk = 0.0
+            for y in (i * k)..<((i + 1) * k) { risk += q[y] * Double(1 - reward[y]) }
+            for y in (i * k)..<((i + 1) * k) where lengths[y] > 0 {
+                let advantage = Double(1 - reward[y]) - risk
+                // ∂L/∂logits = coeff·(p − onehot): the sign of (onehot − p) folded in.
+                coeff[y] = Float(-alpha * q[y] * advantage / Double(lengths[y]) / Double(B))
+                st.advantageSum += advantage
+                st.advantageSquares += advantage * advantage
+                st.advantageCount += 1
+            }
+        }
+        for y in 0..<rows {
+            st.rewardSum += Double(reward[y])
+            st.rewardCount += 1
+        }
+        var d = [Float](repeating: 0, count: T * rows * V)
+        d.withUnsafeMutableBufferPointer { dp in
+            for t in 0..<T {
+                for b in 0..<rows where r.active[t][b] && coeff[b] != 0 {
+                    let row = t * rows + b
+                    let p = tr.probs.pointer + row * V, g = dp.baseAddress! + row * V
+                    for j in 0..<V { g[j] = coeff[b] * p[j] }
+                    g[Int(r.tokens[t][b])] -= coeff[b]
+                }
+            }
+        }
+        return d
+    }
+}
