@@ -79,6 +79,21 @@ public final class SubwordModel: @unchecked Sendable {
     public let vocabulary: Vocabulary
     /// SentencePiece id of each vocabulary id, and the reverse (identity for mixer's models).
     private let toModel: [Int32], fromModel: [Int32]
+    /// Whether each word is segmented on its own (the model splits at whitespace, its `▁` is a
+    /// prefix, and it is not a unigram model): then a line's pieces are its words' pieces one
+    /// after the other, and `wordCache` keeps each word's, so a word is segmented once
+    /// (SentencePiece's own cost is then paid once per word type, not per occurrence: the same
+    /// pieces, tested against whole lines). Unigram models are encoded line by line: where two
+    /// segmentations of a word score the same, the library's Viterbi search breaks the tie by
+    /// the word's position in the line (the same word can come out I+II and II+I in one line).
+    private let wordsAreIndependent: Bool
+    private var wordCache: [String: [Int32]] = [:]
+    private let cacheLock: UnsafeMutablePointer<pthread_mutex_t> = {
+        let m = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
+        pthread_mutex_init(m, nil)
+        return m
+    }()
+    private static let cacheLimit = 1 << 18
 
     /// Loads a model from its serialized bytes.
     /// - Throws: ``SubwordError`` when the bytes are not a SentencePiece model.
@@ -117,12 +132,68 @@ public final class SubwordModel: @unchecked Sendable {
         for (mixerID, modelID) in toModel.enumerated() where modelID >= 0 { fromModel[Int(modelID)] = Int32(mixerID) }
         self.toModel = toModel
         self.fromModel = fromModel
+        let spec = SubwordModel.trainerSpecFlags(bytes)
+        wordsAreIndependent = spec.splitByWhitespace && !spec.whitespaceAsSuffix && spec.modelType != 1
         var tokens = Vocabulary.specials
         for modelID in toModel.dropFirst(4) { tokens.append(pieces[Int(modelID)]) }
         vocabulary = Vocabulary(unchecked: tokens, counts: [Int](repeating: 0, count: tokens.count))
     }
 
-    deinit { csp_free(handle) }
+    deinit {
+        csp_free(handle)
+        pthread_mutex_destroy(cacheLock)
+        cacheLock.deallocate()
+    }
+
+    /// TrainerSpec's `model_type` (field 3: 1 unigram, the default, 2 BPE, 3 word, 4 char),
+    /// `split_by_whitespace` (field 22, default true) and `treat_whitespace_as_suffix` (field 24,
+    /// default false), read from the serialized ModelProto (its field 2) by a minimal protobuf
+    /// scan; the defaults when absent or unreadable.
+    static func trainerSpecFlags(_ bytes: [UInt8]) -> (modelType: UInt64, splitByWhitespace: Bool, whitespaceAsSuffix: Bool) {
+        var split = true, suffix = false, type: UInt64 = 1
+        func varint(_ b: [UInt8], _ i: inout Int) -> UInt64? {
+            var v: UInt64 = 0, shift: UInt64 = 0
+            while i < b.count && shift < 64 {
+                let x = b[i]; i += 1
+                v |= UInt64(x & 0x7F) << shift
+                if x & 0x80 == 0 { return v }
+                shift += 7
+            }
+            return nil
+        }
+        /// Calls `field(number, wireType, start, end)` for each field of b[lo..<hi]; false when malformed.
+        func scan(_ b: [UInt8], _ lo: Int, _ hi: Int, _ field: (UInt64, UInt64, Int, Int) -> Void) -> Bool {
+            var i = lo
+            while i < hi {
+                guard let key = varint(b, &i) else { return false }
+                let start = i
+                switch key & 7 {
+                case 0: guard varint(b, &i) != nil else { return false }
+                case 1: i += 8
+                case 2:
+                    guard let n = varint(b, &i), n <= UInt64(hi - i) else { return false }
+                    field(key >> 3, 2, i, i + Int(n))
+                    i += Int(n)
+                    continue
+                case 5: i += 4
+                default: return false
+                }
+                guard i <= hi else { return false }
+                field(key >> 3, key & 7, start, i)
+            }
+            return true
+        }
+        _ = scan(bytes, 0, bytes.count) { number, wire, lo, hi in
+            guard number == 2 && wire == 2 else { return }
+            _ = scan(bytes, lo, hi) { n, w, a, _ in
+                guard w == 0 && (n == 3 || n == 22 || n == 24) else { return }
+                var j = a
+                let v = varint(bytes, &j) ?? 0
+                if n == 3 { type = v } else if n == 22 { split = v != 0 } else { suffix = v != 0 }
+            }
+        }
+        return (type, split, suffix)
+    }
 
     /// Loads a `.model` file (at most 1 GiB, a regular file).
     /// - Throws: ``InputError`` naming the file when it cannot be read, is not a regular file or
@@ -214,9 +285,27 @@ public final class SubwordModel: @unchecked Sendable {
     }
 
     /// The vocabulary ids of a line of words.
+    /// - Complexity: one hash lookup per word once its pieces are known (see `wordsAreIndependent`).
     public func ids(words: [String]) -> [Int32] {
         if words.isEmpty { return [] }
-        return modelIDs(words.joined(separator: " ")).map { fromModel[Int($0)] }
+        guard wordsAreIndependent else { return modelIDs(words.joined(separator: " ")).map { fromModel[Int($0)] } }
+        var out: [Int32] = []
+        out.reserveCapacity(2 * words.count)
+        pthread_mutex_lock(cacheLock)
+        defer { pthread_mutex_unlock(cacheLock) }
+        for w in words {
+            if let known = wordCache[w] { out.append(contentsOf: known); continue }
+            let ids = modelIDs(w).map { fromModel[Int($0)] }
+            if wordCache.count >= Self.cacheLimit { wordCache.removeAll(keepingCapacity: true) }
+            wordCache[w] = ids
+            out.append(contentsOf: ids)
+        }
+        return out
+    }
+
+    /// The ids of the whole line encoded at once (no word cache): what ``ids(words:)`` must equal.
+    func idsOfWholeLine(_ words: [String]) -> [Int32] {
+        words.isEmpty ? [] : modelIDs(words.joined(separator: " ")).map { fromModel[Int($0)] }
     }
 
     /// The words that pieces spell (byte pieces decoded; specials and unknown pieces dropped).

@@ -35,6 +35,22 @@ final class SubwordModelTests: XCTestCase {
                 XCTAssertFalse(m.ids(words: words).contains(Vocabulary.unk), "\(name) line \(k + 1): <unk>")
                 XCTAssertEqual(m.words(pieces: p), words, "\(name) line \(k + 1): round trip")
                 XCTAssertEqual(m.words(ids: m.ids(words: words)), words, "\(name) line \(k + 1): round trip by ids")
+                XCTAssertEqual(m.ids(words: words), m.idsOfWholeLine(words), "\(name) line \(k + 1): word cache")
+            }
+        }
+    }
+
+    /// The pieces of a line are what encoding the whole line gives (BPE through the per-word
+    /// cache, unigram line by line), on words whose unigram segmentation has ties (the lines of
+    /// the shared corpus where Debian's and PyPI's libraries differ) and repeated words.
+    func testWordCacheEqualsWholeLines() throws {
+        let lines = ["XIII XIII 59.99999 p_0003 13370000 fpylll Cccc CA7000 399 R7000 1337000 17000",
+                     "fpylll fpylll XIII", "日本語 日本語 🎉 🎉 naïve"]
+        for name in ["bpe", "unigram", "foreign"] {
+            let m = try model("\(name).model")
+            for line in lines {
+                let words = Detokenizer.split(line)
+                for _ in 0..<2 { XCTAssertEqual(m.ids(words: words), m.idsOfWholeLine(words), "\(name): \(line)") }
             }
         }
     }
@@ -71,6 +87,22 @@ final class SubwordModelTests: XCTestCase {
             XCTAssertTrue(ids.allSatisfy { $0 > Vocabulary.eos && Int($0) < m.vocabulary.count }, "line \(k + 1)")
             XCTAssertEqual(m.words(ids: ids), words, "line \(k + 1)")
         }
+    }
+
+    /// The trainer spec is read from the model file: mixer's models split at whitespace with `▁`
+    /// as a prefix (so each word is segmented once and cached); a model that does not is encoded
+    /// line by line.
+    func testTrainerSpecFlags() throws {
+        for (name, type) in [("bpe.model", UInt64(2)), ("unigram.model", 1), ("foreign.model", 2)] {
+            let bytes = [UInt8](try Data(contentsOf: resource(name)))
+            let flags = SubwordModel.trainerSpecFlags(bytes)
+            XCTAssertEqual(flags.modelType, type, name)
+            XCTAssertTrue(flags.splitByWhitespace, name)
+            XCTAssertFalse(flags.whitespaceAsSuffix, name)
+        }
+        let noSplit = try SubwordModel.train(sentences: ["ab ab ab cd", "cd ab"], options: SubwordTrainingOptions(type: .bpe, vocabularySize: 266))
+        XCTAssertTrue(SubwordModel.trainerSpecFlags(noSplit.serialized).splitByWhitespace)
+        XCTAssertEqual(SubwordModel.trainerSpecFlags([0xFF, 0xFF]).splitByWhitespace, true, "malformed: the defaults")
     }
 
     func testErrorsAreClear() throws {
