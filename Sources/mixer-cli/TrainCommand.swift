@@ -267,7 +267,7 @@ struct TrainCommand: ParsableCommand {
     /// What a run directory holds, for the refusal message.
     static func describeRun(_ run: RunDirectory) -> String {
         if let records = try? TrainingLog.read(run.log), !records.isEmpty {
-            let epochs = records.filter { $0["event"] == .string("epoch") }.count
+            let epochs = records.filter { if case .epoch = $0 { true } else { false } }.count
             return "log.jsonl with \(epochs) epoch\(epochs == 1 ? "" : "s")"
         }
         return "a log or checkpoints"
