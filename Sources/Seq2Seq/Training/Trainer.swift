@@ -336,10 +336,10 @@ public final class Trainer {
         state.logBytes = log.size
         state.pendingLog = pending
         state.randomStates = ["batches": batchRNG.state, "dropout": dropoutRNG.state, "sampling": samplingRNG.state]
-        state.extra["options"] = try Self.json(options)
-        state.extra["epoch_accumulator"] = try Self.json(accumulator)
-        if !dataFingerprint.isEmpty { state.extra["data"] = .object(dataFingerprint.mapValues { .string($0) }) }
-        if !arguments.isEmpty { state.extra["arguments"] = .array(arguments.map { .string($0) }) }
+        state.options = try Self.json(options)
+        state.epochAccumulator = accumulator
+        if !dataFingerprint.isEmpty { state.dataFingerprint = dataFingerprint }
+        if !arguments.isEmpty { state.arguments = arguments }
         var auxiliary: [(prefix: String, store: ParameterStore)] = []
         var auxiliaryMetadata: [String: String] = [:]
         if let b = baseline, let bo = baselineOptimizer {
@@ -384,7 +384,7 @@ public final class Trainer {
     /// - Throws: ``CheckpointError`` when the state has none or they do not decode.
     public static func savedOptions(_ checkpoint: Checkpoint) throws -> TrainerOptions {
         let file = checkpoint.directory + "/" + Checkpoint.stateFile
-        guard let o = checkpoint.state.extra["options"] else {
+        guard let o = checkpoint.state.options else {
             throw CheckpointError(file, "has no saved training options: it was not written by `mixer-cli train`")
         }
         return try decode(TrainerOptions.self, o, file: file, key: "options")
@@ -414,9 +414,7 @@ public final class Trainer {
         }
         dropoutRNG = RandomGenerator(state: d)
         samplingRNG = RandomGenerator(state: sm)
-        if let acc = restored.extra["epoch_accumulator"] {
-            accumulator = try Self.decode(EpochAccumulator.self, acc, file: file, key: "epoch_accumulator")
-        }
+        if let acc = restored.epochAccumulator { accumulator = acc }
         try checkRanges(restored, file: file)
         restored.checksums = [:]
         state = restored
@@ -466,8 +464,7 @@ public final class Trainer {
         guard s.validation.higherIsBetter == options.validationMetric.higherIsBetter else {
             throw fail("validation.higherIsBetter does not match the run's --valid-metric \(options.validationMetric.rawValue)")
         }
-        if let acc = s.extra["epoch_accumulator"] {
-            let a = try Self.decode(EpochAccumulator.self, acc, file: file, key: "epoch_accumulator")
+        if let a = s.epochAccumulator {
             guard a.count >= 0, a.skipped >= 0, a.skipped <= a.count, a.lossCount >= 0, a.tokens >= 0,
                   a.rewardCount >= 0, a.advantageCount >= 0, a.baselineCount >= 0,
                   [a.lossSum, a.seconds, a.rewardSum, a.advantageSum, a.advantageSquares, a.baselineSSE].allSatisfy(\.isFinite) else {
@@ -478,7 +475,7 @@ public final class Trainer {
 }
 
 /// Sums over an epoch's steps.
-struct EpochAccumulator: Codable {
+struct EpochAccumulator: Codable, Equatable {
     var count = 0, skipped = 0
     var lossSum = 0.0, lossCount = 0
     var tokens = 0, seconds = 0.0
