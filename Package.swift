@@ -98,7 +98,7 @@ let package = Package(
         // MARK: - Tests
         .testTarget(name: "TokenizeTests", dependencies: ["Tokenize"], resources: [.copy("Resources")]),
         .testTarget(name: "MetricsTests", dependencies: ["Metrics", "Tokenize"], resources: [.copy("Resources")]),
-        .testTarget(name: "Seq2SeqTests", dependencies: ["Seq2Seq", "SystemBLAS", "Metrics", "Tokenize"]),
+        .testTarget(name: "Seq2SeqTests", dependencies: ["Seq2Seq", "SystemBLAS", "Metrics", "Tokenize"], resources: [.copy("Resources")]),
         .testTarget(name: "CLITests", dependencies: ["mixer-cli", "Seq2Seq"]),
     ],
     swiftLanguageModes: [.v5]

@@ -267,7 +267,7 @@ struct TrainCommand: ParsableCommand {
     /// What a run directory holds, for the refusal message.
     static func describeRun(_ run: RunDirectory) -> String {
         if let records = try? TrainingLog.read(run.log), !records.isEmpty {
-            let epochs = records.filter { $0["event"] == .string("epoch") }.count
+            let epochs = records.filter { if case .epoch = $0 { true } else { false } }.count
             return "log.jsonl with \(epochs) epoch\(epochs == 1 ? "" : "s")"
         }
         return "a log or checkpoints"
@@ -406,8 +406,7 @@ struct TrainCommand: ParsableCommand {
         var options = try Trainer.savedOptions(checkpoint)
         let stateFile = run.last + "/" + Checkpoint.stateFile
         // Flags given now must match the run (but the few that may change).
-        if case .array(let savedArgs)? = checkpoint.state.extra["arguments"] {
-            let saved = savedArgs.compactMap(\.stringValue)
+        if let saved = checkpoint.state.arguments {
             let problems = resumeConflicts(saved: saved, given: Self.runArguments(Array(CommandLine.arguments.dropFirst())))
             if !problems.isEmpty {
                 throw CLIError("--resume continues the run as it was started: \(problems.joined(separator: "; ")) (only --epochs, --threads, --report-every, --save-every and --log-samples may change)")
@@ -436,17 +435,17 @@ struct TrainCommand: ParsableCommand {
             return
         }
         let runConfig = try checkpoint.config(RunConfig.self)
-        guard case .object(let saved)? = checkpoint.state.extra["data"] else {
+        guard let saved = checkpoint.state.dataFingerprint else {
             throw CheckpointError(stateFile, "does not record the training data files")
         }
         var files: [String] = []
         var sums: [String] = []
         for k in Self.dataKeys {
-            guard let path = saved[k]?.stringValue, let sum = saved[k + "_sha256"]?.stringValue else {
+            guard let path = saved[k], let sum = saved[k + "_sha256"] else {
                 throw CheckpointError(stateFile, "does not record \(k)")
             }
             let what = k.replacingOccurrences(of: "_", with: " ")
-            if saved[k + "_not_regular"]?.stringValue == "true" {
+            if saved[k + "_not_regular"] == "true" {
                 throw CLIError("\(path): the run read its \(what) from a pipe or device, which cannot be read again: a run can be resumed only when its data came from regular files")
             }
             guard FileManager.default.fileExists(atPath: path) else {
@@ -455,7 +454,7 @@ struct TrainCommand: ParsableCommand {
             files.append(path)
             sums.append(sum)
         }
-        let replace = saved["replace_invalid"]?.stringValue == "true"
+        let replace = saved["replace_invalid"] == "true"
         let sourceVocabulary = try Vocabulary(contentsOf: URL(fileURLWithPath: checkpoint.sourceVocabularyPath))
         let targetVocabulary = try Vocabulary(contentsOf: URL(fileURLWithPath: checkpoint.targetVocabularyPath))
         let progress = ProgressPrinter()
@@ -472,7 +471,7 @@ struct TrainCommand: ParsableCommand {
         let trainer = try Trainer(options: options, runConfig: runConfig, data: data, runDirectory: dir,
                                   progress: progress, lock: lock)
         trainer.dataFingerprint = Self.fingerprint(files, fingerprints, replaceInvalid: replace)
-        if case .array(let a)? = checkpoint.state.extra["arguments"] { trainer.arguments = a.compactMap(\.stringValue) }
+        if let a = checkpoint.state.arguments { trainer.arguments = a }
         try trainer.restore(from: checkpoint)
         if checkpoint.state.finished != nil { trainer.reopen() }
         let longer = options.epochs != savedEpochs ? " (--epochs \(savedEpochs) → \(options.epochs))" : ""

@@ -1,6 +1,6 @@
 import Foundation
 import XCTest
-import Seq2Seq
+@testable import Seq2Seq
 
 /// Checks shared by the hostile-input tests.
 enum Hostile {

@@ -44,7 +44,7 @@ final class InterruptionTests: XCTestCase {
             let proc = try start(args(p, out) + options)
             let log = out.appendingPathComponent("log.jsonl").path
             let deadline = Date().addingTimeInterval(300)
-            while Date() < deadline, !(((try? TrainingLog.read(log)) ?? []).contains { $0["global_step"] == .int(k) }) {
+            while Date() < deadline, !(((try? TrainingLog.read(log)) ?? []).contains { if case .step(let r) = $0 { r.globalStep == k } else { false } }) {
                 usleep(5_000)
             }
             kill(proc.processIdentifier, SIGKILL)

@@ -268,14 +268,15 @@ final class OutputSafetyTests: XCTestCase {
 
     // MARK: - I/O errors are errors
 
-    /// An error Foundation raises (here: reading a run's log.jsonl that is a directory) is one
-    /// line `PATH: reason`, not an `Error Domain=NSCocoaErrorDomain …` dump.
+    /// An I/O error (here: reading a run's log.jsonl that is a directory, which `report` reads
+    /// through `TrainingLog.read` and `FileIO`) is one line `PATH: reason`, not an
+    /// `Error Domain=NSCocoaErrorDomain …` dump.
     func testFoundationErrorsAreOneLineWithThePath() throws {
         let dir = try CLI.temporaryDirectory(self)
         let run = dir.appendingPathComponent("run")
         try FileManager.default.createDirectory(at: run.appendingPathComponent("log.jsonl"), withIntermediateDirectories: true)
         let r = try CLI.run(["report", run.path, "--output", dir.appendingPathComponent("r.html").path])
-        Hostile.assertCleanFailure(r, mentions: [run.appendingPathComponent("log.jsonl").path + ": Is a directory"], "report on a directory log")
+        Hostile.assertCleanFailure(r, mentions: [run.appendingPathComponent("log.jsonl").path + ": is a directory, not a file"], "report on a directory log")
         XCTAssertFalse(r.stderr.contains("Domain"), r.stderr)
         XCTAssertFalse(FileManager.default.fileExists(atPath: dir.appendingPathComponent("r.html").path))
     }

@@ -43,7 +43,7 @@ final class RunDirectoryTests: XCTestCase {
         }
     }
 
-    func records(_ run: URL) throws -> [[String: JSONValue]] {
+    func records(_ run: URL) throws -> [RunRecord] {
         try TrainingLog.read(run.appendingPathComponent("log.jsonl").path)
     }
 
@@ -59,7 +59,7 @@ final class RunDirectoryTests: XCTestCase {
         let run = dir.appendingPathComponent("run")
         let first = try start(args(p, run) + ["--epochs", "200", "--report-every", "1"])
         defer { if first.isRunning { kill(first.processIdentifier, SIGKILL) } }
-        wait { (try? self.records(run).contains { $0["event"] == .string("step") }) ?? false }
+        wait { (try? self.records(run).contains { $0.event == "step" }) ?? false }
         for second in [args(p, run), args(p, run) + ["--overwrite"], ["train", "--resume", run.path]] {
             let r = try CLI.run(second)
             XCTAssertEqual(r.status, 1, r.stderr)
@@ -70,7 +70,7 @@ final class RunDirectoryTests: XCTestCase {
         first.interrupt()
         first.waitUntilExit()
         XCTAssertEqual(first.terminationStatus, 130)
-        XCTAssertEqual(try records(run).filter { $0["event"] == .string("start") }.count, 1)
+        XCTAssertEqual(try records(run).filter { $0.event == "start" }.count, 1)
     }
 
     /// `--output` on a run refuses and changes nothing; `--overwrite` replaces the run and
@@ -94,7 +94,7 @@ final class RunDirectoryTests: XCTestCase {
 
         let over = try CLI.run(args(p, run) + ["--epochs", "1", "--seed", "2", "--overwrite"])
         XCTAssertEqual(over.status, 0, over.stderr)
-        XCTAssertEqual(try records(run).filter { $0["event"] == .string("start") }.count, 1)
+        XCTAssertEqual(try records(run).filter { $0.event == "start" }.count, 1)
         XCTAssertNotEqual(try bytes(run.appendingPathComponent("last/model.safetensors")), model)
         XCTAssertEqual(try String(contentsOf: note, encoding: .utf8), "mine\n")
     }
@@ -206,8 +206,8 @@ final class RunDirectoryTests: XCTestCase {
         let expected = try bytes(reference.appendingPathComponent("last/model.safetensors"))
         let expectedBest = try bytes(reference.appendingPathComponent("best/model.safetensors"))
         func epochs(_ run: URL) throws -> [String] {
-            try records(run).filter { $0["event"] == .string("epoch") }
-                .map { "\($0["epoch"]!) \($0["valid_metric"]!) \($0["train_loss"]!) \($0["best"]!)" }
+            try records(run).compactMap { if case .epoch(let e) = $0 { e } else { nil } }
+                .map { "\($0.epoch) \($0.validMetric!) \($0.trainLoss!) \($0.best!)" }
         }
         let expectedEpochs = try epochs(reference)
         XCTAssertEqual(expectedEpochs.count, 2)
@@ -308,21 +308,21 @@ final class RunDirectoryTests: XCTestCase {
         XCTAssertEqual(try bytes(run.appendingPathComponent("log.jsonl")), log, "a resume with nothing to do wrote")
         r = try CLI.run(["train", "--resume", run.path, "--epochs", "2", "--learning-rate", "0.002", "--threads", "2"])
         XCTAssertEqual(r.status, 0, r.stderr)
-        XCTAssertEqual(try records(run).filter { $0["event"] == .string("epoch") }.count, 2)
+        XCTAssertEqual(try records(run).filter { $0.event == "epoch" }.count, 2)
 
         // Patience: a run that stopped early stays stopped.
         let patient = dir.appendingPathComponent("patient")
         r = try CLI.run(args(p, patient) + ["--epochs", "5", "--patience", "1", "--learning-rate", "1e-12"])
         XCTAssertEqual(r.status, 0, r.stderr)
         XCTAssertTrue(r.stderr.contains("no improvement for 1 epochs"), r.stderr)
-        let done = try records(patient).filter { $0["event"] == .string("epoch") }.count
+        let done = try records(patient).filter { $0.event == "epoch" }.count
         XCTAssertLessThan(done, 5)
         for _ in 0..<2 {
             r = try CLI.run(["train", "--resume", patient.path])
             XCTAssertEqual(r.status, 0)
             XCTAssertTrue(r.stderr.contains("has finished"), r.stderr)
         }
-        XCTAssertEqual(try records(patient).filter { $0["event"] == .string("epoch") }.count, done)
+        XCTAssertEqual(try records(patient).filter { $0.event == "epoch" }.count, done)
 
         // A pipe.
         let piped = dir.appendingPathComponent("piped")
@@ -353,7 +353,7 @@ final class RunDirectoryTests: XCTestCase {
             let err = dir.appendingPathComponent("stderr-\(name).txt")
             let proc = try start(args(p, cut) + options, stderr: err)
             // Global step 3 is the first step of epoch 2, the first pure REINFORCE epoch.
-            wait { ((try? self.records(cut)) ?? []).contains { $0["event"] == .string("step") && $0["global_step"] == .int(3) } }
+            wait { ((try? self.records(cut)) ?? []).contains { if case .step(let r) = $0 { r.globalStep == 3 } else { false } } }
             kill(proc.processIdentifier, signal)
             proc.waitUntilExit()
             XCTAssertEqual(proc.terminationReason, .exit, name)
@@ -386,6 +386,6 @@ final class RunDirectoryTests: XCTestCase {
             XCTAssertTrue(says.contains(run.appendingPathComponent("last").path), String(says))
             XCTAssertNoThrow(try TrainedModel(directory: run.appendingPathComponent("last").path))
         }
-        XCTAssertTrue(try records(run).contains { $0["event"] == .string("skipped_step") })
+        XCTAssertTrue(try records(run).contains { $0.event == "skipped_step" })
     }
 }

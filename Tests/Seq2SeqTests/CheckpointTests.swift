@@ -33,8 +33,11 @@ final class CheckpointTests: XCTestCase {
         _ = v.record(0.123456789012345, epoch: 2)
         _ = v.record(0.1, epoch: 3)
         var s = TrainerState(learningRate: 0.2 / 1.2 / 1.2, validation: v,
-                             randomStates: ["dropout": UInt64.max, "batches": 0x8000_0000_0000_0001, "sampling": 12_345_678_901_234_567_890],
-                             extra: ["mixerStage": 3, "suffix": 0.25, "algorithm": "mixer"])
+                             randomStates: ["dropout": UInt64.max, "batches": 0x8000_0000_0000_0001, "sampling": 12_345_678_901_234_567_890])
+        s.options = .object(["objective": "mixer", "learningRate": 0.001, "mixerDelta": 3])
+        s.epochAccumulator = EpochAccumulator(count: 17, skipped: 1, lossSum: 12.5, lossCount: 16, tokens: 900, seconds: 3.25)
+        s.dataFingerprint = ["train_source": "data/train.src", "train_source_sha256": String(repeating: "ab", count: 32)]
+        s.arguments = ["--objective", "mixer", "--epochs", "8"]
         s.epoch = 4
         s.step = 17
         s.globalStep = 1234
@@ -69,7 +72,9 @@ final class CheckpointTests: XCTestCase {
         XCTAssertEqual(c.state.randomStates["dropout"], UInt64.max)
         XCTAssertEqual(c.state.randomStates["sampling"], 12_345_678_901_234_567_890)
         XCTAssertEqual(c.state.learningRate.bitPattern, (0.2 / 1.2 / 1.2).bitPattern)
-        XCTAssertEqual(c.state.extra["mixerStage"], .int(3))
+        XCTAssertEqual(c.state.options, .object(["objective": "mixer", "learningRate": 0.001, "mixerDelta": 3]))
+        XCTAssertEqual(c.state.epochAccumulator?.seconds, 3.25)
+        XCTAssertEqual(c.state.arguments, ["--objective", "mixer", "--epochs", "8"])
         XCTAssertEqual(try c.config(TinyConfig.self), TinyConfig(embedding: 4, hidden: 16, attention: "general"))
         XCTAssertEqual(try String(contentsOfFile: c.targetVocabularyPath, encoding: .utf8), "<pad>\n<unk>\nbonjour\n")
 
@@ -249,5 +254,34 @@ final class CheckpointTests: XCTestCase {
             try Checkpoint.open(dir).loadParameters(into: q)
             XCTAssertEqual(memcmp(new.storage, q.storage, 4 * q.count), 0, "stage \(stage)")
         }
+    }
+}
+
+/// `trainer-state.json` as mixer 0.2.0 wrote it (format 2, the run's options, partial-epoch
+/// sums, data fingerprint and arguments in `extra`) reads into the typed fields, and is
+/// written back with the same layout, so `--resume` of a 0.2.0 run goes on.
+final class TrainerStateFormatTests: XCTestCase {
+    func testReadsAndRewritesA020State() throws {
+        let url = try XCTUnwrap(Bundle.module.url(forResource: "trainer-state-0.2.0-mixer", withExtension: "json", subdirectory: "Resources"))
+        let bytes = try Data(contentsOf: url)
+        let state = try JSONDecoder().decode(TrainerState.self, from: bytes)
+        XCTAssertEqual(state.formatVersion, 2)
+        XCTAssertEqual(state.epoch, 2)
+        XCTAssertEqual(state.arguments?.suffix(4), ["--epochs", "3", "--mixer-delta", "3"])
+        XCTAssertEqual(state.dataFingerprint?["train_source"], "/tmp/rec/train.src")
+        XCTAssertEqual(state.dataFingerprint?["train_source_sha256"]?.count, 64)
+        XCTAssertEqual(state.epochAccumulator?.count, 13)
+        XCTAssertEqual(state.epochAccumulator?.rewardSum, 6.060390517115593)
+        XCTAssertEqual(state.epochAccumulator?.tokens, 3470)
+        guard case .object(let options)? = state.options else { return XCTFail("no options") }
+        XCTAssertEqual(options["objective"], "mixer")
+        // The options decode as a resume decodes them.
+        let decoded = try JSONDecoder().decode(TrainerOptions.self, from: Data(state.options!.serialized().utf8))
+        XCTAssertEqual(decoded.objective, .mixer)
+        XCTAssertEqual(decoded.mixerDelta, 3)
+        // Written back: the same JSON tree (key for key, value for value).
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+        XCTAssertEqual(try JSONValue.parse(Array(encoder.encode(state))), try JSONValue.parse(Array(bytes)))
     }
 }

@@ -175,11 +175,15 @@ final class TrainerTests: XCTestCase {
             let summary = try tr.train()
             XCTAssertEqual(summary.epochs, 3)
             let log = try TrainingLog.read(tr.run.log)
-            let epochs = log.filter { $0["event"] == .string("epoch") }
-            XCTAssertEqual(epochs.count, 3, "\(objective)")
-            XCTAssertNotNil(epochs.last?["valid_rouge2"])
-            if objective == .mixer || objective == .scst { XCTAssertNotNil(epochs.last?["mean_reward"], "\(objective)") }
-            if objective == .mixer { XCTAssertNotNil(epochs.last?["baseline_mse"]) }
+            let epochs = log.compactMap { if case .epoch(let e) = $0 { e } else { nil } }
+            XCTAssertEqual(epochs.map(\.epoch), [1, 2, 3], "\(objective)")
+            XCTAssertNotNil(epochs.last?.validROUGE2)
+            if objective == .mixer || objective == .scst { XCTAssertNotNil(epochs.last?.meanReward, "\(objective)") }
+            if objective == .mixer { XCTAssertNotNil(epochs.last?.baselineMSE) }
+            // Step records count epochs from 1, as epoch records do.
+            let steps = log.compactMap { if case .step(let r) = $0 { r } else { nil } }
+            XCTAssertFalse(steps.isEmpty, "\(objective)")
+            XCTAssertEqual(Set(steps.map(\.epoch)), [1, 2, 3], "\(objective)")
             XCTAssertTrue(FileManager.default.fileExists(atPath: tr.run.last + "/model.safetensors"))
             XCTAssertNoThrow(try TrainedModel(directory: tr.run.path))
         }
@@ -189,8 +193,8 @@ final class TrainerTests: XCTestCase {
     func testXENTLearns() throws {
         let tr = try makeTrainer(.xent, epochs: 40, size: 24) { $0.learningRate = 0.01 }
         _ = try tr.train()
-        let log = try TrainingLog.read(tr.run.log).filter { $0["event"] == .string("epoch") }
-        let first = log.first?["train_loss"]?.doubleValue ?? 0, last = log.last?["train_loss"]?.doubleValue ?? 0
+        let log = try TrainingLog.read(tr.run.log).compactMap { if case .epoch(let e) = $0 { e } else { nil } }
+        let first = log.first?.trainLoss ?? 0, last = log.last?.trainLoss ?? 0
         XCTAssertLessThan(last, first * 0.3, "loss \(first) → \(last)")
     }
 
@@ -288,6 +292,6 @@ final class TrainerTests: XCTestCase {
         XCTAssertTrue(zip(after, before).allSatisfy { $0 == $1 || ($0.isNaN && $1.isNaN) }, "an update was applied")
         XCTAssertFalse(FileManager.default.fileExists(atPath: tr.run.last), "non-finite weights must never be saved")
         let log = try TrainingLog.read(tr.run.log)
-        XCTAssertEqual(log.filter { $0["event"] == .string("skipped_step") }.count, 2)
+        XCTAssertEqual(log.filter { if case .skippedStep = $0 { true } else { false } }.count, 2)
     }
 }

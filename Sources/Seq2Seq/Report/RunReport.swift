@@ -3,90 +3,63 @@ import Foundation
 /// A training run read back from its directory, for `mixer-cli report`.
 ///
 /// A run directory holds `log.jsonl` (one JSON object a line, written by the trainer) and the
-/// checkpoints `last/` and `best/`. The report reads these kinds of record, told apart by their
-/// `"event"` key:
-/// - `"start"`: the run's configuration: `"arguments"` (the command-line arguments after
-///   `train`, written by newer trainers), `"config"` and `"options"` (the saved settings, nested
-///   objects of scalars) and `"data"` (pair and vocabulary counts);
-/// - `"epoch"`: the per-epoch figures: `train_loss`, `valid_loss`, `valid_ppl`, `valid_bleu`
-///   (0–100), `valid_rouge1/2/L/Lsum` (F, 0–1), `valid_metric` (named by `metric`), `best`,
-///   `lr`, `tokens_per_s`, the stage (`stage`: xent, mixer, reinforce, dad, scst) and MIXER's
-///   `s`, `mean_reward`, `baseline_mse`, and the degeneration figures `repeated_bigrams`,
-///   `distinct1`, `distinct2`, `length_ratio`, `no_eos`;
-/// - `"samples"`: sample outputs at an epoch: `items` of `source`, `reference`, `greedy`, `beam`.
-/// Unknown keys and records are ignored, so older logs still render.
+/// checkpoints `last/` and `best/`. The log is read with ``TrainingLog/read(_:)``, the same
+/// types the trainer writes (``RunRecord``), so a renamed key cannot empty a chart unnoticed.
+/// The report uses these kinds of record:
+/// - ``RunStartRecord``: the run's configuration: `arguments` (the command-line arguments after
+///   `train`), `config` and `options` (the saved settings, nested objects of scalars) and
+///   `data` (pair and vocabulary counts);
+/// - ``EpochRecord``: the per-epoch figures (losses, scores, throughput, stage, MIXER's `s`,
+///   REINFORCE's reward and baseline error, degeneration figures);
+/// - ``SamplesRecord``: sample outputs at an epoch.
+/// Other kinds are skipped, and missing fields leave gaps, so logs of 0.2.0 still render.
 public struct RunLog {
     /// The name shown in the legend: the directory's last path component.
     public var name: String
-    /// The per-epoch records, in file order; only numeric fields are kept (booleans as 0/1).
-    public var epochs: [[String: Double]]
-    /// String fields of epoch records (`stage`, `metric`).
-    public var epochLabels: [[String: String]]
-    /// Sample sets: (epoch, items).
-    public var samples: [(epoch: Int, items: [[String: String]])]
+    /// The epoch records, in file order.
+    public var epochs: [EpochRecord]
+    /// Sample sets, in file order.
+    public var samples: [SamplesRecord]
     /// The saved settings of the start record, flattened to dotted keys
     /// (`options.learningRate`, `config.model.hiddenSize`), values as text.
     public var configuration: [(key: String, value: String)]
     /// The exact command-line arguments after `train` (without `--output`), when the log
     /// records them.
     public var arguments: [String]?
-    /// The start record's `data` counts (`train_pairs`, `source_vocabulary`, …).
-    public var dataCounts: [String: Double]
+    /// The start record's data counts.
+    public var dataCounts: DataCounts
 
     /// Reads `directory/log.jsonl`.
     /// - Throws: ``RunReportError`` naming the file and line of a bad record.
     public init(directory: URL) throws {
         name = directory.standardizedFileURL.lastPathComponent
         epochs = []
-        epochLabels = []
         samples = []
         configuration = []
-        dataCounts = [:]
+        dataCounts = DataCounts()
         let logURL = directory.appendingPathComponent("log.jsonl")
         guard FileManager.default.fileExists(atPath: logURL.path) else {
             throw RunReportError("\(directory.path): not a run directory (no log.jsonl)")
         }
-        let data = try Data(contentsOf: logURL)
-        var lineNumber = 0
-        for raw in data.split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: false) {
-            lineNumber += 1
-            if raw.allSatisfy({ $0 == 0x20 || $0 == 0x0D }) { continue }
-            guard let obj = (try? JSONSerialization.jsonObject(with: Data(raw))) as? [String: Any] else {
-                // A run killed mid-write can leave a torn last line: ignore it, reject others.
-                if lineNumber >= data.split(separator: UInt8(ascii: "\n")).count { continue }
-                throw RunReportError("\(logURL.path):\(lineNumber): not a JSON object")
-            }
-            switch obj["event"] as? String {
-            case "start":
-                // Re-read with JSONValue, which keeps booleans apart from numbers.
-                guard case .object(let start)? = try? JSONValue.parse(Array(raw)) else { continue }
+        let records: [RunRecord]
+        do { records = try TrainingLog.read(logURL.path) } catch let e as CheckpointError {
+            throw RunReportError(e.description)
+        }
+        for record in records {
+            switch record {
+            case .start(let start):
                 configuration = []
-                for section in ["config", "options"] {
-                    if case .object(let d)? = start[section] { Self.flatten(d, prefix: section, into: &configuration) }
+                for (section, tree) in [("config", start.config), ("options", start.options)] {
+                    if case .object(let d)? = tree { Self.flatten(d, prefix: section, into: &configuration) }
                 }
-                if case .array(let a)? = start["arguments"] {
-                    let words = a.compactMap { v -> String? in if case .string(let s) = v { return s } else { return nil } }
-                    arguments = words.isEmpty ? nil : words  // (a trainer run from code records none)
+                if let a = start.arguments {
+                    arguments = a.isEmpty ? nil : a  // (a trainer run from code records none)
                 }
-                if case .object(let d)? = start["data"] {
-                    for (k, v) in d {
-                        if case .int(let n) = v { dataCounts[k] = Double(n) } else if case .double(let x) = v { dataCounts[k] = x }
-                    }
-                }
-            case "epoch":
-                var nums: [String: Double] = [:], labels: [String: String] = [:]
-                for (k, v) in obj {
-                    if let n = v as? NSNumber { nums[k] = n.doubleValue }  // (JSON booleans read as 0/1)
-                    else if let s = v as? String { labels[k] = s }
-                }
-                epochs.append(nums)
-                epochLabels.append(labels)
-            case "samples":
-                let epoch = (obj["epoch"] as? NSNumber)?.intValue ?? 0
-                let items = (obj["items"] as? [[String: Any]] ?? []).map { item in
-                    item.compactMapValues { $0 as? String }
-                }
-                samples.append((epoch, items))
+                if let d = start.data { dataCounts = d }
+            case .epoch(let e):
+                epochs.append(e)
+            case .samples(let s):
+                samples.append(s)
             default:
                 continue
             }
@@ -145,10 +118,10 @@ public struct RunLog {
     }
 
     /// The series (epoch, value × scale) of a numeric field, skipping epochs that lack it.
-    public func series(_ key: String, scale: Double = 1) -> [(x: Double, y: Double)] {
+    public func series(_ key: KeyPath<EpochRecord, Double?>, scale: Double = 1) -> [(x: Double, y: Double)] {
         epochs.compactMap { e in
-            guard let y = e[key], let x = e["epoch"] else { return nil }
-            return (x, y * scale)
+            guard let y = e[keyPath: key] else { return nil }
+            return (Double(e.epoch), y * scale)
         }
     }
 
@@ -156,10 +129,10 @@ public struct RunLog {
     /// (a new stage starts where either changes).
     public var stages: [(epoch: Double, stage: String, s: Int?)] {
         var out: [(epoch: Double, stage: String, s: Int?)] = []
-        for (i, e) in epochs.enumerated() {
-            guard let x = e["epoch"] else { continue }
-            let stage = epochLabels[i]["stage"] ?? ""
-            let s = e["s"].map { Int($0) }
+        for e in epochs {
+            let x = Double(e.epoch)
+            let stage = e.stage ?? ""
+            let s = e.s
             if let last = out.last, last.stage == stage && last.s == s { continue }
             out.append((x, stage, s))
         }
@@ -192,7 +165,7 @@ public struct RunLog {
     public var stageSummary: String {
         let st = stages
         guard !st.isEmpty else { return "" }
-        let lastEpoch = epochs.compactMap { $0["epoch"] }.max() ?? st.last!.epoch
+        let lastEpoch = epochs.map { Double($0.epoch) }.max() ?? st.last!.epoch
         func span(_ from: Double, _ to: Double) -> String {
             to > from ? "epochs \(Int(from))–\(Int(to))" : "epoch \(Int(from))"
         }
@@ -219,7 +192,7 @@ public struct RunLog {
     public var objective: String? { configuration.first { $0.key == "options.objective" }?.value }
 
     /// The validation metric's name (`metric` in the epoch records), or "metric".
-    public var metricName: String { epochLabels.last?["metric"] ?? "metric" }
+    public var metricName: String { epochs.last?.metric ?? "metric" }
 
     /// How `valid_metric` is shown: ROUGE ×100 (like BLEU), BLEU and perplexity as they are.
     public var metricScale: Double { metricName.hasPrefix("rouge") ? 100 : 1 }
@@ -249,15 +222,15 @@ public struct RunReport {
 
     public init(runs: [RunLog]) { self.runs = runs }
 
-    /// One chart: its title, its figures (epoch-record key and the label of its line style)
+    /// One chart: its title, its figures (epoch-record field and the label of its line style)
     /// and the factor the values are shown multiplied by.
     public struct Chart {
         public var title: String
-        public var figures: [(key: String, label: String)]
+        public var figures: [(key: KeyPath<EpochRecord, Double?>, label: String)]
         public var scale: Double
         /// Drawn only when some run's values change (a constant learning rate says nothing).
         public var onlyIfChanging: Bool
-        init(_ title: String, _ figures: [(String, String)], scale: Double = 1, onlyIfChanging: Bool = false) {
+        init(_ title: String, _ figures: [(KeyPath<EpochRecord, Double?>, String)], scale: Double = 1, onlyIfChanging: Bool = false) {
             self.title = title
             self.figures = figures.map { (key: $0.0, label: $0.1) }
             self.scale = scale
@@ -267,16 +240,16 @@ public struct RunReport {
 
     /// The charts drawn, in order; each is drawn when at least one run has its figures.
     public static let charts: [Chart] = [
-        Chart("Loss (nats per target token)", [("train_loss", "train"), ("valid_loss", "validation")]),
-        Chart("Validation perplexity", [("valid_ppl", "perplexity")]),
-        Chart("Validation BLEU (0–100)", [("valid_bleu", "BLEU")]),
-        Chart("Validation ROUGE F (×100)", [("valid_rouge1", "ROUGE-1"), ("valid_rouge2", "ROUGE-2"), ("valid_rougeL", "ROUGE-L")], scale: 100),
-        Chart("REINFORCE mean reward", [("mean_reward", "mean reward")]),
-        Chart("REINFORCE baseline MSE", [("baseline_mse", "baseline MSE")]),
-        Chart("Throughput (target tokens per second)", [("tokens_per_s", "tokens/s")]),
-        Chart("Learning rate", [("lr", "learning rate")], onlyIfChanging: true),
-        Chart("Repeated bigrams and outputs without </s> (%)", [("repeated_bigrams", "repeated bigrams"), ("no_eos", "no </s>")], scale: 100),
-        Chart("Distinct unigrams and bigrams (%)", [("distinct1", "distinct-1"), ("distinct2", "distinct-2")], scale: 100),
+        Chart("Loss (nats per target token)", [(\.trainLoss, "train"), (\.validLoss, "validation")]),
+        Chart("Validation perplexity", [(\.validPerplexity, "perplexity")]),
+        Chart("Validation BLEU (0–100)", [(\.validBLEU, "BLEU")]),
+        Chart("Validation ROUGE F (×100)", [(\.validROUGE1, "ROUGE-1"), (\.validROUGE2, "ROUGE-2"), (\.validROUGEL, "ROUGE-L")], scale: 100),
+        Chart("REINFORCE mean reward", [(\.meanReward, "mean reward")]),
+        Chart("REINFORCE baseline MSE", [(\.baselineMSE, "baseline MSE")]),
+        Chart("Throughput (target tokens per second)", [(\.tokensPerSecond, "tokens/s")]),
+        Chart("Learning rate", [(\.learningRate, "learning rate")], onlyIfChanging: true),
+        Chart("Repeated bigrams and outputs without </s> (%)", [(\.repeatedBigrams, "repeated bigrams"), (\.noEOS, "no </s>")], scale: 100),
+        Chart("Distinct unigrams and bigrams (%)", [(\.distinct1, "distinct-1"), (\.distinct2, "distinct-2")], scale: 100),
     ]
 
     /// The colour of run `i`: the same in every chart and in the legend.
@@ -287,11 +260,13 @@ public struct RunReport {
     /// validation fields get a chart of `valid_metric` instead of BLEU and ROUGE.
     public func svgCharts() -> [String] {
         var specs = Self.charts
-        let hasScores = runs.contains { r in r.epochs.contains { e in e.keys.contains { $0 == "valid_bleu" || $0.hasPrefix("valid_rouge") } } }
+        let hasScores = runs.contains { r in
+            r.epochs.contains { e in [e.validBLEU, e.validROUGE1, e.validROUGE2, e.validROUGEL, e.validROUGELsum].contains { $0 != nil } }
+        }
         if !hasScores {
             let names = Set(runs.map(\.metricName)).sorted().joined(separator: ", ")
             let scaled = runs.contains { $0.metricScale != 1 }
-            specs.insert(Chart("Validation \(names)\(scaled ? " (×100)" : "")", [("valid_metric", names)]), at: 2)
+            specs.insert(Chart("Validation \(names)\(scaled ? " (×100)" : "")", [(\.validMetric, names)]), at: 2)
         }
         var out: [String] = []
         for spec in specs {
@@ -299,7 +274,7 @@ public struct RunReport {
             var changing = false
             for (f, figure) in spec.figures.enumerated() {
                 for (r, run) in runs.enumerated() {
-                    let scale = figure.key == "valid_metric" ? run.metricScale : spec.scale
+                    let scale = figure.key == \EpochRecord.validMetric ? run.metricScale : spec.scale
                     let pts = run.series(figure.key, scale: scale)
                     guard !pts.isEmpty else { continue }
                     if Set(pts.map(\.y)).count > 1 { changing = true }
@@ -388,16 +363,16 @@ public struct RunReport {
 
     /// Last-epoch figures per run: (column title, value of a run).
     func summaryColumns() -> [(String, (RunLog) -> Double?)] {
-        func last(_ k: String, _ scale: Double = 1) -> (RunLog) -> Double? {
-            { run in run.epochs.last(where: { $0[k] != nil })?[k].map { $0 * scale } }
+        func last(_ k: KeyPath<EpochRecord, Double?>, _ scale: Double = 1) -> (RunLog) -> Double? {
+            { run in run.epochs.last(where: { $0[keyPath: k] != nil })?[keyPath: k].map { $0 * scale } }
         }
         return [
-            ("epochs", { run in run.epochs.compactMap { $0["epoch"] }.max() }),
-            ("train loss", last("train_loss")), ("valid perplexity", last("valid_ppl")),
-            ("BLEU", last("valid_bleu")), ("ROUGE-1", last("valid_rouge1", 100)), ("ROUGE-2", last("valid_rouge2", 100)),
-            ("ROUGE-L", last("valid_rougeL", 100)), ("mean reward", last("mean_reward")),
-            ("repeated bigrams %", last("repeated_bigrams", 100)), ("distinct-2 %", last("distinct2", 100)),
-            ("length ratio", last("length_ratio")), ("no </s> %", last("no_eos", 100)),
+            ("epochs", { run in run.epochs.map { Double($0.epoch) }.max() }),
+            ("train loss", last(\.trainLoss)), ("valid perplexity", last(\.validPerplexity)),
+            ("BLEU", last(\.validBLEU)), ("ROUGE-1", last(\.validROUGE1, 100)), ("ROUGE-2", last(\.validROUGE2, 100)),
+            ("ROUGE-L", last(\.validROUGEL, 100)), ("mean reward", last(\.meanReward)),
+            ("repeated bigrams %", last(\.repeatedBigrams, 100)), ("distinct-2 %", last(\.distinct2, 100)),
+            ("length ratio", last(\.lengthRatio)), ("no </s> %", last(\.noEOS, 100)),
         ]
     }
 
@@ -446,10 +421,10 @@ public struct RunReport {
                 h += " <\(tag) class=\"arg\">\(escapeXML(g.text))</\(tag)>"
             }
             h += "</code>\n"
-            if let p = run.dataCounts["train_pairs"], let v = run.dataCounts["valid_pairs"] {
-                var facts = "\(SVGLineChart.format(p)) training pairs, \(SVGLineChart.format(v)) validation pairs"
-                if let s = run.dataCounts["source_vocabulary"], let t = run.dataCounts["target_vocabulary"] {
-                    facts += "; vocabularies of \(SVGLineChart.format(s)) source and \(SVGLineChart.format(t)) target words"
+            if let p = run.dataCounts.trainPairs, let v = run.dataCounts.validPairs {
+                var facts = "\(SVGLineChart.format(Double(p))) training pairs, \(SVGLineChart.format(Double(v))) validation pairs"
+                if let s = run.dataCounts.sourceVocabulary, let t = run.dataCounts.targetVocabulary {
+                    facts += "; vocabularies of \(SVGLineChart.format(Double(s))) source and \(SVGLineChart.format(Double(t))) target words"
                 }
                 h += "<p class=\"small\">\(facts).</p>\n"
             }
@@ -490,10 +465,10 @@ public struct RunReport {
             let set = run.samples[i]
             h += "<h3>epoch \(set.epoch)</h3><table class=\"samples\"><tr><th>source</th><th>reference</th><th>greedy</th><th>beam</th></tr>"
             for item in set.items {
-                let src = item["source"] ?? ""
+                let src = item.source
                 let shortSrc = src.count > 160 ? String(src.prefix(160)) + "…" : src
-                h += "<tr><td>\(escapeXML(shortSrc))</td><td>\(escapeXML(item["reference"] ?? ""))</td>"
-                h += "<td>\(escapeXML(item["greedy"] ?? ""))</td><td>\(escapeXML(item["beam"] ?? "–"))</td></tr>"
+                h += "<tr><td>\(escapeXML(shortSrc))</td><td>\(escapeXML(item.reference))</td>"
+                h += "<td>\(escapeXML(item.greedy))</td><td>\(escapeXML(item.beam ?? "–"))</td></tr>"
             }
             h += "</table>"
         }
@@ -504,15 +479,15 @@ public struct RunReport {
     public func summary() -> String {
         var lines: [String] = []
         for run in runs {
-            let last = run.epochs.last ?? [:]
+            let last = run.epochs.last ?? EpochRecord(epoch: 0)
             var l = "\(run.name): \(run.epochs.count) epochs"
             if let b = run.bestValid {
                 l += ", best valid \(run.metricName) \(SVGLineChart.format(b.value * run.metricScale)) at epoch \(Int(b.epoch))"
             }
-            if let r = last["mean_reward"] { l += ", last mean reward \(SVGLineChart.format(r))" }
-            if let d = last["distinct2"] { l += ", distinct-2 \(SVGLineChart.format(d * 100))%" }
-            if let r = last["repeated_bigrams"] { l += ", repeated bigrams \(SVGLineChart.format(r * 100))%" }
-            if let e = last["no_eos"] { l += ", no </s> \(SVGLineChart.format(e * 100))%" }
+            if let r = last.meanReward { l += ", last mean reward \(SVGLineChart.format(r))" }
+            if let d = last.distinct2 { l += ", distinct-2 \(SVGLineChart.format(d * 100))%" }
+            if let r = last.repeatedBigrams { l += ", repeated bigrams \(SVGLineChart.format(r * 100))%" }
+            if let e = last.noEOS { l += ", no </s> \(SVGLineChart.format(e * 100))%" }
             lines.append(l)
         }
         return lines.joined(separator: "\n")
@@ -525,7 +500,8 @@ extension RunLog {
         let lowerIsBetter = metricName == "perplexity"
         var best: (Double, Double)? = nil
         for e in epochs {
-            guard let v = e["valid_metric"], v.isFinite, let x = e["epoch"] else { continue }
+            guard let v = e.validMetric, v.isFinite else { continue }
+            let x = Double(e.epoch)
             if best == nil || (lowerIsBetter ? v < best!.0 : v > best!.0) { best = (v, x) }
         }
         return best

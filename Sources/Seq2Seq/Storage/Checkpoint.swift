@@ -24,8 +24,17 @@ public struct TrainerState: Codable, Equatable, Sendable {
     public var divergence: DivergenceGuard
     /// Every random stream's state by purpose ("dropout", "sampling", ...).
     public var randomStates: [String: UInt64]
-    /// Open fields for other stages (MIXER's stage, s, ...); numbers are stored exactly.
-    public var extra: [String: JSONValue]
+    /// The run's ``TrainerOptions`` as saved, a JSON tree decoded only by a resume
+    /// (`Trainer.savedOptions`): a checkpoint whose options this build cannot read (an option
+    /// added since) still decodes and evaluates.
+    public var options: JSONValue?
+    /// The partial epoch's sums, so that a resumed epoch's record covers the whole epoch.
+    var epochAccumulator: EpochAccumulator?
+    /// The data files the run read and their SHA-256, for `--resume` (`train_source`,
+    /// `train_source_sha256`, `train_source_not_regular`, ..., `replace_invalid`).
+    public var dataFingerprint: [String: String]?
+    /// The command-line arguments after `train`, which `--resume` compares its flags with.
+    public var arguments: [String]?
     /// SHA-256 (hex) of each other file in the checkpoint, by file name; filled by `save`.
     public var checksums: [String: String] = [:]
     /// The length of `log.jsonl` covered by this checkpoint: a resumed run cuts the log back
@@ -40,12 +49,23 @@ public struct TrainerState: Codable, Equatable, Sendable {
     public var finished: String? = nil
 
     public init(learningRate: Double, validation: ValidationTracker, divergence: DivergenceGuard = .init(),
-                randomStates: [String: UInt64] = [:], extra: [String: JSONValue] = [:]) {
+                randomStates: [String: UInt64] = [:]) {
         self.learningRate = learningRate
         self.validation = validation
         self.divergence = divergence
         self.randomStates = randomStates
-        self.extra = extra
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case formatVersion, epoch, step, globalStep, learningRate, validation, divergence, randomStates, extra
+        case checksums, logBytes, pendingLog, finished
+    }
+
+    /// The keys of the `extra` object, where the run's options, partial-epoch sums, data
+    /// fingerprint and arguments are stored (the layout of format 2, as 0.2.0 wrote it; other
+    /// keys there are ignored).
+    enum ExtraKeys: String, CodingKey {
+        case options, epochAccumulator = "epoch_accumulator", dataFingerprint = "data", arguments
     }
 
     public init(from decoder: Decoder) throws {
@@ -58,11 +78,36 @@ public struct TrainerState: Codable, Equatable, Sendable {
         validation = try c.decode(ValidationTracker.self, forKey: .validation)
         divergence = try c.decode(DivergenceGuard.self, forKey: .divergence)
         randomStates = try c.decode([String: UInt64].self, forKey: .randomStates)
-        extra = try c.decode([String: JSONValue].self, forKey: .extra)
+        let extra = try c.nestedContainer(keyedBy: ExtraKeys.self, forKey: .extra)
+        options = try extra.decodeIfPresent(JSONValue.self, forKey: .options)
+        epochAccumulator = try extra.decodeIfPresent(EpochAccumulator.self, forKey: .epochAccumulator)
+        dataFingerprint = try extra.decodeIfPresent([String: String].self, forKey: .dataFingerprint)
+        arguments = try extra.decodeIfPresent([String].self, forKey: .arguments)
         checksums = try c.decodeIfPresent([String: String].self, forKey: .checksums) ?? [:]
         logBytes = try c.decodeIfPresent(Int.self, forKey: .logBytes)
         pendingLog = try c.decodeIfPresent([String].self, forKey: .pendingLog) ?? []
         finished = try c.decodeIfPresent(String.self, forKey: .finished)
+    }
+
+    public func encode(to encoder: Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(formatVersion, forKey: .formatVersion)
+        try c.encode(epoch, forKey: .epoch)
+        try c.encode(step, forKey: .step)
+        try c.encode(globalStep, forKey: .globalStep)
+        try c.encode(learningRate, forKey: .learningRate)
+        try c.encode(validation, forKey: .validation)
+        try c.encode(divergence, forKey: .divergence)
+        try c.encode(randomStates, forKey: .randomStates)
+        var extra = c.nestedContainer(keyedBy: ExtraKeys.self, forKey: .extra)
+        try extra.encodeIfPresent(options, forKey: .options)
+        try extra.encodeIfPresent(epochAccumulator, forKey: .epochAccumulator)
+        try extra.encodeIfPresent(dataFingerprint, forKey: .dataFingerprint)
+        try extra.encodeIfPresent(arguments, forKey: .arguments)
+        try c.encode(checksums, forKey: .checksums)
+        try c.encodeIfPresent(logBytes, forKey: .logBytes)
+        try c.encode(pendingLog, forKey: .pendingLog)
+        try c.encodeIfPresent(finished, forKey: .finished)
     }
 
     /// The largest epoch count a run may have (an epoch of 2^63 − 1 must be an error, not an

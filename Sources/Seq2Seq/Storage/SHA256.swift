@@ -11,7 +11,7 @@ import Glibc
 /// Specification: https://nvlpubs.nist.gov/nistpubs/FIPS/NIST.FIPS.180-4.pdf
 ///
 /// - Complexity: O(n) in the number of bytes hashed (64 rounds per 64-byte block).
-public struct SHA256: Sendable {
+struct SHA256: Sendable {
     private static let k: [UInt32] = [
         0x428a2f98, 0x71374491, 0xb5c0fbcf, 0xe9b5dba5, 0x3956c25b, 0x59f111f1, 0x923f82a4, 0xab1c5ed5,
         0xd807aa98, 0x12835b01, 0x243185be, 0x550c7dc3, 0x72be5d74, 0x80deb1fe, 0x9bdc06a7, 0xc19bf174,
@@ -30,10 +30,10 @@ public struct SHA256: Sendable {
     private var totalBytes: UInt64 = 0
 
     /// A fresh hash state.
-    public init() {}
+    init() {}
 
     /// Hashes `bytes` after what was already fed. - Complexity: O(bytes.count).
-    public mutating func update(_ bytes: UnsafeRawBufferPointer) {
+    mutating func update(_ bytes: UnsafeRawBufferPointer) {
         guard let base = bytes.baseAddress, bytes.count > 0 else { return }
         totalBytes &+= UInt64(bytes.count)
         var i = 0
@@ -56,13 +56,13 @@ public struct SHA256: Sendable {
     }
 
     /// Hashes `bytes` after what was already fed.
-    public mutating func update<C: Collection>(_ bytes: C) where C.Element == UInt8 {
+    mutating func update<C: Collection>(_ bytes: C) where C.Element == UInt8 {
         let a = Array(bytes)
         a.withUnsafeBytes { update($0) }
     }
 
     /// The 32-byte digest of everything fed; the state is consumed.
-    public mutating func finalize() -> [UInt8] {
+    mutating func finalize() -> [UInt8] {
         let bitLength = totalBytes &* 8
         var pad: [UInt8] = [0x80]
         let afterOne = (blockCount + 1) % 64
@@ -109,7 +109,7 @@ public struct SHA256: Sendable {
     }
 
     /// The lowercase hexadecimal SHA-256 digest of `bytes` (as `sha256sum` prints it).
-    public static func hex<C: Collection>(_ bytes: C) -> String where C.Element == UInt8 {
+    static func hex<C: Collection>(_ bytes: C) -> String where C.Element == UInt8 {
         var s = SHA256()
         s.update(bytes)
         return hexString(s.finalize())
@@ -117,7 +117,7 @@ public struct SHA256: Sendable {
 
     /// The lowercase hexadecimal SHA-256 digest of the file at `path`, read in 1 MiB pieces.
     /// - Throws: ``CheckpointError`` when the file cannot be read.
-    public static func hex(ofFile path: String) throws -> String {
+    static func hex(ofFile path: String) throws -> String {
         let fd = open(path, O_RDONLY)
         if fd < 0 { throw CheckpointError(path, "cannot open: \(String(cString: strerror(errno)))") }
         defer { close(fd) }

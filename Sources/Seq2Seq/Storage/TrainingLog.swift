@@ -45,15 +45,10 @@ public final class TrainingLog {
 
     deinit { close(fd) }
 
-    /// Appends `record` as one line. - Complexity: O(size of the record).
+    /// Appends `record` as one line (``RunRecord/line``). - Complexity: O(size of the record).
     /// - Throws: ``CheckpointError`` when the write fails (disk full, ...).
-    public func append(_ record: [String: JSONValue]) throws {
-        try appendLine(Self.line(record))
-    }
-
-    /// The line (without its newline) that `append` writes for `record`.
-    static func line(_ record: [String: JSONValue]) -> String {
-        JSONValue.object(record).serialized()
+    public func append(_ record: RunRecord) throws {
+        try appendLine(record.line)
     }
 
     /// Appends one already serialized record (a line without its newline).
@@ -80,26 +75,67 @@ public final class TrainingLog {
         }
     }
 
-    /// Every record of the log at `path`; a torn last line (from a kill) is skipped.
+    /// Every record of the log at `path`, as this build writes them (``runLogFormat``); a torn
+    /// last line (from a kill) is skipped, and records of unknown kinds read as
+    /// ``RunRecord/other(event:)``.
+    ///
+    /// Records written in format 1 (mixer 0.2.0: a `start` or `resume` record without
+    /// `log_format`, and the records after it) are brought to format 2: step records' epochs
+    /// (counted from 0 there) get 1 added; epoch records' `tokens_per_s` reads as
+    /// `tokensPerSecond`.
     /// - Throws: ``CheckpointError`` naming the file and line of a malformed record.
-    public static func read(_ path: String) throws -> [[String: JSONValue]] {
+    /// - Complexity: O(size of the log).
+    public static func read(_ path: String) throws -> [RunRecord] {
         let bytes = try FileIO.readAll(path)
         let lines = bytes.split(separator: 0x0A, omittingEmptySubsequences: false)
-        var out: [[String: JSONValue]] = []
+        var out: [RunRecord] = []
+        var format = runLogFormat
+        let decoder = RunRecord.lineDecoder()
         for (i, line) in lines.enumerated() where !line.isEmpty {
             let isLast = i == lines.count - 1
-            guard case .object(let o)? = try? JSONValue.parse(Array(line)) else {
+            guard case .object? = try? JSONValue.parse(Array(line)) else {
                 if isLast { break }  // torn final line
                 throw CheckpointError("\(path):\(i + 1)", "not a JSON object")
             }
-            out.append(o)
+            var record: RunRecord
+            do { record = try decoder.decode(RunRecord.self, from: Data(line)) } catch {
+                throw CheckpointError("\(path):\(i + 1)", "not a valid \"\(Self.eventName(Array(line)))\" record: \(Self.describe(error))")
+            }
+            switch record {
+            case .start(let r): format = r.logFormat ?? 1
+            case .resume(let r): format = r.logFormat ?? 1
+            case .step(var r) where format < 2:
+                r.epoch += 1
+                record = .step(r)
+            default: break
+            }
+            out.append(record)
         }
         return out
+    }
+
+    /// The `event` of a line that failed to decode, for the error message.
+    static func eventName(_ line: [UInt8]) -> String {
+        if case .object(let o)? = try? JSONValue.parse(line), case .string(let e)? = o["event"] { return e }
+        return "?"
+    }
+
+    /// A decoding error in a sentence: which key, what was wrong.
+    static func describe(_ error: Error) -> String {
+        func path(_ p: [CodingKey]) -> String { p.map(\.stringValue).joined(separator: ".") }
+        switch error as? DecodingError {
+        case .keyNotFound(let k, _)?: return "\"\(k.stringValue)\" is missing"
+        case .typeMismatch(let t, let c)?: return "\"\(path(c.codingPath))\" is not a \(t)"
+        case .valueNotFound(let t, let c)?: return "\"\(path(c.codingPath))\" is null, not a \(t)"
+        case .dataCorrupted(let c)?: return "\"\(path(c.codingPath))\": \(c.debugDescription)"
+        default: return "\(error)"
+        }
     }
 }
 
 /// One progress report of a training run.
 public struct ProgressReport: Equatable, Sendable {
+    /// The epoch under way, from 1.
     public var epoch: Int
     public var epochs: Int
     /// Batches done in this epoch.
@@ -141,25 +177,12 @@ public struct ProgressReport: Equatable, Sendable {
         self.stage = stage
     }
 
-    /// The report as a log record (add your own keys before appending).
-    public var record: [String: JSONValue] {
-        var r: [String: JSONValue] = [
-            "kind": "progress", "epoch": .int(epoch), "epochs": .int(epochs), "step": .int(step), "steps": .int(steps),
-            "global_step": .int(globalStep), "tokens_per_second": .double(targetTokensPerSecond), "loss": .double(loss),
-            "lr": .double(learningRate), "elapsed": .double(elapsed), "stage": .string(stage),
-        ]
-        if let eta { r["eta"] = .double(eta) }
-        if let epochETA { r["eta_epoch"] = .double(epochETA) }
-        if let reward { r["reward"] = .double(reward) }
-        return r
-    }
-
     /// The human-readable line, e.g.
     /// `epoch 2/10  step 150/400  1234 tok/s  loss 3.2100  lr 0.001  elapsed 5m10s  ETA epoch 1m05s, run 1h05m`
     /// (`reward 0.1234` instead of the loss in pure REINFORCE epochs; `≥` before the ETAs while
     /// no validation has been timed).
     public var line: String {
-        var s = "epoch \(epoch + 1)/\(epochs)  step \(step)/\(steps)  "
+        var s = "epoch \(epoch)/\(epochs)  step \(step)/\(steps)  "
         s += "\(Int(targetTokensPerSecond.isFinite ? targetTokensPerSecond.rounded() : 0)) tok/s  "
         if let reward { s += "reward \(String(format: "%.4f", reward))" }
         else { s += "loss \(String(format: "%.4f", loss))" }

@@ -50,10 +50,4 @@ public struct DegenerationStats: Equatable, Sendable {
         lengthRatio = refLen > 0 ? Double(outLen) / Double(refLen) : 0
         noEOS = outputs.isEmpty ? 0 : Double(endedWithEOS.filter { !$0 }.count) / Double(outputs.count)
     }
-
-    /// The figures under the names the training log and the report use.
-    public var logFields: [String: Double] {
-        ["repeated_bigrams": repeatedBigrams, "distinct1": distinct1, "distinct2": distinct2,
-         "length_ratio": lengthRatio, "no_eos": noEOS]
-    }
 }

@@ -42,8 +42,7 @@ extension Trainer {
             let abort = state.divergence.recordSkip(optimizer)
             state.learningRate = optimizer.learningRate
             baselineOptimizer?.learningRate = state.learningRate * options.baselineLearningRateFactor
-            try log.append(["event": .string("skipped_step"), "global_step": .int(state.globalStep),
-                            "reason": .string(problem), "lr": .double(state.learningRate)])
+            try log.append(.skippedStep(SkippedStepRecord(globalStep: state.globalStep, reason: problem, learningRate: state.learningRate)))
             progress.message("warning: \(problem) at step \(state.globalStep): update skipped, learning rate lowered to \(state.learningRate)")
             if abort {
                 throw TrainingError("training diverged: \(options.maxDivergentSteps) updates in a row skipped (the last at global step \(state.globalStep): \(problem)); \(lastCheckpointDescription)")

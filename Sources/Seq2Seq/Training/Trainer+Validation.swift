@@ -7,8 +7,9 @@ extension Trainer {
     struct Validation {
         var metric: Double
         var perplexity: Double
-        var record: [String: JSONValue]
-        var samples: [JSONValue]
+        /// The validation fields of the epoch's record.
+        var record: EpochRecord
+        var samples: [SampleOutput]
     }
 
     /// Greedy output ids (without `</s>`) and whether each row emitted `</s>`, in input order:
@@ -48,12 +49,15 @@ extension Trainer {
         try FileIO.replaceDurably(hypPath, Array((texts.joined(separator: "\n") + "\n").utf8))
         let scores = try FileScorer.score(hypotheses: hypPath, references: [refPath],
                                           options: FileScoringOptions(bleu: BLEU(), rouge: ROUGE()))
-        var record: [String: JSONValue] = [
-            "valid_loss": .double(meanNLL), "valid_ppl": .double(exp(meanNLL)),
-            "metric": .string(options.validationMetric.rawValue),
-        ]
-        if let b = scores.bleu { record["valid_bleu"] = .double(b.score) }
-        for (t, s) in scores.rouge { record["valid_\(t.rawValue)"] = .double(s.f) }
+        var record = EpochRecord(epoch: epoch)
+        record.validLoss = meanNLL
+        record.validPerplexity = exp(meanNLL)
+        record.metric = options.validationMetric.rawValue
+        record.validBLEU = scores.bleu?.score
+        record.validROUGE1 = scores.rouge[.rouge1]?.f
+        record.validROUGE2 = scores.rouge[.rouge2]?.f
+        record.validROUGEL = scores.rouge[.rougeL]?.f
+        record.validROUGELsum = scores.rouge[.rougeLsum]?.f
         let metric: Double
         switch options.validationMetric {
         case .perplexity: metric = exp(meanNLL)
@@ -62,19 +66,18 @@ extension Trainer {
         case .rouge2: metric = scores.rouge[.rouge2]?.f ?? 0
         case .rougeL: metric = scores.rouge[.rougeL]?.f ?? 0
         }
-        record["valid_metric"] = .double(metric)
+        record.validMetric = metric
         let stats = DegenerationStats(outputs: greedy.map(\.ids), endedWithEOS: greedy.map(\.ended),
                                       references: data.validTargets.map { Array($0.dropLast()) })
-        for (k, v) in stats.logFields { record[k] = .double(v) }
+        record.setDegeneration(stats)
         // Sample outputs: greedy, and beam 5 on the same few inputs (cheap at this size).
         let n = min(options.logSamples, texts.count)
         let beams = n == 0 ? [] : SequenceDecoder(model: model).beamSearch(
             sources: Array(data.validSources.prefix(n)), beam: BeamOptions(beamSize: 5),
             options: DecodingOptions(maxLength: steps))
-        let samples: [JSONValue] = (0..<n).map { i in
-            .object(["source": .string(data.validSourceText[i]), "reference": .string(data.validReferenceText[i]),
-                     "greedy": .string(texts[i]),
-                     "beam": .string(beams[i].first.map { detok.detokenize(data.targetVocabulary.decode($0.ids)) } ?? "")])
+        let samples = (0..<n).map { i in
+            SampleOutput(source: data.validSourceText[i], reference: data.validReferenceText[i], greedy: texts[i],
+                         beam: beams[i].first.map { detok.detokenize(data.targetVocabulary.decode($0.ids)) } ?? "")
         }
         return Validation(metric: metric, perplexity: exp(meanNLL), record: record, samples: samples)
     }

@@ -139,8 +139,7 @@ public final class Trainer {
         setComputeThreads(options.threads)
         if state.globalStep == 0 && state.epoch == 0 { try logStart() }
         else {
-            try log.append(["event": .string("resume"), "epoch": .int(state.epoch), "step": .int(state.step),
-                            "global_step": .int(state.globalStep)])
+            try log.append(.resume(RunResumeRecord(epoch: state.epoch, step: state.step, globalStep: state.globalStep)))
         }
         var summary = Summary(epochs: state.epoch, bestMetric: nil, bestEpoch: nil, lastMetric: nil,
                               stoppedEarly: false, interrupted: false, reason: "completed \(options.epochs) epochs")
@@ -171,7 +170,7 @@ public final class Trainer {
                     let stepsLeftInEpoch = Double(perEpoch - state.step)
                     let stepsLeftInRun = Double((options.epochs - epoch) * perEpoch) + stepsLeftInEpoch
                     var report = ProgressReport(
-                        epoch: epoch - 1, epochs: options.epochs, step: state.step, steps: perEpoch, globalStep: state.globalStep,
+                        epoch: epoch, epochs: options.epochs, step: state.step, steps: perEpoch, globalStep: state.globalStep,
                         targetTokensPerSecond: stepSecondsSinceReport > 0 ? Double(tokensSinceReport) / stepSecondsSinceReport : 0,
                         loss: accumulator.meanLoss, learningRate: state.learningRate, elapsed: Date().timeIntervalSince(started),
                         eta: stepsLeftInRun * perStep + Double(options.epochs - epoch + 1) * perValidation, stage: stageName)
@@ -181,9 +180,7 @@ public final class Trainer {
                         report.reward = accumulator.rewardSum / Double(accumulator.rewardCount)
                     }
                     progress.show(report)
-                    var rec = report.record
-                    rec["event"] = .string("step")
-                    try log.append(rec)
+                    try log.append(.step(StepRecord(report)))
                     tokensSinceReport = 0
                     stepSecondsSinceReport = 0
                 }
@@ -207,31 +204,30 @@ public final class Trainer {
             validations += 1
             validationSeconds += Date().timeIntervalSince(validationStarted)
             var record = v.record
-            record["event"] = .string("epoch")
-            record["epoch"] = .int(epoch)
-            record["stage"] = .string(stageName)
-            record["s"] = .int(s)
-            record["lr"] = .double(state.learningRate)
-            record["train_loss"] = .double(accumulator.meanLoss)
-            record["tokens_per_s"] = .double(accumulator.tokensPerSecond)
-            record["steps"] = .int(accumulator.count)
-            record["skipped_steps"] = .int(accumulator.skipped)
+            record.epoch = epoch
+            record.stage = stageName
+            record.s = s
+            record.learningRate = state.learningRate
+            record.trainLoss = accumulator.meanLoss
+            record.tokensPerSecond = accumulator.tokensPerSecond
+            record.steps = accumulator.count
+            record.skippedSteps = accumulator.skipped
             if accumulator.rewardCount > 0 {
-                record["mean_reward"] = .double(accumulator.rewardSum / Double(accumulator.rewardCount))
-                record["advantage_mean"] = .double(accumulator.advantageSum / Double(max(accumulator.advantageCount, 1)))
+                record.meanReward = accumulator.rewardSum / Double(accumulator.rewardCount)
+                record.advantageMean = accumulator.advantageSum / Double(max(accumulator.advantageCount, 1))
                 let m = accumulator.advantageSum / Double(max(accumulator.advantageCount, 1))
-                record["advantage_std"] = .double(sqrt(max(0, accumulator.advantageSquares / Double(max(accumulator.advantageCount, 1)) - m * m)))
+                record.advantageStd = sqrt(max(0, accumulator.advantageSquares / Double(max(accumulator.advantageCount, 1)) - m * m))
             }
-            if accumulator.baselineCount > 0 { record["baseline_mse"] = .double(accumulator.baselineSSE / Double(accumulator.baselineCount)) }
+            if accumulator.baselineCount > 0 { record.baselineMSE = accumulator.baselineSSE / Double(accumulator.baselineCount) }
             // A non-finite validation is divergence: the epoch is not saved, nor called best.
             guard v.perplexity.isFinite && v.metric.isFinite else {
-                record["diverged"] = .bool(true)
-                try log.append(record)
+                record.diverged = true
+                try log.append(.epoch(record))
                 throw TrainingError("training diverged: the validation perplexity after epoch \(epoch) is \(v.perplexity) (\(options.validationMetric.rawValue) \(v.metric)); this epoch was not saved; \(lastCheckpointDescription)")
             }
             let improved = state.validation.record(v.metric, epoch: epoch)
             summary.lastMetric = v.metric
-            record["best"] = .bool(improved)
+            record.best = improved
             // Learning-rate schedule on plateau (SGD's divide-by-1.2 by default).
             let plateau = PlateauSchedule(options)
             if !improved && plateau.isActive {
@@ -249,9 +245,8 @@ public final class Trainer {
             if summary.stoppedEarly || epoch >= options.epochs { state.finished = summary.reason }
             // The epoch's records are appended after the checkpoint is in place, so the log
             // never reports a best epoch that best/ does not hold yet.
-            let samples: [String: JSONValue] = ["event": .string("samples"), "epoch": .int(epoch), "items": .array(v.samples)]
-            var pending = [TrainingLog.line(record), TrainingLog.line(samples)]
-            if state.finished != nil { pending.append(TrainingLog.line(endRecord(reason: summary.reason))) }
+            var pending = [RunRecord.epoch(record).line, RunRecord.samples(SamplesRecord(epoch: epoch, items: v.samples)).line]
+            if state.finished != nil { pending.append(endRecord(reason: summary.reason).line) }
             try save(isBest: improved, pending: pending)
             progress.message(epochSummary(epoch: epoch, stage: stageName, s: s, seconds: Date().timeIntervalSince(epochStarted),
                                           record: record, improved: improved))
@@ -266,10 +261,8 @@ public final class Trainer {
     }
 
     /// The log's last record of a run (or of one of its sessions, when interrupted).
-    func endRecord(reason: String) -> [String: JSONValue] {
-        ["event": .string("end"), "reason": .string(reason),
-         "best_metric": state.validation.best.map { .double($0) } ?? .null,
-         "best_epoch": state.validation.bestEpoch.map { .int($0) } ?? .null]
+    func endRecord(reason: String) -> RunRecord {
+        .end(EndRecord(reason: reason, bestMetric: state.validation.best, bestEpoch: state.validation.bestEpoch))
     }
 
     /// The console's line at the end of an epoch: a timestamp, the epoch's duration, the
@@ -279,7 +272,7 @@ public final class Trainer {
     /// `[2026-12-07 13:05:12] epoch 2/10 (45s)  mixer s=6  loss 3.2100  reward 0.1234
     /// baseline MSE 0.0045  sampled 62%  |  valid ppl 24.10  BLEU 7.06  ROUGE-1 27.21
     /// ROUGE-2 11.13  ROUGE-L 25.00  (best ROUGE-2)`.
-    func epochSummary(epoch: Int, stage: String, s: Int, seconds: Double, record: [String: JSONValue], improved: Bool) -> String {
+    func epochSummary(epoch: Int, stage: String, s: Int, seconds: Double, record: EpochRecord, improved: Bool) -> String {
         let stamp = Self.timestamp.string(from: Date())
         var line = "[\(stamp)] epoch \(epoch)/\(options.epochs) (\(ProgressReport.duration(seconds)))  \(stage)"
         if options.objective == .mixer { line += " s=\(s)" }
@@ -293,10 +286,10 @@ public final class Trainer {
         let sampled = objective.sampledFraction(s: s, globalStep: state.globalStep)
         if let sampled, sampled > 0 { line += String(format: "  sampled %.0f%%", 100 * sampled) }
         line += "  |  valid"
-        if let ppl = record["valid_ppl"]?.doubleValue { line += String(format: " ppl %.2f", ppl) }
-        for (key, name) in [("valid_bleu", "BLEU"), ("valid_rouge1", "ROUGE-1"), ("valid_rouge2", "ROUGE-2"), ("valid_rougeL", "ROUGE-L")] {
-            guard let x = record[key]?.doubleValue else { continue }
-            line += String(format: "  %@ %.2f", name, key == "valid_bleu" ? x : 100 * x)
+        if let ppl = record.validPerplexity { line += String(format: " ppl %.2f", ppl) }
+        if let x = record.validBLEU { line += String(format: "  BLEU %.2f", x) }
+        for (x, name) in [(record.validROUGE1, "ROUGE-1"), (record.validROUGE2, "ROUGE-2"), (record.validROUGEL, "ROUGE-L")] {
+            if let x { line += String(format: "  %@ %.2f", name, 100 * x) }
         }
         if improved {
             let names: [ValidationMetricName: String] = [.bleu: "BLEU", .rouge1: "ROUGE-1", .rouge2: "ROUGE-2", .rougeL: "ROUGE-L", .perplexity: "perplexity"]
@@ -314,25 +307,13 @@ public final class Trainer {
     }()
 
     func logStart() throws {
-        func json<T: Encodable>(_ v: T) throws -> JSONValue {
-            let enc = JSONEncoder()
-            enc.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: "Infinity", negativeInfinity: "-Infinity", nan: "NaN")
-            return try JSONValue.parse(Array(enc.encode(v)))
-        }
-        try log.append([
-            "event": .string("start"),
-            "config": try json(runConfig),
-            "options": try json(options),
-            "data": .object([
-                "train_pairs": .int(data.trainSources.count), "valid_pairs": .int(data.validSources.count),
-                "source_vocabulary": .int(data.sourceVocabulary.count), "target_vocabulary": .int(data.targetVocabulary.count),
-                "truncated_sources": .int(data.truncatedSources), "truncated_targets": .int(data.truncatedTargets),
-                "skipped_pairs": .int(data.skippedPairs),
-            ]),
-            "kernels": .string(PackedMatrix.kernelName),
-            "arguments": .array(arguments.map { .string($0) }),
-            "mixer_version": .string(mixerVersion),
-        ])
+        try log.append(.start(RunStartRecord(
+            config: try Self.json(runConfig), options: try Self.json(options),
+            data: DataCounts(trainPairs: data.trainSources.count, validPairs: data.validSources.count,
+                             sourceVocabulary: data.sourceVocabulary.count, targetVocabulary: data.targetVocabulary.count,
+                             truncatedSources: data.truncatedSources, truncatedTargets: data.truncatedTargets,
+                             skippedPairs: data.skippedPairs),
+            kernels: PackedMatrix.kernelName, arguments: arguments, mixerVersion: mixerVersion)))
     }
 
     // MARK: - Checkpoints
@@ -345,10 +326,10 @@ public final class Trainer {
         state.logBytes = log.size
         state.pendingLog = pending
         state.randomStates = ["batches": batchRNG.state, "dropout": dropoutRNG.state, "sampling": samplingRNG.state]
-        state.extra["options"] = try Self.json(options)
-        state.extra["epoch_accumulator"] = try Self.json(accumulator)
-        if !dataFingerprint.isEmpty { state.extra["data"] = .object(dataFingerprint.mapValues { .string($0) }) }
-        if !arguments.isEmpty { state.extra["arguments"] = .array(arguments.map { .string($0) }) }
+        state.options = try Self.json(options)
+        state.epochAccumulator = accumulator
+        if !dataFingerprint.isEmpty { state.dataFingerprint = dataFingerprint }
+        if !arguments.isEmpty { state.arguments = arguments }
         var auxiliary: [(prefix: String, store: ParameterStore)] = []
         var auxiliaryMetadata: [String: String] = [:]
         if let b = baseline, let bo = baselineOptimizer {
@@ -393,7 +374,7 @@ public final class Trainer {
     /// - Throws: ``CheckpointError`` when the state has none or they do not decode.
     public static func savedOptions(_ checkpoint: Checkpoint) throws -> TrainerOptions {
         let file = checkpoint.directory + "/" + Checkpoint.stateFile
-        guard let o = checkpoint.state.extra["options"] else {
+        guard let o = checkpoint.state.options else {
             throw CheckpointError(file, "has no saved training options: it was not written by `mixer-cli train`")
         }
         return try decode(TrainerOptions.self, o, file: file, key: "options")
@@ -423,9 +404,7 @@ public final class Trainer {
         }
         dropoutRNG = RandomGenerator(state: d)
         samplingRNG = RandomGenerator(state: sm)
-        if let acc = restored.extra["epoch_accumulator"] {
-            accumulator = try Self.decode(EpochAccumulator.self, acc, file: file, key: "epoch_accumulator")
-        }
+        if let acc = restored.epochAccumulator { accumulator = acc }
         try checkRanges(restored, file: file)
         restored.checksums = [:]
         state = restored
@@ -475,8 +454,7 @@ public final class Trainer {
         guard s.validation.higherIsBetter == options.validationMetric.higherIsBetter else {
             throw fail("validation.higherIsBetter does not match the run's --valid-metric \(options.validationMetric.rawValue)")
         }
-        if let acc = s.extra["epoch_accumulator"] {
-            let a = try Self.decode(EpochAccumulator.self, acc, file: file, key: "epoch_accumulator")
+        if let a = s.epochAccumulator {
             guard a.count >= 0, a.skipped >= 0, a.skipped <= a.count, a.lossCount >= 0, a.tokens >= 0,
                   a.rewardCount >= 0, a.advantageCount >= 0, a.baselineCount >= 0,
                   [a.lossSum, a.seconds, a.rewardSum, a.advantageSum, a.advantageSquares, a.baselineSSE].allSatisfy(\.isFinite) else {
@@ -487,7 +465,7 @@ public final class Trainer {
 }
 
 /// Sums over an epoch's steps.
-struct EpochAccumulator: Codable {
+struct EpochAccumulator: Codable, Equatable {
     var count = 0, skipped = 0
     var lossSum = 0.0, lossCount = 0
     var tokens = 0, seconds = 0.0
