@@ -56,12 +56,18 @@ struct TrainCommand: ParsableCommand {
             --overwrite). Ctrl-C (SIGINT), SIGTERM or SIGHUP finishes the current step, saves \
             DIR/last and exits; --resume DIR goes on.
 
+            --config FILE reads settings from a YAML file whose keys are the long option names \
+            without -- (learning-rate: 0.001); flags on the command line override it. A new run \
+            records its effective configuration and the exact command line in DIR/config.yaml, \
+            which --config reads back.
+
             Examples:
               mixer-cli train --output runs/xent --epochs 10
               mixer-cli train --output runs/mixer --objective mixer \\
                 --init-from runs/xent/best --xent-epochs 0 --epochs 6 \\
                 --mixer-delta 3 --reward rouge2
               mixer-cli train --resume runs/mixer --epochs 8
+              mixer-cli train --config runs/xent/config.yaml -o runs/xent-seed2 --seed 2
             """
     )
 
@@ -70,7 +76,9 @@ struct TrainCommand: ParsableCommand {
     @Option(help: "Training targets (default: data/train.tgt).") var trainTarget: String?
     @Option(help: "Validation sources (default: data/valid.src).") var validSource: String?
     @Option(help: "Validation targets (default: data/valid.tgt).") var validTarget: String?
-    @Option(help: "The run directory (created; log.jsonl, last/, best/, valid/). It must not hold a run already: see --resume and --overwrite.") var output: String?
+    @Option(help: "A YAML file of settings: keys are these options' long names without --, such as 'learning-rate: 0.001' (flags: true or false); options given on the command line override it. RUN/config.yaml of a run is such a file.")
+    var config: String?
+    @Option(name: [.customShort("o"), .long], help: "The run directory (created; config.yaml, log.jsonl, last/, best/, valid/). It must not hold a run already: see --resume and --overwrite.") var output: String?
     @Option(help: "Continue the run in this directory exactly where its last/ checkpoint left off. Its saved options and data are used; flags given with --resume must equal them, except --epochs (to lengthen the run), --threads, --report-every, --save-every and --log-samples.")
     var resume: String?
     @Flag(help: "Remove the run that --output holds (its log, checkpoints and validation outputs; other files stay) and start a new one.")
@@ -188,12 +196,6 @@ struct TrainCommand: ParsableCommand {
         }
         if !(dropout >= 0 && dropout < 1) { throw ValidationError("--dropout must be in [0, 1), got \(dropout)") }
         if !(initScale > 0 && initScale.isFinite) { throw ValidationError("--init-scale must be positive, got \(initScale)") }
-        if !(minLr >= 0 && minLr.isFinite) { throw ValidationError("--min-lr must be 0 or positive, got \(minLr)") }
-        if !clipNorm.isFinite { throw ValidationError("--clip-norm must be finite (0 turns clipping off), got \(clipNorm)") }
-        if !baselineLrFactor.isFinite { throw ValidationError("--baseline-lr-factor must be finite, got \(baselineLrFactor)") }
-        for (name, v) in [("--baseline-init-weight", baselineInitWeight), ("--baseline-init-bias", baselineInitBias)] where !v.isFinite {
-            throw ValidationError("\(name) must be finite, got \(v)")
-        }
         do { try trainerOptions().validate() } catch let e as TrainerOptionsError { throw ValidationError(e.message) }
         do { try modelConfig(sourceVocab: sourceVocabSize, targetVocab: targetVocabSize).validate() } catch {
             throw ValidationError("\(error)")
@@ -256,8 +258,10 @@ struct TrainCommand: ParsableCommand {
                                       progress: progress, lock: lock)
             if let initial { trainer.model.params.copy(from: initial.model.params) }
             trainer.dataFingerprint = Self.fingerprint(files, fingerprints, replaceInvalid: replaceInvalid)
-            trainer.arguments = Self.runArguments(Array(CommandLine.arguments.dropFirst()))
+            trainer.arguments = Self.runArguments(invocationArguments)
             started = true
+            // The effective configuration and the exact command line, for --config and for the record.
+            try run.writeConfiguration(TrainConfigFile.render(self, options: options, argv: CommandLine.arguments))
             try Self.runTraining(trainer, output: output, progress: progress)
         }
     }
@@ -289,13 +293,13 @@ struct TrainCommand: ParsableCommand {
     }
 
     /// The arguments of `train` as saved with a run (what --resume compares its flags with):
-    /// everything after `train` but `--output DIR` and `--overwrite`.
+    /// everything after `train` but `--output DIR` (or `-o DIR`) and `--overwrite`.
     static func runArguments(_ all: [String]) -> [String] {
         var out: [String] = []
         var i = all.firstIndex(of: "train").map { $0 + 1 } ?? 0
         while i < all.count {
             let a = all[i]
-            if a == "--output" { i += 2; continue }
+            if a == "--output" || a == "-o" { i += 2; continue }
             if a.hasPrefix("--output=") || a == "--overwrite" { i += 1; continue }
             out.append(a)
             i += 1
@@ -408,7 +412,7 @@ struct TrainCommand: ParsableCommand {
         // Flags given now must match the run (but the few that may change).
         if case .array(let savedArgs)? = checkpoint.state.extra["arguments"] {
             let saved = savedArgs.compactMap(\.stringValue)
-            let problems = resumeConflicts(saved: saved, given: Self.runArguments(Array(CommandLine.arguments.dropFirst())))
+            let problems = resumeConflicts(saved: saved, given: Self.runArguments(invocationArguments))
             if !problems.isEmpty {
                 throw CLIError("--resume continues the run as it was started: \(problems.joined(separator: "; ")) (only --epochs, --threads, --report-every, --save-every and --log-samples may change)")
             }
@@ -420,7 +424,7 @@ struct TrainCommand: ParsableCommand {
             }
             options.epochs = epochs
         }
-        let given = Self.runArguments(Array(CommandLine.arguments.dropFirst()))
+        let given = Self.runArguments(invocationArguments)
         if let threads { options.threads = threads }
         if Self.value(of: "--report-every", in: given) != nil { options.reportEvery = reportEvery }
         if Self.value(of: "--save-every", in: given) != nil { options.saveEvery = saveEvery }
