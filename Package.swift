@@ -44,6 +44,11 @@ let package = Package(
 
         // MARK: - Libraries
         .target(name: "Tokenize", dependencies: ["CICU"]),
+        // The option groups and checks shared by mixer-cli and the benchmark drivers (not a product).
+        .target(
+            name: "MixerOptions",
+            dependencies: [.product(name: "ArgumentParser", package: "swift-argument-parser")]
+        ),
         .target(
             name: "Metrics",
             dependencies: ["CICU", "Tokenize"],
@@ -65,7 +70,7 @@ let package = Package(
         .executableTarget(
             name: "mixer-cli",
             dependencies: [
-                "Tokenize", "Metrics", "Seq2Seq",
+                "Tokenize", "Metrics", "Seq2Seq", "MixerOptions",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Yams", package: "Yams"),
             ]
@@ -76,13 +81,13 @@ let package = Package(
         // Benchmark driver of bench/decode.sh (not a product).
         .executableTarget(
             name: "decode-bench",
-            dependencies: ["Seq2Seq", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            dependencies: ["Seq2Seq", "MixerOptions", .product(name: "ArgumentParser", package: "swift-argument-parser")],
             path: "bench/decode-bench"
         ),
         // Benchmark driver of bench/train.sh (not a product).
         .executableTarget(
             name: "mixer-bench",
-            dependencies: ["Seq2Seq", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+            dependencies: ["Seq2Seq", "MixerOptions", .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
         // Benchmark driver of bench/gemm.sh (not a product): mixer's products vs the system BLAS.
         .executableTarget(

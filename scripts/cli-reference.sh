@@ -51,6 +51,12 @@ run writes `RUN/config.yaml`: every option with its effective value and the exac
 as a comment; `--config RUN/config.yaml --output NEW` starts the same run again (the same
 weights), and `--resume RUN --config FILE` follows the same rules as flags given with
 `--resume` (only --epochs, --threads, --report-every, --save-every and --log-samples may differ).
+
+The benchmark drivers use the same option groups and checks (module `MixerOptions`):
+`mixer-bench train` takes train's `--embedding-size`, `--hidden-size`, `--encoder-hidden-size`,
+`--dropout` and `--batch-size` (its old `--size` and `--batch` still work, hidden), and
+`decode-bench` decode's `--strategy`, `--beam-size` and `--batch-size`; both refuse an option
+given twice.
 INTRO
   for c in tokenize detokenize vocab score train decode evaluate report; do
     echo

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Metrics
+import MixerOptions
 import Seq2Seq
 import Tokenize
 
@@ -96,13 +97,10 @@ struct TrainCommand: ParsableCommand {
     @Option(help: "Truncate targets to this many tokens (T; </s> is added).") var maxTargetLength = 15
 
     // MARK: Model
-    @Option(help: "Embedding size.") var embeddingSize = 256
-    @Option(help: "Decoder hidden size (and attentional vector size).") var hiddenSize = 256
-    @Option(help: "Encoder hidden size per direction (bilstm).") var encoderHiddenSize = 256
+    @OptionGroup var shape: ModelShapeArguments
     @Option(help: "Encoder: bilstm or conv (the paper's convolutional attentive encoder).") var encoder: ModelConfig.EncoderKind = .bilstm
     @Option(help: "Luong attention score: general or dot.") var attention: LuongAttention.Score = .general
     @Flag(help: "Do not feed the attentional vector to the next step.") var noInputFeeding = false
-    @Option(help: "Dropout probability.") var dropout: Float = 0.2
     @Option(help: "Initialisation: uniform (±scale) or normal (σ = scale; the paper's is normal 0.05).") var initialization: ModelConfig.Initialization = .uniform
     @Option(help: "Initialisation scale.") var initScale: Float = 0.1
 
@@ -171,8 +169,8 @@ struct TrainCommand: ParsableCommand {
 
     func modelConfig(sourceVocab: Int, targetVocab: Int) -> ModelConfig {
         var m = ModelConfig(sourceVocabSize: sourceVocab, targetVocabSize: targetVocab)
-        m.embeddingSize = embeddingSize; m.hiddenSize = hiddenSize; m.encoderHiddenSize = encoderHiddenSize
-        m.encoder = encoder; m.attention = attention; m.inputFeeding = !noInputFeeding; m.dropout = dropout
+        m.embeddingSize = shape.embeddingSize; m.hiddenSize = shape.hiddenSize; m.encoderHiddenSize = shape.encoderHiddenSize
+        m.encoder = encoder; m.attention = attention; m.inputFeeding = !noInputFeeding; m.dropout = shape.dropout
         m.initialization = initialization; m.initScale = initScale
         m.maxSourcePositions = max(m.maxSourcePositions, maxSourceLength)
         return m
@@ -191,10 +189,6 @@ struct TrainCommand: ParsableCommand {
         for (name, v) in [("--max-source-length", maxSourceLength), ("--max-target-length", maxTargetLength)] where v < 1 || v > RunConfig.lengthLimit {
             throw ValidationError("\(name) must be between 1 and \(RunConfig.lengthLimit), got \(v)")
         }
-        for (name, v) in [("--embedding-size", embeddingSize), ("--hidden-size", hiddenSize), ("--encoder-hidden-size", encoderHiddenSize)] where v < 1 {
-            throw ValidationError("\(name) must be at least 1, got \(v)")
-        }
-        if !(dropout >= 0 && dropout < 1) { throw ValidationError("--dropout must be in [0, 1), got \(dropout)") }
         if !(initScale > 0 && initScale.isFinite) { throw ValidationError("--init-scale must be positive, got \(initScale)") }
         do { try trainerOptions().validate() } catch let e as TrainerOptionsError { throw ValidationError(e.message) }
         do { try modelConfig(sourceVocab: sourceVocabSize, targetVocab: targetVocabSize).validate() } catch {

@@ -1,8 +1,14 @@
 import ArgumentParser
 import Foundation
 import Metrics
+import MixerOptions
 import Seq2Seq
 import Yams
+
+/// The arguments of this invocation after the subcommand's name, as parsed: the command line,
+/// with `train --config FILE` replaced by the file's settings (see ``TrainConfigFile``). What
+/// `train` saves with a run and compares on `--resume`.
+nonisolated(unsafe) var invocationArguments: [String] = Array(CommandLine.arguments.dropFirst())
 
 /// `train --config FILE`: a YAML mapping whose keys are `train`'s long option names without
 /// `--` (`learning-rate: 0.001`, `objective: mixer`, `reward-recall: true`).
@@ -158,10 +164,10 @@ struct TrainConfigFile {
             ("source-vocab-size", "\(c.sourceVocabSize)"), ("target-vocab-size", "\(c.targetVocabSize)"),
             ("min-count", "\(c.minCount)"), ("max-source-length", "\(c.maxSourceLength)"),
             ("max-target-length", "\(c.maxTargetLength)"),
-            ("embedding-size", "\(c.embeddingSize)"), ("hidden-size", "\(c.hiddenSize)"),
-            ("encoder-hidden-size", "\(c.encoderHiddenSize)"), ("encoder", c.encoder.rawValue),
+            ("embedding-size", "\(c.shape.embeddingSize)"), ("hidden-size", "\(c.shape.hiddenSize)"),
+            ("encoder-hidden-size", "\(c.shape.encoderHiddenSize)"), ("encoder", c.encoder.rawValue),
             ("attention", c.attention.rawValue), ("no-input-feeding", "\(c.noInputFeeding)"),
-            ("dropout", ff(c.dropout)), ("initialization", c.initialization.rawValue), ("init-scale", ff(c.initScale)),
+            ("dropout", ff(c.shape.dropout)), ("initialization", c.initialization.rawValue), ("init-scale", ff(c.initScale)),
             ("objective", o.objective.rawValue), ("epochs", "\(o.epochs)"), ("batch-size", "\(o.batchSize)"),
             ("optimizer", o.optimizer.rawValue),
         ]

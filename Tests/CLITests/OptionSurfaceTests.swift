@@ -110,6 +110,40 @@ final class OptionSurfaceTests: XCTestCase {
         XCTAssertEqual(ok.status, 0, ok.stderr)
     }
 
+    /// The benchmark drivers share train's model options (and the repeated-option error); the
+    /// old `--size` and `--batch` still work.
+    func testBenchDriversShareTheOptions() throws {
+        func run(_ tool: String, _ args: [String]) throws -> CLI.Result {
+            let p = Process()
+            p.executableURL = CLI.executable.deletingLastPathComponent().appendingPathComponent(tool)
+            p.arguments = args
+            let out = Pipe(), err = Pipe()
+            p.standardOutput = out
+            p.standardError = err
+            try p.run()
+            let o = out.fileHandleForReading.readDataToEndOfFile(), e = err.fileHandleForReading.readDataToEndOfFile()
+            p.waitUntilExit()
+            return CLI.Result(status: p.terminationStatus, stdout: String(decoding: o, as: UTF8.self),
+                              stderr: String(decoding: e, as: UTF8.self), stdoutData: o)
+        }
+        func loss(_ r: CLI.Result) -> Substring? { r.stdout.split(separator: ",").first { $0.contains("\"loss\"") } }
+        let common = ["train", "--threads", "1", "--steps", "1", "--warmup", "0", "--vocab", "50", "--source-length", "5", "--target-length", "4"]
+        let canonical = try run("mixer-bench", common + ["--embedding-size", "8", "--hidden-size", "8", "--encoder-hidden-size", "8", "--batch-size", "4"])
+        XCTAssertEqual(canonical.status, 0, canonical.stderr)
+        let old = try run("mixer-bench", common + ["--size", "8", "--batch", "4"])
+        XCTAssertEqual(old.status, 0, old.stderr)
+        XCTAssertNotNil(loss(canonical))
+        XCTAssertEqual(loss(old), loss(canonical))
+        let twice = try run("mixer-bench", common + ["--dropout", "0.1", "--dropout", "0.2"])
+        XCTAssertEqual(twice.status, 64)
+        XCTAssertTrue(twice.stderr.contains("--dropout given twice"), twice.stderr)
+        let bad = try run("mixer-bench", common + ["--dropout", "1"])
+        XCTAssertTrue(bad.stderr.contains("--dropout must be in [0, 1)"), bad.stderr)
+        let decode = try run("decode-bench", ["--threads", "1", "--threads", "2"])
+        XCTAssertEqual(decode.status, 64)
+        XCTAssertTrue(decode.stderr.contains("--threads given twice"), decode.stderr)
+    }
+
     // MARK: - Enum-valued options
 
     /// Tokenizers, smoothing, formats and metrics are listed in the help and a bad one gets

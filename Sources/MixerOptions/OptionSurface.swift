@@ -1,27 +1,25 @@
 import ArgumentParser
 import Foundation
 
-/// The arguments of this invocation after the subcommand's name, as parsed: the command line,
-/// with `train --config FILE` replaced by the file's settings (see ``TrainConfigFile``). What
-/// `train` saves with a run and compares on `--resume`.
-nonisolated(unsafe) var invocationArguments: [String] = Array(CommandLine.arguments.dropFirst())
+// The option groups and checks shared by mixer-cli and the benchmark drivers (mixer-bench,
+// decode-bench): one spelling and one validation for one option (docs/cli.md).
 
 /// One option of a command, as swift-argument-parser describes it (its `--experimental-dump-help`
 /// JSON, read through `_dumpHelp()`): every name, whether it takes a value, and whether it may
 /// be repeated (an array option).
-struct OptionSpec: Equatable {
+public struct OptionSpec: Equatable, Sendable {
     /// As typed: `--epochs`, `-o`, `-tok`.
-    var names: [String]
-    var takesValue: Bool
-    var repeatable: Bool
+    public var names: [String]
+    public var takesValue: Bool
+    public var repeatable: Bool
     /// Shown in help (false for the hidden old names).
-    var visible: Bool
+    public var visible: Bool
 
     /// The long name, `--epochs` (else the first name).
-    var canonical: String { names.first { $0.hasPrefix("--") } ?? names[0] }
+    public var canonical: String { names.first { $0.hasPrefix("--") } ?? names[0] }
 }
 
-enum OptionSurface {
+public enum OptionSurface {
     private struct Dump: Decodable {
         struct Command: Decodable { var arguments: [Argument]? }
         struct Argument: Decodable {
@@ -37,7 +35,7 @@ enum OptionSurface {
     /// Every named option and flag of `command` (positional arguments left out).
     ///
     /// - Complexity: one help dump (JSON) of the command, O(options).
-    static func specs(of command: ParsableArguments.Type) -> [OptionSpec] {
+    public static func specs(of command: ParsableArguments.Type) -> [OptionSpec] {
         guard let dump = try? JSONDecoder().decode(Dump.self, from: Data(command._dumpHelp().utf8)) else { return [] }
         return (dump.command.arguments ?? []).compactMap { a in
             guard a.kind == "option" || a.kind == "flag", let names = a.names, !names.isEmpty else { return nil }
@@ -47,7 +45,7 @@ enum OptionSurface {
     }
 
     /// The spec named by `token` (`--epochs`, `--epochs=3`, `-o`), if any.
-    static func spec(for token: String, in specs: [OptionSpec]) -> OptionSpec? {
+    public static func spec(for token: String, in specs: [OptionSpec]) -> OptionSpec? {
         let name = token.hasPrefix("--") ? String(token.split(separator: "=", maxSplits: 1)[0]) : token
         return specs.first { $0.names.contains(name) }
     }
@@ -57,7 +55,7 @@ enum OptionSurface {
     /// silently. Repeatable options (`--reference`), flags and everything after `--` are left alone.
     ///
     /// - Complexity: O(arguments × options).
-    static func checkRepeated(_ arguments: [String], specs: [OptionSpec]) throws {
+    public static func checkRepeated(_ arguments: [String], specs: [OptionSpec]) throws {
         var seen: Set<String> = []
         var i = 0
         while i < arguments.count {
@@ -75,7 +73,7 @@ enum OptionSurface {
     }
 
     /// Whether any of `spec`'s names is given in `arguments` (before `--`).
-    static func isGiven(_ spec: OptionSpec, in arguments: [String]) -> Bool {
+    public static func isGiven(_ spec: OptionSpec, in arguments: [String]) -> Bool {
         for token in arguments {
             if token == "--" { return false }
             if token.hasPrefix("-"), let s = self.spec(for: token, in: [spec]), s == spec { return true }
@@ -85,11 +83,44 @@ enum OptionSurface {
 
     /// `arguments` as one shell command line: each word single-quoted unless it is made of
     /// characters that need no quoting.
-    static func shellQuoted(_ arguments: [String]) -> String {
+    public static func shellQuoted(_ arguments: [String]) -> String {
         let plain = Set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_./=:,+@%")
         return arguments.map { a in
             if !a.isEmpty && a.allSatisfy({ plain.contains($0) }) { return a }
             return "'" + a.replacingOccurrences(of: "'", with: "'\\''") + "'"
         }.joined(separator: " ")
+    }
+}
+
+extension ParsableCommand {
+    /// Parses and runs the command as `main()` does, after refusing a single-valued option
+    /// given twice (``OptionSurface/checkRepeated(_:specs:)``): for commands without
+    /// subcommands (the benchmark drivers).
+    public static func mainRefusingRepeatedOptions() {
+        let arguments = Array(CommandLine.arguments.dropFirst())
+        do {
+            try OptionSurface.checkRepeated(arguments, specs: OptionSurface.specs(of: Self.self))
+        } catch {
+            exit(withError: error)
+        }
+        main(arguments)
+    }
+}
+
+/// The model's sizes and dropout: the same options, names and defaults in `mixer-cli train` and
+/// `mixer-bench train` (256 everywhere, dropout 0.2: the reference configuration).
+public struct ModelShapeArguments: ParsableArguments {
+    @Option(help: "Embedding size.") public var embeddingSize = 256
+    @Option(help: "Decoder hidden size (and attentional vector size).") public var hiddenSize = 256
+    @Option(help: "Encoder hidden size per direction (bilstm).") public var encoderHiddenSize = 256
+    @Option(help: "Dropout probability.") public var dropout: Float = 0.2
+
+    public init() {}
+
+    public func validate() throws {
+        for (name, v) in [("--embedding-size", embeddingSize), ("--hidden-size", hiddenSize), ("--encoder-hidden-size", encoderHiddenSize)] where v < 1 {
+            throw ValidationError("\(name) must be at least 1, got \(v)")
+        }
+        if !(dropout >= 0 && dropout < 1) { throw ValidationError("--dropout must be in [0, 1), got \(dropout)") }
     }
 }
