@@ -22,6 +22,8 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        // `mixer-cli train --config FILE` (YAML).
+        .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
     ],
     targets: [
         // MARK: - Implementation details: C shims over system libraries
@@ -49,6 +51,11 @@ let package = Package(
 
         // MARK: - Libraries
         .target(name: "Tokenize", dependencies: ["CICU", "CSentencePiece"]),
+        // The option groups and checks shared by mixer-cli and the benchmark drivers (not a product).
+        .target(
+            name: "MixerOptions",
+            dependencies: [.product(name: "ArgumentParser", package: "swift-argument-parser")]
+        ),
         .target(
             name: "Metrics",
             dependencies: ["CICU", "Tokenize"],
@@ -70,8 +77,9 @@ let package = Package(
         .executableTarget(
             name: "mixer-cli",
             dependencies: [
-                "Tokenize", "Metrics", "Seq2Seq",
+                "Tokenize", "Metrics", "Seq2Seq", "MixerOptions",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Yams", package: "Yams"),
             ]
         ),
 
@@ -80,13 +88,13 @@ let package = Package(
         // Benchmark driver of bench/decode.sh (not a product).
         .executableTarget(
             name: "decode-bench",
-            dependencies: ["Seq2Seq", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            dependencies: ["Seq2Seq", "MixerOptions", .product(name: "ArgumentParser", package: "swift-argument-parser")],
             path: "bench/decode-bench"
         ),
         // Benchmark driver of bench/train.sh (not a product).
         .executableTarget(
             name: "mixer-bench",
-            dependencies: ["Seq2Seq", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+            dependencies: ["Seq2Seq", "MixerOptions", .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
         // Benchmark driver of bench/gemm.sh (not a product): mixer's products vs the system BLAS.
         .executableTarget(

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import MixerOptions
 import Seq2Seq
 
 /// `mixer-bench train`: times full XENT training steps on the reference configuration.
@@ -13,28 +14,40 @@ struct TrainBench: ParsableCommand {
         vocabularies 10,000/10,000, batch 32, source length 50, target length 15, Adam.
         Prints one JSON line: median ms per step, target tokens/s, peak RSS, the kernel path (AVX-512, AVX2 or portable).
 
+        The model options are mixer-cli train's (one option group, the same names and defaults).
+
         Example: mixer-bench train --threads 2 --steps 20 --warmup 3
                  mixer-bench train --threads 1 --steps 10 --breakdown
+                 mixer-bench train --hidden-size 512 --batch-size 64
         """
     )
 
     @Option(help: "Threads of the matrix products and parallel loops.") var threads = 1
     @Option(help: "Timed steps.") var steps = 20
     @Option(help: "Untimed steps first.") var warmup = 3
-    @Option(help: "Batch size.") var batch = 32
+    @Option(name: .customLong("batch-size"), help: "Batch size.") var batchSize: Int?
+    /// `--batch`, the old name of --batch-size (hidden).
+    @Option(name: .customLong("batch"), help: .hidden) var batchAlias: Int?
     @Option(help: "Source length.") var sourceLength = 50
     @Option(help: "Target length (tokens per row, </s> included).") var targetLength = 15
     @Option(help: "Source and target vocabulary size.") var vocab = 10_000
-    @Option(help: "Embedding, encoder (per direction) and decoder width.") var size = 256
-    @Option(help: "Dropout probability.") var dropout: Float = 0.2
+    @OptionGroup var shape: ModelShapeArguments
+    /// `--size N`, the old option that set the three sizes at once (hidden).
+    @Option(name: .customLong("size"), help: .hidden) var size: Int?
+
+    var batch: Int { batchSize ?? batchAlias ?? 32 }
     @Flag(help: "Time each phase (encode, decode, loss, backward, optimizer) separately.") var breakdown = false
 
     func validate() throws {
         if threads < 1 { throw ValidationError("--threads must be at least 1") }
         if steps < 1 { throw ValidationError("--steps must be at least 1") }
         if warmup < 0 { throw ValidationError("--warmup must not be negative") }
-        if batch < 1 || sourceLength < 1 || targetLength < 1 || size < 1 {
-            throw ValidationError("--batch, --source-length, --target-length and --size must be positive")
+        if batchSize != nil && batchAlias != nil { throw ValidationError("--batch-size given twice (--batch is its old name).") }
+        if size != nil && [shape.embeddingSize, shape.hiddenSize, shape.encoderHiddenSize].contains(where: { $0 != 256 }) {
+            throw ValidationError("--size sets --embedding-size, --hidden-size and --encoder-hidden-size: give one or the others.")
+        }
+        if batch < 1 || sourceLength < 1 || targetLength < 1 || (size ?? 1) < 1 {
+            throw ValidationError("--batch-size, --source-length, --target-length and --size must be positive")
         }
         if vocab < 5 { throw ValidationError("--vocab must be at least 5") }
     }
@@ -42,8 +55,9 @@ struct TrainBench: ParsableCommand {
     func run() throws {
         setComputeThreads(threads)
         var config = ModelConfig(sourceVocabSize: vocab, targetVocabSize: vocab)
-        config.embeddingSize = size; config.hiddenSize = size; config.encoderHiddenSize = size
-        config.dropout = dropout
+        config.embeddingSize = size ?? shape.embeddingSize; config.hiddenSize = size ?? shape.hiddenSize
+        config.encoderHiddenSize = size ?? shape.encoderHiddenSize
+        config.dropout = shape.dropout
         let model = EncoderDecoder(config: config, seed: 1)
         let adam = Adam(parameters: model.params, learningRate: 0.001)
         adam.zeroesGradients = true  // as the trainer does: the update clears the gradients it reads

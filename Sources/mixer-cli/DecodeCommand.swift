@@ -60,26 +60,20 @@ struct DecodingArguments: ParsableArguments {
 
     func validate() throws {
         if model.isEmpty { throw ValidationError("--model needs a checkpoint directory.") }
-        if let k = beamSize, k < 1 { throw ValidationError("--beam-size must be at least 1, got \(k).") }
-        if let n = nBest, n < 1 { throw ValidationError("--n-best must be at least 1, got \(n).") }
-        if let n = nBest, n > (beamSize ?? 5) {
-            throw ValidationError("--n-best (\(n)) cannot exceed the beam size (\(beamSize ?? 5)).")
-        }
-        if let t = temperature, !(t > 0 && t.isFinite) { throw ValidationError("--temperature must be a positive number, got \(t).") }
-        if let k = topK, k < 0 { throw ValidationError("--top-k must be 0 (off) or more, got \(k).") }
-        if let p = topP, !(p > 0 && p <= 1) { throw ValidationError("--top-p must be in (0, 1], got \(p).") }
-        if let n = numSamples, n < 1 { throw ValidationError("--num-samples must be at least 1, got \(n).") }
-        if let m = maxLength, m < 1 || m > RunConfig.lengthLimit {
+        if let m = maxLength, m > RunConfig.lengthLimit {
             throw ValidationError("--max-length must be between 1 and \(RunConfig.lengthLimit), got \(m).")
         }
-        if minLength < 0 { throw ValidationError("--min-length must not be negative, got \(minLength).") }
-        if let m = maxLength, minLength >= m {
-            throw ValidationError("--min-length (\(minLength)) must be below --max-length (\(m)), which counts </s>.")
-        }
-        if noRepeatNgramSize < 0 { throw ValidationError("--no-repeat-ngram-size must be 0 (off) or more, got \(noRepeatNgramSize).") }
         if batchSize < 1 { throw ValidationError("--batch-size must be at least 1, got \(batchSize).") }
         if let t = threads, t < 1 || t > 1024 { throw ValidationError("--threads must be between 1 and 1024, got \(t).") }
-        _ = try parsedLengthPenalty()
+        // The ranges are the library's (one place): the strategy's options, and the length
+        // options with --max-length's default (the model's, unknown until it is loaded) as large.
+        do {
+            try makeStrategy().validate()
+            try DecodingOptions(maxLength: maxLength ?? RunConfig.lengthLimit + 1, minLength: minLength,
+                                noRepeatNgramSize: noRepeatNgramSize).validate()
+        } catch let e as DecodingOptionError {
+            throw ValidationError(e.message + ".")
+        }
         let beamOnly = [("--beam-size", beamSize != nil), ("--n-best", nBest != nil), ("--length-penalty", lengthPenalty != nil)]
         let sampleOnly = [("--temperature", temperature != nil), ("--top-k", topK != nil), ("--top-p", topP != nil),
                           ("--num-samples", numSamples != nil)]
@@ -152,7 +146,7 @@ struct DecodeCommand: ParsableCommand {
             one-output form too.
 
             Examples:
-              mixer-cli decode --model runs/demo --input test.src --output out.txt
+              mixer-cli decode --model runs/demo -i test.src -o out.txt
               mixer-cli decode --model runs/demo --strategy beam < test.src
               mixer-cli decode --model runs/demo --strategy beam --beam-size 8 \\
                 --n-best 4 --length-penalty 0.6 --input test.src
@@ -163,10 +157,10 @@ struct DecodeCommand: ParsableCommand {
 
     @OptionGroup var decoding: DecodingArguments
 
-    @Option(help: "Input file, - for standard input.")
+    @Option(name: [.customShort("i"), .customLong("input")], help: "Input file, - for standard input.")
     var input: String = "-"
 
-    @Option(help: "Output file, - for standard output.")
+    @Option(name: [.customShort("o"), .customLong("output")], help: "Output file, - for standard output.")
     var output: String = "-"
 
     @Flag(help: "Print each output's score before its text (tab-separated).")

@@ -9,68 +9,84 @@ struct EvaluateCommand: ParsableCommand {
         abstract: "Decode a source file and score the output against references in one step.",
         discussion: """
             Gives exactly what `mixer-cli decode` followed by `mixer-cli score` gives: the \
-            source lines are decoded with the decoding options (one output per line, so no \
+            input lines are decoded with the decoding options (one output per line, so no \
             --n-best or --num-samples above 1), the detokenized output is written to --output \
-            (or a temporary file), and `score` runs on it with the score options. The \
-            bootstrap seed of --confidence is --bootstrap-seed here (--seed is the sampling \
-            seed).
+            (or a temporary file), and scored with the score options by the code `score` \
+            runs. The bootstrap seed of --confidence is --bootstrap-seed (--seed is the \
+            sampling seed, as in decode).
 
             Examples:
-              mixer-cli evaluate --model runs/demo --source data/valid.src \\
-                --reference data/valid.tgt
-              mixer-cli evaluate --model runs/demo --source test.src --reference test.tgt \\
+              mixer-cli evaluate --model runs/demo -i data/valid.src \\
+                -r data/valid.tgt
+              mixer-cli evaluate --model runs/demo --input test.src --reference test.tgt \\
                 --strategy beam --beam-size 5 --metrics bleu,rouge2 --format json
             """
     )
 
     @OptionGroup(title: "Decoding") var decoding: DecodingArguments
 
-    @Option(help: "The source file.")
-    var source: String
+    @Option(name: [.customShort("i"), .customLong("input")], help: "The source file.")
+    var inputOption: String?
 
-    @Option(name: .customLong("reference"), help: "A reference file, line-aligned with the source (repeat for several).")
-    var references: [String] = []
+    /// `--source`, the old name of --input (hidden; scripts use it).
+    @Option(name: .customLong("source"), help: .hidden)
+    var sourceAlias: String?
 
-    @Option(help: "Also keep the decoded text in this file.")
+    @Option(name: [.customShort("r"), .customLong("reference")], help: "A reference file, line-aligned with the input (repeat for several).")
+    var referenceOption: [String] = []
+
+    /// `--ref`, `score`'s old name of --reference (hidden).
+    @Option(name: .customLong("ref"), help: .hidden)
+    var refAlias: [String] = []
+
+    @Option(name: [.customShort("o"), .customLong("output")], help: "Also keep the decoded text in this file.")
     var output: String?
 
     @Flag(name: .customLong("replace-invalid"), help: "Replace invalid UTF-8 in the inputs with U+FFFD instead of failing.")
     var replaceInvalid = false
 
-    // Score options, passed to `score` as they are.
+    // Score options: the same as `score`'s, run by the same code (``ScoreJob``).
     @OptionGroup var metric: MetricArguments
-    @Flag(help: "Add bootstrap confidence intervals (mean ± 95% half-width, as sacreBLEU).")
+    @Flag(name: [.long, .customLong("ci", withSingleDash: true)],
+          help: "Add bootstrap confidence intervals (mean ± 95% half-width, as sacreBLEU).")
     var confidence = false
     @Option(help: "Bootstrap resamples for --confidence.")
     var samples: Int = 1000
     @Option(name: .customLong("bootstrap-seed"), help: "Seed of the bootstrap resampling.")
     var bootstrapSeed: UInt64 = 12345
-    @Option(help: "Output format: text or json.")
-    var format: String = "text"
-    @Option(help: "Decimals of BLEU in text (ROUGE, on 0-1, gets two more).")
+    @Option(name: [.long, .customShort("f")], help: "Output format: text or json.")
+    var format: EvaluateFormat = .text
+    @Option(name: [.long, .customShort("w")], help: "Decimals of BLEU, chrF and TER in text (ROUGE, on 0-1, gets two more).")
     var width: Int = 2
 
-    /// The `score` command line for a hypothesis file.
-    func scoreArguments(hypothesis: String) -> [String] {
-        var a = [hypothesis] + references.flatMap { ["--ref", $0] }
-        a += metric.commandLine
-        a += ["--samples", "\(samples)", "--seed", "\(bootstrapSeed)", "--format", format, "--width", "\(width)"]
-        if confidence { a.append("--confidence") }
-        if replaceInvalid { a.append("--replace-invalid") }
-        return a
+    /// `evaluate`'s output formats (the one-system ones of `score`).
+    enum EvaluateFormat: String, ExpressibleByArgument, CaseIterable {
+        case text, json
+    }
+
+    /// --input, or its old name --source.
+    var source: String { inputOption ?? sourceAlias ?? "" }
+    /// --reference's files, then those of the old name --ref.
+    var references: [String] { referenceOption + refAlias }
+
+    /// The scoring of a hypothesis file, as `score` would run it with these options.
+    func scoreJob(hypothesis: String) -> ScoreJob {
+        ScoreJob(hypotheses: [hypothesis], referenceFiles: references, metric: metric, confidence: confidence,
+                 samples: samples, seed: bootstrapSeed, replaceInvalid: replaceInvalid,
+                 format: format == .json ? .json : .text, width: width)
     }
 
     func validate() throws {
-        if source.isEmpty || source == "-" { throw ValidationError("--source needs a file name.") }
+        if inputOption != nil && sourceAlias != nil { throw ValidationError("--input given twice (--source is its old name).") }
+        if inputOption == nil && sourceAlias == nil { throw ValidationError("Give the source file with --input FILE.") }
+        if source.isEmpty || source == "-" { throw ValidationError("--input needs a file name.") }
         if references.isEmpty { throw ValidationError("Give at least one reference file with --reference FILE.") }
         if references.contains("-") { throw ValidationError("--reference needs a file name, not standard input.") }
         if let output, output.isEmpty { throw ValidationError("--output needs a file name.") }
         if (decoding.nBest ?? 1) > 1 || (decoding.numSamples ?? 1) > 1 {
             throw ValidationError("evaluate scores one output per input: drop --n-best or --num-samples above 1 (use decode, then score).")
         }
-        do { _ = try ScoreCommand.parse(scoreArguments(hypothesis: "hypothesis.txt")) } catch {
-            throw ValidationError(ScoreCommand.message(for: error))
-        }
+        try scoreJob(hypothesis: "hypothesis.txt").validate()
     }
 
     func run() throws {
@@ -93,7 +109,7 @@ struct EvaluateCommand: ParsableCommand {
             if lines == 0 { throw CLIError("\(source) is empty, and so is every reference: nothing to score") }
             return writer
         }
-        // `score` reads the decoded text from a private file (--output may be a pipe or a device).
+        // The scorer reads the decoded text from a private file (--output may be a pipe or a device).
         let hypothesisPath = FileManager.default.temporaryDirectory.appendingPathComponent("mixer-evaluate-\(UUID().uuidString).txt").path
         defer { try? FileManager.default.removeItem(atPath: hypothesisPath) }
         try reportingErrors {
@@ -115,7 +131,6 @@ struct EvaluateCommand: ParsableCommand {
             try writer.close()
             try outputWriter?.close()
         }
-        let score = try ScoreCommand.parse(scoreArguments(hypothesis: hypothesisPath))
-        try score.run()
+        try scoreJob(hypothesis: hypothesisPath).run()
     }
 }

@@ -26,7 +26,7 @@ struct ReportCommand: ParsableCommand {
     @Argument(help: "Run directories (each with a log.jsonl).")
     var runs: [String]
 
-    @Option(help: "Where to write the HTML (default: RUN_DIR/report.html for one run, report.html for several).")
+    @Option(name: [.customShort("o"), .long], help: "Where to write the HTML (default: RUN_DIR/report.html for one run, report.html for several).")
     var output: String?
 
     @Option(help: "The page title.")

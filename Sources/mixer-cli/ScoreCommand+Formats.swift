@@ -22,12 +22,12 @@ struct CorpusEntry {
 
 /// chrF and TER in mixer's formats, sacreBLEU 2.x's `-f text` and `-f json` output, and the
 /// table of several systems.
-extension ScoreCommand {
+extension ScoreJob {
     /// BLEU, then each chrF, then TER: their corpus figures, bootstrap intervals and paired tests.
     func corpusEntries(_ r: CorpusScores, baseline: CorpusScores?, bleu: BLEU?, chrfs: [(key: String, config: CHRF)],
                        ter: TER?) -> [CorpusEntry] {
         // sacreBLEU's JSON always carries the long signature.
-        let shortSignature = short && format != "sacrebleu-json"
+        let shortSignature = short && format != .sacrebleuJSON
         var entries: [CorpusEntry] = []
         if let bleu, let e = bleuEntry(r, baseline: baseline, bleu: bleu, signatureShort: shortSignature) { entries.append(e) }
         for (k, c) in chrfs.enumerated() {
@@ -100,7 +100,7 @@ extension ScoreCommand {
     /// sacreBLEU 2.x's single-system output: `-f text` lines aligned on their `=`, or `-f json`
     /// objects (a list when there are several metrics).
     func sacreBLEUReport(_ entries: [CorpusEntry]) -> String {
-        if format == "sacrebleu-json" {
+        if format == .sacrebleuJSON {
             // With --score-only sacreBLEU prints the bare scores, as a JSON list when there are several.
             let objects = scoreOnly ? entries.map { formatScore($0.score, width: width, confidence: $0.confidence) }
                                     : entries.map(sacreBLEUJSON)
@@ -170,7 +170,7 @@ extension ScoreCommand {
         let entries = results.map { corpusEntries($0, baseline: nil, bleu: bleu, chrfs: chrfs, ter: ter) }
         let names = hypotheses.map { $0 == "-" ? "<stdin>" : $0 }
         let rougeTypes = rouge?.types ?? []
-        if format == "json" {
+        if format == .json {
             let objects = zip(names, zip(entries, results)).map { name, er -> String in
                 var parts = ["\"system\": \(jsonString(name))"] + er.0.map { "\(jsonString($0.key)): \($0.json)" }
                 for t in rougeTypes {
@@ -181,7 +181,7 @@ extension ScoreCommand {
             }
             return "[" + objects.joined(separator: ", ") + "]\n"
         }
-        if format == "sacrebleu-json" {
+        if format == .sacrebleuJSON {
             let objects = zip(names, entries).map { name, es -> String in
                 let fields = ["\"system\": \(jsonString(name))"] + es.map { "\(jsonString($0.name)): \(jsonString(formatFixed($0.score, width)))" }
                 return "    {\n        " + fields.joined(separator: ",\n        ") + "\n    }"
@@ -262,7 +262,7 @@ extension ScoreCommand {
     func pairedTable(_ results: [CorpusScores], bleu: BLEU?, rouge: ROUGE?, chrfs: [(key: String, config: CHRF)], ter: TER?) -> String {
         let columns = pairedColumns(results, bleu: bleu, rouge: rouge, chrfs: chrfs, ter: ter)
         let names = hypotheses.map { $0 == "-" ? "<stdin>" : $0 }
-        if format == "json" {
+        if format == .json {
             let objects = names.indices.map { i -> String in
                 var parts = ["\"system\": \(jsonString(names[i]))", "\"baseline\": \(i == 0)"]
                 for c in columns {

@@ -3,20 +3,37 @@ import Foundation
 import Metrics
 import Tokenize
 
+/// `score`'s output formats.
+enum ScoreFormat: String, ExpressibleByArgument, CaseIterable {
+    /// mixer's text report.
+    case text
+    /// mixer's JSON object.
+    case json
+    /// sacreBLEU 2.x's `-f text`.
+    case sacrebleuText = "sacrebleu-text"
+    /// sacreBLEU 2.x's `-f json`.
+    case sacrebleuJSON = "sacrebleu-json"
+    /// rouge-score's per-example CSV (with --sentence-level).
+    case csv
+
+    /// One of sacreBLEU's formats.
+    var isSacreBLEU: Bool { self == .sacrebleuText || self == .sacrebleuJSON }
+}
+
 /// `mixer-cli score`: BLEU, chrF, chrF++ and TER (sacreBLEU 2.6.0) and ROUGE (rouge-score 0.1.2)
 /// of one or more hypothesis files.
 ///
-/// Two command lines: mixer's (`score HYP... --ref REF`) and sacreBLEU's (`score REF... -i HYP...`,
+/// Two command lines: mixer's (`score HYP... --reference REF`) and sacreBLEU's (`score REF... -i HYP...`,
 /// with `-m`, `-b`, `-w`, `-lc`, `-tok`, `-f`). swift-argument-parser spells sacreBLEU's
 /// multi-letter single-dash flags (`-lc`, `-tok`, `-sl`, `-ci`, `-cc`, …) as single-dash long
 /// names; what it cannot express (`--metrics` taking several words, as `-m` does) is listed in
-/// docs/scoring.md.
+/// docs/scoring.md. The options' names across commands are in docs/cli.md.
 struct ScoreCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "score",
         abstract: "Score hypotheses with BLEU, chrF, chrF++, TER (as sacreBLEU 2.6.0) and ROUGE (as rouge-score 0.1.2).",
         discussion: """
-        HYP and every --ref file are line-aligned UTF-8 text, one segment per line ("-" or no HYP \
+        HYP and every --reference file are line-aligned UTF-8 text, one segment per line ("-" or no HYP \
         reads standard input). sacreBLEU's order works too: references first, then -i HYP...; \
         several hypothesis files give one table. BLEU is corpus BLEU (summed statistics, effective \
         order off); with --sentence-level each line gets sentence BLEU (effective order on, as \
@@ -28,13 +45,13 @@ struct ScoreCommand: ParsableCommand {
         that rouge-score drops); its output says so.
 
         Examples:
-          mixer-cli score out.txt --ref ref.txt
-          mixer-cli score out.txt --ref ref1.txt --ref ref2.txt \\
+          mixer-cli score out.txt -r ref.txt
+          mixer-cli score out.txt --reference ref1.txt --reference ref2.txt \\
             --metrics bleu,rouge2 --format json
-          mixer-cli score out.txt --ref ref.txt --confidence --samples 1000 \\
-            --seed 12345
-          mixer-cli score new.txt --ref ref.txt --paired old.txt
-          mixer-cli score out.txt --ref ref.txt --metrics bleu,chrf++,ter \\
+          mixer-cli score out.txt -r ref.txt --confidence --samples 1000 \\
+            --bootstrap-seed 12345
+          mixer-cli score new.txt -r ref.txt --paired old.txt
+          mixer-cli score out.txt -r ref.txt --metrics bleu,chrf++,ter \\
             --ter-normalized
           mixer-cli score ref.txt -i out.txt -m bleu chrf ter -f sacrebleu-json
           mixer-cli score ref.txt -i sys1.txt sys2.txt -m bleu chrf ter
@@ -49,8 +66,12 @@ struct ScoreCommand: ParsableCommand {
             help: ArgumentHelp("Hypothesis files, as sacreBLEU's -i: the positional files are then references.", valueName: "hyp"))
     var inputs: [String] = []
 
-    @Option(name: .customLong("ref"), help: "A reference file (repeat for several references).")
-    var references: [String] = []
+    @Option(name: [.customShort("r"), .customLong("reference")], help: "A reference file (repeat for several references).")
+    var referenceOption: [String] = []
+
+    /// `--ref`, the old name of --reference (hidden; scripts use it).
+    @Option(name: .customLong("ref"), help: .hidden)
+    var refAlias: [String] = []
 
     @OptionGroup var metric: MetricArguments
 
@@ -67,8 +88,7 @@ struct ScoreCommand: ParsableCommand {
             help: "Bootstrap resamples for --confidence and --paired.")
     var samples: Int = 1000
 
-    @Option(help: "Seed of the bootstrap resampling.")
-    var seed: UInt64 = 12345
+    @OptionGroup var bootstrap: BootstrapSeedArguments
 
     @Option(help: "A baseline hypothesis file: paired bootstrap test of HYP against it (as sacreBLEU --paired-bs).")
     var paired: String?
@@ -82,14 +102,14 @@ struct ScoreCommand: ParsableCommand {
 
     @Option(name: [.long, .customShort("f")],
             help: "Output format: text or json (mixer's), sacrebleu-text or sacrebleu-json (sacreBLEU 2.x's -f text / -f json), csv (rouge-score's per-example CSV, with --sentence-level).")
-    var format: String = "text"
+    var format: ScoreFormat = .text
 
     @Option(name: [.customLong("width"), .customShort("w")],
             help: "Decimals of BLEU, chrF and TER in text (ROUGE, on 0-1, gets two more); default 2, or 1 (sacreBLEU's) with the sacrebleu formats.")
     var widthOption: Int?
 
     /// --width, or its default: 2, or sacreBLEU's 1 with the sacrebleu formats.
-    var width: Int { widthOption ?? (sacreBLEUFormat ? 1 : 2) }
+    var width: Int { widthOption ?? (format.isSacreBLEU ? 1 : 2) }
 
     @Flag(name: [.customLong("score-only"), .customShort("b")], help: "Print only the scores, one per line (one system).")
     var scoreOnly = false
@@ -97,37 +117,32 @@ struct ScoreCommand: ParsableCommand {
     @Flag(name: [.long, .customLong("sh", withSingleDash: true)], help: "Short signatures (sacreBLEU's --short).")
     var short = false
 
-    private static let formats = ["text", "json", "sacrebleu-text", "sacrebleu-json", "csv"]
-    var sacreBLEUFormat: Bool { format.hasPrefix("sacrebleu") }
+    /// --reference's files, then those of its old name --ref.
+    var references: [String] { referenceOption + refAlias }
     /// The hypothesis files: -i's, else the positional files (standard input when none).
     var hypotheses: [String] { inputs.isEmpty ? (files.isEmpty ? ["-"] : files) : inputs }
-    /// The reference files: --ref's, and with -i the positional files before them.
+    /// The reference files: --reference's, and with -i the positional files before them.
     var referenceFiles: [String] { inputs.isEmpty ? references : files + references }
-    private var hypothesis: String { hypotheses[0] }
+
+    /// What to score and how: the job that `evaluate` runs too.
+    var job: ScoreJob {
+        ScoreJob(hypotheses: hypotheses, referenceFiles: referenceFiles, metric: metric, sentenceLevel: sentenceLevel,
+                 confidence: confidence, samples: samples, seed: bootstrap.seed, paired: paired, pairedBS: pairedBS,
+                 replaceInvalid: replaceInvalid, format: format, width: width, scoreOnly: scoreOnly, short: short)
+    }
 
     func validate() throws {
         if referenceFiles.isEmpty {
-            throw ValidationError("Give at least one reference file with --ref FILE (or sacreBLEU's way: score REF... -i HYP...).")
+            throw ValidationError("Give at least one reference file with --reference FILE (or sacreBLEU's way: score REF... -i HYP...).")
         }
-        try metric.validateMetrics()
-        if !Self.formats.contains(format) { throw ValidationError("--format must be one of \(Self.formats.joined(separator: ", ")).") }
-        if sacreBLEUFormat && metric.rouge != nil {
-            throw ValidationError("--format \(format) covers bleu, chrf and ter (sacreBLEU's metrics); use text or json with ROUGE.")
-        }
-        if format == "csv" && !sentenceLevel {
-            throw ValidationError("--format csv writes one row per line (rouge-score's per-example CSV): add --sentence-level.")
-        }
-        if samples < 1 || samples > 1_000_000 { throw ValidationError("--samples must be between 1 and 1000000.") }
-        if width < 0 || width > 17 { throw ValidationError("--width must be between 0 and 17.") }
-        if sentenceLevel && (confidence || paired != nil) {
-            throw ValidationError("--confidence and --paired apply to corpus scores, not with --sentence-level.")
-        }
+        try bootstrap.validate()
+        try job.validate()
         if pairedBS {
             if hypotheses.count < 2 { throw ValidationError("--paired-bs needs a baseline and at least one more hypothesis file (-i BASE SYS...).") }
             if paired != nil || confidence || sentenceLevel {
                 throw ValidationError("--paired-bs compares the hypothesis files with the first; drop --paired, --confidence and --sentence-level.")
             }
-            if format == "sacrebleu-json" {
+            if format == .sacrebleuJSON {
                 throw ValidationError("--paired-bs has no sacrebleu-json output (sacreBLEU 2.6.0's own fails there); use --format json.")
             }
         }
@@ -139,6 +154,65 @@ struct ScoreCommand: ParsableCommand {
         }
         let stdinUses = hypotheses.filter { $0 == "-" }.count + referenceFiles.filter { $0 == "-" }.count + (paired == "-" ? 1 : 0)
         if stdinUses > 1 { throw ValidationError("Only one input can be standard input.") }
+    }
+
+    func run() throws { try job.run() }
+}
+
+/// `--bootstrap-seed`, and its old name `--seed` in `score` (hidden): the seed of the bootstrap
+/// resampling of --confidence and --paired (`--seed` is the sampling or training seed elsewhere).
+struct BootstrapSeedArguments: ParsableArguments {
+    @Option(name: .customLong("bootstrap-seed"), help: "Seed of the bootstrap resampling (default: 12345).")
+    var bootstrapSeed: UInt64?
+
+    @Option(name: .customLong("seed"), help: .hidden)
+    var seedAlias: UInt64?
+
+    /// The seed given, or 12345 (sacreBLEU's).
+    var seed: UInt64 { bootstrapSeed ?? seedAlias ?? 12345 }
+
+    func validate() throws {
+        if bootstrapSeed != nil && seedAlias != nil {
+            throw ValidationError("--bootstrap-seed given twice (--seed is its old name in score).")
+        }
+    }
+}
+
+/// One scoring run: the hypothesis files against the references with the metric options,
+/// printed in `format`. `score` and `evaluate` both run it.
+struct ScoreJob {
+    var hypotheses: [String]
+    var referenceFiles: [String]
+    var metric: MetricArguments
+    var sentenceLevel = false
+    var confidence = false
+    var samples = 1000
+    var seed: UInt64 = 12345
+    var paired: String? = nil
+    var pairedBS = false
+    var replaceInvalid = false
+    var format: ScoreFormat = .text
+    var width = 2
+    var scoreOnly = false
+    var short = false
+
+    var sacreBLEUFormat: Bool { format.isSacreBLEU }
+    private var hypothesis: String { hypotheses[0] }
+
+    /// The checks that do not depend on how the files were named (shared by `score` and `evaluate`).
+    func validate() throws {
+        try metric.validateMetrics()
+        if sacreBLEUFormat && metric.rouge != nil {
+            throw ValidationError("--format \(format.rawValue) covers bleu, chrf and ter (sacreBLEU's metrics); use text or json with ROUGE.")
+        }
+        if format == .csv && !sentenceLevel {
+            throw ValidationError("--format csv writes one row per line (rouge-score's per-example CSV): add --sentence-level.")
+        }
+        if samples < 1 || samples > 1_000_000 { throw ValidationError("--samples must be between 1 and 1000000.") }
+        if width < 0 || width > 17 { throw ValidationError("--width must be between 0 and 17.") }
+        if sentenceLevel && (confidence || paired != nil) {
+            throw ValidationError("--confidence and --paired apply to corpus scores, not with --sentence-level.")
+        }
     }
 
     func run() throws {
@@ -157,14 +231,14 @@ struct ScoreCommand: ParsableCommand {
             defer { try? out.flush() }
             let nothing = ScoreError("\(hypothesis == "-" ? "<stdin>" : hypothesis): is empty, and so is every reference: nothing to score")
             if sentenceLevel {
-                if format == "csv" { try out.write(csvHeader(bleu: bleu, rouge: rouge, chrfs: chrfs, ter: ter)) }
+                if format == .csv { try out.write(csvHeader(bleu: bleu, rouge: rouge, chrfs: chrfs, ter: ter)) }
                 let result = try FileScorer.score(hypotheses: hypothesis, references: references, options: options) { index, seg in
-                    if format == "csv" {
+                    if format == .csv {
                         try out.write(csvRow(index - 1, seg, rouge: rouge, chrfs: chrfs, ter: ter))
                     } else if sacreBLEUFormat {
                         try out.write(sacreBLEUSegmentText(seg, bleu: bleu, chrfs: chrfs, ter: ter))
                     } else {
-                        try out.write(format == "json" ? segmentJSON(seg, bleu: bleu, rouge: rouge, chrfs: chrfs, ter: ter)
+                        try out.write(format == .json ? segmentJSON(seg, bleu: bleu, rouge: rouge, chrfs: chrfs, ter: ter)
                                                    : segmentText(seg, rouge: rouge, chrfs: chrfs, ter: ter))
                     }
                 }
@@ -203,6 +277,7 @@ struct ScoreCommand: ParsableCommand {
             throw ExitCode(1)
         }
     }
+
 
     // MARK: - Printing
 
@@ -323,7 +398,7 @@ struct ScoreCommand: ParsableCommand {
             }
             if !scoreOnly { text.append("  rouge: \(rouge.tokenizer.label), stemming \(rouge.useStemmer ? "on" : "off"), mean over \(r.segments) lines") }
         }
-        if format == "json" { return "{" + json.joined(separator: ", ") + "}\n" }
+        if format == .json { return "{" + json.joined(separator: ", ") + "}\n" }
         return text.joined(separator: "\n") + "\n"
     }
 }

@@ -2,7 +2,26 @@ import ArgumentParser
 import Foundation
 import Metrics
 
-/// The metric options of `score`, shared by `evaluate` (which passes them on to `score`).
+extension BLEUTokenizer: ExpressibleByArgument {}
+extension BLEUSmoothing: ExpressibleByArgument {}
+extension ROUGETokenizer: ExpressibleByArgument {}
+
+/// The metric names of `score` and `evaluate`, one or several comma-separated (`bleu,rouge2`):
+/// ArgumentParser lists them in the help and rejects an unknown one with its own error.
+struct MetricList: ExpressibleByArgument {
+    /// The names `score` accepts.
+    static let known = ["bleu", "chrf", "chrf++", "chrfpp", "ter", "rouge1", "rouge2", "rougeL", "rougeLsum"]
+    static var allValueStrings: [String] { known }
+
+    var names: [String]
+
+    init?(argument: String) {
+        names = argument.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+        if names.isEmpty || names.contains(where: { !Self.known.contains($0) }) { return nil }
+    }
+}
+
+/// The metric options of `score`, shared by `evaluate` (which runs the same ``ScoreJob``).
 ///
 /// sacreBLEU's spellings work too: `-m bleu chrf ter` (several words), `-tok 13a`, `-lc`,
 /// `-cc 6`, `-cw 2`, `--chrf-*` and `--ter-*` as sacreBLEU names them. `--metrics` keeps its
@@ -10,14 +29,14 @@ import Metrics
 /// every word up to the next option, as sacreBLEU's `nargs='+'`.
 struct MetricArguments: ParsableArguments {
     @Option(help: "Comma-separated metrics: bleu, chrf, chrf++ (or chrfpp), ter, rouge1, rouge2, rougeL, rougeLsum.")
-    var metrics: String?
+    var metrics: MetricList?
     @Option(name: .customShort("m"), parsing: .upToNextOption,
-            help: ArgumentHelp("Metrics as sacreBLEU takes them: -m bleu chrf ter (commas work too).", valueName: "metric"))
-    var metricWords: [String] = []
-    @Option(name: [.long, .customLong("tok", withSingleDash: true)], help: "BLEU tokenizer: 13a, intl, zh, char or none.")
-    var tokenize: String = "13a"
-    @Option(name: [.long, .customLong("smooth-method")], help: "BLEU smoothing: exp, floor, add-k or none.")
-    var smooth: String = "exp"
+            help: ArgumentHelp("Metrics as sacreBLEU takes them: -m bleu chrf ter (commas work too; every word up to the next option, so put files before it).", valueName: "metric"))
+    var metricWords: [MetricList] = []
+    @Option(name: [.long, .customLong("tok", withSingleDash: true)], help: "BLEU tokenizer.")
+    var tokenize: BLEUTokenizer = .thirteenA
+    @Option(name: [.long, .customLong("smooth-method")], help: "BLEU smoothing.")
+    var smooth: BLEUSmoothing = .exp
     @Option(name: [.customLong("smooth-value"), .customLong("sv", withSingleDash: true)],
             help: "The value for floor (0.1 when not given) or add-k (1 when not given).")
     var smoothValue: Double?
@@ -26,7 +45,7 @@ struct MetricArguments: ParsableArguments {
     @Flag(help: "Porter-stem ROUGE tokens longer than 3 characters (as rouge-score's use_stemmer).")
     var stem = false
     @Option(name: .customLong("rouge-tokenizer"), help: "ROUGE tokenizer: compatible (rouge-score's) or unicode.")
-    var rougeTokenizer: String = "compatible"
+    var rougeTokenizer: ROUGETokenizer = .compatible
     @Option(name: .customLong("rouge-newline"),
             help: ArgumentHelp("A sentence marker (such as '<n>') that becomes a newline in ROUGE's input, so that rougeLsum splits sentences there.",
                                valueName: "marker"))
@@ -56,35 +75,17 @@ struct MetricArguments: ParsableArguments {
 
     /// The metric names, in the order given (`--metrics` first, then `-m`); `bleu` when none.
     var metricList: [String] {
-        var words = [metrics ?? ""] + metricWords
-        if metrics == nil && metricWords.isEmpty { words = ["bleu"] }
-        return words.flatMap { $0.split(separator: ",") }.map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+        if metrics == nil && metricWords.isEmpty { return ["bleu"] }
+        return (metrics?.names ?? []) + metricWords.flatMap(\.names)
     }
-
-    /// The names `score` accepts.
-    static let known = ["bleu", "chrf", "chrf++", "chrfpp", "ter", "rouge1", "rouge2", "rougeL", "rougeLsum"]
 
     /// Checks the metric options; throws a `ValidationError` naming the option.
     func validateMetrics() throws {
         let list = metricList
-        if list.isEmpty { throw ValidationError("--metrics needs at least one of: \(Self.known.joined(separator: ", ")).") }
-        for m in list where !Self.known.contains(m) {
-            throw ValidationError("Unknown metric '\(m)'; choose from \(Self.known.joined(separator: ", "))"
-                + (metricWords.contains(m) ? " (-m takes every word up to the next option: put files before it)." : "."))
-        }
-        if BLEUTokenizer(rawValue: tokenize) == nil {
-            throw ValidationError("Unknown tokenizer '\(tokenize)'; choose from 13a, intl, zh, char, none.")
-        }
-        guard let sm = BLEUSmoothing(rawValue: smooth) else {
-            throw ValidationError("Unknown smoothing '\(smooth)'; choose from exp, floor, add-k, none.")
-        }
-        if smoothValue != nil && sm.defaultValue == nil {
+        if smoothValue != nil && smooth.defaultValue == nil {
             throw ValidationError("--smooth-value applies only to --smooth floor or add-k.")
         }
         if let v = smoothValue, !(v.isFinite && v >= 0) { throw ValidationError("--smooth-value must be a non-negative number.") }
-        if ROUGETokenizer(rawValue: rougeTokenizer) == nil {
-            throw ValidationError("Unknown ROUGE tokenizer '\(rougeTokenizer)'; choose compatible or unicode.")
-        }
         if !(0...1000).contains(chrfCharOrder) { throw ValidationError("--chrf-char-order must be between 0 and 1000.") }
         if !(0...1000).contains(chrfWordOrder) { throw ValidationError("--chrf-word-order must be between 0 and 1000.") }
         if list.contains("chrf") && chrfCharOrder + chrfWordOrder == 0 {
@@ -99,15 +100,15 @@ struct MetricArguments: ParsableArguments {
     /// BLEU's configuration when asked (effective order for sentence-level scores, as sacreBLEU).
     func bleu(sentenceLevel: Bool) -> BLEU? {
         guard metricList.contains("bleu") else { return nil }
-        return BLEU(tokenizer: BLEUTokenizer(rawValue: tokenize)!, lowercase: lowercase,
-                    smoothing: BLEUSmoothing(rawValue: smooth)!, smoothValue: smoothValue, effectiveOrder: sentenceLevel)
+        return BLEU(tokenizer: tokenize, lowercase: lowercase,
+                    smoothing: smooth, smoothValue: smoothValue, effectiveOrder: sentenceLevel)
     }
 
     /// ROUGE's configuration when a ROUGE type is asked.
     var rouge: ROUGE? {
         let list = metricList
         let types = ROUGEType.allCases.filter { list.contains($0.rawValue) }
-        return types.isEmpty ? nil : ROUGE(types: types, useStemmer: stem, tokenizer: ROUGETokenizer(rawValue: rougeTokenizer)!)
+        return types.isEmpty ? nil : ROUGE(types: types, useStemmer: stem, tokenizer: rougeTokenizer)
     }
 
     /// The chrF configurations asked, each with its output key (`chrf`, `chrf++`), in order.
@@ -128,24 +129,6 @@ struct MetricArguments: ParsableArguments {
     var ter: TER? {
         guard metricList.contains("ter") else { return nil }
         return TER(normalized: terNormalized, noPunct: terNoPunct, asianSupport: terAsianSupport, caseSensitive: terCaseSensitive)
-    }
-
-    /// These options as `score` command-line arguments.
-    var commandLine: [String] {
-        var a = ["--metrics", metricList.joined(separator: ","), "--tokenize", tokenize, "--smooth", smooth,
-                 "--rouge-tokenizer", rougeTokenizer, "--chrf-char-order", "\(chrfCharOrder)",
-                 "--chrf-word-order", "\(chrfWordOrder)", "--chrf-beta", "\(chrfBeta)"]
-        if let v = smoothValue { a += ["--smooth-value", "\(v)"] }
-        if let m = rougeNewline { a += ["--rouge-newline", m] }
-        if lowercase { a.append("--lowercase") }
-        if stem { a.append("--stem") }
-        for (on, flag) in [(chrfWhitespace, "--chrf-whitespace"), (chrfLowercase, "--chrf-lowercase"),
-                           (chrfEpsSmoothing, "--chrf-eps-smoothing"), (terCaseSensitive, "--ter-case-sensitive"),
-                           (terNormalized, "--ter-normalized"), (terNoPunct, "--ter-no-punct"),
-                           (terAsianSupport, "--ter-asian-support")] where on {
-            a.append(flag)
-        }
-        return a
     }
 }
 

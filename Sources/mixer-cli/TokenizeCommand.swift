@@ -27,10 +27,10 @@ struct TokenizerOptions: ParsableArguments {
 
 /// Input and output files shared by the text commands.
 struct TextFileOptions: ParsableArguments {
-    @Option(name: .long, help: "Input file (default: standard input).")
+    @Option(name: [.customShort("i"), .long], help: "Input file (default: standard input).")
     var input: String?
 
-    @Option(name: .long, help: "Output file (default: standard output).")
+    @Option(name: [.customShort("o"), .long], help: "Output file (default: standard output).")
     var output: String?
 
     @Flag(name: .long, help: "Replace invalid UTF-8 with U+FFFD instead of failing.")

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Metrics
+import MixerOptions
 import Seq2Seq
 import Tokenize
 
@@ -56,12 +57,18 @@ struct TrainCommand: ParsableCommand {
             --overwrite). Ctrl-C (SIGINT), SIGTERM or SIGHUP finishes the current step, saves \
             DIR/last and exits; --resume DIR goes on.
 
+            --config FILE reads settings from a YAML file whose keys are the long option names \
+            without -- (learning-rate: 0.001); flags on the command line override it. A new run \
+            records its effective configuration and the exact command line in DIR/config.yaml, \
+            which --config reads back.
+
             Examples:
               mixer-cli train --output runs/xent --epochs 10
               mixer-cli train --output runs/mixer --objective mixer \\
                 --init-from runs/xent/best --xent-epochs 0 --epochs 6 \\
                 --mixer-delta 3 --reward rouge2
               mixer-cli train --resume runs/mixer --epochs 8
+              mixer-cli train --config runs/xent/config.yaml -o runs/xent-seed2 --seed 2
             """
     )
 
@@ -70,7 +77,9 @@ struct TrainCommand: ParsableCommand {
     @Option(help: "Training targets (default: data/train.tgt).") var trainTarget: String?
     @Option(help: "Validation sources (default: data/valid.src).") var validSource: String?
     @Option(help: "Validation targets (default: data/valid.tgt).") var validTarget: String?
-    @Option(help: "The run directory (created; log.jsonl, last/, best/, valid/). It must not hold a run already: see --resume and --overwrite.") var output: String?
+    @Option(help: "A YAML file of settings: keys are these options' long names without --, such as 'learning-rate: 0.001' (flags: true or false); options given on the command line override it. RUN/config.yaml of a run is such a file.")
+    var config: String?
+    @Option(name: [.customShort("o"), .long], help: "The run directory (created; config.yaml, log.jsonl, last/, best/, valid/). It must not hold a run already: see --resume and --overwrite.") var output: String?
     @Option(help: "Continue the run in this directory exactly where its last/ checkpoint left off. Its saved options and data are used; flags given with --resume must equal them, except --epochs (to lengthen the run), --threads, --report-every, --save-every and --log-samples.")
     var resume: String?
     @Flag(help: "Remove the run that --output holds (its log, checkpoints and validation outputs; other files stay) and start a new one.")
@@ -88,13 +97,10 @@ struct TrainCommand: ParsableCommand {
     @Option(help: "Truncate targets to this many tokens (T; </s> is added).") var maxTargetLength = 15
 
     // MARK: Model
-    @Option(help: "Embedding size.") var embeddingSize = 256
-    @Option(help: "Decoder hidden size (and attentional vector size).") var hiddenSize = 256
-    @Option(help: "Encoder hidden size per direction (bilstm).") var encoderHiddenSize = 256
+    @OptionGroup var shape: ModelShapeArguments
     @Option(help: "Encoder: bilstm or conv (the paper's convolutional attentive encoder).") var encoder: ModelConfig.EncoderKind = .bilstm
     @Option(help: "Luong attention score: general or dot.") var attention: LuongAttention.Score = .general
     @Flag(help: "Do not feed the attentional vector to the next step.") var noInputFeeding = false
-    @Option(help: "Dropout probability.") var dropout: Float = 0.2
     @Option(help: "Initialisation: uniform (±scale) or normal (σ = scale; the paper's is normal 0.05).") var initialization: ModelConfig.Initialization = .uniform
     @Option(help: "Initialisation scale.") var initScale: Float = 0.1
 
@@ -163,8 +169,8 @@ struct TrainCommand: ParsableCommand {
 
     func modelConfig(sourceVocab: Int, targetVocab: Int) -> ModelConfig {
         var m = ModelConfig(sourceVocabSize: sourceVocab, targetVocabSize: targetVocab)
-        m.embeddingSize = embeddingSize; m.hiddenSize = hiddenSize; m.encoderHiddenSize = encoderHiddenSize
-        m.encoder = encoder; m.attention = attention; m.inputFeeding = !noInputFeeding; m.dropout = dropout
+        m.embeddingSize = shape.embeddingSize; m.hiddenSize = shape.hiddenSize; m.encoderHiddenSize = shape.encoderHiddenSize
+        m.encoder = encoder; m.attention = attention; m.inputFeeding = !noInputFeeding; m.dropout = shape.dropout
         m.initialization = initialization; m.initScale = initScale
         m.maxSourcePositions = max(m.maxSourcePositions, maxSourceLength)
         return m
@@ -183,17 +189,7 @@ struct TrainCommand: ParsableCommand {
         for (name, v) in [("--max-source-length", maxSourceLength), ("--max-target-length", maxTargetLength)] where v < 1 || v > RunConfig.lengthLimit {
             throw ValidationError("\(name) must be between 1 and \(RunConfig.lengthLimit), got \(v)")
         }
-        for (name, v) in [("--embedding-size", embeddingSize), ("--hidden-size", hiddenSize), ("--encoder-hidden-size", encoderHiddenSize)] where v < 1 {
-            throw ValidationError("\(name) must be at least 1, got \(v)")
-        }
-        if !(dropout >= 0 && dropout < 1) { throw ValidationError("--dropout must be in [0, 1), got \(dropout)") }
         if !(initScale > 0 && initScale.isFinite) { throw ValidationError("--init-scale must be positive, got \(initScale)") }
-        if !(minLr >= 0 && minLr.isFinite) { throw ValidationError("--min-lr must be 0 or positive, got \(minLr)") }
-        if !clipNorm.isFinite { throw ValidationError("--clip-norm must be finite (0 turns clipping off), got \(clipNorm)") }
-        if !baselineLrFactor.isFinite { throw ValidationError("--baseline-lr-factor must be finite, got \(baselineLrFactor)") }
-        for (name, v) in [("--baseline-init-weight", baselineInitWeight), ("--baseline-init-bias", baselineInitBias)] where !v.isFinite {
-            throw ValidationError("\(name) must be finite, got \(v)")
-        }
         do { try trainerOptions().validate() } catch let e as TrainerOptionsError { throw ValidationError(e.message) }
         do { try modelConfig(sourceVocab: sourceVocabSize, targetVocab: targetVocabSize).validate() } catch {
             throw ValidationError("\(error)")
@@ -256,8 +252,10 @@ struct TrainCommand: ParsableCommand {
                                       progress: progress, lock: lock)
             if let initial { trainer.model.params.copy(from: initial.model.params) }
             trainer.dataFingerprint = Self.fingerprint(files, fingerprints, replaceInvalid: replaceInvalid)
-            trainer.arguments = Self.runArguments(Array(CommandLine.arguments.dropFirst()))
+            trainer.arguments = Self.runArguments(invocationArguments)
             started = true
+            // The effective configuration and the exact command line, for --config and for the record.
+            try run.writeConfiguration(TrainConfigFile.render(self, options: options, argv: CommandLine.arguments))
             try Self.runTraining(trainer, output: output, progress: progress)
         }
     }
@@ -289,13 +287,13 @@ struct TrainCommand: ParsableCommand {
     }
 
     /// The arguments of `train` as saved with a run (what --resume compares its flags with):
-    /// everything after `train` but `--output DIR` and `--overwrite`.
+    /// everything after `train` but `--output DIR` (or `-o DIR`) and `--overwrite`.
     static func runArguments(_ all: [String]) -> [String] {
         var out: [String] = []
         var i = all.firstIndex(of: "train").map { $0 + 1 } ?? 0
         while i < all.count {
             let a = all[i]
-            if a == "--output" { i += 2; continue }
+            if a == "--output" || a == "-o" { i += 2; continue }
             if a.hasPrefix("--output=") || a == "--overwrite" { i += 1; continue }
             out.append(a)
             i += 1
@@ -407,7 +405,7 @@ struct TrainCommand: ParsableCommand {
         let stateFile = run.last + "/" + Checkpoint.stateFile
         // Flags given now must match the run (but the few that may change).
         if let saved = checkpoint.state.arguments {
-            let problems = resumeConflicts(saved: saved, given: Self.runArguments(Array(CommandLine.arguments.dropFirst())))
+            let problems = resumeConflicts(saved: saved, given: Self.runArguments(invocationArguments))
             if !problems.isEmpty {
                 throw CLIError("--resume continues the run as it was started: \(problems.joined(separator: "; ")) (only --epochs, --threads, --report-every, --save-every and --log-samples may change)")
             }
@@ -419,7 +417,7 @@ struct TrainCommand: ParsableCommand {
             }
             options.epochs = epochs
         }
-        let given = Self.runArguments(Array(CommandLine.arguments.dropFirst()))
+        let given = Self.runArguments(invocationArguments)
         if let threads { options.threads = threads }
         if Self.value(of: "--report-every", in: given) != nil { options.reportEvery = reportEvery }
         if Self.value(of: "--save-every", in: given) != nil { options.saveEvery = saveEvery }

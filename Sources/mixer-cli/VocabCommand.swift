@@ -25,7 +25,7 @@ struct VocabCommand: ParsableCommand {
     @Option(name: .long, help: "Most ids, the 4 specials included (at least 4; default: no limit).")
     var maxSize: Int?
 
-    @Option(name: .long, help: "Output file (default: standard output).")
+    @Option(name: [.customShort("o"), .long], help: "Output file (default: standard output).")
     var output: String?
 
     @Flag(name: .long, help: "Tokenize the files first (they are raw text, not tokenizer output).")

@@ -16,6 +16,9 @@ final class EvaluateCommandTests: XCTestCase {
             (["--strategy", "beam", "--beam-size", "3", "--replace-unk"], ["--metrics", "bleu,rouge2,rougeL", "--format", "json"]),
             (["--strategy", "sample", "--seed", "4", "--top-p", "0.9"], ["--metrics", "rouge1", "--stem", "--width", "3"]),
             ([], ["--metrics", "chrf,chrf++,ter", "--chrf-beta", "1", "--chrf-whitespace", "--ter-normalized", "--format", "json"]),
+            ([], ["-m", "bleu", "rouge2", "--confidence", "--samples", "50", "--bootstrap-seed", "3", "-w", "3", "-f", "json"]),
+            ([], ["--tokenize", "char", "--smooth", "floor", "--smooth-value", "0.2", "-lc", "--rouge-tokenizer", "unicode",
+                  "--metrics", "bleu,rougeL"]),
         ]
         for (d, s) in settings {
             let out = dir.appendingPathComponent("out.txt").path
@@ -50,7 +53,7 @@ final class EvaluateCommandTests: XCTestCase {
         XCTAssertEqual(short.status, 1)
         XCTAssertTrue(short.stderr.hasPrefix("error: ") && short.stderr.contains("has 21 lines but"), short.stderr)
         for (extra, message) in [(["--strategy", "beam", "--n-best", "2"], "one output per input"),
-                                 (["--metrics", "meteor"], "Unknown metric 'meteor'"),
+                                 (["--metrics", "meteor"], "The value 'meteor' is invalid for '--metrics"),
                                  (["--metrics", "chrf", "--chrf-char-order", "-1"], "--chrf-char-order"),
                                  (["--strategy", "beam", "--beam-size", "0"], "--beam-size must be at least 1")] {
             let r = try CLI.run(base + extra)

@@ -19,8 +19,8 @@ final class HostileInputTests: XCTestCase {
                        "--max-target-length", "6", "--batch-size", "8", "--epochs", "1", "--log-samples", "0"]
 
     func train(_ p: [String], _ out: URL, _ extra: [String] = []) -> [String] {
-        ["train", "--train-source", p[0], "--train-target", p[1], "--valid-source", p[2], "--valid-target", p[3],
-         "--output", out.path] + Self.tiny + extra
+        ["train"] + TrainCommandTests.overriding(["--train-source", p[0], "--train-target", p[1], "--valid-source", p[2],
+                                                  "--valid-target", p[3], "--output", out.path] + Self.tiny, with: extra)
     }
 
     func testInvalidUTF8AndNULInEveryTextCommand() throws {
@@ -224,7 +224,9 @@ final class HostileInputTests: XCTestCase {
             (["--locale", "a b"], "--locale"),
         ]
         for (extra, mention) in trainCases {
-            Hostile.assertCleanFailure(try CLI.run(train(p, out) + extra), mentions: [mention], "train " + extra.joined(separator: " "))
+            let r = try CLI.run(train(p, out, extra))
+            Hostile.assertCleanFailure(r, mentions: [mention], "train " + extra.joined(separator: " "))
+            XCTAssertFalse(r.stderr.contains("given twice"), "train " + extra.joined(separator: " ") + ": " + r.stderr)
         }
         XCTAssertFalse(FileManager.default.fileExists(atPath: out.path), "a rejected run must not create its directory")
     }

@@ -128,7 +128,7 @@ final class RunDirectoryTests: XCTestCase {
         let dir = try CLI.temporaryDirectory(self)
         let p = try slice(dir, train: 64)
         let run = dir.appendingPathComponent("run")
-        let trainer = try start(args(p, run) + ["--epochs", "3", "--save-every", "1", "--batch-size", "4"])
+        let trainer = try start(TrainCommandTests.overriding(args(p, run), with: ["--epochs", "3", "--save-every", "1", "--batch-size", "4"]))
         defer { if trainer.isRunning { kill(trainer.processIdentifier, SIGKILL) } }
         wait { FileManager.default.fileExists(atPath: run.appendingPathComponent("last/trainer-state.json").path) }
         var reads = 0
@@ -375,7 +375,7 @@ final class RunDirectoryTests: XCTestCase {
         let dir = try CLI.temporaryDirectory(self)
         let p = try slice(dir)
         let run = dir.appendingPathComponent("run")
-        let r = try CLI.run(args(p, run) + ["--epochs", "3", "--learning-rate", "1e6", "--batch-size", "4"])
+        let r = try CLI.run(TrainCommandTests.overriding(args(p, run), with: ["--epochs", "3", "--learning-rate", "1e6", "--batch-size", "4"]))
         XCTAssertEqual(r.status, 1, r.stderr)
         XCTAssertTrue(r.stderr.contains("training diverged"), r.stderr)
         XCTAssertFalse(r.stderr.contains("inf  (best)") || r.stderr.contains("nan  (best)"), r.stderr)

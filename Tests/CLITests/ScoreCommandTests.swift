@@ -116,6 +116,6 @@ final class ScoreCommandTests: XCTestCase {
         XCTAssertEqual(missing.status, 1)
         XCTAssertTrue(missing.stderr.contains("nope.txt: no such file"), missing.stderr)
         let help = try CLI.run(["score", "--help"])
-        XCTAssertTrue(help.stdout.contains("mixer-cli score out.txt --ref ref.txt"), help.stdout)
+        XCTAssertTrue(help.stdout.contains("mixer-cli score out.txt -r ref.txt"), help.stdout)
     }
 }

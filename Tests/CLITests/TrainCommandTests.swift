@@ -20,6 +20,23 @@ final class TrainCommandTests: XCTestCase {
                        "--source-vocab-size", "300", "--target-vocab-size", "200", "--max-source-length", "20",
                        "--max-target-length", "8", "--batch-size", "16"]
 
+    /// `base` then `extra`, with the options that `extra` sets removed from `base` first: an
+    /// option given twice is an error, so a test that changes one of ``tiny``'s replaces it.
+    static func overriding(_ base: [String], with extra: [String]) -> [String] {
+        let names = Set(extra.filter { $0.hasPrefix("--") })
+        var out: [String] = []
+        var i = 0
+        while i < base.count {
+            if names.contains(base[i]) {
+                i += i + 1 < base.count && !base[i + 1].hasPrefix("--") ? 2 : 1
+                continue
+            }
+            out.append(base[i])
+            i += 1
+        }
+        return out + extra
+    }
+
     func args(_ p: [String], _ out: URL) -> [String] {
         ["train", "--train-source", p[0], "--train-target", p[1], "--valid-source", p[2], "--valid-target", p[3],
          "--output", out.path] + Self.tiny

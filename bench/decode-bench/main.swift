@@ -8,6 +8,7 @@
 // median batch time after one untimed warm-up batch.
 import ArgumentParser
 import Foundation
+import MixerOptions
 import Seq2Seq
 
 struct DecodeBench: ParsableCommand {
@@ -18,15 +19,15 @@ struct DecodeBench: ParsableCommand {
 
     enum Strategy: String, ExpressibleByArgument { case greedy, beam }
 
-    @Option var strategy: Strategy = .greedy
-    @Option(name: .customLong("beam-size")) var beamSize = 5
-    @Option(name: .customLong("batch-size")) var batchSize = 32
+    @Option(help: "greedy or beam (mixer-cli decode's names).") var strategy: Strategy = .greedy
+    @Option(name: .customLong("beam-size"), help: "Live hypotheses per input for --strategy beam.") var beamSize = 5
+    @Option(name: .customLong("batch-size"), help: "Inputs decoded together.") var batchSize = 32
     @Option(help: "Threads of the matrix products and parallel loops.") var threads = 1
     @Option(help: "Output steps, always all of them.") var steps = 15
     @Option(help: "Sentences to decode after one untimed warm-up batch.") var sentences = 320
     @Option(name: .customLong("source-length")) var sourceLength = 50
     @Option(name: .customLong("vocab")) var vocab = 10_000
-    @Option var seed: UInt64 = 1234
+    @Option(help: "Seed of the random model and sources.") var seed: UInt64 = 1234
 
     func validate() throws {
         for (n, v) in [("--beam-size", beamSize), ("--batch-size", batchSize), ("--threads", threads), ("--steps", steps),
@@ -76,4 +77,4 @@ struct DecodeBench: ParsableCommand {
     }
 }
 
-DecodeBench.main()
+DecodeBench.mainRefusingRepeatedOptions()

@@ -55,14 +55,16 @@ public struct DecodingOptions: Equatable, Sendable {
         self.ignoreEOS = ignoreEOS
     }
 
-    /// Checks that the options can be honoured; the error says which one is wrong.
+    /// Checks that the options can be honoured: the one place of these range rules (`mixer-cli
+    /// decode` and `evaluate` call it). A message names the option by its key, the long option
+    /// name of `decode` (`--max-length`), and gives the value.
     public func validate() throws {
-        if maxLength < 1 { throw DecodingOptionError("the maximum length must be at least 1, got \(maxLength)") }
-        if minLength < 0 { throw DecodingOptionError("the minimum length must not be negative, got \(minLength)") }
+        if maxLength < 1 { throw DecodingOptionError("--max-length must be at least 1, got \(maxLength)") }
+        if minLength < 0 { throw DecodingOptionError("--min-length must not be negative, got \(minLength)") }
         if minLength >= maxLength {
-            throw DecodingOptionError("the minimum length (\(minLength)) must be below the maximum length (\(maxLength)), which counts </s>")
+            throw DecodingOptionError("--min-length (\(minLength)) must be below --max-length (\(maxLength)), which counts </s>")
         }
-        if noRepeatNgramSize < 0 { throw DecodingOptionError("the no-repeat n-gram size must not be negative, got \(noRepeatNgramSize)") }
+        if noRepeatNgramSize < 0 { throw DecodingOptionError("--no-repeat-ngram-size must be 0 (off) or more, got \(noRepeatNgramSize)") }
     }
 }
 
@@ -90,12 +92,13 @@ public struct SamplingOptions: Equatable, Sendable {
         self.numSamples = numSamples
     }
 
-    /// Checks the ranges: T > 0 and finite, k ≥ 0, p ∈ (0, 1], at least one sample.
+    /// Checks the ranges: T > 0 and finite, k ≥ 0, p ∈ (0, 1], at least one sample (messages
+    /// name the options as `decode` does).
     public func validate() throws {
-        if !(temperature > 0 && temperature.isFinite) { throw DecodingOptionError("the temperature must be a positive number, got \(temperature)") }
-        if topK < 0 { throw DecodingOptionError("top-k must not be negative (0 turns it off), got \(topK)") }
-        if !(topP > 0 && topP <= 1) { throw DecodingOptionError("top-p must be in (0, 1], got \(topP)") }
-        if numSamples < 1 { throw DecodingOptionError("the number of samples must be at least 1, got \(numSamples)") }
+        if !(temperature > 0 && temperature.isFinite) { throw DecodingOptionError("--temperature must be a positive number, got \(temperature)") }
+        if topK < 0 { throw DecodingOptionError("--top-k must be 0 (off) or more, got \(topK)") }
+        if !(topP > 0 && topP <= 1) { throw DecodingOptionError("--top-p must be in (0, 1], got \(topP)") }
+        if numSamples < 1 { throw DecodingOptionError("--num-samples must be at least 1, got \(numSamples)") }
     }
 }
 
@@ -114,12 +117,12 @@ public struct BeamOptions: Equatable, Sendable {
         self.lengthPenalty = lengthPenalty
     }
 
-    /// Checks K ≥ 1, 1 ≤ nBest ≤ K and a finite α.
+    /// Checks K ≥ 1, 1 ≤ nBest ≤ K and a finite α (messages name the options as `decode` does).
     public func validate() throws {
-        if beamSize < 1 { throw DecodingOptionError("the beam size must be at least 1, got \(beamSize)") }
-        if nBest < 1 { throw DecodingOptionError("n-best must be at least 1, got \(nBest)") }
-        if nBest > beamSize { throw DecodingOptionError("n-best (\(nBest)) cannot exceed the beam size (\(beamSize))") }
-        if case .gnmt(let a) = lengthPenalty, !a.isFinite { throw DecodingOptionError("the length penalty must be a finite number, got \(a)") }
+        if beamSize < 1 { throw DecodingOptionError("--beam-size must be at least 1, got \(beamSize)") }
+        if nBest < 1 { throw DecodingOptionError("--n-best must be at least 1, got \(nBest)") }
+        if nBest > beamSize { throw DecodingOptionError("--n-best (\(nBest)) cannot exceed the beam size (\(beamSize))") }
+        if case .gnmt(let a) = lengthPenalty, !a.isFinite { throw DecodingOptionError("--length-penalty must be a finite number, got \(a)") }
     }
 }
 

@@ -135,7 +135,13 @@ public struct TrainerOptions: Codable, Equatable, Sendable {
     /// The plateau decay actually used.
     public var effectiveDecay: Double { learningRateDecay ?? (optimizer == .adam ? 1 : 1.2) }
 
-    /// Checks every option; the message names the option (as the CLI spells it).
+    /// Checks every option: the one place of these range rules (`mixer-cli train` calls it).
+    ///
+    /// A message names the option by its key, the long option name of `mixer-cli train` and
+    /// the key of its `--config` file (`--learning-rate`, `learning-rate:`), and gives the value;
+    /// ``maxDivergentSteps``, which only the library sets, is named as the property.
+    ///
+    /// - Throws: ``TrainerOptionsError`` for the first option out of range.
     public func validate() throws {
         func fail(_ s: String) -> TrainerOptionsError { TrainerOptionsError(message: s) }
         if epochs < 1 || epochs > TrainerState.epochLimit { throw fail("--epochs must be between 1 and \(TrainerState.epochLimit), got \(epochs)") }
@@ -143,19 +149,25 @@ public struct TrainerOptions: Codable, Equatable, Sendable {
         if threads < 1 || threads > 256 { throw fail("--threads must be between 1 and 256, got \(threads)") }
         if let lr = learningRate, !(lr > 0 && lr.isFinite) { throw fail("--learning-rate must be positive, got \(lr)") }
         if let d = learningRateDecay, !(d >= 1 && d.isFinite) { throw fail("--lr-decay must be at least 1, got \(d)") }
-        if !(clipNorm >= 0) { throw fail("--clip-norm must be 0 (off) or positive, got \(clipNorm)") }
+        if !(minimumLearningRate >= 0 && minimumLearningRate.isFinite) { throw fail("--min-lr must be 0 or positive, got \(minimumLearningRate)") }
+        if !(clipNorm >= 0 && clipNorm.isFinite) { throw fail("--clip-norm must be 0 (off) or positive and finite, got \(clipNorm)") }
         if patience < 0 { throw fail("--patience must be 0 (off) or positive, got \(patience)") }
-        if maxDivergentSteps < 1 { throw fail("--max-divergent-steps must be at least 1") }
-        if validationBatchSize < 1 { throw fail("--valid-batch-size must be at least 1") }
-        if logSamples < 0 { throw fail("--log-samples cannot be negative") }
-        if reportEvery < 1 { throw fail("--report-every must be at least 1") }
-        if saveEvery < 0 { throw fail("--save-every cannot be negative") }
-        if xentEpochs < 0 { throw fail("--xent-epochs cannot be negative") }
+        if maxDivergentSteps < 1 { throw fail("maxDivergentSteps must be at least 1, got \(maxDivergentSteps)") }
+        if validationBatchSize < 1 { throw fail("--valid-batch-size must be at least 1, got \(validationBatchSize)") }
+        if logSamples < 0 { throw fail("--log-samples cannot be negative, got \(logSamples)") }
+        if reportEvery < 1 { throw fail("--report-every must be at least 1, got \(reportEvery)") }
+        if saveEvery < 0 { throw fail("--save-every cannot be negative, got \(saveEvery)") }
+        if xentEpochs < 0 { throw fail("--xent-epochs cannot be negative, got \(xentEpochs)") }
         if mixerDelta < 1 { throw fail("--mixer-delta must be at least 1, got \(mixerDelta)") }
-        if mixerEpochsPerStep < 1 { throw fail("--mixer-epochs-per-step must be at least 1") }
+        if mixerEpochsPerStep < 1 { throw fail("--mixer-epochs-per-step must be at least 1, got \(mixerEpochsPerStep)") }
         if !(temperature > 0 && temperature.isFinite) { throw fail("--temperature must be positive, got \(temperature)") }
-        if !(baselineLearningRateFactor >= 0) { throw fail("--baseline-lr-factor cannot be negative") }
-        if scstSamples < 1 { throw fail("--scst-samples must be at least 1") }
+        if !(baselineLearningRateFactor >= 0 && baselineLearningRateFactor.isFinite) {
+            throw fail("--baseline-lr-factor must be 0 or positive and finite, got \(baselineLearningRateFactor)")
+        }
+        for (name, v) in [("--baseline-init-weight", baselineInitialWeight), ("--baseline-init-bias", baselineInitialBias)] where !v.isFinite {
+            throw fail("\(name) must be finite, got \(v)")
+        }
+        if scstSamples < 1 { throw fail("--scst-samples must be at least 1, got \(scstSamples)") }
         if scstBaseline == .mean && scstSamples < 2 { throw fail("--scst-baseline mean needs --scst-samples 2 or more") }
         if !["plus-one", "exp", "floor", "add-k", "none"].contains(rewardSmoothing) {
             throw fail("--reward-smoothing must be plus-one, exp, floor, add-k or none, got \(rewardSmoothing)")
@@ -179,4 +191,17 @@ public struct TrainerOptions: Codable, Equatable, Sendable {
 public struct TrainerOptionsError: Error, CustomStringConvertible, Equatable {
     public let message: String
     public var description: String { message }
+}
+
+extension RunDirectory {
+    /// `RUN/config.yaml`: the run's effective configuration as `mixer-cli train --config`
+    /// reads it, with the command line that started the run (written at its start, kept on
+    /// `--resume`).
+    public var configuration: String { path + "/config.yaml" }
+
+    /// Writes ``configuration`` atomically and durably (a temporary file, fsync, rename, fsync
+    /// of the directory): the file holds the old or the whole new text, never a part.
+    public func writeConfiguration(_ text: String) throws {
+        try FileIO.replaceDurably(configuration, Array(text.utf8))
+    }
 }
