@@ -32,7 +32,7 @@ private func stopSignalHandler(_ signal: Int32) {
 struct TrainCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "train",
-        abstract: "Train an attentive LSTM encoder-decoder with XENT, MIXER, DAD or SCST.",
+        abstract: "Train an attentive LSTM encoder-decoder with XENT, MIXER, DAD, SCST or minimum risk.",
         discussion: """
             Line N of the source file pairs with line N of the target file. With no data flags \
             the bundled corpus in data/ is used (data/train.src, data/train.tgt, data/valid.src, \
@@ -51,6 +51,14 @@ struct TrainCommand: ParsableCommand {
               dad    scheduled sampling (--dad-schedule, --dad-feed).
               scst   self-critical REINFORCE; baseline r(greedy) or the mean
                      of the other --scst-samples.
+              risk   minimum risk training: the expected cost 1 − reward over
+                     --risk-candidates samples per source, weighted by their
+                     length-normalized probabilities (sharpness --risk-alpha),
+                     plus --risk-xent-weight × XENT.
+
+            --label-smoothing ε applies to every token-level loss (XENT, DAD, \
+            MIXER's XENT steps, risk's XENT term); the logged loss stays the plain \
+            cross-entropy.
 
             DIR is locked while a trainer owns it: a second train on it is refused. --output \
             refuses a directory that holds a run (continue it with --resume, or replace it with \
@@ -105,7 +113,7 @@ struct TrainCommand: ParsableCommand {
     @Option(help: "Initialisation scale.") var initScale: Float = 0.1
 
     // MARK: Optimisation
-    @Option(help: "Objective: xent, mixer, dad or scst.") var objective: TrainingObjective = .xent
+    @Option(help: "Objective: xent, mixer, dad, scst or risk.") var objective: TrainingObjective = .xent
     @Option(help: "Epochs in all (default 10).") var epochs: Int?
     @Option(help: "Batch size.") var batchSize = 32
     @Option(help: "adam or sgd.") var optimizer: OptimizerKind = .adam
@@ -141,6 +149,12 @@ struct TrainCommand: ParsableCommand {
     @Option(help: "SCST: samples per source.") var scstSamples = 1
     @Option(help: "SCST baseline: greedy or mean (of the other samples).") var scstBaseline: SCSTBaseline = .greedy
 
+    // MARK: Minimum risk training and label smoothing
+    @Option(help: "Risk: sampled candidates per source (at least 2).") var riskCandidates = 8
+    @Option(help: "Risk: α, the sharpness of the candidates' distribution over their length-normalized log-probabilities.") var riskAlpha = 1.0
+    @Option(help: "Risk: weight of the XENT term on the references.") var riskXentWeight = 0.3
+    @Option(help: "Label smoothing ε of the token-level losses (0 = off).") var labelSmoothing = 0.0
+
     func parsedDADSchedule() throws -> ScheduledSampling {
         let parts = dadSchedule.split(separator: ":").map(String.init)
         if parts.count == 2, parts[0] == "inverse-sigmoid", let k = Double(parts[1]), k >= 1 { return .inverseSigmoid(k: k) }
@@ -164,6 +178,8 @@ struct TrainCommand: ParsableCommand {
         o.lossWeighting = lossWeighting
         o.dadSchedule = try parsedDADSchedule(); o.dadFeed = dadFeed
         o.scstSamples = scstSamples; o.scstBaseline = scstBaseline
+        o.riskCandidates = riskCandidates; o.riskAlpha = riskAlpha; o.riskXentWeight = riskXentWeight
+        o.labelSmoothing = labelSmoothing
         return o
     }
 

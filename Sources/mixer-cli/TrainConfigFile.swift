@@ -188,6 +188,8 @@ struct TrainConfigFile {
             ("baseline-init-weight", ff(o.baselineInitialWeight)), ("baseline-init-bias", ff(o.baselineInitialBias)),
             ("loss-weighting", o.lossWeighting.rawValue), ("dad-schedule", c.dadSchedule), ("dad-feed", o.dadFeed.rawValue),
             ("scst-samples", "\(o.scstSamples)"), ("scst-baseline", o.scstBaseline.rawValue),
+            ("risk-candidates", "\(o.riskCandidates)"), ("risk-alpha", f(o.riskAlpha)),
+            ("risk-xent-weight", f(o.riskXentWeight)), ("label-smoothing", f(o.labelSmoothing)),
         ]
         var text = """
             # mixer-cli train: the effective configuration of this run, every option with its value.

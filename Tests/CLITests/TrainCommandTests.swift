@@ -73,6 +73,27 @@ final class TrainCommandTests: XCTestCase {
         XCTAssertTrue(mlog.contains("\"stage\":\"mixer\""), mlog)
     }
 
+    /// Minimum risk training from an XENT checkpoint, and XENT with label smoothing, through the
+    /// executable: both train, log their stage, and record their options in RUN/config.yaml.
+    func testRiskAndLabelSmoothing() throws {
+        let dir = try CLI.temporaryDirectory(self)
+        let p = try Self.writeSlice(dir)
+        let xent = dir.appendingPathComponent("xent")
+        let r = try CLI.run(args(p, xent) + ["--epochs", "1", "--label-smoothing", "0.1"])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        let config = try String(contentsOf: xent.appendingPathComponent("config.yaml"), encoding: .utf8)
+        XCTAssertTrue(config.contains("label-smoothing: 0.1"), config)
+        let risk = dir.appendingPathComponent("risk")
+        let k = try CLI.run(args(p, risk) + ["--epochs", "1", "--objective", "risk", "--risk-candidates", "3",
+                                             "--risk-alpha", "2", "--init-from", xent.appendingPathComponent("best").path])
+        XCTAssertEqual(k.status, 0, k.stderr)
+        let log = try String(contentsOf: risk.appendingPathComponent("log.jsonl"), encoding: .utf8)
+        XCTAssertTrue(log.contains("\"stage\":\"risk\""), log)
+        XCTAssertTrue(log.contains("\"mean_reward\""), log)
+        let rc = try String(contentsOf: risk.appendingPathComponent("config.yaml"), encoding: .utf8)
+        XCTAssertTrue(rc.contains("risk-candidates: 3") && rc.contains("objective: risk"), rc)
+    }
+
     /// MIXER training (XENT then REINFORCE stages) writes the same weights with `--threads 1` and
     /// `--threads 2`. The model is large enough (vocabularies of 2,000, hidden 64) that the
     /// products and the optimizer split over the two threads.
@@ -148,7 +169,8 @@ final class TrainCommandTests: XCTestCase {
         XCTAssertTrue(r.stderr.contains("bad.src:2"), r.stderr)
         // Impossible options.
         for (flag, value) in [("--mixer-delta", "0"), ("--epochs", "0"), ("--dropout", "1.5"), ("--temperature", "0"),
-                              ("--dad-schedule", "linear:x")] {
+                              ("--dad-schedule", "linear:x"), ("--label-smoothing", "1"), ("--label-smoothing", "-0.1"),
+                              ("--risk-candidates", "1"), ("--risk-alpha", "0"), ("--risk-xent-weight", "-1")] {
             r = try CLI.run(args(p, out) + [flag, value])
             XCTAssertNotEqual(r.status, 0, flag)
             XCTAssertTrue(r.stderr.contains(flag), "\(flag): \(r.stderr)")

@@ -149,6 +149,7 @@ final class TrainerTests: XCTestCase {
             case .mixer: XCTAssertTrue(tr.objective is MIXERObjective)
             case .dad: XCTAssertTrue(tr.objective is DADObjective)
             case .scst: XCTAssertTrue(tr.objective is SCSTObjective)
+            case .risk: XCTAssertTrue(tr.objective is RiskObjective)
             }
             XCTAssertEqual(tr.baseline != nil, objective == .mixer)
         }
@@ -235,6 +236,7 @@ final class TrainerTests: XCTestCase {
                 o.xentEpochs = 1; o.mixerDelta = 2
                 o.dadSchedule = .linear(decaySteps: 4, minimum: 0.2)
                 o.scstSamples = 2; o.scstBaseline = .mean
+                o.riskCandidates = 3; o.labelSmoothing = 0.1
             }
             let full = try makeTrainer(objective, epochs: 4, configure: configure)
             _ = try full.train()

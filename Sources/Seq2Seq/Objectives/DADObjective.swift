@@ -42,7 +42,10 @@ struct DADObjective: Objective {
         }, training: true, rng: &drng)
         context.dropout = drng
         context.sampling = srng
-        let (loss, n, d) = CrossEntropy.evaluate(tr, targets: batch.targets)
+        let epsilon = Float(context.options.labelSmoothing)
+        let (loss, n, d) = epsilon > 0
+            ? { let r = CrossEntropy.labelSmoothed(tr, targets: batch.targets, epsilon: epsilon); return (r.nll, r.tokens, r.dLogits) }()
+            : CrossEntropy.evaluate(tr, targets: batch.targets)
         d.withUnsafeBufferPointer { model.backward(tr, dLogits: $0.baseAddress!) }
         var st = StepStatistics()
         st.xentLoss = loss

@@ -59,7 +59,8 @@ struct MIXERObjective: Objective {
                                                           mask: mask, scale: 1 / Float(max(nRL, 1)))
         }
         st.baselineCount = nRL
-        PolicyGradient.backward(model, r, s: s, reward: reward, baseline: { t, row in b[t][row] }, weighting: weighting, &st)
+        PolicyGradient.backward(model, r, s: s, reward: reward, baseline: { t, row in b[t][row] }, weighting: weighting,
+                                labelSmoothing: Float(context.options.labelSmoothing), &st)
         return st
     }
 }

@@ -76,5 +76,7 @@ func makeObjective(_ options: TrainerOptions, steps: Int) -> any Objective {
     case .scst: return SCSTObjective(steps: steps, samples: options.scstSamples, baseline: options.scstBaseline,
                                      temperature: options.temperature, greedyBatchSize: options.validationBatchSize,
                                      weighting: options.lossWeighting)
+    case .risk: return RiskObjective(steps: steps, candidates: options.riskCandidates, alpha: options.riskAlpha,
+                                     xentWeight: Float(options.riskXentWeight), temperature: options.temperature)
     }
 }

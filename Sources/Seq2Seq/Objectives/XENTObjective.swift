@@ -19,7 +19,8 @@ struct XENTObjective: Objective {
     /// - Complexity: one forward and backward pass, plus O(parameters) when `scale` ≠ 1.
     static func addGradient(_ batch: Batch, scale: Float, _ context: inout ObjectiveContext, _ st: inout StepStatistics) {
         let model = context.model
-        let loss = CrossEntropy.teacherForcedStep(model, source: batch.sources, target: batch.targets, rng: &context.dropout)
+        let loss = CrossEntropy.teacherForcedStep(model, source: batch.sources, target: batch.targets, rng: &context.dropout,
+                                                  labelSmoothing: Float(context.options.labelSmoothing))
         if scale != 1 {
             let g = model.grads.storage
             for i in 0..<model.grads.count { g[i] *= scale }

@@ -14,7 +14,7 @@ import Foundation
 /// runs of the other objectives (the MIXER schedule of an XENT run says nothing).
 public enum FlagMapping {
     /// Which runs read a flag.
-    enum Scope { case all, mixer, rewards, dad, scst }
+    enum Scope { case all, mixer, rewards, dad, scst, risk }
 
     /// How the saved value becomes the flag's value.
     enum Kind {
@@ -75,6 +75,10 @@ public enum FlagMapping {
         ("options.dadFeed", "--dad-feed", .value, .dad),
         ("options.scstSamples", "--scst-samples", .value, .scst),
         ("options.scstBaseline", "--scst-baseline", .value, .scst),
+        ("options.riskCandidates", "--risk-candidates", .value, .risk),
+        ("options.riskAlpha", "--risk-alpha", .value, .risk),
+        ("options.riskXentWeight", "--risk-xent-weight", .value, .risk),
+        ("options.labelSmoothing", "--label-smoothing", .value, .all),
     ]
 
     /// Every flag ``table`` can produce and whether it takes a value (for the test against
@@ -97,9 +101,10 @@ public enum FlagMapping {
         switch scope {
         case .all: return true
         case .mixer: return objective == "mixer"
-        case .rewards: return objective == "mixer" || objective == "scst"
+        case .rewards: return objective == "mixer" || objective == "scst" || objective == "risk"
         case .dad: return objective == "dad"
         case .scst: return objective == "scst"
+        case .risk: return objective == "risk"
         }
     }
 

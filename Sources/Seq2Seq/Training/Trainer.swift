@@ -2,7 +2,7 @@ import Foundation
 import Metrics
 import Tokenize
 
-/// Trains an ``EncoderDecoder`` with XENT, MIXER, DAD or SCST, validating each epoch and
+/// Trains an ``EncoderDecoder`` with XENT, MIXER, DAD, SCST or risk, validating each epoch and
 /// writing a run directory: `log.jsonl`, `last/` and `best/` checkpoints, and the greedy
 /// validation output of each epoch under `valid/`.
 ///

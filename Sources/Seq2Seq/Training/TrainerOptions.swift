@@ -10,6 +10,9 @@ public enum TrainingObjective: String, Codable, CaseIterable, Sendable {
     case dad
     /// Self-critical sequence training (Rennie et al., CVPR 2017).
     case scst
+    /// Minimum risk training (Shen et al., ACL 2016; Edunov et al., NAACL 2018): the expected
+    /// cost over sampled candidates, mixed with XENT.
+    case risk
 }
 
 /// The sequence-level reward of REINFORCE steps, computed on token ids by `Metrics.ReferenceTable`.
@@ -128,7 +131,49 @@ public struct TrainerOptions: Codable, Equatable, Sendable {
     public var scstSamples = 1
     public var scstBaseline: SCSTBaseline = .greedy
 
+    // MARK: Minimum risk training
+    /// k, sampled candidates per source (`RiskObjective`).
+    public var riskCandidates = 8
+    /// α, the sharpness of the candidates' distribution Q ∝ exp(α·s(y)) over length-normalized
+    /// log-probabilities s(y).
+    public var riskAlpha = 1.0
+    /// λ, the weight of the token-level cross-entropy on the references added to the risk.
+    public var riskXentWeight = 0.3
+
+    // MARK: Token-level losses
+    /// ε of label smoothing (Szegedy et al., 2016) in every token-level loss: XENT, DAD, MIXER's
+    /// teacher-forced steps and risk's XENT term (0: off; `CrossEntropy.labelSmoothed`).
+    public var labelSmoothing = 0.0
+
     public init() {}
+
+    /// Reads options saved by this version or an earlier one: a key an older version did not
+    /// write (`label-smoothing`, the risk options, …) keeps its default, so a run of 0.2.0
+    /// resumes as it was trained.
+    public init(from decoder: Decoder) throws {
+        self.init()
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        func read<T: Decodable>(_ key: CodingKeys, _ value: inout T) throws {
+            if let v = try c.decodeIfPresent(T.self, forKey: key) { value = v }
+        }
+        try read(.objective, &objective); try read(.epochs, &epochs); try read(.batchSize, &batchSize)
+        try read(.seed, &seed); try read(.threads, &threads); try read(.optimizer, &optimizer)
+        learningRate = try c.decodeIfPresent(Double.self, forKey: .learningRate)
+        learningRateDecay = try c.decodeIfPresent(Double.self, forKey: .learningRateDecay)
+        try read(.minimumLearningRate, &minimumLearningRate); try read(.clipNorm, &clipNorm)
+        try read(.patience, &patience); try read(.maxDivergentSteps, &maxDivergentSteps)
+        try read(.validationMetric, &validationMetric); try read(.validationBatchSize, &validationBatchSize)
+        try read(.logSamples, &logSamples); try read(.reportEvery, &reportEvery); try read(.saveEvery, &saveEvery)
+        try read(.xentEpochs, &xentEpochs); try read(.mixerDelta, &mixerDelta)
+        try read(.mixerEpochsPerStep, &mixerEpochsPerStep); try read(.reward, &reward)
+        try read(.rewardSmoothing, &rewardSmoothing); try read(.rewardRecall, &rewardRecall)
+        try read(.temperature, &temperature); try read(.baselineLearningRateFactor, &baselineLearningRateFactor)
+        try read(.baselineInitialWeight, &baselineInitialWeight); try read(.baselineInitialBias, &baselineInitialBias)
+        try read(.lossWeighting, &lossWeighting); try read(.dadSchedule, &dadSchedule); try read(.dadFeed, &dadFeed)
+        try read(.scstSamples, &scstSamples); try read(.scstBaseline, &scstBaseline)
+        try read(.riskCandidates, &riskCandidates); try read(.riskAlpha, &riskAlpha)
+        try read(.riskXentWeight, &riskXentWeight); try read(.labelSmoothing, &labelSmoothing)
+    }
 
     /// The learning rate actually used.
     public var effectiveLearningRate: Double { learningRate ?? (optimizer == .adam ? 0.001 : 0.2) }
@@ -169,6 +214,10 @@ public struct TrainerOptions: Codable, Equatable, Sendable {
         }
         if scstSamples < 1 { throw fail("--scst-samples must be at least 1, got \(scstSamples)") }
         if scstBaseline == .mean && scstSamples < 2 { throw fail("--scst-baseline mean needs --scst-samples 2 or more") }
+        if riskCandidates < 2 { throw fail("--risk-candidates must be at least 2 (with one the risk has no gradient), got \(riskCandidates)") }
+        if !(riskAlpha > 0 && riskAlpha.isFinite) { throw fail("--risk-alpha must be positive, got \(riskAlpha)") }
+        if !(riskXentWeight >= 0 && riskXentWeight.isFinite) { throw fail("--risk-xent-weight cannot be negative, got \(riskXentWeight)") }
+        if !(labelSmoothing >= 0 && labelSmoothing < 1) { throw fail("--label-smoothing must be at least 0 and below 1, got \(labelSmoothing)") }
         if !["plus-one", "exp", "floor", "add-k", "none"].contains(rewardSmoothing) {
             throw fail("--reward-smoothing must be plus-one, exp, floor, add-k or none, got \(rewardSmoothing)")
         }
