@@ -311,6 +311,77 @@ extension ScoreJob {
         return out.joined(separator: "\n") + "\n"
     }
 
+    // MARK: - Paired approximate randomization over several systems
+
+    /// sacreBLEU's `--paired-ar` over several hypothesis files: each system against the first,
+    /// every metric on the same coin flips (``ApproximateRandomization``); a table (text) or a
+    /// list of objects (json).
+    func randomizationTable(_ r: [CorpusScores], bleu: BLEU?, rouge: ROUGE?, chrfs: [(key: String, config: CHRF)], ter: TER?) -> String {
+        let base = r[0], others = Array(r.dropFirst())
+        let n = pairedARTrials
+        var columns: [(key: String, name: String, decimals: Int, signature: String?, baseline: Double, systems: [PairedRandomizationResult])] = []
+        if let bleu, let s = base.bleu {
+            columns.append(("bleu", "BLEU", width, bleu.signature(references: base.references, bootstrap: nil, short: short), s.score,
+                            others.map { ApproximateRandomization.pairedBLEU(baseline: base.segmentBLEU, system: $0.segmentBLEU, config: bleu, trials: n, seed: seed) }))
+        }
+        for (k, c) in chrfs.enumerated() {
+            columns.append((c.key, base.chrf[k].name, width, c.config.signature(references: base.references, bootstrap: nil, short: short), base.chrf[k].score,
+                            others.map { ApproximateRandomization.pairedCHRF(baseline: base.segmentCHRF[k], system: $0.segmentCHRF[k], config: c.config, trials: n, seed: seed) }))
+        }
+        if let ter, let s = base.ter {
+            columns.append(("ter", "TER", width, ter.signature(references: base.references, bootstrap: nil, short: short), s.score,
+                            others.map { ApproximateRandomization.pairedTER(baseline: base.segmentTER, system: $0.segmentTER, config: ter, trials: n, seed: seed) }))
+        }
+        for t in rouge?.types ?? [] {
+            let b = base.segmentROUGE[t] ?? []
+            columns.append((t.rawValue, t.rawValue, rougeWidth(), nil, (base.rouge[t] ?? .zero).f,
+                            others.map { ApproximateRandomization.pairedMean(baseline: b, system: $0.segmentROUGE[t] ?? [], trials: n, seed: seed) }))
+        }
+        let names = hypotheses.map { $0 == "-" ? "<stdin>" : $0 }
+        if format == .json {
+            let objects = names.indices.map { i -> String in
+                var parts = ["\"system\": \(jsonString(names[i]))", "\"baseline\": \(i == 0)"]
+                for c in columns {
+                    var f = ["\"score\": \(formatJSONNumber(i == 0 ? c.baseline : c.systems[i - 1].systemScore))"]
+                    if i > 0 { f.append("\"p_value\": \(formatJSONNumber(c.systems[i - 1].pValue))") }
+                    if let sig = c.signature { f.append("\"signature\": \(jsonString(sig))") }
+                    parts.append("\(jsonString(c.key)): {" + f.joined(separator: ", ") + "}")
+                }
+                return "{" + parts.joined(separator: ", ") + "}"
+            }
+            return "[" + objects.joined(separator: ", ") + "]\n"
+        }
+        var rows: [[String]] = [["System"] + columns.map(\.name)]
+        for i in names.indices {
+            rows.append([i == 0 ? "Baseline: \(names[0])" : names[i]] + columns.map { c in
+                formatFixed(i == 0 ? c.baseline : c.systems[i - 1].systemScore, c.decimals)
+            })
+            if i > 0 {
+                rows.append([""] + columns.map { c in
+                    let p = c.systems[i - 1].pValue
+                    return "(p = \(formatFixed(p, 4)))" + (p < 0.05 ? "*" : "")
+                })
+            }
+        }
+        let widths = rows[0].indices.map { c in rows.map { $0[c].count }.max()! }
+        var out = rows.map { cells in
+            cells.enumerated().map { c, v in
+                let pad = String(repeating: " ", count: widths[c] - v.count)
+                return c == 0 ? pad + v : v + pad
+            }.joined(separator: "  ").replacingOccurrences(of: " +$", with: "", options: .regularExpression)
+        }
+        out.append("")
+        out.append("Paired approximate randomization test, \(n) trials (seed \(seed)): each system against Baseline: \(names[0]);")
+        out.append("p counts trials whose difference exceeds the real one; p < 0.05 is marked *.")
+        out.append("")
+        out.append("Metric signatures")
+        let signed = columns.filter { $0.signature != nil }
+        let nameWidth = signed.map(\.name.count).max() ?? 0
+        for c in signed { out.append(" - \(c.name)\(String(repeating: " ", count: nameWidth - c.name.count))  \(c.signature!)") }
+        if let rouge { out.append(" - rouge: \(rouge.tokenizer.label), stemming \(rouge.useStemmer ? "on" : "off"), mean F over lines") }
+        return out.joined(separator: "\n") + "\n"
+    }
+
     // MARK: - rouge-score's per-example CSV
 
     /// The ROUGE types in rouge-score's column order (Python's sorted names).

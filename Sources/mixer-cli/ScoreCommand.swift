@@ -97,6 +97,14 @@ struct ScoreCommand: ParsableCommand {
           help: "With several hypothesis files: paired bootstrap test of each against the first (sacreBLEU's --paired-bs).")
     var pairedBS = false
 
+    @Flag(name: [.customLong("paired-ar"), .customLong("par", withSingleDash: true)],
+          help: "With several hypothesis files: paired approximate randomization test of each against the first (sacreBLEU's --paired-ar).")
+    var pairedAR = false
+
+    @Option(name: [.customLong("paired-ar-n"), .customLong("parn", withSingleDash: true)],
+            help: "Trials of --paired-ar.")
+    var pairedARTrials: Int = 10_000
+
     @Flag(name: .customLong("replace-invalid"), help: "Replace invalid UTF-8 with U+FFFD instead of failing.")
     var replaceInvalid = false
 
@@ -128,7 +136,7 @@ struct ScoreCommand: ParsableCommand {
     var job: ScoreJob {
         ScoreJob(hypotheses: hypotheses, referenceFiles: referenceFiles, metric: metric, sentenceLevel: sentenceLevel,
                  confidence: confidence, samples: samples, seed: bootstrap.seed, paired: paired, pairedBS: pairedBS,
-                 replaceInvalid: replaceInvalid, format: format, width: width, scoreOnly: scoreOnly, short: short)
+                 pairedAR: pairedAR, pairedARTrials: pairedARTrials, replaceInvalid: replaceInvalid, format: format, width: width, scoreOnly: scoreOnly, short: short)
     }
 
     func validate() throws {
@@ -137,6 +145,15 @@ struct ScoreCommand: ParsableCommand {
         }
         try bootstrap.validate()
         try job.validate()
+        if pairedAR {
+            if pairedBS { throw ValidationError("--paired-ar and --paired-bs are two tests: give one.") }
+            if hypotheses.count < 2 { throw ValidationError("--paired-ar needs a baseline and at least one more hypothesis file (-i BASE SYS...).") }
+            if paired != nil || confidence || sentenceLevel {
+                throw ValidationError("--paired-ar compares the hypothesis files with the first; drop --paired, --confidence and --sentence-level.")
+            }
+            if format == .sacrebleuJSON { throw ValidationError("--paired-ar has no sacrebleu-json output; use --format json.") }
+            if pairedARTrials < 1 || pairedARTrials > 1_000_000 { throw ValidationError("--paired-ar-n must be between 1 and 1000000.") }
+        }
         if pairedBS {
             if hypotheses.count < 2 { throw ValidationError("--paired-bs needs a baseline and at least one more hypothesis file (-i BASE SYS...).") }
             if paired != nil || confidence || sentenceLevel {
@@ -190,6 +207,8 @@ struct ScoreJob {
     var seed: UInt64 = 12345
     var paired: String? = nil
     var pairedBS = false
+    var pairedAR = false
+    var pairedARTrials = 10_000
     var replaceInvalid = false
     var format: ScoreFormat = .text
     var width = 2
@@ -222,7 +241,7 @@ struct ScoreJob {
         let ter = metric.ter
         let references = referenceFiles
         let options = FileScoringOptions(bleu: bleu, rouge: rouge, chrf: chrfs.map(\.config), ter: ter,
-                                         keepSegments: confidence || paired != nil || pairedBS, replaceInvalid: replaceInvalid,
+                                         keepSegments: confidence || paired != nil || pairedBS || pairedAR, replaceInvalid: replaceInvalid,
                                          rougeNewline: metric.rougeNewline)
         do {
             // Standard output is checked (not closed, not one of the inputs) before reading.
@@ -254,7 +273,8 @@ struct ScoreJob {
                     results.append(r)
                 }
                 try out.write(pairedBS ? pairedTable(results, bleu: bleu, rouge: rouge, chrfs: chrfs, ter: ter)
-                                       : systemsTable(results, bleu: bleu, rouge: rouge, chrfs: chrfs, ter: ter))
+                              : pairedAR ? randomizationTable(results, bleu: bleu, rouge: rouge, chrfs: chrfs, ter: ter)
+                              : systemsTable(results, bleu: bleu, rouge: rouge, chrfs: chrfs, ter: ter))
                 try out.close()
                 return
             }

@@ -450,13 +450,13 @@ struct TrainCommand: ParsableCommand {
         }
         let runConfig = try checkpoint.config(RunConfig.self)
         guard let saved = checkpoint.state.dataFingerprint else {
-            throw CheckpointError(stateFile, "does not record the training data files")
+            throw StorageError(stateFile, "does not record the training data files")
         }
         var files: [String] = []
         var sums: [String] = []
         for k in Self.dataKeys {
             guard let path = saved[k], let sum = saved[k + "_sha256"] else {
-                throw CheckpointError(stateFile, "does not record \(k)")
+                throw StorageError(stateFile, "does not record \(k)")
             }
             let what = k.replacingOccurrences(of: "_", with: " ")
             if saved[k + "_not_regular"] == "true" {

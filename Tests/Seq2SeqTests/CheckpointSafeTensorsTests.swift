@@ -90,14 +90,14 @@ final class CheckpointSafeTensorsTests: XCTestCase {
 
     func testEveryFlippedHeaderByteIsRejectedOrHarmless() throws {
         // Flip each header byte in turn: the parser either rejects the file with a
-        // CheckpointError or reads a valid file; it never traps.
+        // StorageError or reads a valid file; it never traps.
         let good = SafeTensorsFile.encode(stores: [("", makeStore())], metadata: ["k": "v"])
         let n = Int(good[0]) | Int(good[1]) << 8
         var rejected = 0
         for i in 0..<(8 + n) {
             var b = good
             b[i] ^= 0x5A
-            do { _ = try SafeTensorsFile(bytes: b, path: "f") } catch is CheckpointError { rejected += 1 }
+            do { _ = try SafeTensorsFile(bytes: b, path: "f") } catch is StorageError { rejected += 1 }
         }
         XCTAssertGreaterThan(rejected, n / 2)
     }

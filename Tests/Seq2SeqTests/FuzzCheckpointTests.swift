@@ -3,7 +3,7 @@ import Tokenize
 import XCTest
 @testable import Seq2Seq
 
-/// Seeded random mutations of a valid checkpoint: the loader must throw a CheckpointError or an
+/// Seeded random mutations of a valid checkpoint: the loader must throw a StorageError or an
 /// InputError naming the file, or load, and never trap. Bounded by iteration counts, so every
 /// run tries the same inputs.
 final class FuzzCheckpointTests: XCTestCase {
@@ -19,10 +19,10 @@ final class FuzzCheckpointTests: XCTestCase {
     /// Writes `bytes` with POSIX calls (no fsync: these files are scratch).
     func writeFile(_ path: String, _ bytes: [UInt8]) throws {
         let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
-        guard fd >= 0 else { throw CheckpointError(path, "cannot create") }
+        guard fd >= 0 else { throw StorageError(path, "cannot create") }
         defer { close(fd) }
         let n = bytes.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
-        guard n == bytes.count else { throw CheckpointError(path, "short write") }
+        guard n == bytes.count else { throw StorageError(path, "short write") }
     }
 
     /// A tiny checkpoint directory, its model and config.
@@ -85,7 +85,7 @@ final class FuzzCheckpointTests: XCTestCase {
             let file: SafeTensorsFile
             do {
                 file = try SafeTensorsFile(bytes: bytes, path: path)
-            } catch let e as CheckpointError {
+            } catch let e as StorageError {
                 XCTAssertEqual(e.file, path, "case \(i)")
                 XCTAssertFalse(e.reason.isEmpty)
                 continue
@@ -95,7 +95,7 @@ final class FuzzCheckpointTests: XCTestCase {
             do {
                 try file.load(into: [("", store)])
                 loaded += 1
-            } catch let e as CheckpointError {
+            } catch let e as StorageError {
                 XCTAssertEqual(e.file, path, "case \(i)")
                 XCTAssertEqual(store.buffer.filter { $0 != 0 }.count, 0, "case \(i): a failed load wrote into the store")
             }
@@ -126,7 +126,7 @@ final class FuzzCheckpointTests: XCTestCase {
         ]
         for (k, h) in cases.enumerated() {
             XCTAssertThrowsError(try SafeTensorsFile(bytes: file(h, data: 8), path: "x.safetensors"), "case \(k)") { e in
-                XCTAssertTrue(e is CheckpointError, "case \(k): \(e)")
+                XCTAssertTrue(e is StorageError, "case \(k): \(e)")
             }
         }
         // A header length beyond the file, and one of 2^64 - 1.
@@ -150,7 +150,7 @@ final class FuzzCheckpointTests: XCTestCase {
             do {
                 _ = try Checkpoint.open(dir)
                 XCTAssertTrue(rehashed || bytes == valid, "case \(i): the state's checksum let an altered state through")
-            } catch let e as CheckpointError {
+            } catch let e as StorageError {
                 XCTAssertTrue(e.file.hasPrefix(dir + "/"), "case \(i): \(e)")
             }
         }
@@ -182,7 +182,7 @@ final class FuzzCheckpointTests: XCTestCase {
             do {
                 _ = try TrainedModel(directory: dir)
                 XCTAssertTrue(rewrite || bytes == valid, "case \(i): the checksum let an altered \(name) through")
-            } catch let e as CheckpointError {
+            } catch let e as StorageError {
                 XCTAssertTrue(e.file.hasPrefix(dir + "/"), "case \(i): \(e)")
                 if !rewrite && bytes != valid { XCTAssertTrue(e.reason.contains("checksum mismatch") && e.file == path, "case \(i): \(e)") }
             } catch let e as InputError {
@@ -197,7 +197,7 @@ final class FuzzCheckpointTests: XCTestCase {
     /// Replaces, retypes or deletes one value of config.json.
     func structuredConfigMutation(_ bytes: [UInt8], _ rng: inout Rng) throws -> [UInt8] {
         guard var root = try JSONSerialization.jsonObject(with: Data(bytes)) as? [String: Any],
-              var model = root["model"] as? [String: Any] else { throw CheckpointError("config.json", "not an object") }
+              var model = root["model"] as? [String: Any] else { throw StorageError("config.json", "not an object") }
         let replacements: [Any] = [NSNull(), "8", -1, 0, 3, 5, 1 << 40, Int.max, 2.5, [Int](), [String: Int](), true, "bilstm", "conv", "dot", "NaN"]
         if rng.below(3) == 0 {
             let keys = Array(root.keys).sorted()

@@ -42,7 +42,7 @@ public struct RunLog {
             throw RunReportError("\(directory.path): not a run directory (no log.jsonl)")
         }
         let records: [RunRecord]
-        do { records = try TrainingLog.read(logURL.path) } catch let e as CheckpointError {
+        do { records = try TrainingLog.read(logURL.path) } catch let e as StorageError {
             throw RunReportError(e.description)
         }
         for record in records {

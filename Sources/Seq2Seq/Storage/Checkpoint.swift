@@ -115,9 +115,9 @@ public struct TrainerState: Codable, Equatable, Sendable {
     public static let epochLimit = 1_000_000
 
     /// Checks every field's range.
-    /// - Throws: ``CheckpointError`` naming `file` and the field.
+    /// - Throws: ``StorageError`` naming `file` and the field.
     public func validate(file: String) throws {
-        func fail(_ s: String) -> CheckpointError { CheckpointError(file, s) }
+        func fail(_ s: String) -> StorageError { StorageError(file, s) }
         guard (1...Self.currentFormat).contains(formatVersion) else {
             throw fail("formatVersion \(formatVersion) is not one this mixer reads (1 to \(Self.currentFormat))")
         }
@@ -199,7 +199,7 @@ public struct Checkpoint {
     ///   - config: the model configuration, saved as `config.json`.
     ///   - sourceVocabulary, targetVocabulary: the vocabulary files' bytes.
     ///   - state: the trainer state; its `checksums` are filled in here.
-    /// - Throws: ``CheckpointError`` when a weight or moment is non-finite (naming the tensor
+    /// - Throws: ``StorageError`` when a weight or moment is non-finite (naming the tensor
     ///   and element; nothing is written) or the file system fails.
     /// - Complexity: O(parameters) time and one serialised copy of the weights in memory.
     public static func save<Config: Encodable>(
@@ -213,7 +213,7 @@ public struct Checkpoint {
     }
 
     /// The bytes of every file of a checkpoint, by name (see the type's documentation).
-    /// - Throws: ``CheckpointError`` naming `directory` when a weight or moment is non-finite.
+    /// - Throws: ``StorageError`` naming `directory` when a weight or moment is non-finite.
     static func files<Config: Encodable>(
         for directory: String, parameters: ParameterStore, optimizer: Optimizer?, config: Config,
         sourceVocabulary: [UInt8], targetVocabulary: [UInt8], state: TrainerState,
@@ -221,22 +221,22 @@ public struct Checkpoint {
     ) throws -> [(name: String, bytes: [UInt8])] {
         for (prefix, store) in auxiliary {
             if let bad = GradientClipping.firstNonFinite(store) {
-                throw CheckpointError(directory, "refusing to save: \"\(prefix)\(bad.name)\" has a non-finite value at element \(bad.index)")
+                throw StorageError(directory, "refusing to save: \"\(prefix)\(bad.name)\" has a non-finite value at element \(bad.index)")
             }
         }
         if let bad = GradientClipping.firstNonFinite(parameters) {
-            throw CheckpointError(directory, "refusing to save: parameter \"\(bad.name)\" has a non-finite value at element \(bad.index)")
+            throw StorageError(directory, "refusing to save: parameter \"\(bad.name)\" has a non-finite value at element \(bad.index)")
         }
         for (prefix, store) in optimizer?.stateStores ?? [] {
             if let bad = GradientClipping.firstNonFinite(store) {
-                throw CheckpointError(directory, "refusing to save: optimizer state \"\(prefix)\(bad.name)\" has a non-finite value at element \(bad.index)")
+                throw StorageError(directory, "refusing to save: optimizer state \"\(prefix)\(bad.name)\" has a non-finite value at element \(bad.index)")
             }
         }
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
         let configBytes: [UInt8]
         do { configBytes = Array(try encoder.encode(config)) } catch {
-            throw CheckpointError(directory + "/" + configFile, "cannot encode the configuration: \(error)")
+            throw StorageError(directory + "/" + configFile, "cannot encode the configuration: \(error)")
         }
         var files: [(name: String, bytes: [UInt8])] = [
             (modelFile, SafeTensorsFile.encode(stores: [("", parameters)], metadata: ["format": "mixer"])),
@@ -255,7 +255,7 @@ public struct Checkpoint {
         for (name, bytes) in files { state.checksums[name] = SHA256.hex(bytes) }
         let stateBytes: [UInt8]
         do { stateBytes = Array(try encoder.encode(state)) } catch {
-            throw CheckpointError(directory + "/" + stateFile, "cannot encode the trainer state: \(error)")
+            throw StorageError(directory + "/" + stateFile, "cannot encode the trainer state: \(error)")
         }
         files.append((stateFile, stateBytes))
         files.append((stateChecksumFile, Array("\(SHA256.hex(stateBytes))  \(stateFile)\n".utf8)))
@@ -317,7 +317,7 @@ public struct Checkpoint {
     /// never by a reader): if `directory` is missing but `directory.old` exists, the old
     /// checkpoint is renamed back; if both exist, the new one was complete and `.old` is
     /// deleted.
-    /// - Throws: ``CheckpointError`` when a rename or removal fails.
+    /// - Throws: ``StorageError`` when a rename or removal fails.
     static func recover(_ directory: String) throws {
         let old = directory + ".old"
         guard FileIO.entryExists(old) else { return }
@@ -349,7 +349,7 @@ public struct Checkpoint {
     /// file is present with its recorded SHA-256, and validates both safetensors files'
     /// structure. When a trainer switches the link while this reads and removes the old
     /// checkpoint, the read starts over on the new one (up to 5 times).
-    /// - Throws: ``CheckpointError`` naming the directory or the file and what is wrong
+    /// - Throws: ``StorageError`` naming the directory or the file and what is wrong
     ///   (missing, bad JSON, checksum mismatch, a value out of range, malformed safetensors).
     /// - Complexity: O(total size of the files).
     public static func open(_ directory: String) throws -> Checkpoint {
@@ -357,17 +357,17 @@ public struct Checkpoint {
         while true {
             guard let resolved = FileIO.resolve(directory) else {
                 if FileIO.isSymbolicLink(directory) {
-                    throw CheckpointError(directory, "no checkpoint here yet (the run has not saved one)")
+                    throw StorageError(directory, "no checkpoint here yet (the run has not saved one)")
                 }
                 let old = directory + ".old"
                 if FileIO.isDirectory(old) {
-                    throw CheckpointError(directory, "missing: a save was interrupted; the previous checkpoint is in \(old) (the next save restores it)")
+                    throw StorageError(directory, "missing: a save was interrupted; the previous checkpoint is in \(old) (the next save restores it)")
                 }
-                throw CheckpointError(directory, "no checkpoint here (directory missing)")
+                throw StorageError(directory, "no checkpoint here (directory missing)")
             }
             do {
                 return try open(resolved: resolved, name: directory)
-            } catch let e as CheckpointError where attempt < 5 && FileIO.resolve(directory) != resolved {
+            } catch let e as StorageError where attempt < 5 && FileIO.resolve(directory) != resolved {
                 _ = e  // the link moved on while this read: read the new checkpoint
                 attempt += 1
             }
@@ -376,13 +376,13 @@ public struct Checkpoint {
 
     private static func open(resolved: String, name directory: String) throws -> Checkpoint {
         guard FileIO.isDirectory(resolved) else {
-            throw CheckpointError(directory, "is not a checkpoint directory")
+            throw StorageError(directory, "is not a checkpoint directory")
         }
         let statePath = directory + "/" + stateFile
         let stateBytes = try FileIO.readAll(resolved + "/" + stateFile)
         let state: TrainerState
         do { state = try JSONDecoder().decode(TrainerState.self, from: Data(stateBytes)) } catch {
-            throw CheckpointError(statePath, "not a valid trainer state: \(describe(error))")
+            throw StorageError(statePath, "not a valid trainer state: \(describe(error))")
         }
         if state.formatVersion >= 2 {
             let sumPath = directory + "/" + stateChecksumFile
@@ -390,7 +390,7 @@ public struct Checkpoint {
             let recorded = String(decoding: sumBytes.prefix(64), as: UTF8.self)
             let actual = SHA256.hex(stateBytes)
             guard recorded == actual else {
-                throw CheckpointError(statePath, "checksum mismatch: the file was truncated or altered (SHA-256 \(actual), \(FileIO.lastComponent(sumPath)) records \(recorded))")
+                throw StorageError(statePath, "checksum mismatch: the file was truncated or altered (SHA-256 \(actual), \(FileIO.lastComponent(sumPath)) records \(recorded))")
             }
         }
         try state.validate(file: statePath)
@@ -399,15 +399,15 @@ public struct Checkpoint {
         for name in checksummedFiles + (auxiliaryPresent ? [auxiliaryFile] : []) {
             let path = directory + "/" + name
             guard let expected = state.checksums[name] else {
-                throw CheckpointError(statePath, "has no checksum for \(name)")
+                throw StorageError(statePath, "has no checksum for \(name)")
             }
             let bytes: [UInt8]
-            do { bytes = try FileIO.readAll(resolved + "/" + name) } catch let e as CheckpointError {
-                throw CheckpointError(path, e.reason)
+            do { bytes = try FileIO.readAll(resolved + "/" + name) } catch let e as StorageError {
+                throw StorageError(path, e.reason)
             }
             let actual = SHA256.hex(bytes)
             guard actual == expected else {
-                throw CheckpointError(path, "checksum mismatch: the file was truncated or altered (SHA-256 \(actual), trainer-state.json records \(expected))")
+                throw StorageError(path, "checksum mismatch: the file was truncated or altered (SHA-256 \(actual), trainer-state.json records \(expected))")
             }
             contents[name] = bytes
         }
@@ -431,24 +431,24 @@ public struct Checkpoint {
     }
 
     /// Decodes `config.json` as `type`.
-    /// - Throws: ``CheckpointError`` naming config.json and the decoder's complaint (bad JSON,
+    /// - Throws: ``StorageError`` naming config.json and the decoder's complaint (bad JSON,
     ///   a missing key, a wrong type).
     public func config<Config: Decodable>(_ type: Config.Type) throws -> Config {
         do { return try JSONDecoder().decode(type, from: Data(configBytes)) } catch {
-            throw CheckpointError(directory + "/" + Self.configFile, "not a valid model configuration: \(Self.describe(error))")
+            throw StorageError(directory + "/" + Self.configFile, "not a valid model configuration: \(Self.describe(error))")
         }
     }
 
     /// Copies the weights into `parameters` after checking that `model.safetensors` holds
     /// exactly its tensors, with its shapes, all finite.
-    /// - Throws: ``CheckpointError`` naming each missing or unexpected tensor and each wrong
+    /// - Throws: ``StorageError`` naming each missing or unexpected tensor and each wrong
     ///   shape (found vs expected); `parameters` is untouched on error.
     public func loadParameters(into parameters: ParameterStore) throws {
         try model.load(into: [("", parameters)])
     }
 
     /// Restores `optimizer`'s tensors and scalars.
-    /// - Throws: ``CheckpointError`` when the file holds another optimizer's state or its
+    /// - Throws: ``StorageError`` when the file holds another optimizer's state or its
     ///   tensors do not match the optimizer's layout.
     public func loadOptimizer(into optimizer: Optimizer) throws {
         try Self.restore(optimizer, from: optimizerState)
@@ -458,11 +458,11 @@ public struct Checkpoint {
     public let auxiliary: SafeTensorsFile?
 
     /// Copies the auxiliary tensors into `stores` (all-or-nothing, names and shapes checked).
-    /// - Throws: ``CheckpointError`` when the checkpoint has no auxiliary file or it does not
+    /// - Throws: ``StorageError`` when the checkpoint has no auxiliary file or it does not
     ///   match `stores`.
     public func loadAuxiliary(into stores: [(prefix: String, store: ParameterStore)]) throws {
         guard let auxiliary else {
-            throw CheckpointError(directory + "/" + Self.auxiliaryFile, "missing: this checkpoint has no auxiliary tensors (was it written by another objective?)")
+            throw StorageError(directory + "/" + Self.auxiliaryFile, "missing: this checkpoint has no auxiliary tensors (was it written by another objective?)")
         }
         try auxiliary.load(into: stores)
     }
@@ -470,7 +470,7 @@ public struct Checkpoint {
     static func restore(_ optimizer: Optimizer, from optimizerState: SafeTensorsFile) throws {
         let saved = optimizerState.metadata["optimizer"] ?? "unknown"
         guard saved == optimizer.kind else {
-            throw CheckpointError(optimizerState.path, "holds \(saved) state but the run uses \(optimizer.kind)")
+            throw StorageError(optimizerState.path, "holds \(saved) state but the run uses \(optimizer.kind)")
         }
         try optimizerState.load(into: optimizer.stateStores)
         try optimizer.restoreMetadata(optimizerState.metadata, file: optimizerState.path)

@@ -4,11 +4,12 @@ import Darwin
 import Glibc
 #endif
 
-/// A problem with a checkpoint, a run directory or one of their files: which file, and what
-/// is wrong.
+/// The storage layer's error (`Sources/Seq2Seq/Storage/`: checkpoints, safetensors, the run
+/// directory, its lock and its log, and the file I/O under them all): which file, and what is
+/// wrong.
 ///
 /// The message has the same shape as Tokenize's `InputError`: `FILE: what is wrong`.
-public struct CheckpointError: Error, CustomStringConvertible, Equatable, Sendable {
+public struct StorageError: Error, CustomStringConvertible, Equatable, Sendable {
     /// The file or directory concerned.
     public var file: String
     /// What is wrong, in plain English.
@@ -21,6 +22,10 @@ public struct CheckpointError: Error, CustomStringConvertible, Equatable, Sendab
 
     public var description: String { "\(file): \(reason)" }
 }
+
+/// The name of ``StorageError`` until 0.2.0, when it was the checkpoints' error alone.
+@available(*, deprecated, renamed: "StorageError")
+public typealias CheckpointError = StorageError
 
 /// The POSIX calls behind checkpoints, run directories and logs: one read helper (regular
 /// files only, bounded by their size), one durable write helper (write, fsync), renames,
@@ -67,21 +72,21 @@ enum FileIO {
     /// followed). FIFOs, devices and sockets are refused without blocking, and at most the
     /// size the file had when it was opened is read, so a link to `/dev/zero` or a FIFO can
     /// neither hang nor grow memory.
-    /// - Throws: ``CheckpointError`` naming the file (missing, a directory, not a regular
+    /// - Throws: ``StorageError`` naming the file (missing, a directory, not a regular
     ///   file, unreadable).
     static func readAll(_ path: String) throws -> [UInt8] {
         let fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC)
         if fd < 0 {
-            if errno == ENOENT { throw CheckpointError(path, "missing file") }
-            if errno == EISDIR { throw CheckpointError(path, "is a directory, not a file") }
-            throw CheckpointError(path, "cannot open: \(errnoText())")
+            if errno == ENOENT { throw StorageError(path, "missing file") }
+            if errno == EISDIR { throw StorageError(path, "is a directory, not a file") }
+            throw StorageError(path, "cannot open: \(errnoText())")
         }
         defer { close(fd) }
         var st = stat()
-        if fstat(fd, &st) != 0 { throw CheckpointError(path, "cannot read: \(errnoText())") }
+        if fstat(fd, &st) != 0 { throw StorageError(path, "cannot read: \(errnoText())") }
         let kind = st.st_mode & S_IFMT
-        if kind == S_IFDIR { throw CheckpointError(path, "is a directory, not a file") }
-        if kind != S_IFREG { throw CheckpointError(path, "is not a regular file (a device, FIFO or socket); refusing to read it") }
+        if kind == S_IFDIR { throw StorageError(path, "is a directory, not a file") }
+        if kind != S_IFREG { throw StorageError(path, "is not a regular file (a device, FIFO or socket); refusing to read it") }
         let size = Int(st.st_size)
         var out = [UInt8](repeating: 0, count: size)
         var filled = 0
@@ -89,12 +94,12 @@ enum FileIO {
             let n = out.withUnsafeMutableBytes { read(fd, $0.baseAddress! + filled, size - filled) }
             if n < 0 {
                 if errno == EINTR { continue }
-                throw CheckpointError(path, "read failed: \(errnoText())")
+                throw StorageError(path, "read failed: \(errnoText())")
             }
             if n == 0 { break }
             filled += n
         }
-        if filled < size { throw CheckpointError(path, "shrank while being read (\(filled) of \(size) bytes)") }
+        if filled < size { throw StorageError(path, "shrank while being read (\(filled) of \(size) bytes)") }
         return out
     }
 
@@ -118,7 +123,7 @@ enum FileIO {
     // MARK: - Writing
 
     /// Writes all of `bytes` to `fd`, retrying on EINTR and short writes.
-    /// - Throws: ``CheckpointError`` naming `path` with the system's reason (disk full, ...).
+    /// - Throws: ``StorageError`` naming `path` with the system's reason (disk full, ...).
     static func writeAll(_ fd: Int32, _ bytes: [UInt8], path: String) throws {
         willMutate {
             _ = bytes.withUnsafeBytes { write(fd, $0.baseAddress!, $0.count / 2) }
@@ -128,7 +133,7 @@ enum FileIO {
             let n = bytes.withUnsafeBytes { write(fd, $0.baseAddress! + done, $0.count - done) }
             if n < 0 {
                 if errno == EINTR { continue }
-                throw CheckpointError(path, "write failed: \(errnoText())")
+                throw StorageError(path, "write failed: \(errnoText())")
             }
             done += n
         }
@@ -137,14 +142,14 @@ enum FileIO {
     /// fsync(2) of an open file.
     static func sync(_ fd: Int32, path: String) throws {
         willMutate()
-        if fsync(fd) != 0 { throw CheckpointError(path, "fsync failed: \(errnoText())") }
+        if fsync(fd) != 0 { throw StorageError(path, "fsync failed: \(errnoText())") }
     }
 
     /// Writes `bytes` to `path` (created, or truncated) and fsyncs it before returning.
     static func writeDurably(_ path: String, _ bytes: [UInt8]) throws {
         willMutate()
         let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0o644)
-        if fd < 0 { throw CheckpointError(path, "cannot create: \(errnoText())") }
+        if fd < 0 { throw StorageError(path, "cannot create: \(errnoText())") }
         defer { close(fd) }
         try writeAll(fd, bytes, path: path)
         try sync(fd, path: path)
@@ -193,10 +198,10 @@ enum FileIO {
 
     static func makeDirectory(_ path: String) throws {
         if isDirectory(path) { return }
-        if entryExists(path) { throw CheckpointError(path, "exists and is not a directory") }
+        if entryExists(path) { throw StorageError(path, "exists and is not a directory") }
         willMutate()
         if mkdir(path, 0o755) != 0 && !(errno == EEXIST && isDirectory(path)) {
-            throw CheckpointError(path, "cannot create directory: \(errnoText())")
+            throw StorageError(path, "cannot create directory: \(errnoText())")
         }
     }
 
@@ -211,7 +216,7 @@ enum FileIO {
     static func moveItem(_ from: String, _ to: String) throws {
         willMutate()
         if rename(from, to) != 0 {
-            throw CheckpointError(from, "cannot rename to \(to): \(errnoText())")
+            throw StorageError(from, "cannot rename to \(to): \(errnoText())")
         }
     }
 
@@ -219,7 +224,7 @@ enum FileIO {
     static func makeSymbolicLink(_ path: String, target: String) throws {
         willMutate()
         if symlink(target, path) != 0 {
-            throw CheckpointError(path, "cannot create a symbolic link: \(errnoText())")
+            throw StorageError(path, "cannot create a symbolic link: \(errnoText())")
         }
     }
 
@@ -240,10 +245,10 @@ enum FileIO {
             let names = list(path)
             for n in names { try removeTree(path + "/" + n) }
             willMutate()
-            if rmdir(path) != 0 && errno != ENOENT { throw CheckpointError(path, "cannot remove: \(errnoText())") }
+            if rmdir(path) != 0 && errno != ENOENT { throw StorageError(path, "cannot remove: \(errnoText())") }
         } else {
             willMutate()
-            if unlink(path) != 0 && errno != ENOENT { throw CheckpointError(path, "cannot remove: \(errnoText())") }
+            if unlink(path) != 0 && errno != ENOENT { throw StorageError(path, "cannot remove: \(errnoText())") }
         }
     }
 

@@ -60,7 +60,7 @@ public struct RunDirectory: Sendable {
 
     /// Removes the run's own entries (``entries``, and an older layout's `last.*`/`best.*`
     /// leftovers), leaving any other file in the directory alone.
-    /// - Throws: ``CheckpointError`` when a removal fails.
+    /// - Throws: ``StorageError`` when a removal fails.
     public func removeRun() throws {
         for name in FileIO.list(path) where Self.entries.contains(name)
             || name.hasPrefix("last.") || name.hasPrefix("best.") || name.hasPrefix("head.") {
@@ -81,7 +81,7 @@ public final class RunLock {
     public let run: RunDirectory
 
     /// Creates the directory if needed and takes its lock.
-    /// - Throws: ``CheckpointError``: the directory cannot be created or written (read-only,
+    /// - Throws: ``StorageError``: the directory cannot be created or written (read-only,
     ///   permissions), or another process holds the lock (naming its PID).
     public init(_ run: RunDirectory) throws {
         self.run = run
@@ -89,21 +89,21 @@ public final class RunLock {
         try FileIO.makeDirectories(run.path)
         FileIO.willMutate()
         let d = open(run.lockFile, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0o644)
-        if d < 0 { throw CheckpointError(run.path, "cannot write here: \(FileIO.errnoText())") }
+        if d < 0 { throw StorageError(run.path, "cannot write here: \(FileIO.errnoText())") }
         if flock(d, LOCK_EX | LOCK_NB) != 0 {
             let busy = errno == EWOULDBLOCK
             var buffer = [UInt8](repeating: 0, count: 32)
             let n = pread(d, &buffer, 31, 0)
             close(d)
             let pid = n > 0 ? String(decoding: buffer[..<n], as: UTF8.self).trimmingSpaces : "unknown"
-            throw CheckpointError(run.path, busy
+            throw StorageError(run.path, busy
                 ? "is in use by another training process (PID \(pid)); wait for it to finish or stop it"
                 : "cannot lock \(run.lockFile): \(FileIO.errnoText())")
         }
         fd = d
         let text = Array("\(getpid())\n".utf8)
         FileIO.willMutate()
-        if ftruncate(fd, 0) != 0 { close(fd); throw CheckpointError(run.lockFile, "cannot write: \(FileIO.errnoText())") }
+        if ftruncate(fd, 0) != 0 { close(fd); throw StorageError(run.lockFile, "cannot write: \(FileIO.errnoText())") }
         do { try FileIO.writeAll(fd, text, path: run.lockFile) } catch { close(fd); throw error }
     }
 
@@ -167,12 +167,12 @@ final class RunStore {
     /// Opens the store of `run` for writing. The caller must hold the run's ``RunLock``.
     /// Creates `checkpoints/` and the `last`/`best` links when missing and removes what a
     /// crashed trainer left.
-    /// - Throws: ``CheckpointError`` when the directory cannot be written, or holds an older
+    /// - Throws: ``StorageError`` when the directory cannot be written, or holds an older
     ///   layout (`last/` a plain directory).
     init(_ run: RunDirectory) throws {
         self.run = run
         if run.isLegacyLayout {
-            throw CheckpointError(run.last, "is a plain directory: this run was written by an older mixer, whose runs can be read (decode, evaluate, --init-from) but not continued; start a new run with --init-from \(run.last)")
+            throw StorageError(run.last, "is a plain directory: this run was written by an older mixer, whose runs can be read (decode, evaluate, --init-from) but not continued; start a new run with --init-from \(run.last)")
         }
         try FileIO.makeDirectories(run.checkpoints)
         for (link, target) in [(run.last, "head/last"), (run.best, "head/best")] where FileIO.readLink(link) != target {
@@ -202,7 +202,7 @@ final class RunStore {
 
     /// Saves `files` as a new checkpoint and commits it as `last` (and as `best` when
     /// `isBest`), following the save protocol above.
-    /// - Throws: ``CheckpointError`` when the file system fails; `last` and `best` are then
+    /// - Throws: ``StorageError`` when the file system fails; `last` and `best` are then
     ///   still the previous generation's.
     func save(_ files: [(name: String, bytes: [UInt8])], isBest: Bool) throws {
         let g = generation + 1

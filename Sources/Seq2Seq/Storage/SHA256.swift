@@ -116,16 +116,16 @@ struct SHA256: Sendable {
     }
 
     /// The lowercase hexadecimal SHA-256 digest of the file at `path`, read in 1 MiB pieces.
-    /// - Throws: ``CheckpointError`` when the file cannot be read.
+    /// - Throws: ``StorageError`` when the file cannot be read.
     static func hex(ofFile path: String) throws -> String {
         let fd = open(path, O_RDONLY)
-        if fd < 0 { throw CheckpointError(path, "cannot open: \(String(cString: strerror(errno)))") }
+        if fd < 0 { throw StorageError(path, "cannot open: \(String(cString: strerror(errno)))") }
         defer { close(fd) }
         var s = SHA256()
         var buffer = [UInt8](repeating: 0, count: 1 << 20)
         while true {
             let n = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress!, $0.count) }
-            if n < 0 { throw CheckpointError(path, "read failed: \(String(cString: strerror(errno)))") }
+            if n < 0 { throw StorageError(path, "read failed: \(String(cString: strerror(errno)))") }
             if n == 0 { break }
             buffer.withUnsafeBytes { s.update(UnsafeRawBufferPointer(rebasing: $0[0..<n])) }
         }

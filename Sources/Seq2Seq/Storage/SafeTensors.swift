@@ -22,7 +22,7 @@ public struct SafeTensorInfo: Equatable, Sendable {
 /// Parsing checks everything before any tensor is read: the header length against the file
 /// size, the JSON, every entry's fields, the dtype (F32 only), `product(shape) * 4 == end -
 /// begin`, and that the byte ranges tile the data section exactly (start at 0, contiguous, no
-/// overlap, no gap, ending at the file's end). Every error is a ``CheckpointError`` naming the
+/// overlap, no gap, ending at the file's end). Every error is a ``StorageError`` naming the
 /// file and the problem.
 public struct SafeTensorsFile: Sendable {
     /// The path the file was read from (used in error messages).
@@ -42,16 +42,16 @@ public struct SafeTensorsFile: Sendable {
                                            "I32", "U32", "F32", "F64", "I64", "U64"]
 
     /// Reads and validates the safetensors file at `path`.
-    /// - Throws: ``CheckpointError`` naming `path` and the problem.
+    /// - Throws: ``StorageError`` naming `path` and the problem.
     /// - Complexity: O(file size).
     public static func read(_ path: String) throws -> SafeTensorsFile {
         try SafeTensorsFile(bytes: FileIO.readAll(path), path: path)
     }
 
     /// Parses and validates safetensors `bytes`; `path` names them in errors.
-    /// - Throws: ``CheckpointError`` naming `path` and the problem.
+    /// - Throws: ``StorageError`` naming `path` and the problem.
     public init(bytes: [UInt8], path: String) throws {
-        func fail(_ reason: String) -> CheckpointError { CheckpointError(path, reason) }
+        func fail(_ reason: String) -> StorageError { StorageError(path, reason) }
         guard bytes.count >= 8 else {
             throw fail("not a safetensors file: \(bytes.count) bytes, too short for the 8-byte header length")
         }
@@ -241,7 +241,7 @@ public struct SafeTensorsFile: Sendable {
     /// Fills each store from this file's tensors named `prefix + entry.name`, after checking
     /// that the file holds exactly those tensors with exactly those shapes and only finite
     /// values. Nothing is written into the stores unless every check passes.
-    /// - Throws: ``CheckpointError`` listing every missing tensor, unexpected tensor, wrong
+    /// - Throws: ``StorageError`` listing every missing tensor, unexpected tensor, wrong
     ///   shape (expected vs found), and the first non-finite value.
     /// - Complexity: O(total elements).
     public func load(into stores: [(prefix: String, store: ParameterStore)]) throws {
@@ -269,7 +269,7 @@ public struct SafeTensorsFile: Sendable {
         if !problems.isEmpty {
             let shown = problems.prefix(8).joined(separator: "; ")
             let more = problems.count > 8 ? "; and \(problems.count - 8) more" : ""
-            throw CheckpointError(path, "does not match the model: \(shown)\(more)")
+            throw StorageError(path, "does not match the model: \(shown)\(more)")
         }
         // Check finiteness before touching any store.
         for (t, _, _) in pairs {
@@ -282,7 +282,7 @@ public struct SafeTensorsFile: Sendable {
                 return nil
             }
             if let bad {
-                throw CheckpointError(path, "tensor \"\(t.name)\" has a non-finite value at element \(bad)")
+                throw StorageError(path, "tensor \"\(t.name)\" has a non-finite value at element \(bad)")
             }
         }
         for (t, store, e) in pairs { copyFloats(t, into: store.view(e)) }

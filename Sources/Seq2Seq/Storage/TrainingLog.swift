@@ -19,18 +19,18 @@ public final class TrainingLog {
     /// Opens `path` for appending, creating it (and its directory) when missing. Only the
     /// run's owner (the trainer holding ``RunLock``) opens a log this way; readers use
     /// ``read(_:)``.
-    /// - Throws: ``CheckpointError`` when the file cannot be opened.
+    /// - Throws: ``StorageError`` when the file cannot be opened.
     public init(path: String) throws {
         self.path = path
         try FileIO.makeDirectories(FileIO.parentDirectory(path))
         FileIO.willMutate()
         let d = open(path, O_RDWR | O_CREAT | O_APPEND | O_CLOEXEC | O_NOFOLLOW, 0o644)
-        if d < 0 { throw CheckpointError(path, "cannot open the training log: \(FileIO.errnoText())") }
+        if d < 0 { throw StorageError(path, "cannot open the training log: \(FileIO.errnoText())") }
         fd = d
         var st = stat()
         if fstat(fd, &st) == 0 && (st.st_mode & S_IFMT) != S_IFREG {
             close(fd)
-            throw CheckpointError(path, "is not a regular file")
+            throw StorageError(path, "is not a regular file")
         }
         if st.st_size > 0 {
             var last: UInt8 = 0
@@ -46,15 +46,15 @@ public final class TrainingLog {
     deinit { close(fd) }
 
     /// Appends `record` as one line (``RunRecord/line``). - Complexity: O(size of the record).
-    /// - Throws: ``CheckpointError`` when the write fails (disk full, ...).
+    /// - Throws: ``StorageError`` when the write fails (disk full, ...).
     public func append(_ record: RunRecord) throws {
         try appendLine(record.line)
     }
 
     /// Appends one already serialized record (a line without its newline).
     func appendLine(_ line: String) throws {
-        do { try FileIO.writeAll(fd, Array((line + "\n").utf8), path: path) } catch let e as CheckpointError {
-            throw CheckpointError(path, "cannot write the training log: \(e.reason)")
+        do { try FileIO.writeAll(fd, Array((line + "\n").utf8), path: path) } catch let e as StorageError {
+            throw StorageError(path, "cannot write the training log: \(e.reason)")
         }
     }
 
@@ -71,7 +71,7 @@ public final class TrainingLog {
     func truncate(to length: Int) throws {
         FileIO.willMutate()
         if ftruncate(fd, off_t(length)) != 0 {
-            throw CheckpointError(path, "cannot truncate the training log: \(FileIO.errnoText())")
+            throw StorageError(path, "cannot truncate the training log: \(FileIO.errnoText())")
         }
     }
 
@@ -83,7 +83,7 @@ public final class TrainingLog {
     /// `log_format`, and the records after it) are brought to format 2: step records' epochs
     /// (counted from 0 there) get 1 added; epoch records' `tokens_per_s` reads as
     /// `tokensPerSecond`.
-    /// - Throws: ``CheckpointError`` naming the file and line of a malformed record.
+    /// - Throws: ``StorageError`` naming the file and line of a malformed record.
     /// - Complexity: O(size of the log).
     public static func read(_ path: String) throws -> [RunRecord] {
         let bytes = try FileIO.readAll(path)
@@ -95,11 +95,11 @@ public final class TrainingLog {
             let isLast = i == lines.count - 1
             guard case .object? = try? JSONValue.parse(Array(line)) else {
                 if isLast { break }  // torn final line
-                throw CheckpointError("\(path):\(i + 1)", "not a JSON object")
+                throw StorageError("\(path):\(i + 1)", "not a JSON object")
             }
             var record: RunRecord
             do { record = try decoder.decode(RunRecord.self, from: Data(line)) } catch {
-                throw CheckpointError("\(path):\(i + 1)", "not a valid \"\(Self.eventName(Array(line)))\" record: \(Self.describe(error))")
+                throw StorageError("\(path):\(i + 1)", "not a valid \"\(Self.eventName(Array(line)))\" record: \(Self.describe(error))")
             }
             switch record {
             case .start(let r): format = r.logFormat ?? 1

@@ -21,7 +21,7 @@ public protocol Optimizer: AnyObject {
     /// Scalar state as strings (exact decimal forms).
     var stateMetadata: [String: String] { get }
     /// Restores scalar state written by `stateMetadata`; `file` names the source in errors.
-    /// - Throws: ``CheckpointError`` when a value is missing or malformed.
+    /// - Throws: ``StorageError`` when a value is missing or malformed.
     func restoreMetadata(_ metadata: [String: String], file: String) throws
 }
 
@@ -115,7 +115,7 @@ public final class Adam: Optimizer {
 
     public func restoreMetadata(_ metadata: [String: String], file: String) throws {
         guard let s = metadata["step"], let n = Int(s), n >= 0 else {
-            throw CheckpointError(file, "Adam state has no valid \"step\" in its metadata")
+            throw StorageError(file, "Adam state has no valid \"step\" in its metadata")
         }
         stepCount = n
     }
@@ -370,9 +370,9 @@ public struct DivergenceGuard: Codable, Equatable, Sendable {
     }
 
     /// Checks the saved fields' ranges.
-    /// - Throws: ``CheckpointError`` naming `file` and the field.
+    /// - Throws: ``StorageError`` naming `file` and the field.
     public func validate(file: String) throws {
-        func fail(_ s: String) -> CheckpointError { CheckpointError(file, "divergence.\(s)") }
+        func fail(_ s: String) -> StorageError { StorageError(file, "divergence.\(s)") }
         guard (1...1_000_000).contains(maximumConsecutive) else { throw fail("maximumConsecutive \(maximumConsecutive) is out of range (1 to 10^6)") }
         guard learningRateFactor > 0 && learningRateFactor <= 1 else { throw fail("learningRateFactor \(learningRateFactor) must be in (0, 1]") }
         guard consecutive >= 0 && consecutive <= total else { throw fail("consecutive \(consecutive) must be between 0 and total \(total)") }

@@ -45,7 +45,7 @@ public final class TrainedModel {
     /// Opens and validates a checkpoint: checksums, `config.json`, both vocabularies (their
     /// sizes must equal the model's), and every weight's name and shape. A run directory
     /// means its `best` checkpoint, or its `last` when it has no best yet. Nothing is written.
-    /// - Throws: ``CheckpointError`` or `InputError` naming the file and what is wrong.
+    /// - Throws: ``StorageError`` or `InputError` naming the file and what is wrong.
     public init(directory path: String) throws {
         var dir = path
         if !FileIO.exists(dir + "/" + Checkpoint.stateFile) {
@@ -53,13 +53,13 @@ public final class TrainedModel {
             if FileIO.exists(run.best + "/" + Checkpoint.stateFile) { dir = run.best }
             else if FileIO.exists(run.last + "/" + Checkpoint.stateFile) { dir = run.last }
             else if FileIO.isSymbolicLink(run.last) {
-                throw CheckpointError(path, "is a run directory without a checkpoint yet (its trainer has not finished an epoch or a --save-every interval)")
+                throw StorageError(path, "is a run directory without a checkpoint yet (its trainer has not finished an epoch or a --save-every interval)")
             } else if FileIO.isSymbolicLink(path) && !FileIO.exists(path) {
-                throw CheckpointError(path, "no checkpoint here yet (the run has not saved one)")
+                throw StorageError(path, "no checkpoint here yet (the run has not saved one)")
             } else {
                 var isDirectory: ObjCBool = false
                 let exists = FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory)
-                throw CheckpointError(path, !exists ? "no such checkpoint or run directory"
+                throw StorageError(path, !exists ? "no such checkpoint or run directory"
                     : !isDirectory.boolValue ? "is a file, not a checkpoint directory"
                     : "is not a checkpoint (no \(Checkpoint.stateFile)) nor a run directory (no best/ or last/ checkpoint)")
             }
@@ -99,17 +99,17 @@ public final class TrainedModel {
         let config = try checkpoint.config(RunConfig.self)
         let configPath = dir + "/" + Checkpoint.configFile
         do { try config.model.validate() } catch {
-            throw CheckpointError(configPath, "\(error)")
+            throw StorageError(configPath, "\(error)")
         }
         try Self.checkLimits(config, configPath: configPath, storedValues: checkpoint.modelTensors.reduce(0) { $0 + $1.elementCount })
         let sourceVocabulary = try Vocabulary(contentsOf: URL(fileURLWithPath: checkpoint.sourceVocabularyPath))
         let targetVocabulary = try Vocabulary(contentsOf: URL(fileURLWithPath: checkpoint.targetVocabularyPath))
         guard sourceVocabulary.count == config.model.sourceVocabSize else {
-            throw CheckpointError(checkpoint.sourceVocabularyPath,
+            throw StorageError(checkpoint.sourceVocabularyPath,
                                   "has \(sourceVocabulary.count) entries but the model expects \(config.model.sourceVocabSize)")
         }
         guard targetVocabulary.count == config.model.targetVocabSize else {
-            throw CheckpointError(checkpoint.targetVocabularyPath,
+            throw StorageError(checkpoint.targetVocabularyPath,
                                   "has \(targetVocabulary.count) entries but the model expects \(config.model.targetVocabSize)")
         }
         let model = EncoderDecoder(config: config.model, seed: 0)
@@ -147,10 +147,10 @@ public final class TrainedModel {
     static func checkLimits(_ config: RunConfig, configPath: String, storedValues: Int) throws {
         let limit = RunConfig.lengthLimit
         if !(1...limit).contains(config.maxSourceLength) || !(1...limit).contains(config.maxTargetLength) {
-            throw CheckpointError(configPath, "maxSourceLength and maxTargetLength must be between 1 and \(limit), got \(config.maxSourceLength) and \(config.maxTargetLength)")
+            throw StorageError(configPath, "maxSourceLength and maxTargetLength must be between 1 and \(limit), got \(config.maxSourceLength) and \(config.maxTargetLength)")
         }
         if !WordTokenizer.isWellFormedLocale(config.tokenizer.locale) {
-            throw CheckpointError(configPath, "tokenizer.locale \"\(config.tokenizer.locale)\" is not a locale identifier")
+            throw StorageError(configPath, "tokenizer.locale \"\(config.tokenizer.locale)\" is not a locale identifier")
         }
         let m = config.model
         var total = 0, overflow = false
@@ -162,7 +162,7 @@ public final class TrainedModel {
             total = s
         }
         if overflow || total > storedValues {
-            throw CheckpointError(configPath, "describes a model of at least \(overflow ? "Int.max" : String(total)) parameters but \(Checkpoint.modelFile) holds \(storedValues) values: the configuration does not match the weights")
+            throw StorageError(configPath, "describes a model of at least \(overflow ? "Int.max" : String(total)) parameters but \(Checkpoint.modelFile) holds \(storedValues) values: the configuration does not match the weights")
         }
     }
 

@@ -68,7 +68,7 @@ public final class Trainer {
     /// uses `lock`, taken earlier by the caller), opens its log and checkpoint store. A new run
     /// should be given a directory that holds none (``RunDirectory/holdsRun``); a resumed one
     /// continues with ``restore(from:)``.
-    /// - Throws: option errors; ``CheckpointError`` when another process trains in the
+    /// - Throws: option errors; ``StorageError`` when another process trains in the
     ///   directory or it cannot be written.
     public init(options: TrainerOptions, runConfig: RunConfig, data: TrainingData, runDirectory: String,
                 progress: ProgressPrinter, lock: RunLock? = nil) throws {
@@ -364,18 +364,18 @@ public final class Trainer {
         let dec = JSONDecoder()
         dec.nonConformingFloatDecodingStrategy = .convertFromString(positiveInfinity: "Infinity", negativeInfinity: "-Infinity", nan: "NaN")
         do { return try dec.decode(type, from: Data(v.serialized().utf8)) } catch {
-            throw CheckpointError(file, "\"\(key)\" is not valid: \(error)")
+            throw StorageError(file, "\"\(key)\" is not valid: \(error)")
         }
     }
 
     // MARK: - Resuming
 
     /// The options a checkpoint's run was started with (saved in its trainer state).
-    /// - Throws: ``CheckpointError`` when the state has none or they do not decode.
+    /// - Throws: ``StorageError`` when the state has none or they do not decode.
     public static func savedOptions(_ checkpoint: Checkpoint) throws -> TrainerOptions {
         let file = checkpoint.directory + "/" + Checkpoint.stateFile
         guard let o = checkpoint.state.options else {
-            throw CheckpointError(file, "has no saved training options: it was not written by `mixer-cli train`")
+            throw StorageError(file, "has no saved training options: it was not written by `mixer-cli train`")
         }
         return try decode(TrainerOptions.self, o, file: file, key: "options")
     }
@@ -385,7 +385,7 @@ public final class Trainer {
     /// state, every random stream, and the partial epoch's sums. The batches of the
     /// interrupted epoch come in the same order, so the resumed run ends with the weights the
     /// uninterrupted run would have had.
-    /// - Throws: ``CheckpointError`` naming what does not match.
+    /// - Throws: ``StorageError`` naming what does not match.
     public func restore(from checkpoint: Checkpoint) throws {
         try checkpoint.loadParameters(into: model.params)
         try checkpoint.loadOptimizer(into: optimizer)
@@ -397,10 +397,10 @@ public final class Trainer {
         var restored = checkpoint.state
         guard let d = restored.randomStates["dropout"], let sm = restored.randomStates["sampling"],
               let bt = restored.randomStates["batches"] else {
-            throw CheckpointError(file, "has no random-stream states to resume from")
+            throw StorageError(file, "has no random-stream states to resume from")
         }
         guard bt == batchRNG.state else {
-            throw CheckpointError(file, "was written with another --seed than the one resumed with")
+            throw StorageError(file, "was written with another --seed than the one resumed with")
         }
         dropoutRNG = RandomGenerator(state: d)
         samplingRNG = RandomGenerator(state: sm)
@@ -439,9 +439,9 @@ public final class Trainer {
 
     /// Checks a saved state against this run: a step inside the epoch, an epoch within the
     /// run's limits, a usable learning rate.
-    /// - Throws: ``CheckpointError`` naming `file` and the field.
+    /// - Throws: ``StorageError`` naming `file` and the field.
     func checkRanges(_ s: TrainerState, file: String) throws {
-        func fail(_ text: String) -> CheckpointError { CheckpointError(file, text) }
+        func fail(_ text: String) -> StorageError { StorageError(file, text) }
         let perEpoch = batcher.batchesPerEpoch
         // step == perEpoch: every batch done, the epoch's validation still to come.
         guard (0...perEpoch).contains(s.step) else {
