@@ -9,16 +9,18 @@ struct TrainBench: ParsableCommand {
         commandName: "train",
         abstract: "Time XENT training steps (encode, teacher-forced decode, cross-entropy, backward, Adam).",
         discussion: """
-        Random ids (fixed seed) on the reference configuration: embedding 256, biLSTM encoder
-        256 per direction, 256-unit decoder, Luong general attention with input feeding,
-        vocabularies 10,000/10,000, batch 32, source length 50, target length 15, Adam.
-        Prints one JSON line: median ms per step, target tokens/s, peak RSS, the kernel path (AVX-512, AVX2 or portable).
+        Random ids (fixed seed) on the reference configuration: embedding 256, biLSTM encoder \
+        256 per direction, 256-unit decoder, Luong general attention with input feeding, \
+        vocabularies 10,000/10,000, batch 32, source length 50, target length 15, Adam. \
+        Prints one JSON line: median ms per step, target tokens/s, peak RSS, the kernel path \
+        (AVX-512, AVX2 or portable).
 
         The model options are mixer-cli train's (one option group, the same names and defaults).
 
-        Example: mixer-bench train --threads 2 --steps 20 --warmup 3
-                 mixer-bench train --threads 1 --steps 10 --breakdown
-                 mixer-bench train --hidden-size 512 --batch-size 64
+        Example:
+          mixer-bench train --threads 2 --steps 20 --warmup 3
+          mixer-bench train --threads 1 --steps 10 --breakdown
+          mixer-bench train --hidden-size 512 --batch-size 64
         """
     )
 
