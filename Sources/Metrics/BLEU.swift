@@ -267,6 +267,14 @@ public struct BLEU: Sendable, Equatable, SegmentMetric {
 /// at a time (each is tokenized and indexed at once, so the caller need not keep it), then the
 /// hypothesis closes the segment. This is the streaming path of `mixer-cli score`.
 ///
+/// Two paths give identical statistics. Ordinary segments intern tokens (``ByteInterner``)
+/// and count n-grams in a hash table (``NGramIndex``), about 50 bytes per distinct token and
+/// 30 per distinct reference n-gram. A segment whose text (references plus hypothesis, in
+/// bytes) exceeds ``leanThreshold`` switches to ``LeanSegment``, which sorts instead: a few
+/// UInt32 per token whatever the tokens, so that `score`'s memory stays a small multiple of
+/// the longest line even on a line of distinct tokens (the references already indexed are
+/// carried over from the index's kept token ids and the interner's bytes).
+///
 /// ```swift
 /// let s = BLEUSegmentScorer(BLEU())
 /// s.beginSegment(); s.addReference("the cat sat"); let st = s.finishSegment(hypothesis: "the cat")
@@ -280,12 +288,20 @@ public final class BLEUSegmentScorer: SegmentScorer {
     private var lowered: [UInt8] = []
     private var ids: UnsafeMutablePointer<UInt32>
     private var idCapacity = 256
+    /// Segments whose text (references plus hypothesis, in bytes) is larger than this take the
+    /// lean path (``LeanSegment``); the statistics are the same. Default
+    /// ``LeanSegment/defaultThreshold`` (1 MiB); tests set it low to compare both paths.
+    var leanThreshold = LeanSegment.defaultThreshold
+    private var segmentBytes = 0
+    private var isLean = false
+    private let lean = LeanSegment()
 
     public init(_ bleu: BLEU) {
         self.bleu = bleu
         ids = .allocate(capacity: idCapacity)
         index.denseUnigrams = true        // ids come from the per-segment interner: 0, 1, 2, …
         index.reserveTable(1024)          // one table reused for every segment: keep it sparse
+        index.keepsReferences = true      // for a switch to the lean path mid-segment
     }
     deinit { ids.deallocate() }
 
@@ -293,6 +309,36 @@ public final class BLEUSegmentScorer: SegmentScorer {
     public func beginSegment() {
         index.reset()
         interner.reset()
+        segmentBytes = 0
+        if isLean { lean.reset(); isLean = false }
+    }
+
+    /// Counts `bytes` more of the segment's text and switches to the lean path when the
+    /// segment has grown past ``leanThreshold``: the references indexed so far move over (their
+    /// ids kept by the index, their bytes by the interner).
+    private func account(_ bytes: Int) {
+        segmentBytes += bytes
+        guard !isLean, segmentBytes > leanThreshold else { return }
+        isLean = true
+        lean.reset()
+        index.withKeptReferences { tokens, lengths in
+            var start = 0
+            for len in lengths {
+                lean.beginSide()
+                for k in start ..< start + len { lean.append(interner.bytes(tokens[k])) }
+                start += len
+            }
+        }
+        index.reset()
+        interner.reset()
+    }
+
+    /// Adds the tokens of `ws.a` (split pending) to the lean segment as a new side.
+    private func addLeanSide() {
+        lean.beginSide()
+        let p = ws.a
+        lean.reserve(bytes: ws.aCount, tokens: 0)
+        pythonSplit(p, ws.aCount) { s, e in lean.append(UnsafeBufferPointer(start: p + s, count: e - s)) }
     }
 
     /// Lowercases (optionally), rstrips and tokenizes into `ws.a` (split pending).
@@ -339,7 +385,9 @@ public final class BLEUSegmentScorer: SegmentScorer {
 
     /// Adds a reference given as UTF-8 bytes (checked well-formed by the caller).
     public func addReference(_ line: UnsafeBufferPointer<UInt8>) {
+        account(line.count)
         tokenize(line)
+        if isLean { addLeanSide(); releaseScratchIfLarge(); return }
         let n = splitIDs(intern: true)
         index.addReference(UnsafeBufferPointer(start: ids, count: n))
         releaseScratchIfLarge()
@@ -365,7 +413,9 @@ public final class BLEUSegmentScorer: SegmentScorer {
 
     /// Closes the segment with its hypothesis (UTF-8 bytes) and returns its statistics.
     public func finishSegment(hypothesis line: UnsafeBufferPointer<UInt8>) -> BLEUStatistics {
+        account(line.count)
         tokenize(line)
+        if isLean { return finishLean() }
         let len = splitIDs(intern: false)
         let m = index.matches(UnsafeBufferPointer(start: ids, count: len))
         releaseScratchIfLarge()
@@ -373,6 +423,30 @@ public final class BLEUSegmentScorer: SegmentScorer {
         for n in 0..<4 { totals[n] = max(0, len - n) }
         return BLEUStatistics(hypothesisLength: len,
                               referenceLength: closestReferenceLength(len, index.referenceLengths),
+                              matches: SIMD4(Int(m[0]), Int(m[1]), Int(m[2]), Int(m[3])), totals: totals)
+    }
+
+    /// The lean path's statistics (the hypothesis is in `ws.a`); frees the segment's memory.
+    private func finishLean() -> BLEUStatistics {
+        // The references' tokens get ids; the hypothesis' are looked up, not stored.
+        let h = lean.sideCounts.count
+        ws.dropSpareIfLarge()
+        lean.assignIDs(extraTokens: ws.aCount / 2 + 1)
+        lean.beginSide()
+        let p = ws.a
+        pythonSplit(p, ws.aCount) { s, e in lean.appendLookedUp(UnsafeBufferPointer(start: p + s, count: e - s)) }
+        releaseScratchIfLarge()
+        lean.finishIDs()
+        lean.sortPositions(order: BLEU.maxOrder)
+        let m = lean.clippedMatches(hyp: h, refs: 0 ..< h, maxOrder: BLEU.maxOrder)
+        let len = lean.sideCounts[h]
+        let refLengths = Array(lean.sideCounts[0 ..< h])
+        lean.reset()
+        isLean = false
+        var totals = SIMD4<Int>.zero
+        for n in 0..<4 { totals[n] = max(0, len - n) }
+        return BLEUStatistics(hypothesisLength: len,
+                              referenceLength: closestReferenceLength(len, refLengths),
                               matches: SIMD4(Int(m[0]), Int(m[1]), Int(m[2]), Int(m[3])), totals: totals)
     }
 

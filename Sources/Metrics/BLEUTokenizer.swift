@@ -152,6 +152,19 @@ final class TokenizerWorkspace {
         aCount = 0
     }
 
+    /// Gives the pages of `b` back to the system (its contents are scratch: the next pass
+    /// overwrites them; a page read before that reads zeros), keeping both allocations: the
+    /// lean path of BLEU reads the tokens in `a` while it counts a huge line, and `b` need not
+    /// stay resident meanwhile. Only buffers over 1 MiB; whole pages inside `b` only.
+    func dropSpareIfLarge() {
+        guard capacity > 1 << 20 else { return }
+        let page = Int(sysconf(Int32(_SC_PAGESIZE)))
+        let start = (Int(bitPattern: b) + page - 1) / page * page
+        let end = (Int(bitPattern: b) + capacity) / page * page
+        guard end > start, let p = UnsafeMutableRawPointer(bitPattern: start) else { return }
+        _ = madvise(p, end - start, Int32(MADV_DONTNEED))
+    }
+
     func load(_ bytes: UnsafeBufferPointer<UInt8>, padded: Bool) {
         reserve(bytes.count + 2)
         var j = 0

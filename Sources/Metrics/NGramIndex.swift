@@ -366,8 +366,16 @@ public final class NGramIndex {
     /// Whether `matches` uses the direct-addressed tables (for tests).
     var usesDenseMatching: Bool { dense != nil }
     private var referenceTokens: [UInt32] = []      // kept only for `prepareForManyHypotheses`
-    /// Keep the references' tokens (for `prepareForManyHypotheses`).
+    /// Keep the references' tokens (for `prepareForManyHypotheses`, and for BLEU's switch to
+    /// its lean path mid-segment).
     var keepsReferences = false
+
+    /// Calls `body` with the kept references' tokens (one after the other) and their lengths.
+    /// - Precondition: ``keepsReferences`` was set before the references were added.
+    func withKeptReferences<R>(_ body: (UnsafeBufferPointer<UInt32>, [Int]) -> R) -> R {
+        precondition(keepsReferences || referenceLengths.isEmpty, "Set keepsReferences before adding references")
+        return referenceTokens.withUnsafeBufferPointer { body($0, referenceLengths) }
+    }
 
     /// The unigram id of `token` in the references, if it occurs there.
     @inline(__always) func unigramID(_ token: UInt32) -> UInt32? {
