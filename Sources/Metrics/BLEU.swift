@@ -282,8 +282,8 @@ public struct BLEU: Sendable, Equatable, SegmentMetric {
 /// - Note: not thread-safe; use one per thread.
 public final class BLEUSegmentScorer: SegmentScorer {
     public let bleu: BLEU
-    private let index = NGramIndex(maxOrder: BLEU.maxOrder)
-    private let interner = ByteInterner()
+    private var index = BLEUSegmentScorer.makeIndex()
+    private var interner = ByteInterner()
     private let ws = TokenizerWorkspace()
     private var lowered: [UInt8] = []
     private var ids: UnsafeMutablePointer<UInt32>
@@ -292,6 +292,8 @@ public final class BLEUSegmentScorer: SegmentScorer {
     /// lean path (``LeanSegment``); the statistics are the same. Default
     /// ``LeanSegment/defaultThreshold`` (1 MiB); tests set it low to compare both paths.
     var leanThreshold = LeanSegment.defaultThreshold
+    /// How many segments were finished on the lean path (for tests).
+    private(set) var leanSegments = 0
     private var segmentBytes = 0
     private var isLean = false
     private let lean = LeanSegment()
@@ -299,26 +301,30 @@ public final class BLEUSegmentScorer: SegmentScorer {
     public init(_ bleu: BLEU) {
         self.bleu = bleu
         ids = .allocate(capacity: idCapacity)
+    }
+
+    private static func makeIndex() -> NGramIndex {
+        let index = NGramIndex(maxOrder: BLEU.maxOrder)
         index.denseUnigrams = true        // ids come from the per-segment interner: 0, 1, 2, …
         index.reserveTable(1024)          // one table reused for every segment: keep it sparse
         index.keepsReferences = true      // for a switch to the lean path mid-segment
+        return index
     }
     deinit { ids.deallocate() }
 
     /// Starts a new segment (forgets the previous references).
     public func beginSegment() {
         index.reset()
+        index.distinctBudget = .max
         interner.reset()
         segmentBytes = 0
         if isLean { lean.reset(); isLean = false }
     }
 
-    /// Counts `bytes` more of the segment's text and switches to the lean path when the
-    /// segment has grown past ``leanThreshold``: the references indexed so far move over (their
-    /// ids kept by the index, their bytes by the interner).
-    private func account(_ bytes: Int) {
-        segmentBytes += bytes
-        guard !isLean, segmentBytes > leanThreshold else { return }
+    /// Switches the segment to the lean path: the references indexed so far move over (their
+    /// ids kept by the index, their bytes by the interner), then the index and the interner are
+    /// replaced by fresh ones, which gives their memory back.
+    private func switchToLean() {
         isLean = true
         lean.reset()
         index.withKeptReferences { tokens, lengths in
@@ -329,9 +335,16 @@ public final class BLEUSegmentScorer: SegmentScorer {
                 start += len
             }
         }
-        index.reset()
-        interner.reset()
+        index = Self.makeIndex()
+        interner = ByteInterner()
     }
+
+    /// Whether the segment is past ``leanThreshold`` bytes: then the fast path runs on budgets
+    /// (distinct tokens ≤ bytes / 32, about 1.6 bytes of interner per byte of text; distinct
+    /// n-grams ≤ bytes / 24, about 1.5 bytes of index per byte) and switches to the lean path
+    /// when one is exceeded. Repetitive text stays on the fast path (faster, and on such text
+    /// smaller); a line of distinct tokens or of distinct n-grams goes lean.
+    private var isHuge: Bool { segmentBytes > leanThreshold }
 
     /// Adds the tokens of `ws.a` (split pending) to the lean segment as a new side.
     private func addLeanSide() {
@@ -385,24 +398,60 @@ public final class BLEUSegmentScorer: SegmentScorer {
 
     /// Adds a reference given as UTF-8 bytes (checked well-formed by the caller).
     public func addReference(_ line: UnsafeBufferPointer<UInt8>) {
-        account(line.count)
+        segmentBytes += line.count
         tokenize(line)
+        if !isLean && isHuge {
+            // Within budget, the fast path; past it, the lean path (this reference from `ws.a`).
+            if let n = splitIDs(internBudget: segmentBytes / 32) {
+                index.distinctBudget = segmentBytes / 24
+                index.addReference(UnsafeBufferPointer(start: ids, count: n))
+                if index.overBudget { switchToLean() }       // the kept tokens include this one
+                releaseScratchIfLarge()
+                return
+            }
+            switchToLean()
+        }
         if isLean { addLeanSide(); releaseScratchIfLarge(); return }
         let n = splitIDs(intern: true)
         index.addReference(UnsafeBufferPointer(start: ids, count: n))
         releaseScratchIfLarge()
     }
 
+    /// `splitIDs(intern: true)` that gives up (nil) once the interner holds more than `budget`
+    /// tokens (for huge segments only: the ordinary loop has no such check).
+    private func splitIDs(internBudget budget: Int) -> Int? {
+        var n = 0
+        ws.reserve(ws.aCount + 8)
+        let p = ws.a
+        var count = 0
+        pythonSplit(p, ws.aCount) { _, _ in count += 1 }
+        if count > idCapacity {
+            ids.deallocate()
+            idCapacity = count
+            ids = .allocate(capacity: idCapacity)
+        }
+        let ids = self.ids
+        var over = false
+        pythonSplit(p, ws.aCount) { s, e in
+            if over { return }
+            ids[n] = interner.intern(UnsafeBufferPointer(start: p + s, count: e - s), readableTail: true)
+            n += 1
+            if interner.count > budget { over = true }
+        }
+        return over ? nil : n
+    }
+
     /// After a huge line (over 1 MiB), gives the line-sized scratch buffers back, so that they
     /// are not held while the next file's line is read and the other metrics run: `score`'s
     /// memory stays a small multiple of the longest line. Ordinary lines never get here.
     private func releaseScratchIfLarge() {
-        ws.releaseIfLarge()
+        let large = ws.releaseIfLarge()
         if idCapacity > 1 << 18 {
             ids.deallocate()
             idCapacity = 256
             ids = .allocate(capacity: idCapacity)
         }
+        if large { releaseFreedHeapMemory() }
     }
 
     /// Adds a reference.
@@ -413,12 +462,26 @@ public final class BLEUSegmentScorer: SegmentScorer {
 
     /// Closes the segment with its hypothesis (UTF-8 bytes) and returns its statistics.
     public func finishSegment(hypothesis line: UnsafeBufferPointer<UInt8>) -> BLEUStatistics {
-        account(line.count)
+        // A huge hypothesis alone needs no lean path: it is looked up (`find`), never interned.
+        segmentBytes += line.count
+        if isHuge && !isLean { index.dropKeptReferences() }    // no switch after the references
         tokenize(line)
         if isLean { return finishLean() }
         let len = splitIDs(intern: false)
         let m = index.matches(UnsafeBufferPointer(start: ids, count: len))
         releaseScratchIfLarge()
+        if isHuge {
+            // A huge segment on the fast path: give its tables (and the kept reference tokens)
+            // back now, before the next metric scores the line.
+            let lengths = index.referenceLengths
+            index = Self.makeIndex()
+            interner = ByteInterner()
+            releaseFreedHeapMemory()
+            var totals = SIMD4<Int>.zero
+            for n in 0..<4 { totals[n] = max(0, len - n) }
+            return BLEUStatistics(hypothesisLength: len, referenceLength: closestReferenceLength(len, lengths),
+                                  matches: SIMD4(Int(m[0]), Int(m[1]), Int(m[2]), Int(m[3])), totals: totals)
+        }
         var totals = SIMD4<Int>.zero
         for n in 0..<4 { totals[n] = max(0, len - n) }
         return BLEUStatistics(hypothesisLength: len,
@@ -428,6 +491,7 @@ public final class BLEUSegmentScorer: SegmentScorer {
 
     /// The lean path's statistics (the hypothesis is in `ws.a`); frees the segment's memory.
     private func finishLean() -> BLEUStatistics {
+        leanSegments += 1
         // The references' tokens get ids; the hypothesis' are looked up, not stored.
         let h = lean.sideCounts.count
         ws.dropSpareIfLarge()

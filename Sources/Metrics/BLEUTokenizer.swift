@@ -143,13 +143,16 @@ final class TokenizerWorkspace {
     }
 
     /// Back to small buffers when a huge line (over 1 MiB) grew them; forgets `a`'s contents.
-    func releaseIfLarge() {
-        guard capacity > 1 << 20 else { return }
+    /// Returns whether it released them.
+    @discardableResult
+    func releaseIfLarge() -> Bool {
+        guard capacity > 1 << 20 else { return false }
         a.deallocate(); b.deallocate()
         capacity = 1024
         a = .allocate(capacity: capacity)
         b = .allocate(capacity: capacity)
         aCount = 0
+        return true
     }
 
     /// Gives the pages of `b` back to the system (its contents are scratch: the next pass

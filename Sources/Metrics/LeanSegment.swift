@@ -36,23 +36,23 @@ final class LeanSegment {
     /// fast path's memory is at most about 60 MB even for distinct tokens.
     static let defaultThreshold = 1 << 20
 
-    private var arena: [UInt8] = []
+    private var arena = PageBuffer<UInt8>()
     /// Tokens per side, in the order the sides were begun.
     private(set) var sideCounts: [Int] = []
     private var sideStarts: [Int] = []
     private var total = 0
     /// Dense token ids (after ``assignIDs()``), all sides one after the other.
-    private var ids: [UInt32] = []
+    private var ids = PageBuffer<UInt32>()
     /// Per side, its positions (0-based within the side) sorted by ``sortPositions(order:)``.
-    private var positions: [UInt32] = []
+    private var positions = PageBuffer<UInt32>()
     private var sortedOrder = 0
     /// The number of distinct tokens (after ``assignIDs()``).
     private(set) var distinct = 0
 
     /// Forgets the segment and gives its memory back (segments here are huge).
     func reset() {
-        arena = []; ids = []; positions = []; first = []; tableCapacity = 0; idsAssigned = false
-        if let t = table { free(t) }; table = nil
+        arena = PageBuffer(); ids = PageBuffer(); positions = PageBuffer(); first = PageBuffer()
+        table = nil; tableCapacity = 0; idsAssigned = false
         sideCounts = []; sideStarts = []
         total = 0; distinct = 0; sortedOrder = 0
     }
@@ -76,9 +76,10 @@ final class LeanSegment {
         total += 1
     }
 
-    /// Reserves room for `bytes` more bytes of tokens and `tokens` tokens (their lengths).
+    /// Reserves room for the tokens of `bytes` more bytes of text and `tokens` more tokens
+    /// (packed, a token of k ≥ 1 bytes takes at most 2k; the reserve costs no memory until used).
     func reserve(bytes: Int, tokens: Int) {
-        arena.reserveCapacity(arena.count + bytes + tokens * 2)
+        arena.reserve(arena.count + 2 * bytes + tokens * 2 + 16)
     }
 
     /// The length and the offset of the bytes of the token at `o`.
@@ -108,17 +109,15 @@ final class LeanSegment {
     /// - Complexity: O(total bytes) expected.
     func assignIDs(extraTokens: Int = 0) {
         let n = total
-        ids = []
-        ids.reserveCapacity(n + extraTokens)
-        ids.append(contentsOf: repeatElement(0, count: n))
+        ids = PageBuffer(capacity: n + extraTokens)
+        ids.appendZeros(n)
         // Sized for every token distinct (no rehash, no transient copy): the pages of slots
-        // never written are never touched (`calloc`), so repeated text costs little.
-        first = []
-        first.reserveCapacity(n)
+        // never written are never touched (a fresh mapping reads zeros), so repeated text
+        // costs little.
+        first = PageBuffer(capacity: n)
         tableCapacity = 1024
         while tableCapacity * 2 < n * 3 { tableCapacity *= 2 }
-        if let t = table { free(t) }
-        table = UnsafeMutablePointer<UInt32>(OpaquePointer(calloc(tableCapacity, 4)!))
+        table = PageBuffer(capacity: tableCapacity)
         arena.withUnsafeBufferPointer { ab in
             guard let a = ab.baseAddress else { return }
             ids.withUnsafeMutableBufferPointer { idp in
@@ -134,20 +133,18 @@ final class LeanSegment {
         idsAssigned = true
     }
 
-    private var first: [UInt32] = []            // per id: arena offset of its first occurrence
-    private var table: UnsafeMutablePointer<UInt32>?   // id + 1 per slot (0: empty)
+    private var first = PageBuffer<UInt32>()     // per id: arena offset of its first occurrence
+    private var table: PageBuffer<UInt32>?       // id + 1 per slot (0: empty), `tableCapacity` slots
     private var tableCapacity = 0
     private var idsAssigned = false
     /// The id of hypothesis tokens absent from every other side (they match nothing).
     static let absent = UInt32.max - 1
 
-    deinit { if let t = table { free(t) } }
-
     /// The id of the token at `a + start` (`count` bytes). When new: inserted when `insert`
     /// gives its packed offset in the arena (then `a` is the arena), else ``absent``.
     @inline(__always)
     private func lookUp(_ a: UnsafePointer<UInt8>, _ start: Int, _ count: Int, insert: Int?) -> UInt32 {
-        guard let table, !first.isEmpty || insert != nil else { return Self.absent }
+        guard let table = table?.base, !first.isEmpty || insert != nil else { return Self.absent }
         let h = Self.hash(a + start, count)
         return arena.withUnsafeBufferPointer { ab in
             let arenaBase = ab.baseAddress!
@@ -188,8 +185,7 @@ final class LeanSegment {
 
     /// Frees the arena and the table once every side is in (they are only needed to look up).
     func finishIDs() {
-        arena = []; first = []; tableCapacity = 0
-        if let t = table { free(t) }; table = nil
+        arena = PageBuffer(); first = PageBuffer(); table = nil; tableCapacity = 0
     }
 
     /// A 64-bit multiply-xorshift hash of `count` bytes at `p` (any hash works: equality is
@@ -222,7 +218,7 @@ final class LeanSegment {
     func sortPositions(order: Int) {
         precondition(!ids.isEmpty || total == 0, "assignIDs() comes first")
         sortedOrder = order
-        if positions.count != total { positions = [UInt32](repeating: 0, count: total) }
+        if positions.count != total { positions = PageBuffer(capacity: total); positions.appendZeros(total) }
         ids.withUnsafeBufferPointer { idb in
             positions.withUnsafeMutableBufferPointer { pb in
                 for s in sideCounts.indices {
@@ -328,10 +324,20 @@ final class LeanSegment {
 
     /// BLEU's clipped matches of side `h` against sides `refs`, per order 1…`maxOrder`:
     /// `Σ_g min(c_h(g), max_r c_r(g))` (sacreBLEU's multi-reference clipping).
-    /// - Complexity: O((|h| · |refs| + Σ|r|) · maxOrder²); one UInt32 per hypothesis position.
+    /// - Complexity: O((|h| · (|refs| + 1) + Σ|r|) · maxOrder²); one UInt32 per distinct
+    ///   hypothesis n-gram of the most varied order.
     func clippedMatches(hyp h: Int, refs: Range<Int>, maxOrder: Int) -> SIMD8<Int32> {
         var result = SIMD8<Int32>()
-        var best = [UInt32](repeating: 0, count: sideCounts[h])
+        // One maximum per distinct hypothesis n-gram (counted first: repeated text has few).
+        var groups = 0
+        for order in 1...maxOrder where sideCounts[h] >= order {
+            withGroups(h, order) { hg in
+                var hg = hg, g = 0
+                while hg.advance() != nil { g += 1 }
+                groups = max(groups, g)
+            }
+        }
+        var best = [UInt32](repeating: 0, count: groups)
         for order in 1...maxOrder where sideCounts[h] >= order {
             for i in best.indices { best[i] = 0 }
             best.withUnsafeMutableBufferPointer { b in

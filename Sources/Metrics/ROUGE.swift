@@ -441,6 +441,8 @@ public final class ROUGESegmentScorer {
     /// lean path (``LeanSegment``), with the same scores, unless rougeLsum is asked. Default
     /// ``LeanSegment/defaultThreshold`` (1 MiB); tests set it low to compare both paths.
     var leanThreshold = LeanSegment.defaultThreshold
+    /// How many segments were finished on the lean path (for tests).
+    private(set) var leanSegments = 0
     private var segmentBytes = 0
     private var isLean = false
     private let lean = LeanSegment()
@@ -649,6 +651,7 @@ public final class ROUGESegmentScorer {
     /// The lean path's scores (rouge1, rouge2, rougeL; no rougeLsum): the formulas of the fast
     /// path on ``LeanSegment``'s counts. Frees the segment's memory.
     private func finishLean(_ text: UnsafeBufferPointer<UInt8>) -> ROUGESegmentResult {
+        leanSegments += 1
         // The references' tokens get ids; the hypothesis' are looked up, not stored.
         let h = refCount
         lean.assignIDs(extraTokens: text.count / 2 + 1)

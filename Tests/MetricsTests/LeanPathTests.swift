@@ -65,11 +65,44 @@ final class LeanPathTests: XCTestCase {
                     }
                     let what = "\(tokenizer) lowercase \(lowercase) trial \(trial): hyp \(hyp.debugDescription) refs \(refs.debugDescription)"
                     XCTAssertEqual(got[1], got[0], "lean: " + what)
+                    XCTAssertEqual(fast.leanSegments, 0)
                     XCTAssertEqual(got[2], got[0], "switch mid-segment: " + what)
                     if got[1] != got[0] || got[2] != got[0] { return }
                 }
+                // Most segments exceed the (tiny) budgets and go lean; some stay fast.
+                XCTAssertGreaterThan(lean.leanSegments, 150, "\(tokenizer)")
+                XCTAssertGreaterThan(mid.leanSegments, 50, "\(tokenizer)")
             }
         }
+    }
+
+    func testBLEUSwitchesWhenTheNGramsOutgrowTheirBudget() {
+        // A long reference of few words in random order: the interner stays within its budget,
+        // the n-grams (over 65,536 distinct) do not, so the index gives up mid-reference and the
+        // segment goes lean. The statistics must not change.
+        var rng = SplitMix64(seed: 0xB4D)
+        let vocabulary = (0..<100).map { "v\($0)" }
+        func text(_ n: Int) -> String { (0..<n).map { _ in vocabulary[rng.next(below: 100)] }.joined(separator: " ") }
+        let refs = [text(200), text(100_000)], hyp = text(100_000)
+        let fast = BLEUSegmentScorer(BLEU()), budgeted = BLEUSegmentScorer(BLEU())
+        fast.leanThreshold = .max
+        // The first reference stays ordinary; with the second the segment is huge (budgets on).
+        budgeted.leanThreshold = refs[0].utf8.count
+        var got: [BLEUStatistics] = []
+        for s in [fast, budgeted] {
+            s.beginSegment()
+            for r in refs { s.addReference(r) }
+            got.append(s.finishSegment(hypothesis: hyp))
+            // The same scorer afterwards, on an ordinary segment, on the fast path again.
+            s.beginSegment()
+            s.addReference("the cat sat on the mat")
+            got.append(s.finishSegment(hypothesis: "the cat sat on a mat"))
+        }
+        XCTAssertEqual(got[2], got[0])
+        XCTAssertEqual(got[3], got[1])
+        XCTAssertGreaterThan(got[0].matches[3], 0)
+        XCTAssertEqual(fast.leanSegments, 0)
+        XCTAssertEqual(budgeted.leanSegments, 1, "the n-gram budget should have sent the segment down the lean path")
     }
 
     func testLeanROUGEEqualsTheFastPath() {
@@ -96,6 +129,9 @@ final class LeanPathTests: XCTestCase {
                     if got[1].perReferenceScores != got[0].perReferenceScores
                         || got[2].perReferenceScores != got[0].perReferenceScores { return }
                 }
+                XCTAssertEqual(fast.leanSegments, 0)
+                XCTAssertGreaterThan(lean.leanSegments, 250, "\(tokenizer)")
+                XCTAssertGreaterThan(mid.leanSegments, 100, "\(tokenizer)")
             }
         }
     }
@@ -111,6 +147,7 @@ final class LeanPathTests: XCTestCase {
         }
         XCTAssertEqual(low.finishSegment(hypothesis: "the cat\nsat on a mat").bestScores,
                        fast.finishSegment(hypothesis: "the cat\nsat on a mat").bestScores)
+        XCTAssertEqual(low.leanSegments, 0)
     }
 
     func testLeanLCSEqualsTheTableOnBothAlgorithms() {
