@@ -269,10 +269,11 @@ public struct BLEU: Sendable, Equatable, SegmentMetric {
 ///
 /// Two paths give identical statistics. Ordinary segments intern tokens (``ByteInterner``)
 /// and count n-grams in a hash table (``NGramIndex``), about 50 bytes per distinct token and
-/// 30 per distinct reference n-gram. A segment whose text (references plus hypothesis, in
-/// bytes) exceeds ``leanThreshold`` switches to ``LeanSegment``, which sorts instead: a few
-/// UInt32 per token whatever the tokens, so that `score`'s memory stays a small multiple of
-/// the longest line even on a line of distinct tokens (the references already indexed are
+/// 30 per distinct reference n-gram. Once a segment's text (references plus hypothesis, in
+/// bytes) exceeds ``leanThreshold``, that path runs on budgets of distinct tokens and n-grams
+/// (see `isHuge`); past one, the segment switches to ``LeanSegment``, which sorts instead: a
+/// few UInt32 per token whatever the tokens, so that `score`'s memory stays a small multiple
+/// of the longest line even on a line of distinct tokens (the references already indexed are
 /// carried over from the index's kept token ids and the interner's bytes).
 ///
 /// ```swift
@@ -288,8 +289,9 @@ public final class BLEUSegmentScorer: SegmentScorer {
     private var lowered: [UInt8] = []
     private var ids: UnsafeMutablePointer<UInt32>
     private var idCapacity = 256
-    /// Segments whose text (references plus hypothesis, in bytes) is larger than this take the
-    /// lean path (``LeanSegment``); the statistics are the same. Default
+    /// Segments whose text (references plus hypothesis, in bytes) is larger than this run the
+    /// fast path on budgets and take the lean path (``LeanSegment``) past them; the statistics
+    /// are the same. Default
     /// ``LeanSegment/defaultThreshold`` (1 MiB); tests set it low to compare both paths.
     var leanThreshold = LeanSegment.defaultThreshold
     /// How many segments were finished on the lean path (for tests).
