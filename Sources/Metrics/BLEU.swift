@@ -267,6 +267,15 @@ public struct BLEU: Sendable, Equatable, SegmentMetric {
 /// at a time (each is tokenized and indexed at once, so the caller need not keep it), then the
 /// hypothesis closes the segment. This is the streaming path of `mixer-cli score`.
 ///
+/// Two paths give identical statistics. Ordinary segments intern tokens (``ByteInterner``)
+/// and count n-grams in a hash table (``NGramIndex``), about 50 bytes per distinct token and
+/// 30 per distinct reference n-gram. Once a segment's text (references plus hypothesis, in
+/// bytes) exceeds ``leanThreshold``, that path runs on budgets of distinct tokens and n-grams
+/// (see `isHuge`); past one, the segment switches to ``LeanSegment``, which sorts instead: a
+/// few UInt32 per token whatever the tokens, so that `score`'s memory stays a small multiple
+/// of the longest line even on a line of distinct tokens (the references already indexed are
+/// carried over from the index's kept token ids and the interner's bytes).
+///
 /// ```swift
 /// let s = BLEUSegmentScorer(BLEU())
 /// s.beginSegment(); s.addReference("the cat sat"); let st = s.finishSegment(hypothesis: "the cat")
@@ -274,25 +283,77 @@ public struct BLEU: Sendable, Equatable, SegmentMetric {
 /// - Note: not thread-safe; use one per thread.
 public final class BLEUSegmentScorer: SegmentScorer {
     public let bleu: BLEU
-    private let index = NGramIndex(maxOrder: BLEU.maxOrder)
-    private let interner = ByteInterner()
+    private var index = BLEUSegmentScorer.makeIndex()
+    private var interner = ByteInterner()
     private let ws = TokenizerWorkspace()
     private var lowered: [UInt8] = []
     private var ids: UnsafeMutablePointer<UInt32>
     private var idCapacity = 256
+    /// Segments whose text (references plus hypothesis, in bytes) is larger than this run the
+    /// fast path on budgets and take the lean path (``LeanSegment``) past them; the statistics
+    /// are the same. Default
+    /// ``LeanSegment/defaultThreshold`` (1 MiB); tests set it low to compare both paths.
+    var leanThreshold = LeanSegment.defaultThreshold
+    /// How many segments were finished on the lean path (for tests).
+    private(set) var leanSegments = 0
+    private var segmentBytes = 0
+    private var isLean = false
+    private let lean = LeanSegment()
 
     public init(_ bleu: BLEU) {
         self.bleu = bleu
         ids = .allocate(capacity: idCapacity)
+    }
+
+    private static func makeIndex() -> NGramIndex {
+        let index = NGramIndex(maxOrder: BLEU.maxOrder)
         index.denseUnigrams = true        // ids come from the per-segment interner: 0, 1, 2, …
         index.reserveTable(1024)          // one table reused for every segment: keep it sparse
+        index.keepsReferences = true      // for a switch to the lean path mid-segment
+        return index
     }
     deinit { ids.deallocate() }
 
     /// Starts a new segment (forgets the previous references).
     public func beginSegment() {
         index.reset()
+        index.distinctBudget = .max
         interner.reset()
+        segmentBytes = 0
+        if isLean { lean.reset(); isLean = false }
+    }
+
+    /// Switches the segment to the lean path: the references indexed so far move over (their
+    /// ids kept by the index, their bytes by the interner), then the index and the interner are
+    /// replaced by fresh ones, which gives their memory back.
+    private func switchToLean() {
+        isLean = true
+        lean.reset()
+        index.withKeptReferences { tokens, lengths in
+            var start = 0
+            for len in lengths {
+                lean.beginSide()
+                for k in start ..< start + len { lean.append(interner.bytes(tokens[k])) }
+                start += len
+            }
+        }
+        index = Self.makeIndex()
+        interner = ByteInterner()
+    }
+
+    /// Whether the segment is past ``leanThreshold`` bytes: then the fast path runs on budgets
+    /// (distinct tokens ≤ bytes / 32, about 1.6 bytes of interner per byte of text; distinct
+    /// n-grams ≤ bytes / 24, about 1.5 bytes of index per byte) and switches to the lean path
+    /// when one is exceeded. Repetitive text stays on the fast path (faster, and on such text
+    /// smaller); a line of distinct tokens or of distinct n-grams goes lean.
+    private var isHuge: Bool { segmentBytes > leanThreshold }
+
+    /// Adds the tokens of `ws.a` (split pending) to the lean segment as a new side.
+    private func addLeanSide() {
+        lean.beginSide()
+        let p = ws.a
+        lean.reserve(bytes: ws.aCount, tokens: 0)
+        pythonSplit(p, ws.aCount) { s, e in lean.append(UnsafeBufferPointer(start: p + s, count: e - s)) }
     }
 
     /// Lowercases (optionally), rstrips and tokenizes into `ws.a` (split pending).
@@ -339,22 +400,60 @@ public final class BLEUSegmentScorer: SegmentScorer {
 
     /// Adds a reference given as UTF-8 bytes (checked well-formed by the caller).
     public func addReference(_ line: UnsafeBufferPointer<UInt8>) {
+        segmentBytes += line.count
         tokenize(line)
+        if !isLean && isHuge {
+            // Within budget, the fast path; past it, the lean path (this reference from `ws.a`).
+            if let n = splitIDs(internBudget: segmentBytes / 32) {
+                index.distinctBudget = segmentBytes / 24
+                index.addReference(UnsafeBufferPointer(start: ids, count: n))
+                if index.overBudget { switchToLean() }       // the kept tokens include this one
+                releaseScratchIfLarge()
+                return
+            }
+            switchToLean()
+        }
+        if isLean { addLeanSide(); releaseScratchIfLarge(); return }
         let n = splitIDs(intern: true)
         index.addReference(UnsafeBufferPointer(start: ids, count: n))
         releaseScratchIfLarge()
+    }
+
+    /// `splitIDs(intern: true)` that gives up (nil) once the interner holds more than `budget`
+    /// tokens (for huge segments only: the ordinary loop has no such check).
+    private func splitIDs(internBudget budget: Int) -> Int? {
+        var n = 0
+        ws.reserve(ws.aCount + 8)
+        let p = ws.a
+        var count = 0
+        pythonSplit(p, ws.aCount) { _, _ in count += 1 }
+        if count > idCapacity {
+            ids.deallocate()
+            idCapacity = count
+            ids = .allocate(capacity: idCapacity)
+        }
+        let ids = self.ids
+        var over = false
+        pythonSplit(p, ws.aCount) { s, e in
+            if over { return }
+            ids[n] = interner.intern(UnsafeBufferPointer(start: p + s, count: e - s), readableTail: true)
+            n += 1
+            if interner.count > budget { over = true }
+        }
+        return over ? nil : n
     }
 
     /// After a huge line (over 1 MiB), gives the line-sized scratch buffers back, so that they
     /// are not held while the next file's line is read and the other metrics run: `score`'s
     /// memory stays a small multiple of the longest line. Ordinary lines never get here.
     private func releaseScratchIfLarge() {
-        ws.releaseIfLarge()
+        let large = ws.releaseIfLarge()
         if idCapacity > 1 << 18 {
             ids.deallocate()
             idCapacity = 256
             ids = .allocate(capacity: idCapacity)
         }
+        if large { releaseFreedHeapMemory() }
     }
 
     /// Adds a reference.
@@ -365,14 +464,55 @@ public final class BLEUSegmentScorer: SegmentScorer {
 
     /// Closes the segment with its hypothesis (UTF-8 bytes) and returns its statistics.
     public func finishSegment(hypothesis line: UnsafeBufferPointer<UInt8>) -> BLEUStatistics {
+        // A huge hypothesis alone needs no lean path: it is looked up (`find`), never interned.
+        segmentBytes += line.count
+        if isHuge && !isLean { index.dropKeptReferences() }    // no switch after the references
         tokenize(line)
+        if isLean { return finishLean() }
         let len = splitIDs(intern: false)
         let m = index.matches(UnsafeBufferPointer(start: ids, count: len))
         releaseScratchIfLarge()
+        if isHuge {
+            // A huge segment on the fast path: give its tables (and the kept reference tokens)
+            // back now, before the next metric scores the line.
+            let lengths = index.referenceLengths
+            index = Self.makeIndex()
+            interner = ByteInterner()
+            releaseFreedHeapMemory()
+            var totals = SIMD4<Int>.zero
+            for n in 0..<4 { totals[n] = max(0, len - n) }
+            return BLEUStatistics(hypothesisLength: len, referenceLength: closestReferenceLength(len, lengths),
+                                  matches: SIMD4(Int(m[0]), Int(m[1]), Int(m[2]), Int(m[3])), totals: totals)
+        }
         var totals = SIMD4<Int>.zero
         for n in 0..<4 { totals[n] = max(0, len - n) }
         return BLEUStatistics(hypothesisLength: len,
                               referenceLength: closestReferenceLength(len, index.referenceLengths),
+                              matches: SIMD4(Int(m[0]), Int(m[1]), Int(m[2]), Int(m[3])), totals: totals)
+    }
+
+    /// The lean path's statistics (the hypothesis is in `ws.a`); frees the segment's memory.
+    private func finishLean() -> BLEUStatistics {
+        leanSegments += 1
+        // The references' tokens get ids; the hypothesis' are looked up, not stored.
+        let h = lean.sideCounts.count
+        ws.dropSpareIfLarge()
+        lean.assignIDs(extraTokens: ws.aCount / 2 + 1)
+        lean.beginSide()
+        let p = ws.a
+        pythonSplit(p, ws.aCount) { s, e in lean.appendLookedUp(UnsafeBufferPointer(start: p + s, count: e - s)) }
+        releaseScratchIfLarge()
+        lean.finishIDs()
+        lean.sortPositions(order: BLEU.maxOrder)
+        let m = lean.clippedMatches(hyp: h, refs: 0 ..< h, maxOrder: BLEU.maxOrder)
+        let len = lean.sideCounts[h]
+        let refLengths = Array(lean.sideCounts[0 ..< h])
+        lean.reset()
+        isLean = false
+        var totals = SIMD4<Int>.zero
+        for n in 0..<4 { totals[n] = max(0, len - n) }
+        return BLEUStatistics(hypothesisLength: len,
+                              referenceLength: closestReferenceLength(len, refLengths),
                               matches: SIMD4(Int(m[0]), Int(m[1]), Int(m[2]), Int(m[3])), totals: totals)
     }
 

@@ -143,13 +143,29 @@ final class TokenizerWorkspace {
     }
 
     /// Back to small buffers when a huge line (over 1 MiB) grew them; forgets `a`'s contents.
-    func releaseIfLarge() {
-        guard capacity > 1 << 20 else { return }
+    /// Returns whether it released them.
+    @discardableResult
+    func releaseIfLarge() -> Bool {
+        guard capacity > 1 << 20 else { return false }
         a.deallocate(); b.deallocate()
         capacity = 1024
         a = .allocate(capacity: capacity)
         b = .allocate(capacity: capacity)
         aCount = 0
+        return true
+    }
+
+    /// Gives the pages of `b` back to the system (its contents are scratch: the next pass
+    /// overwrites them; a page read before that reads zeros), keeping both allocations: the
+    /// lean path of BLEU reads the tokens in `a` while it counts a huge line, and `b` need not
+    /// stay resident meanwhile. Only buffers over 1 MiB; whole pages inside `b` only.
+    func dropSpareIfLarge() {
+        guard capacity > 1 << 20 else { return }
+        let page = Int(sysconf(Int32(_SC_PAGESIZE)))
+        let start = (Int(bitPattern: b) + page - 1) / page * page
+        let end = (Int(bitPattern: b) + capacity) / page * page
+        guard end > start, let p = UnsafeMutableRawPointer(bitPattern: start) else { return }
+        _ = madvise(p, end - start, Int32(MADV_DONTNEED))
     }
 
     func load(_ bytes: UnsafeBufferPointer<UInt8>, padded: Bool) {

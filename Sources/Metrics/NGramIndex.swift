@@ -89,9 +89,11 @@ public final class NGramIndex {
         }
         usedCount = 0
         distinctNGrams = 0
+        overBudget = false
         uniBound = 0
         referenceLengths.removeAll(keepingCapacity: true)
         referenceTokens.removeAll(keepingCapacity: true)
+        keptDropped = false
         dense = nil
     }
 
@@ -251,6 +253,11 @@ public final class NGramIndex {
                             // Out of room: grow (the table is rehashed), then probe again.
                             self.usedCount = usedCount
                             distinctNGrams = next
+                            if next >= distinctBudget {
+                                // Over budget: give up (the owner drops this index).
+                                overBudget = true
+                                return
+                            }
                             reserve(adding: max(1 << 16, usedCount / 2))
                             keys = self.keys; vals = self.vals; used = self.used
                             running = self.running; refMax = self.refMax; touched = self.touched
@@ -366,8 +373,32 @@ public final class NGramIndex {
     /// Whether `matches` uses the direct-addressed tables (for tests).
     var usesDenseMatching: Bool { dense != nil }
     private var referenceTokens: [UInt32] = []      // kept only for `prepareForManyHypotheses`
-    /// Keep the references' tokens (for `prepareForManyHypotheses`).
+    /// A bound on the distinct n-grams, checked only when the table grows: past it,
+    /// `addReference` stops at once and sets ``overBudget``, and the index is unusable (its
+    /// owner drops it). BLEU's scorer sets it on huge segments to switch to its lean path.
+    var distinctBudget = Int.max
+    /// Whether an `addReference` stopped at ``distinctBudget``.
+    private(set) var overBudget = false
+
+    /// Keep the references' tokens (for `prepareForManyHypotheses`, and for BLEU's switch to
+    /// its lean path mid-segment).
     var keepsReferences = false
+
+    /// Frees the kept references' tokens (when no more references come); ``withKeptReferences(_:)``
+    /// must not be called again before the next reset.
+    func dropKeptReferences() {
+        referenceTokens = []
+        keptDropped = true
+    }
+    private var keptDropped = false
+
+    /// Calls `body` with the kept references' tokens (one after the other) and their lengths.
+    /// - Precondition: ``keepsReferences`` was set before the references were added.
+    func withKeptReferences<R>(_ body: (UnsafeBufferPointer<UInt32>, [Int]) -> R) -> R {
+        precondition(keepsReferences || referenceLengths.isEmpty, "Set keepsReferences before adding references")
+        precondition(!keptDropped, "The kept references were dropped")
+        return referenceTokens.withUnsafeBufferPointer { body($0, referenceLengths) }
+    }
 
     /// The unigram id of `token` in the references, if it occurs there.
     @inline(__always) func unigramID(_ token: UInt32) -> UInt32? {

@@ -417,6 +417,11 @@ func decodeUTF8(_ p: UnsafePointer<UInt8>, _ i: Int, _ n: Int) -> (UInt32, Int)?
 /// from an interner that lives across segments (up to 2^22 types), so the stemmer sees each
 /// word type once; without, the interner starts afresh each segment, so its table stays small
 /// and in cache.
+///
+/// A segment whose text (references plus hypothesis, in bytes) exceeds ``leanThreshold``
+/// takes the lean path (``LeanSegment``: tokens sorted instead of interned, a few UInt32 per
+/// token), with identical scores, unless rougeLsum is asked (its sentence-level LCS stays on
+/// the fast path).
 /// - Note: not thread-safe; use one per thread.
 public final class ROUGESegmentScorer {
     public let config: ROUGE
@@ -432,6 +437,16 @@ public final class ROUGESegmentScorer {
     private let needsLsum: Bool
     private var indexes: [NGramIndex] = []
 
+    /// Segments whose text (references plus hypothesis, in bytes) is larger than this take the
+    /// lean path (``LeanSegment``), with the same scores, unless rougeLsum is asked. Default
+    /// ``LeanSegment/defaultThreshold`` (1 MiB); tests set it low to compare both paths.
+    var leanThreshold = LeanSegment.defaultThreshold
+    /// How many segments were finished on the lean path (for tests).
+    private(set) var leanSegments = 0
+    private var segmentBytes = 0
+    private var isLean = false
+    private let lean = LeanSegment()
+
     public init(_ config: ROUGE) {
         self.config = config
         needsLsum = config.types.contains(.rougeLsum)
@@ -439,6 +454,8 @@ public final class ROUGESegmentScorer {
 
     /// Starts a new segment.
     public func beginSegment() {
+        segmentBytes = 0
+        if isLean { lean.reset(); isLean = false }
         refCount = 0
         refSentences.removeAll(keepingCapacity: true)
         if !config.useStemmer || interner.count > 1 << 22 { interner.reset(); stemmedID.removeAll(keepingCapacity: true) }
@@ -497,8 +514,57 @@ public final class ROUGESegmentScorer {
         return memchr(b, 0x0A, text.count) != nil
     }
 
+    /// Counts `bytes` more of the segment's text and switches to the lean path when the
+    /// segment has grown past ``leanThreshold`` (the references so far move over as the bytes
+    /// of their interned tokens).
+    private func account(_ bytes: Int) {
+        segmentBytes += bytes
+        guard !isLean, !needsLsum, segmentBytes > leanThreshold else { return }
+        isLean = true
+        lean.reset()
+        for r in 0..<refCount {
+            lean.beginSide()
+            for t in refs[r] { lean.append(interner.bytes(t)) }
+            refs[r] = []
+        }
+    }
+
+    /// The tokens of `text` as the fast path's `ids(_:into:)` makes them (the same tokenizer,
+    /// the same stemming rule), added to the lean segment as a new side, uninterned.
+    /// With `lookUp` (the hypothesis, after `assignIDs`), tokens are looked up, not stored.
+    private func addLeanSide(_ text: UnsafeBufferPointer<UInt8>, lookUp: Bool = false) {
+        lean.beginSide()
+        if !lookUp { lean.reserve(bytes: text.count, tokens: 0) }
+        let lean = self.lean
+        @inline(__always) func add(_ tok: UnsafeBufferPointer<UInt8>) {
+            if lookUp { lean.appendLookedUp(tok) } else { lean.append(tok) }
+        }
+        let stem = config.useStemmer
+        if config.tokenizer == .compatible && !stem {
+            var buffer = tk.token
+            tk.token = []
+            tk.compatibleTokens(text, buffer: &buffer) { add($0) }
+            tk.token = buffer
+            return
+        }
+        tk.tokens(text, tokenizer: config.tokenizer, stem: false) { tok in
+            guard stem && tok.count > 3 else { add(tok); return }
+            var ascii = true
+            for b in tok where !((b &- 0x61) < 26 || (b &- 0x30) < 10) { ascii = false; break }
+            guard ascii else { add(tok); return }
+            PorterStemmer.stem(Array(tok)).withUnsafeBufferPointer { add($0) }
+        }
+    }
+
     /// Adds a reference (UTF-8 bytes).
     public func addReference(_ text: UnsafeBufferPointer<UInt8>) {
+        account(text.count)
+        if isLean {
+            addLeanSide(text)
+            refCount += 1
+            refSentences.append([])
+            return
+        }
         if refCount == refs.count { refs.append([]) }
         refs[refCount].removeAll(keepingCapacity: true)
         ids(text, into: &refs[refCount])
@@ -515,6 +581,8 @@ public final class ROUGESegmentScorer {
     /// Closes the segment with its hypothesis and returns per-reference and best scores.
     /// - Complexity: O(Σ_r (|r| + |hyp|) + LCS), LCS bit-parallel: O(|hyp| · ⌈|r|/64⌉).
     public func finishSegment(hypothesis text: UnsafeBufferPointer<UInt8>) -> ROUGESegmentResult {
+        account(text.count)
+        if isLean { return finishLean(text) }
         hyp.removeAll(keepingCapacity: true)
         ids(text, into: &hyp)
         let hyp = self.hyp
@@ -577,6 +645,48 @@ public final class ROUGESegmentScorer {
             }
             perScratch.append(res)
         }
+        return result()
+    }
+
+    /// The lean path's scores (rouge1, rouge2, rougeL; no rougeLsum): the formulas of the fast
+    /// path on ``LeanSegment``'s counts. Frees the segment's memory.
+    private func finishLean(_ text: UnsafeBufferPointer<UInt8>) -> ROUGESegmentResult {
+        leanSegments += 1
+        // The references' tokens get ids; the hypothesis' are looked up, not stored.
+        let h = refCount
+        lean.assignIDs(extraTokens: text.count / 2 + 1)
+        addLeanSide(text, lookUp: true)
+        lean.finishIDs()
+        if config.types.contains(.rouge1) || config.types.contains(.rouge2) { lean.sortPositions(order: 2) }
+        perScratch.removeAll(keepingCapacity: true)
+        let hypCount = lean.sideCounts[h]
+        for r in 0..<refCount {
+            let refCount = lean.sideCounts[r]
+            var res = ROUGEScores()
+            for t in config.types {
+                switch t {
+                case .rouge1, .rouge2:
+                    let n = t == .rouge1 ? 1 : 2
+                    let overlap = Double(lean.overlap(hyp: h, ref: r, order: n))
+                    res[t] = ROUGEScore(precision: overlap / Double(max(hypCount - n + 1, 1)),
+                                        recall: overlap / Double(max(refCount - n + 1, 1)))
+                case .rougeL:
+                    if refCount == 0 || hypCount == 0 { res[t] = .zero; break }
+                    let l = Double(lean.lcs(hyp: h, ref: r))
+                    res[t] = ROUGEScore(precision: l / Double(hypCount), recall: l / Double(refCount))
+                case .rougeLsum:
+                    preconditionFailure("rougeLsum never takes the lean path")
+                }
+            }
+            perScratch.append(res)
+        }
+        lean.reset()
+        isLean = false
+        return result()
+    }
+
+    /// Per-reference scores from `perScratch` and the best per variant.
+    private func result() -> ROUGESegmentResult {
         var best = ROUGEScores()
         for t in config.types {
             var b: ROUGEScore? = nil
