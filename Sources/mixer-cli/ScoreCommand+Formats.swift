@@ -292,23 +292,35 @@ extension ScoreJob {
                 })
             }
         }
+        var out = alignedRows(rows)
+        out.append("")
+        out.append("Paired bootstrap resampling test, \(samples) resamples (seed \(seed)): each system against Baseline: \(names[0]);")
+        out.append("score (bootstrap mean ± 95% half-width); p < 0.05 is marked *.")
+        out.append("")
+        out += signatureLines(columns.map { ($0.name, $0.signature) }, rouge: rouge)
+        return out.joined(separator: "\n") + "\n"
+    }
+
+    /// The rows of a table of systems as text: the first column right-aligned, the others
+    /// left-aligned, two spaces between, no trailing blanks.
+    private func alignedRows(_ rows: [[String]]) -> [String] {
         let widths = rows[0].indices.map { c in rows.map { $0[c].count }.max()! }
-        var out = rows.map { cells in
+        return rows.map { cells in
             cells.enumerated().map { c, v in
                 let pad = String(repeating: " ", count: widths[c] - v.count)
                 return c == 0 ? pad + v : v + pad
             }.joined(separator: "  ").replacingOccurrences(of: " +$", with: "", options: .regularExpression)
         }
-        out.append("")
-        out.append("Paired bootstrap resampling test, \(samples) resamples (seed \(seed)): each system against Baseline: \(names[0]);")
-        out.append("score (bootstrap mean ± 95% half-width); p < 0.05 is marked *.")
-        out.append("")
-        out.append("Metric signatures")
-        let signed = columns.filter { $0.signature != nil }
-        let nameWidth = signed.map(\.name.count).max() ?? 0
-        for c in signed { out.append(" - \(c.name)\(String(repeating: " ", count: nameWidth - c.name.count))  \(c.signature!)") }
+    }
+
+    /// "Metric signatures" and one line per signed metric (names aligned), then ROUGE's settings.
+    private func signatureLines(_ metrics: [(name: String, signature: String?)], rouge: ROUGE?) -> [String] {
+        var out = ["Metric signatures"]
+        let signed = metrics.compactMap { m in m.signature.map { (m.name, $0) } }
+        let nameWidth = signed.map(\.0.count).max() ?? 0
+        for (name, sig) in signed { out.append(" - \(name)\(String(repeating: " ", count: nameWidth - name.count))  \(sig)") }
         if let rouge { out.append(" - rouge: \(rouge.tokenizer.label), stemming \(rouge.useStemmer ? "on" : "off"), mean F over lines") }
-        return out.joined(separator: "\n") + "\n"
+        return out
     }
 
     // MARK: - Paired approximate randomization over several systems
@@ -363,22 +375,12 @@ extension ScoreJob {
                 })
             }
         }
-        let widths = rows[0].indices.map { c in rows.map { $0[c].count }.max()! }
-        var out = rows.map { cells in
-            cells.enumerated().map { c, v in
-                let pad = String(repeating: " ", count: widths[c] - v.count)
-                return c == 0 ? pad + v : v + pad
-            }.joined(separator: "  ").replacingOccurrences(of: " +$", with: "", options: .regularExpression)
-        }
+        var out = alignedRows(rows)
         out.append("")
         out.append("Paired approximate randomization test, \(n) trials (seed \(seed)): each system against Baseline: \(names[0]);")
         out.append("p counts trials whose difference exceeds the real one; p < 0.05 is marked *.")
         out.append("")
-        out.append("Metric signatures")
-        let signed = columns.filter { $0.signature != nil }
-        let nameWidth = signed.map(\.name.count).max() ?? 0
-        for c in signed { out.append(" - \(c.name)\(String(repeating: " ", count: nameWidth - c.name.count))  \(c.signature!)") }
-        if let rouge { out.append(" - rouge: \(rouge.tokenizer.label), stemming \(rouge.useStemmer ? "on" : "off"), mean F over lines") }
+        out += signatureLines(columns.map { ($0.name, $0.signature) }, rouge: rouge)
         return out.joined(separator: "\n") + "\n"
     }
 

@@ -50,14 +50,8 @@ struct RiskObjective: Objective {
         var st = StepStatistics()
         if xentWeight > 0 { XENTObjective.addGradient(batch, scale: xentWeight, &context, &st) }
         let model = context.model
-        let k = candidates, B = batch.count
-        let sources = batch.sources.flatMap { Array(repeating: $0, count: k) }
-        let targets = batch.targets.flatMap { Array(repeating: $0, count: k) }
-        let enc = model.encode(source: sources, training: true, rng: &context.dropout)
-        let r = Rollout(model, enc, targets: targets, s: 0, steps: steps, temperature: temperature,
-                        dropout: &context.dropout, sampling: &context.sampling)
-        let reward = context.reward.rewards(r, targets: targets)
-        let d = Self.logitGradient(r, sources: B, candidates: k, reward: reward, alpha: alpha, &st)
+        let (r, _, reward) = Rollout.samples(batch, perSource: candidates, steps: steps, temperature: temperature, &context)
+        let d = Self.logitGradient(r, sources: batch.count, candidates: candidates, reward: reward, alpha: alpha, &st)
         d.withUnsafeBufferPointer { model.backward(r.trace, dLogits: $0.baseAddress!) }
         return st
     }

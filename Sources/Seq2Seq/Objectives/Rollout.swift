@@ -68,6 +68,24 @@ struct Rollout {
     }
 }
 
+extension Rollout {
+    /// k whole sampled sequences per source of `batch` (s = 0; source i's are rows
+    /// i·k ..< (i+1)·k), with each row's target and reward: SCST's samples and minimum risk
+    /// training's candidates. Dropout masks (encoder, then decoder steps) and samples come from
+    /// the context's streams, in that order.
+    /// - Complexity: the encoder and decoder forward over B·k rows, O(B·k) rewards.
+    static func samples(_ batch: Batch, perSource k: Int, steps: Int, temperature: Double,
+                        _ context: inout ObjectiveContext) -> (rollout: Rollout, targets: [[Int32]], reward: [Float]) {
+        let model = context.model
+        let sources = batch.sources.flatMap { Array(repeating: $0, count: k) }
+        let targets = batch.targets.flatMap { Array(repeating: $0, count: k) }
+        let enc = model.encode(source: sources, training: true, rng: &context.dropout)
+        let r = Rollout(model, enc, targets: targets, s: 0, steps: steps, temperature: temperature,
+                        dropout: &context.dropout, sampling: &context.sampling)
+        return (r, targets, context.reward.rewards(r, targets: targets))
+    }
+}
+
 /// The sequence-level reward r(output, target) of REINFORCE-style objectives: sentence BLEU or
 /// ROUGE on token ids by `Metrics.ReferenceTable` (the scorer's n-gram code), `</s>`, `<pad>`,
 /// `<unk>` treated as `Metrics.RewardTokens` documents (nothing after the first `</s>` counts,

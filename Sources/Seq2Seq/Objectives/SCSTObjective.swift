@@ -30,12 +30,7 @@ struct SCSTObjective: Objective {
     func step(_ batch: Batch, _ context: inout ObjectiveContext) throws -> StepStatistics {
         let model = context.model
         let k = samples
-        let sources = batch.sources.flatMap { Array(repeating: $0, count: k) }
-        let targets = batch.targets.flatMap { Array(repeating: $0, count: k) }
-        let enc = model.encode(source: sources, training: true, rng: &context.dropout)
-        let r = Rollout(model, enc, targets: targets, s: 0, steps: steps, temperature: temperature,
-                        dropout: &context.dropout, sampling: &context.sampling)
-        let reward = context.reward.rewards(r, targets: targets)
+        let (r, targets, reward) = Rollout.samples(batch, perSource: k, steps: steps, temperature: temperature, &context)
         var base = [Float](repeating: 0, count: targets.count)
         switch baseline {
         case .greedy:
