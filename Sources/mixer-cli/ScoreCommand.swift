@@ -250,6 +250,11 @@ struct ScoreJob {
             defer { try? out.flush() }
             let nothing = ScoreError("\(hypothesis == "-" ? "<stdin>" : hypothesis): is empty, and so is every reference: nothing to score")
             if sentenceLevel {
+                // The signatures are the same on every line: made once, not per line.
+                let nrefs = ReferenceCount.fixed(referenceFiles.count)
+                let signatures = SegmentSignatures(bleu: bleu.map { $0.signature(references: nrefs, short: short) },
+                                                   chrf: chrfs.map { $0.config.signature(references: nrefs, short: short) },
+                                                   ter: ter.map { $0.signature(references: nrefs, short: short) })
                 if format == .csv { try out.write(csvHeader(bleu: bleu, rouge: rouge, chrfs: chrfs, ter: ter)) }
                 let result = try FileScorer.score(hypotheses: hypothesis, references: references, options: options) { index, seg in
                     if format == .csv {
@@ -257,7 +262,7 @@ struct ScoreJob {
                     } else if sacreBLEUFormat {
                         try out.write(sacreBLEUSegmentText(seg, bleu: bleu, chrfs: chrfs, ter: ter))
                     } else {
-                        try out.write(format == .json ? segmentJSON(seg, bleu: bleu, rouge: rouge, chrfs: chrfs, ter: ter)
+                        try out.write(format == .json ? segmentJSON(index, seg, signatures: signatures, rouge: rouge, chrfs: chrfs, ter: ter)
                                                    : segmentText(seg, rouge: rouge, chrfs: chrfs, ter: ter))
                     }
                 }
@@ -303,19 +308,27 @@ struct ScoreJob {
 
     func rougeWidth() -> Int { width + 2 }
 
-    private func segmentJSON(_ seg: SegmentScores, bleu: BLEU?, rouge: ROUGE?, chrfs: [(key: String, config: CHRF)], ter: TER?) -> String {
-        var parts: [String] = []
-        let nrefs = ReferenceCount.fixed(referenceFiles.count)
-        if let s = seg.bleu, let bleu {
-            parts.append("\"bleu\": " + bleuJSON(s, signature: bleu.signature(references: nrefs, short: short), ci: nil, paired: nil))
+    /// The metrics' signatures of a sentence-level run, the same on every line.
+    struct SegmentSignatures {
+        var bleu: String?
+        var chrf: [String]
+        var ter: String?
+    }
+
+    /// One line's JSON object: `"line"` (1-based, the line of the input files), then each
+    /// metric's scores as in the corpus JSON.
+    private func segmentJSON(_ line: Int, _ seg: SegmentScores, signatures: SegmentSignatures, rouge: ROUGE?,
+                             chrfs: [(key: String, config: CHRF)], ter: TER?) -> String {
+        var parts: [String] = ["\"line\": \(line)"]
+        if let s = seg.bleu, let sig = signatures.bleu {
+            parts.append("\"bleu\": " + bleuJSON(s, signature: sig, ci: nil, paired: nil))
         }
         for (k, c) in chrfs.enumerated() {
             let st = seg.chrfStatistics[k]
-            parts.append("\(jsonString(c.key)): " + chrfJSON(c.config.score(st), statistics: st,
-                                                             signature: c.config.signature(references: nrefs, short: short), ci: nil, paired: nil))
+            parts.append("\(jsonString(c.key)): " + chrfJSON(c.config.score(st), statistics: st, signature: signatures.chrf[k], ci: nil, paired: nil))
         }
-        if let ter, let st = seg.terStatistics {
-            parts.append("\"ter\": " + terJSON(ter.score(st), signature: ter.signature(references: nrefs, short: short), ci: nil, paired: nil))
+        if let ter, let st = seg.terStatistics, let sig = signatures.ter {
+            parts.append("\"ter\": " + terJSON(ter.score(st), signature: sig, ci: nil, paired: nil))
         }
         if let rouge {
             for t in rouge.types { parts.append("\(jsonString(t.rawValue)): " + rougeJSON(seg.rouge[t] ?? .zero, ci: nil, paired: nil, rouge: rouge)) }

@@ -86,8 +86,10 @@ final class ScoreCHRFTERCommandTests: XCTestCase {
         XCTAssertEqual(r.status, 0, r.stderr)
         let lines = r.stdout.split(separator: "\n")
         XCTAssertEqual(lines.count, cases.count)
-        for (c, line) in zip(cases, lines) {
-            let obj = try JSONSerialization.jsonObject(with: Data(line.utf8)) as! [String: [String: Any]]
+        for (n, (c, line)) in zip(cases, lines).enumerated() {
+            var top = try JSONSerialization.jsonObject(with: Data(line.utf8)) as! [String: Any]
+            XCTAssertEqual(top.removeValue(forKey: "line") as? Int, n + 1, "each line carries its line number")
+            let obj = top as! [String: [String: Any]]
             XCTAssertTrue(close((obj["chrf"]!["score"] as! NSNumber).doubleValue, goldenScore(c, "chrf", "chrf")), c["id"] as! String)
             XCTAssertTrue(close((obj["ter"]!["score"] as! NSNumber).doubleValue, goldenScore(c, "ter", "ter")), c["id"] as! String)
         }

@@ -70,7 +70,9 @@ final class ScoreCommandTests: XCTestCase {
         XCTAssertEqual(s.status, 0, s.stderr)
         let lines = s.stdout.split(separator: "\n")
         XCTAssertEqual(lines.count, c.hyps.count)
-        let first = try JSONSerialization.jsonObject(with: Data(lines[1].utf8)) as! [String: [String: Any]]
+        var top = try JSONSerialization.jsonObject(with: Data(lines[1].utf8)) as! [String: Any]
+        XCTAssertEqual(top.removeValue(forKey: "line") as? Int, 2)
+        let first = top as! [String: [String: Any]]
         XCTAssertTrue(close((first["bleu"]!["score"] as! NSNumber).doubleValue, 39.67088290836578))
         let ci1 = try CLI.run(["score", hyp, "--ref", ref, "--confidence", "--samples", "100", "--seed", "7", "--format", "json"])
         let ci2 = try CLI.run(["score", hyp, "--ref", ref, "--confidence", "--samples", "100", "--seed", "7", "--format", "json"])
