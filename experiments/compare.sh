@@ -43,7 +43,7 @@ done
 D=$OUT/data
 COMMON=(--train-source $D/train.src --train-target $D/train.tgt --valid-source $D/valid.src --valid-target $D/valid.tgt
         --embedding-size $SIZE --hidden-size $SIZE --encoder-hidden-size $SIZE --max-target-length $MAXTGT
-        --target-vocab-size 8000 --source-vocab-size 10000 --seed $SEED --threads 1 --report-every 50)
+        --target-vocab-size 8000 --source-vocab-size 10000 --seed $SEED --report-every 50)
 
 log() { echo "[$(date +%H:%M:%S)] $*"; }
 
@@ -59,7 +59,7 @@ run() {  # name, extra flags...
   local name=$1; shift
   if grep -q '"event":"end"' "$OUT/$name/log.jsonl" 2>/dev/null; then return; fi
   rm -rf "$OUT/$name"
-  "$BIN" train "${COMMON[@]}" --output "$OUT/$name" --init-from "$OUT/pre/best" --epochs "$EPOCHS" --learning-rate "$LR2" "$@" \
+  "$BIN" train "${COMMON[@]}" --threads 1 --output "$OUT/$name" --init-from "$OUT/pre/best" --epochs "$EPOCHS" --learning-rate "$LR2" "$@" \
     > "$OUT/$name.train.log" 2>&1
   log "$name done: $(tail -n 1 "$OUT/$name.train.log")"
 }
