@@ -107,6 +107,21 @@ struct SubwordApplyOptions: ParsableArguments {
     var model: String
 
     @OptionGroup var files: TextFileOptions
+
+    /// Loads the model, then maps each input line (its fields, split at spaces; its 1-based
+    /// number) to one output line, written to --output (the model and the input are never the
+    /// output: refused before reading).
+    func mapLines(_ transform: (SubwordModel, [String], Int) throws -> String) throws {
+        let model = try SubwordModel(contentsOfFile: model)
+        let writer = try LineWriter(path: files.output, inputs: [files.input ?? "-", self.model])
+        let reader = try LineReader(path: files.input, replaceInvalid: files.replaceInvalid)
+        var number = 0
+        while let line = try reader.nextLine() {
+            number += 1
+            try writer.writeLine(transform(model, Detokenizer.split(line), number))
+        }
+        try writer.close()
+    }
 }
 
 struct SubwordEncodeCommand: ParsableCommand {
@@ -130,16 +145,10 @@ struct SubwordEncodeCommand: ParsableCommand {
 
     func run() throws {
         try reportingErrors {
-            let model = try SubwordModel(contentsOfFile: options.model)
-            let writer = try LineWriter(path: options.files.output, inputs: [options.files.input ?? "-", options.model])
-            let reader = try LineReader(path: options.files.input, replaceInvalid: options.files.replaceInvalid)
-            while let line = try reader.nextLine() {
-                let words = Detokenizer.split(line)
-                let out = ids ? model.ids(words: words).map(String.init).joined(separator: " ")
-                              : model.pieces(words: words).joined(separator: " ")
-                try writer.writeLine(out)
+            try options.mapLines { model, words, _ in
+                ids ? model.ids(words: words).map(String.init).joined(separator: " ")
+                    : model.pieces(words: words).joined(separator: " ")
             }
-            try writer.close()
         }
     }
 }
@@ -165,30 +174,18 @@ struct SubwordDecodeCommand: ParsableCommand {
 
     func run() throws {
         try reportingErrors {
-            let model = try SubwordModel(contentsOfFile: options.model)
-            let writer = try LineWriter(path: options.files.output, inputs: [options.files.input ?? "-", options.model])
-            let reader = try LineReader(path: options.files.input, replaceInvalid: options.files.replaceInvalid)
-            var number = 0
-            while let line = try reader.nextLine() {
-                number += 1
-                let fields = Detokenizer.split(line)
-                let words: [String]
-                if ids {
-                    var values: [Int32] = []
-                    for f in fields {
-                        guard let v = Int32(f), v >= 0, Int(v) < model.vocabulary.count else {
-                            throw InputError(file: options.files.input ?? "<stdin>", line: number,
-                                             "'\(f)' is not an id of \(options.model) (0 to \(model.vocabulary.count - 1))")
-                        }
-                        values.append(v)
+            try options.mapLines { model, fields, number in
+                guard ids else { return model.words(pieces: fields).joined(separator: " ") }
+                var values: [Int32] = []
+                for f in fields {
+                    guard let v = Int32(f), v >= 0, Int(v) < model.vocabulary.count else {
+                        throw InputError(file: options.files.input ?? "<stdin>", line: number,
+                                         "'\(f)' is not an id of \(options.model) (0 to \(model.vocabulary.count - 1))")
                     }
-                    words = model.words(ids: values)
-                } else {
-                    words = model.words(pieces: fields)
+                    values.append(v)
                 }
-                try writer.writeLine(words.joined(separator: " "))
+                return model.words(ids: values).joined(separator: " ")
             }
-            try writer.close()
         }
     }
 }
