@@ -19,7 +19,14 @@ public enum CrossEntropy {
     /// without `deferOutputLayer`).
     /// - Returns: the mean loss per token (nats), N, and dLogits (zeros when N = 0).
     /// - Complexity: O(T·B·V).
-    public static func evaluate(_ trace: DecoderTrace, targets: [[Int32]]) -> (loss: Double, tokens: Int, dLogits: [Float]) {
+    /// With `labelSmoothing` ε > 0 the gradient is ``labelSmoothed(_:targets:epsilon:)``'s and
+    /// the loss its plain cross-entropy (`nll`).
+    public static func evaluate(_ trace: DecoderTrace, targets: [[Int32]], labelSmoothing: Float = 0)
+        -> (loss: Double, tokens: Int, dLogits: [Float]) {
+        if labelSmoothing > 0 {
+            let r = labelSmoothed(trace, targets: targets, epsilon: labelSmoothing)
+            return (r.nll, r.tokens, r.dLogits)
+        }
         let T = trace.steps, B = trace.batchSize, V = trace.vocabSize
         precondition(targets.count == B, "Got \(targets.count) targets for a batch of \(B)")
         let n = targets.reduce(0) { $0 + min($1.count, T) }
@@ -94,7 +101,12 @@ public enum CrossEntropy {
     @inline(__always) static func smoothedRowGradient(_ p: UnsafePointer<Float>, _ g: UnsafeMutablePointer<Float>,
                                                       V: Int, y: Int, w: Float, epsilon: Float) {
         let uniform = epsilon / Float(V - 2)
-        for j in 0..<V { g[j] = w * (p[j] - (smoothedClass(j) ? uniform : 0)) }
+        // Branch-free over the row, then <pad> and <s> (no target mass) set apart.
+        let pad = Int(Vocabulary.pad), bos = Int(Vocabulary.bos)
+        let pPad = p[pad], pBos = p[bos]
+        for j in 0..<V { g[j] = w * (p[j] - uniform) }
+        g[pad] = w * pPad
+        g[bos] = w * pBos
         g[y] -= w * (1 - epsilon)
     }
 

@@ -42,10 +42,7 @@ struct DADObjective: Objective {
         }, training: true, rng: &drng)
         context.dropout = drng
         context.sampling = srng
-        let epsilon = Float(context.options.labelSmoothing)
-        let (loss, n, d) = epsilon > 0
-            ? { let r = CrossEntropy.labelSmoothed(tr, targets: batch.targets, epsilon: epsilon); return (r.nll, r.tokens, r.dLogits) }()
-            : CrossEntropy.evaluate(tr, targets: batch.targets)
+        let (loss, n, d) = CrossEntropy.evaluate(tr, targets: batch.targets, labelSmoothing: Float(context.options.labelSmoothing))
         d.withUnsafeBufferPointer { model.backward(tr, dLogits: $0.baseAddress!) }
         var st = StepStatistics()
         st.xentLoss = loss

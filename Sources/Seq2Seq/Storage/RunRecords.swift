@@ -209,7 +209,7 @@ public struct StepRecord: Codable, Equatable, Sendable {
     /// Estimated seconds left in the run and in the epoch.
     public var eta: Double?
     public var epochETA: Double?
-    /// "xent", "mixer", "reinforce", "dad" or "scst".
+    /// "xent", "mixer", "reinforce", "dad", "scst" or "risk" (the objective's stage name).
     public var stage: String
     /// Mean sequence reward of the epoch so far (pure REINFORCE epochs).
     public var reward: Double?
@@ -259,7 +259,7 @@ public struct SkippedStepRecord: Codable, Equatable, Sendable {
 public struct EpochRecord: Codable, Equatable, Sendable {
     /// The epoch, from 1.
     public var epoch: Int
-    /// "xent", "mixer", "reinforce", "dad" or "scst".
+    /// "xent", "mixer", "reinforce", "dad", "scst" or "risk" (the objective's stage name).
     public var stage: String?
     /// MIXER's `s`: decoder steps trained with XENT before sampling starts.
     public var s: Int?
