@@ -15,7 +15,8 @@ import Glibc
 ///   partial file at the target path. A symbolic link stays a link: the file it points to is
 ///   replaced. The new file gets the old file's permission bits. The temporary file is removed
 ///   by ``discard()`` (and `deinit`), and on SIGINT, SIGTERM or SIGHUP (see
-///   `PendingTemporaries`); only SIGKILL or a crash can leave it behind.
+///   `PendingTemporaries`); only SIGKILL or a crash can leave it behind, and the next write to
+///   the same target removes it (``removeStaleTemporaries(in:base:)``: its PID no longer runs).
 /// - **Anything else** (a pipe, a character device such as `/dev/null`, a socket, a symbolic
 ///   link to one of them) is opened and written in place, never created, truncated, replaced
 ///   or unlinked. `/dev/stdout`, `/dev/stderr`, `/dev/fd/N` and `/proc/self/fd/N` mean the
@@ -279,6 +280,29 @@ public final class OutputFile {
         return String(path[..<slash])
     }
 
+    /// Removes the `.BASE.tmp-PID-N` files in `dir` left by writers of the same target that
+    /// were killed (SIGKILL, a crash: nothing else leaves one): those whose PID no longer runs
+    /// (`kill(PID, 0)` fails with ESRCH). A temporary of a live process, this one's included, is
+    /// never touched. Best effort: an entry that cannot be removed stays.
+    /// - Complexity: one pass over the directory's entries.
+    static func removeStaleTemporaries(in dir: String, base: String) {
+        guard let d = opendir(dir) else { return }
+        defer { closedir(d) }
+        let prefix = ".\(base).tmp-"
+        let me = getpid()
+        while let entry = readdir(d) {
+            let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
+                String(decoding: raw.prefix(while: { $0 != 0 }), as: UTF8.self)
+            }
+            guard name.hasPrefix(prefix) else { continue }
+            let rest = name.dropFirst(prefix.count).split(separator: "-")
+            guard rest.count == 2, let pid = Int32(rest[0]), Int(rest[1]) != nil, pid > 0, pid != me else { continue }
+            if kill(pid, 0) == -1 && errno == ESRCH {
+                _ = unlink((dir == "/" ? "/" : dir + "/") + name)
+            }
+        }
+    }
+
     /// Creates `.BASE.tmp-PID-N` beside `target` (exclusively, mode 0666 less the umask, or
     /// `mode` when the target exists).
     static func createTemporary(beside target: String, name: String, mode: mode_t?) throws -> (Int32, String) {
@@ -290,6 +314,7 @@ public final class OutputFile {
                                                          : "cannot write: \(String(cString: strerror(errno)))")
         }
         if (dirStat.st_mode & S_IFMT) != S_IFDIR { throw InputError(file: name, "cannot write: \(dir) is not a directory") }
+        removeStaleTemporaries(in: dir, base: base)
         while true {
             temporaryCounter += 1
             let temp = (dir == "." && !target.hasPrefix("./") ? "" : dir == "/" ? "/" : dir + "/")

@@ -232,6 +232,22 @@ final class OutputSafetyTests: XCTestCase {
         }
     }
 
+    /// A SIGKILL leaves `.NAME.tmp-PID-N` behind (nothing can remove it then); the next write
+    /// to the same target removes those of dead processes, never one of a live process nor
+    /// another target's.
+    func testTheNextWriteRemovesTemporariesOfKilledWriters() throws {
+        let dir = try CLI.temporaryDirectory(self)
+        let input = try Hostile.write(dir, "in.txt", "Some text .\n")
+        let dead = ".out.txt.tmp-2147483646-1", live = ".out.txt.tmp-\(getpid())-7", other = ".other.txt.tmp-2147483646-1"
+        for name in [dead, live, other] { _ = try Hostile.write(dir, name, "partial") }
+        let r = try CLI.run(["tokenize", "--input", input, "--output", dir.appendingPathComponent("out.txt").path])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        let names = try listing(dir)
+        XCTAssertFalse(names.contains(dead), "\(names)")
+        XCTAssertTrue(names.contains(live) && names.contains(other), "\(names)")
+        XCTAssertEqual(try String(contentsOf: dir.appendingPathComponent("out.txt"), encoding: .utf8), "Some text .\n")
+    }
+
     /// --output that cannot be written is refused before any work, with one plain line naming
     /// it: a missing directory (the model is missing too, and is not what is reported), a
     /// directory, a read-only file; an output on a read-only file system (or a directory
