@@ -225,6 +225,10 @@ struct TrainCommand: ParsableCommand {
             defer { if !started { lock.removeIfUnused() } }
             if run.holdsRun {
                 guard overwrite else {
+                    // A run killed before its first save has nothing --resume could continue.
+                    guard pathExists(run.last) || run.isLegacyLayout else {
+                        throw CLIError("\(output) holds a run that stopped before its first save (\(Self.describeRun(run)), no checkpoint): start it again with --overwrite (which deletes it)")
+                    }
                     throw CLIError("\(output) already holds a run (\(Self.describeRun(run))): continue it with --resume \(output), or start a new one there with --overwrite (which deletes it)")
                 }
                 try run.removeRun()

@@ -99,6 +99,26 @@ final class RunDirectoryTests: XCTestCase {
         XCTAssertEqual(try String(contentsOf: note, encoding: .utf8), "mine\n")
     }
 
+    /// A run killed before its first save (a log, no checkpoint) has nothing to resume:
+    /// `--output` says so and points to `--overwrite` alone, changing nothing.
+    func testOutputOnARunWithoutCheckpointPointsToOverwrite() throws {
+        let dir = try CLI.temporaryDirectory(self)
+        let p = try slice(dir)
+        let run = dir.appendingPathComponent("run")
+        XCTAssertEqual(try CLI.run(args(p, run) + ["--epochs", "1"]).status, 0)
+        // What a SIGKILL between the log's first line and the first checkpoint leaves.
+        for name in ["last", "best", "head", "checkpoints"] {
+            try FileManager.default.removeItem(at: run.appendingPathComponent(name))
+        }
+        let log = try bytes(run.appendingPathComponent("log.jsonl"))
+        let again = try CLI.run(args(p, run) + ["--epochs", "1"])
+        XCTAssertEqual(again.status, 1)
+        XCTAssertTrue(again.stderr.contains("stopped before its first save") && again.stderr.contains("--overwrite")
+                      && !again.stderr.contains("--resume"), again.stderr)
+        XCTAssertEqual(try bytes(run.appendingPathComponent("log.jsonl")), log)
+        XCTAssertEqual(try CLI.run(args(p, run) + ["--epochs", "1", "--overwrite"]).status, 0)
+    }
+
     /// A new run that fails before writing anything (here: an empty training file) leaves no
     /// directory behind, and no lock file in a directory that existed.
     func testAFailedNewRunLeavesNothingBehind() throws {
