@@ -14,6 +14,7 @@
 # the files, printing), best of 3; sacreBLEU's is `corpus_score` (or the `sentence_score` loop)
 # alone on lines already read, one run. Both single-threaded.
 set -euo pipefail
+. "$(dirname "$0")/label.sh"
 cd "$(dirname "$0")/.."
 PAIRS=${1:-20000}
 PEER_PAIRS=${2:-$PAIRS}

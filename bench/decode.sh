@@ -11,6 +11,7 @@
 #   {"bench": NAME, "unit": "sentences/s", "mixer": ..., "peer": "pytorch", "peer_value": ..., "ratio": ...}
 # ratio = mixer / peer (how many times faster mixer is).
 set -euo pipefail
+. "$(dirname "$0")/label.sh"
 cd "$(dirname "$0")/.."
 PY=$(bench/setup-venv.sh --torch | tail -1)
 swift build -c release --product decode-bench >&2

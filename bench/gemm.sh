@@ -11,6 +11,7 @@
 #   {"bench": "gemm-output-32-1thread", "unit": "µs", "mixer": …, "peer": "openblas-sgemm", "peer_value": …, "ratio": …}
 # ratio = OpenBLAS / mixer (how many times faster mixer's product is).
 set -euo pipefail
+. "$(dirname "$0")/label.sh"
 cd "$(dirname "$0")/.."
 REPEATS=${1:-50}
 swift build -c release --product gemm-bench >&2

@@ -12,6 +12,7 @@
 #   {"bench": NAME, "unit": "MB", "mixer": ..., "peer": NAME, "peer_value": ..., "ratio": ...}
 # ratio = peer / mixer.
 set -euo pipefail
+. "$(dirname "$0")/label.sh"
 cd "$(dirname "$0")/.."
 SIZES=("$@")
 [ ${#SIZES[@]} -gt 0 ] || SIZES=(10 200)

@@ -7,6 +7,7 @@
 # ratio = peer / mixer (how many times faster mixer is). Times are single-threaded unless the
 # name says 2threads; mixer's in-process times are the best of 3 runs, the peers' one run.
 set -euo pipefail
+. "$(dirname "$0")/label.sh"
 cd "$(dirname "$0")/.."
 PAIRS=${1:-100000}
 PY=$(bench/setup-venv.sh | tail -1)

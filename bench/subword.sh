@@ -13,6 +13,7 @@
 #   (unigram ties only, see below) and fails above 0.1%.
 # Prints one JSON line per figure: {"bench": NAME, "unit": …, "mixer": …, "peer": …, "peer_value": …, "ratio": …}
 set -euo pipefail
+. "$(dirname "$0")/label.sh"
 cd "$(dirname "$0")/.."
 BIN=${1:-.build/release/mixer-cli}
 MIN_MB=${2:-8}

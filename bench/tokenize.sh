@@ -10,6 +10,7 @@
 #   (its import excluded).
 # Prints one JSON line: {"bench": "tokenize", "unit": "MB/s", "mixer": …, "peer": "sacremoses", …}
 set -euo pipefail
+. "$(dirname "$0")/label.sh"
 cd "$(dirname "$0")/.."
 BIN=${1:-.build/release/mixer-cli}
 CORPUS=${2:-data/train.src}

@@ -14,6 +14,7 @@
 #   {"bench": "train-1thread", "unit": "target tokens/s", "mixer": …, "peer": "pytorch", "peer_value": …, "ratio": …}
 #   {"bench": "train-1thread-peak-rss", "unit": "MB", "mixer": …, "peer": "pytorch", "peer_value": …, "ratio": …}
 set -euo pipefail
+. "$(dirname "$0")/label.sh"
 cd "$(dirname "$0")/.."
 STEPS=${1:-30}
 WARMUP=${2:-3}

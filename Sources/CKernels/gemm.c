@@ -8,15 +8,18 @@ size_t mk_packed_count(int n, int k) {
     return panels * (size_t)k * MK_PANEL;
 }
 
-// Writes a tile held in tmp [mr, 32] into C (ncols ≤ 32 columns): C = alpha·tmp + beta·C.
+// Writes a tile held in tmp [mr, 32] into C (ncols ≤ 32 columns): C = beta·C + alpha·tmp, as the
+// AVX-512 tile stores it: alpha·tmp rounded, then one fused beta·C + that (fmaf), so every path
+// gives the same bits (contraction off: only the written fmaf fuses).
 static void store_tile(int mr, int ncols, const float *tmp, float alpha, float beta, float *c, int ldc) {
+#pragma clang fp contract(off)
     for (int r = 0; r < mr; r++) {
         float *cr = c + (size_t)r * ldc;
         const float *t = tmp + r * MK_PANEL;
         if (beta == 0) {
             for (int j = 0; j < ncols; j++) cr[j] = alpha * t[j];
         } else {
-            for (int j = 0; j < ncols; j++) cr[j] = alpha * t[j] + beta * cr[j];
+            for (int j = 0; j < ncols; j++) cr[j] = __builtin_fmaf(beta, cr[j], alpha * t[j]);
         }
     }
 }
@@ -26,9 +29,11 @@ static void store_tile(int mr, int ncols, const float *tmp, float alpha, float b
 #define MK_A_R(r, kk) a[(size_t)(r) * lda + (kk)]
 #define MK_A_C(r, kk) a[(size_t)(kk) * lda + (r)]
 
-// Portable C: rows four at a time, 32 accumulators each (the compiler vectorises the jj loop).
+// Portable C: rows four at a time, 32 accumulators each, every term fused as the vector tiles
+// fuse it (fmaf: the same bits; without FMA hardware libm's fmaf, slow but exact).
 static void tile_generic(int ta, int mr, int k, const float *a, int lda, const float *bp, int ldb, float alpha,
                          float beta, float *c, int ldc, int ncols) {
+#pragma clang fp contract(off)
     float tmp[MK_PANEL * 4];
     for (int r0 = 0; r0 < mr; r0 += 4) {
         int rows = mr - r0 < 4 ? mr - r0 : 4;
@@ -38,7 +43,7 @@ static void tile_generic(int ta, int mr, int k, const float *a, int lda, const f
             for (int r = 0; r < rows; r++) {
                 float x = ta ? MK_A_C(r0 + r, kk) : MK_A_R(r0 + r, kk);
                 float *t = tmp + r * MK_PANEL;
-                for (int jj = 0; jj < MK_PANEL; jj++) t[jj] += x * b[jj];
+                for (int jj = 0; jj < MK_PANEL; jj++) t[jj] = __builtin_fmaf(x, b[jj], t[jj]);
             }
         }
         store_tile(rows, ncols, tmp, alpha, beta, c + (size_t)r0 * ldc, ldc);

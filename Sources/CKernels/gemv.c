@@ -1,22 +1,33 @@
 // Matrix-vector products (mk_gemv, mk_axpy): the attention's scores and contexts.
 #include "mk_internal.h"
 
-// y = A·x: one dot product per row, in 16 (AVX-512), 8 (AVX2) or 8 (portable) lanes summed at the
-// end; y = Aᵀ·x: y += x_i · row i for each row in turn (no reduction). Each output's order of
-// summation depends only on the row length and the instruction set, never on m.
+// y = A·x: one dot product per row, summed in the order of dot512 on every path: terms j ≡ l
+// (mod 32) of each whole block of 32 into lane l of two 16-lane accumulators s0 (l < 16) and s1,
+// a last whole block of 16 into s0, the rest (< 16 terms) into s1's first lanes, every term
+// fused (a·x + s rounded once); then s0 + s1 lane by lane, and mk_sum16. y = Aᵀ·x: y += x_i ·
+// row i for each row in turn, fused (no reduction). Each output's bits depend only on the row's
+// values, never on m or the instruction set.
 
 static float dot_generic(const float *a, const float *x, int n) {
-    float acc[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+#pragma clang fp contract(off)
+    float s0[16] = {0}, s1[16] = {0};
     int j = 0;
-    for (; j + 8 <= n; j += 8)
-        for (int q = 0; q < 8; q++) acc[q] += a[j + q] * x[j + q];
-    float s = ((acc[0] + acc[4]) + (acc[1] + acc[5])) + ((acc[2] + acc[6]) + (acc[3] + acc[7]));
-    for (; j < n; j++) s += a[j] * x[j];
-    return s;
+    for (; j + 32 <= n; j += 32)
+        for (int q = 0; q < 16; q++) {
+            s0[q] = __builtin_fmaf(a[j + q], x[j + q], s0[q]);
+            s1[q] = __builtin_fmaf(a[j + 16 + q], x[j + 16 + q], s1[q]);
+        }
+    if (j + 16 <= n) {
+        for (int q = 0; q < 16; q++) s0[q] = __builtin_fmaf(a[j + q], x[j + q], s0[q]);
+        j += 16;
+    }
+    for (int q = 0; j + q < n; q++) s1[q] = __builtin_fmaf(a[j + q], x[j + q], s1[q]);
+    for (int q = 0; q < 16; q++) s0[q] = s0[q] + s1[q];
+    return mk_sum16(s0);
 }
 
 static void axpy_generic(float alpha, const float *a, float *y, int n) {
-    for (int j = 0; j < n; j++) y[j] += alpha * a[j];
+    for (int j = 0; j < n; j++) y[j] = __builtin_fmaf(alpha, a[j], y[j]);
 }
 
 #ifdef MK_X86
@@ -35,7 +46,9 @@ __attribute__((target("avx512f"))) static float dot512(const float *a, const flo
         __mmask16 mask = (__mmask16)((1u << (n - j)) - 1);
         s1 = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(mask, a + j), _mm512_maskz_loadu_ps(mask, x + j), s1);
     }
-    return _mm512_reduce_add_ps(_mm512_add_ps(s0, s1));
+    float lanes[16];
+    _mm512_storeu_ps(lanes, _mm512_add_ps(s0, s1));
+    return mk_sum16(lanes);
 }
 
 __attribute__((target("avx512f"))) static void axpy512(float alpha, const float *a, float *y, int n) {
@@ -48,25 +61,41 @@ __attribute__((target("avx512f"))) static void axpy512(float alpha, const float 
     }
 }
 
+// dot512's order (see above) with each 16-lane accumulator in two registers.
 __attribute__((target("avx2,fma"))) static float dot256(const float *a, const float *x, int n) {
-    __m256 s0 = _mm256_setzero_ps(), s1 = _mm256_setzero_ps();
+    __m256 s0a = _mm256_setzero_ps(), s0b = _mm256_setzero_ps(), s1a = _mm256_setzero_ps(), s1b = _mm256_setzero_ps();
     int j = 0;
-    for (; j + 16 <= n; j += 16) {
-        s0 = _mm256_fmadd_ps(_mm256_loadu_ps(a + j), _mm256_loadu_ps(x + j), s0);
-        s1 = _mm256_fmadd_ps(_mm256_loadu_ps(a + j + 8), _mm256_loadu_ps(x + j + 8), s1);
+    for (; j + 32 <= n; j += 32) {
+        s0a = _mm256_fmadd_ps(_mm256_loadu_ps(a + j), _mm256_loadu_ps(x + j), s0a);
+        s0b = _mm256_fmadd_ps(_mm256_loadu_ps(a + j + 8), _mm256_loadu_ps(x + j + 8), s0b);
+        s1a = _mm256_fmadd_ps(_mm256_loadu_ps(a + j + 16), _mm256_loadu_ps(x + j + 16), s1a);
+        s1b = _mm256_fmadd_ps(_mm256_loadu_ps(a + j + 24), _mm256_loadu_ps(x + j + 24), s1b);
     }
-    float t[8];
-    _mm256_storeu_ps(t, _mm256_add_ps(s0, s1));
-    float s = ((t[0] + t[4]) + (t[1] + t[5])) + ((t[2] + t[6]) + (t[3] + t[7]));
-    for (; j < n; j++) s += a[j] * x[j];
-    return s;
+    if (j + 16 <= n) {
+        s0a = _mm256_fmadd_ps(_mm256_loadu_ps(a + j), _mm256_loadu_ps(x + j), s0a);
+        s0b = _mm256_fmadd_ps(_mm256_loadu_ps(a + j + 8), _mm256_loadu_ps(x + j + 8), s0b);
+        j += 16;
+    }
+    float lanes[16], s1[16];
+    _mm256_storeu_ps(lanes, _mm256_add_ps(s0a, s1a));
+    _mm256_storeu_ps(lanes + 8, _mm256_add_ps(s0b, s1b));
+    if (j < n) {  // the last < 16 terms go to s1's first lanes, before s0 + s1
+        _mm256_storeu_ps(s1, s1a);
+        _mm256_storeu_ps(s1 + 8, s1b);
+        float s0[16];
+        _mm256_storeu_ps(s0, s0a);
+        _mm256_storeu_ps(s0 + 8, s0b);
+        for (int q = 0; j + q < n; q++) s1[q] = __builtin_fmaf(a[j + q], x[j + q], s1[q]);
+        for (int q = 0; q < 16; q++) lanes[q] = s0[q] + s1[q];
+    }
+    return mk_sum16(lanes);
 }
 
 __attribute__((target("avx2,fma"))) static void axpy256(float alpha, const float *a, float *y, int n) {
     __m256 av = _mm256_set1_ps(alpha);
     int j = 0;
     for (; j + 8 <= n; j += 8) _mm256_storeu_ps(y + j, _mm256_fmadd_ps(av, _mm256_loadu_ps(a + j), _mm256_loadu_ps(y + j)));
-    for (; j < n; j++) y[j] += alpha * a[j];
+    for (; j < n; j++) y[j] = __builtin_fmaf(alpha, a[j], y[j]);
 }
 #endif
 

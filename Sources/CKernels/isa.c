@@ -1,6 +1,8 @@
 // Which instruction set the kernels use: AVX-512, AVX2+FMA or portable C, read from the CPU once
-// (mk_isa, mk_set_max_isa in include/ckernels.h).
+// (mk_isa, mk_set_max_isa in include/ckernels.h), capped by the environment's MIXER_KERNEL.
 #include "mk_internal.h"
+#include <stdlib.h>
+#include <string.h>
 
 #ifdef MK_X86
 static int cpu_isa(void) {
@@ -15,8 +17,22 @@ static int cpu_isa(void) { return 0; }
 
 static int isa_level = -1;
 
+/// The cap that the environment's MIXER_KERNEL sets ("portable", "avx2", "avx512"; any other
+/// value or none: no cap). For benchmarks that measure a narrower path on a wider CPU; the
+/// results are the same bits on every path.
+static int env_cap(void) {
+    const char *v = getenv("MIXER_KERNEL");
+    if (!v) return 2;
+    if (strcmp(v, "portable") == 0) return 0;
+    if (strcmp(v, "avx2") == 0) return 1;
+    return 2;
+}
+
 int mk_isa(void) {
-    if (isa_level < 0) isa_level = cpu_isa();
+    if (isa_level < 0) {
+        int cpu = cpu_isa(), cap = env_cap();
+        isa_level = cap < cpu ? cap : cpu;
+    }
     return isa_level;
 }
 

@@ -8,26 +8,36 @@
 #define MK_T3 1.33314422036e-1f
 #define MK_T4 (-3.33332819422e-1f)
 
-static float sigmoid_scalar(float x) { return 1.0f / (1.0f + exp_scalar(-x)); }
+// The scalar σ and tanh are sigmoid512/tanh512 one lane at a time, operation for operation
+// (fmaf where the vectors fuse, nothing else fused), so the vector tails and the portable path give
+// the vector bodies' bits.
+static float sigmoid_scalar(float x) {
+#pragma clang fp contract(off)
+    return 1.0f / (1.0f + exp_scalar(0.0f - x));
+}
 
 static float tanh_scalar(float x) {
-    float ax = x < 0 ? -x : x;
+#pragma clang fp contract(off)
+    float ax = __builtin_fabsf(x);
     if (ax < 0.625f) {
         float z = x * x;
         float p = MK_T0;
-        p = p * z + MK_T1; p = p * z + MK_T2; p = p * z + MK_T3; p = p * z + MK_T4;
-        return p * z * x + x;
+        p = __builtin_fmaf(p, z, MK_T1); p = __builtin_fmaf(p, z, MK_T2); p = __builtin_fmaf(p, z, MK_T3);
+        p = __builtin_fmaf(p, z, MK_T4);
+        return __builtin_fmaf(p * z, x, x);
     }
     float big = 1.0f - 2.0f / (exp_scalar(ax + ax) + 1.0f);
-    return x < 0 ? -big : big;
+    return __builtin_copysignf(big, x);
 }
 
-static void cell_generic(float *g, const float *cp, float *c, float *h, float *tc, int H) {
-    for (int j = 0; j < H; j++) {
+// Units lo..<H of the cell, by the scalar formulas (the portable path, and the AVX2 tail).
+static void cell_generic(float *g, const float *cp, float *c, float *h, float *tc, int lo, int H) {
+#pragma clang fp contract(off)
+    for (int j = lo; j < H; j++) {
         float i = sigmoid_scalar(g[j]), f = sigmoid_scalar(g[H + j]);
         float gg = tanh_scalar(g[2 * H + j]), o = sigmoid_scalar(g[3 * H + j]);
         g[j] = i; g[H + j] = f; g[2 * H + j] = gg; g[3 * H + j] = o;
-        float cv = f * cp[j] + i * gg;
+        float cv = __builtin_fmaf(f, cp[j], i * gg);
         float t = tanh_scalar(cv);
         c[j] = cv; tc[j] = t; h[j] = o * t;
     }
@@ -130,17 +140,7 @@ __attribute__((target("avx2,fma"))) static void cell256(float *g, const float *c
         _mm256_storeu_ps(tc + j, t);
         _mm256_storeu_ps(h + j, _mm256_mul_ps(o, t));
     }
-    if (full < H) {
-        // The tail, by the scalar formulas on the same gate layout.
-        for (int j = full; j < H; j++) {
-            float i = sigmoid_scalar(g[j]), f = sigmoid_scalar(g[H + j]);
-            float gg = tanh_scalar(g[2 * H + j]), o = sigmoid_scalar(g[3 * H + j]);
-            g[j] = i; g[H + j] = f; g[2 * H + j] = gg; g[3 * H + j] = o;
-            float cv = f * cp[j] + i * gg;
-            float t = tanh_scalar(cv);
-            c[j] = cv; tc[j] = t; h[j] = o * t;
-        }
-    }
+    cell_generic(g, cp, c, h, tc, full, H);  // the tail, by the scalar formulas (the same bits)
 }
 
 __attribute__((target("avx2,fma"))) static void tanh_256(const float *x, float *y, int n) {
@@ -171,7 +171,7 @@ void mk_lstm_cell_forward(float *gates, const float *cprev, const float *hprev, 
         if (isa == 2) { cell512(g, cp, cr, hr, tr, H); continue; }
         if (isa == 1) { cell256(g, cp, cr, hr, tr, H); continue; }
 #endif
-        cell_generic(g, cp, cr, hr, tr, H);
+        cell_generic(g, cp, cr, hr, tr, 0, H);
     }
 }
 

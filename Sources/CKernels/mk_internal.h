@@ -30,17 +30,37 @@
 #define MK_P4 1.6666665459e-1f
 #define MK_P5 5.0000001201e-1f
 
+// exp_scalar is exp512/exp256 one lane at a time, operation for operation (the same fused
+// multiply-adds through fmaf, round-half-to-even through rintf, 2^n exact through ldexpf), so a
+// vector tail done in scalar code, and the portable path, give the vector body's bits. Contraction
+// is off in it: only the written fmaf calls fuse. (Without FMA hardware, fmaf is libm's correctly
+// rounded one: slower, the same bits.)
 static inline float exp_scalar(float x) {
+#pragma clang fp contract(off)
     if (x != x) return x;  // NaN propagates (a diverged model must show as one)
     if (x < MK_EXP_LO) return 0.0f;
     if (x > MK_EXP_HI) x = MK_EXP_HI;
-    float n = __builtin_roundf(x * MK_LOG2E);
-    float r = x - n * MK_LN2_HI;
-    r = r - n * MK_LN2_LO;
+    float n = __builtin_rintf(x * MK_LOG2E);
+    float r = __builtin_fmaf(-n, MK_LN2_HI, x);
+    r = __builtin_fmaf(-n, MK_LN2_LO, r);
     float p = MK_P0;
-    p = p * r + MK_P1; p = p * r + MK_P2; p = p * r + MK_P3; p = p * r + MK_P4; p = p * r + MK_P5;
-    p = p * (r * r) + r + 1.0f;
+    p = __builtin_fmaf(p, r, MK_P1); p = __builtin_fmaf(p, r, MK_P2); p = __builtin_fmaf(p, r, MK_P3);
+    p = __builtin_fmaf(p, r, MK_P4); p = __builtin_fmaf(p, r, MK_P5);
+    p = __builtin_fmaf(p, r * r, r + 1.0f);
     return __builtin_ldexpf(p, (int)n);
+}
+
+// ---- The one order of a 16-lane sum --------------------------------------------------------------
+// Every sum that a vector path splits over lanes (softmax's Σe^x, gemv's dot products) is defined
+// over 16 lanes — lane l holds the terms l, l + 16, l + 32, … in order — and the lanes are added
+// by one tree: t8[i] = l[i] + l[i+8], t4[i] = t8[i] + t8[i+4], t2[i] = t4[i] + t4[i+2],
+// s = t2[0] + t2[1] (the order of _mm512_reduce_add_ps as LLVM lowers it). AVX-512 holds the 16
+// lanes in one register, AVX2 in two, the portable path in an array: the same bits on each.
+static inline float mk_sum16(const float l[16]) {
+    float t8[8], t4[4];
+    for (int i = 0; i < 8; i++) t8[i] = l[i] + l[i + 8];
+    for (int i = 0; i < 4; i++) t4[i] = t8[i] + t8[i + 4];
+    return (t4[0] + t4[2]) + (t4[1] + t4[3]);
 }
 
 #ifdef MK_X86

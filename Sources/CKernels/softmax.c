@@ -8,12 +8,13 @@ static void softmax_generic(const float *x, float *y, int rows, int cols, float 
         float *yr = y + (size_t)r * cols;
         float m = -__builtin_inff();
         for (int j = 0; j < cols; j++) if (xr[j] > m) m = xr[j];
-        float s = 0;
+        float lanes[16] = {0};
         for (int j = 0; j < cols; j++) {
             float e = exp_scalar(xr[j] - m);
             if (!log_form) yr[j] = e;
-            s += e;
+            lanes[j & 15] += e;
         }
+        float s = mk_sum16(lanes);
         float ls = __builtin_logf(s);
         if (log_form) {
             for (int j = 0; j < cols; j++) yr[j] = (xr[j] - m) - ls;
@@ -48,7 +49,9 @@ __attribute__((target("avx512f"))) static void softmax512(const float *x, float 
             if (!log_form) _mm512_mask_storeu_ps(yr + full, tail, e);
             acc = _mm512_add_ps(acc, e);
         }
-        float s = _mm512_reduce_add_ps(acc);
+        float lanes[16];
+        _mm512_storeu_ps(lanes, acc);
+        float s = mk_sum16(lanes);
         float ls = __builtin_logf(s);
         if (log_form) {
             __m512 sh = _mm512_set1_ps(ls);
@@ -78,20 +81,22 @@ __attribute__((target("avx2,fma"))) static void softmax256(const float *x, float
         for (int l = 1; l < 8; l++) if (lanes[l] > m) m = lanes[l];
         for (int j = full; j < cols; j++) if (xr[j] > m) m = xr[j];
         __m256 mb = _mm256_set1_ps(m);
-        __m256 acc = _mm256_setzero_ps();
+        // The 16 lanes of the sum (mk_sum16) in two registers: lanes 0–7 and 8–15.
+        __m256 acc[2] = {_mm256_setzero_ps(), _mm256_setzero_ps()};
         for (int j = 0; j < full; j += 8) {
             __m256 e = exp256(_mm256_sub_ps(_mm256_loadu_ps(xr + j), mb));
             if (!log_form) _mm256_storeu_ps(yr + j, e);
-            acc = _mm256_add_ps(acc, e);
+            acc[(j >> 3) & 1] = _mm256_add_ps(acc[(j >> 3) & 1], e);
         }
-        _mm256_storeu_ps(lanes, acc);
-        float s = 0;
-        for (int l = 0; l < 8; l++) s += lanes[l];
+        float sum_lanes[16];
+        _mm256_storeu_ps(sum_lanes, acc[0]);
+        _mm256_storeu_ps(sum_lanes + 8, acc[1]);
         for (int j = full; j < cols; j++) {
             float e = exp_scalar(xr[j] - m);
             if (!log_form) yr[j] = e;
-            s += e;
+            sum_lanes[j & 15] += e;
         }
+        float s = mk_sum16(sum_lanes);
         float ls = __builtin_logf(s);
         if (log_form) {
             __m256 sh = _mm256_set1_ps(ls);

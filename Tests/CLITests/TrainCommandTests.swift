@@ -119,6 +119,24 @@ final class TrainCommandTests: XCTestCase {
         XCTAssertEqual(Set(sums).count, 1, "trained weights differ across --threads 1/2/3/7 (\(kernels))")
         XCTAssertEqual(kernels.count, 1, "\(kernels)")
 
+        // The narrower kernel paths (MIXER_KERNEL, as the benchmarks force them) train the same
+        // bits, and the start line names the path taken (never one the CPU lacks).
+        for (kernel, threads) in [("avx2", "1"), ("portable", "2")] {
+            let out = dir.appendingPathComponent("k-\(kernel)")
+            var environment = ProcessInfo.processInfo.environment
+            environment["MIXER_KERNEL"] = kernel
+            let r = try CLI.run(["train", "--train-source", p[0], "--train-target", p[1], "--valid-source", p[2],
+                                 "--valid-target", p[3], "--output", out.path, "--embedding-size", "64", "--hidden-size", "64",
+                                 "--encoder-hidden-size", "64", "--source-vocab-size", "2000", "--target-vocab-size", "2000",
+                                 "--epochs", "2", "--objective", "mixer", "--xent-epochs", "1", "--mixer-delta", "5",
+                                 "--threads", threads], environment: environment)
+            XCTAssertEqual(r.status, 0, r.stderr)
+            let named = r.stderr.range(of: #"[a-z0-9]+ kernels"#, options: .regularExpression).map { String(r.stderr[$0]) }
+            XCTAssertTrue(named == "\(kernel) kernels" || (kernel == "avx2" && named == "portable kernels"), "\(named ?? "no kernel named")")
+            let bytes = try [UInt8](Data(contentsOf: out.appendingPathComponent("last/model.safetensors")))
+            XCTAssertEqual(Hostile.sha256(bytes), sums[0], "MIXER_KERNEL=\(kernel) trains other weights")
+        }
+
         // Decoding through the executable: greedy, beam (n-best with scores) and sampling give
         // the same bytes on 1, 2, 3, 7, 16 and 64 threads, in batches of 32 and of 1.
         let model = dir.appendingPathComponent("t1").path

@@ -345,3 +345,82 @@ extension CKernelsTests {
         }
     }
 }
+
+extension CKernelsTests {
+    /// The products, dot products, softmax, log-softmax, tanh and the LSTM cell give the same
+    /// bits on every path the CPU has (portable, AVX2, AVX-512): every sum split over vector lanes
+    /// follows one 16-lane order (mk_sum16), every scalar tail and the portable path fuse exactly
+    /// where the vectors do. Sizes around the 8-, 16- and 32-lane steps and the 512-row chunks of
+    /// k, alpha and beta of both kinds, transposed and packed operands, one and two threads.
+    /// (Weights trained on each path are the same too: TrainCommandTests, MIXER_KERNEL.)
+    func testEveryPathGivesTheSameBits() {
+        var rng = RandomGenerator(seed: 33)
+        func values(_ n: Int, _ scale: Float = 1) -> [Float] { (0..<n).map { _ in (rng.nextUniform() - 0.5) * scale } }
+        func onEveryPath(_ name: String, _ body: () -> [Float]) {
+            var first: [Float]? = nil
+            forEachKernelLevel { level in
+                let got = body()
+                if let want = first {
+                    let differ = zip(got, want).filter { $0.0.bitPattern != $0.1.bitPattern }.count
+                    XCTAssertEqual(differ, 0, "\(name): kernel \(level) differs from kernel 0 in \(differ) of \(got.count) values")
+                } else {
+                    first = got
+                }
+            }
+        }
+        for (m, n, k) in [(1, 33, 7), (5, 70, 300), (13, 129, 1100), (37, 300, 260)] {
+            let a = values(m * k), w = values(n * k), c0 = values(m * n), aT = values(k * m)
+            for (alpha, beta): (Float, Float) in [(1, 0), (1, 1), (0.5, -0.25)] {
+                for threads in [1, 2] {
+                    setComputeThreads(threads)
+                    onEveryPath("gemm m \(m) n \(n) k \(k) alpha \(alpha) beta \(beta)") {
+                        var c = c0
+                        gemm(transB: true, m: m, n: n, k: k, alpha: alpha, a, w, beta: beta, &c)
+                        return c
+                    }
+                    onEveryPath("gemm Aᵀ m \(m) n \(n) k \(k) alpha \(alpha) beta \(beta)") {
+                        var c = c0
+                        gemm(transA: true, m: m, n: n, k: k, alpha: alpha, aT, w, beta: beta, &c)
+                        return c
+                    }
+                    if alpha == 1 {
+                        onEveryPath("packed m \(m) n \(n) k \(k) beta \(beta)") {
+                            var c = c0
+                            PackedMatrix(w, rows: n, cols: k).multiply(m: m, a, beta: beta, &c)
+                            return c
+                        }
+                    }
+                }
+            }
+        }
+        setComputeThreads(1)
+        for n in [1, 7, 8, 15, 16, 17, 31, 32, 33, 47, 48, 63, 100, 257] {
+            let a = values(3 * n), x = values(n), xt = values(3), y0 = values(max(n, 3))
+            onEveryPath("gemv n \(n)") { var y = Array(y0[..<3]); gemv(trans: false, m: 3, n: n, a, x, beta: 0.5, &y); return y }
+            onEveryPath("gemvᵀ n \(n)") { var y = Array(y0[..<n]); gemv(trans: true, m: 3, n: n, a, xt, beta: 1, &y); return y }
+        }
+        for cols in [1, 7, 8, 9, 15, 16, 17, 24, 31, 33, 100, 10_007] {
+            let x = values(3 * cols, 80)
+            onEveryPath("softmax cols \(cols)") {
+                var p = x, logZ = [Float](repeating: 0, count: 3)
+                Kernels.softmaxRows(&p, rows: 3, cols: cols, logZ: &logZ)
+                return p + logZ
+            }
+            onEveryPath("log-softmax cols \(cols)") {
+                var y = x
+                Kernels.logSoftmaxRows(x, &y, rows: 3, cols: cols)
+                return y
+            }
+        }
+        let t = values(10_001, 40)
+        onEveryPath("tanh") { var y = t; Kernels.tanhInPlace(&y, y.count); return y }
+        for H in [1, 7, 8, 15, 16, 17, 37, 64] {
+            let gates = values(3 * 4 * H, 16), cPrev = values(3 * H, 4), hPrev = values(3 * H)
+            onEveryPath("LSTM cell H \(H)") {
+                var g = gates, c = [Float](repeating: 0, count: 3 * H), h = c, tc = c
+                LSTM.cellForward(gates: &g, cPrev: cPrev, hPrev: hPrev, c: &c, h: &h, tanhC: &tc, rows: 3, hidden: H, mask: nil)
+                return g + c + h + tc
+            }
+        }
+    }
+}
