@@ -68,7 +68,7 @@ struct TrainCommand: ParsableCommand {
             (from --init-from: --xent-epochs 0, so 8 epochs at T = 16, Δ = 2); \
             --baseline-lr-factor 1 (the reference code's 0.01 left the baselines \
             untrained under Adam); with --init-from and Adam, --learning-rate 0.0003 (the \
-            rate of the sweep's continuations). A MIXER schedule that will not reach s = 0 \
+            rate of the sweep's continuations). A MIXER schedule that will not finish \
             within --epochs, or --xent-epochs that leave no REINFORCE epoch, is warned about \
             at the start (and in log.jsonl's start record). The reward counts where an \
             output ends (--reward-eos count): </s> is a token of the sample and of the \
@@ -159,7 +159,7 @@ struct TrainCommand: ParsableCommand {
     @Option(help: "Baseline regressors' initial weight (reference 0).") var baselineInitWeight: Float = 0
     @Option(help: "Baseline regressors' initial bias (reference 0.01).") var baselineInitBias: Float = 0.01
     @Option(help: "MIXER loss weighting: sequence (paper) or reference (reference code: 0.5/0.5, XENT token mean, REINFORCE batch sum).") var lossWeighting: MixerLossWeighting = .sequence
-    @Option(help: "Reward and </s>: count (</s> is a token of sample and reference: where the output ends is scored) or ignore (words only, before 0.x's default).") var rewardEos: RewardEOS = .count
+    @Option(help: "Reward and </s>: count (</s> is a token of sample and reference: where the output ends is scored) or ignore (the words alone, as before this option).") var rewardEos: RewardEOS = .count
 
     // MARK: DAD and SCST
     @Option(help: "DAD schedule: inverse-sigmoid:K or linear:STEPS:MIN.") var dadSchedule = "inverse-sigmoid:500"
