@@ -117,6 +117,11 @@ final class SCSTGradientTests: XCTestCase {
         // A reference without </s> (or padded) is read as ending where its ids end.
         XCTAssertEqual(count([10, 11, 12], ended: true, target: [10, 11, 12]), 1)
         XCTAssertEqual(count([10, 11, 12], ended: true, target: [10, 11, 12, eos, Vocabulary.pad]), 1)
+        // The greedy baseline is scored the same way: an ended greedy output gets its </s>.
+        let greedy = [[Hypothesis(ids: [10, 11, 12], ended: true, logProb: 0, score: 0, attentionArgmax: [])],
+                      [Hypothesis(ids: [10, 11, 12], ended: false, logProb: 0, score: 0, attentionArgmax: [])]]
+        XCTAssertEqual(SCSTObjective.greedyRewards(greedy, targets: [target, target], reward: count), [1, 0.8])
+        XCTAssertEqual(SCSTObjective.greedyRewards(greedy, targets: [target, target], reward: ignore), [1, 1])
         // The trainer's reward follows the option; a saved run without it keeps `ignore`.
         var o = TrainerOptions()
         XCTAssertTrue(SequenceReward(o).countsEOS)

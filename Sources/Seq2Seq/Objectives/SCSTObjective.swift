@@ -44,10 +44,8 @@ struct SCSTObjective: Objective {
             let greedy = SequenceDecoder(model: model)
                 .decodeAll(sources: batch.sources, strategy: .greedy, options: DecodingOptions(maxLength: steps),
                            batchSize: greedyBatchSize)
-            for (i, g) in greedy.enumerated() {
-                let rg = context.reward(g[0].ids, ended: g[0].ended, target: batch.targets[i])
-                for j in 0..<k { base[i * k + j] = rg }
-            }
+            let rg = Self.greedyRewards(greedy, targets: batch.targets, reward: context.reward)
+            for i in 0..<batch.count { for j in 0..<k { base[i * k + j] = rg[i] } }
         case .mean:
             for i in 0..<batch.count {
                 let group = (0..<k).map { reward[i * k + $0] }
@@ -58,5 +56,11 @@ struct SCSTObjective: Objective {
         var st = StepStatistics()
         PolicyGradient.backward(model, r, s: 0, reward: reward, baseline: { _, row in base[row] }, weighting: weighting, &st)
         return st
+    }
+
+    /// The self-critical baseline of each source: r of its greedy output ŵ (`greedy[i][0]`)
+    /// against its target, scored as a sample is (with `</s>` when ŵ emitted it).
+    static func greedyRewards(_ greedy: [[Hypothesis]], targets: [[Int32]], reward: SequenceReward) -> [Float] {
+        greedy.enumerated().map { i, g in reward(g[0].ids, ended: g[0].ended, target: targets[i]) }
     }
 }
