@@ -12,6 +12,9 @@ extension MixerLossWeighting: ExpressibleByArgument {}
 extension OptimizerKind: ExpressibleByArgument {}
 extension DADFeed: ExpressibleByArgument {}
 extension SCSTBaseline: ExpressibleByArgument {}
+extension RewardEOS: ExpressibleByArgument {}
+extension RiskCandidateSource: ExpressibleByArgument {}
+extension RiskDuplicates: ExpressibleByArgument {}
 extension ModelConfig.EncoderKind: ExpressibleByArgument {}
 extension LuongAttention.Score: ExpressibleByArgument {}
 extension ModelConfig.Initialization: ExpressibleByArgument {}
@@ -52,9 +55,24 @@ struct TrainCommand: ParsableCommand {
               scst   self-critical REINFORCE; baseline r(greedy) or the mean
                      of the other --scst-samples.
               risk   minimum risk training: the expected cost 1 − reward over
-                     --risk-candidates samples per source, weighted by their
-                     length-normalized probabilities (sharpness --risk-alpha),
-                     plus --risk-xent-weight × XENT.
+                     --risk-candidates candidates per source (samples, the
+                     beam's k-best or both: --risk-candidates-from; the
+                     reference too with --risk-include-reference), weighted by
+                     their length-normalized probabilities (sharpness
+                     --risk-alpha), plus --risk-xent-weight × XENT.
+
+            Defaults that follow the paper and this project's sweep \
+            (experiments/results/sweep.md, docs/training.md): --objective mixer without \
+            --epochs runs the whole annealing schedule down to s = 0, --xent-epochs + \
+            ⌈T/Δ⌉ × --mixer-epochs-per-step epochs with T = --max-target-length + 1 \
+            (from --init-from: --xent-epochs 0, so 8 epochs at T = 16, Δ = 2); \
+            --baseline-lr-factor 1 (the reference code's 0.01 left the baselines \
+            untrained under Adam); with --init-from and Adam, --learning-rate 0.0003 (the \
+            rate of the sweep's continuations). A MIXER schedule that will not finish \
+            within --epochs, or --xent-epochs that leave no REINFORCE epoch, is warned about \
+            at the start (and in log.jsonl's start record). The reward counts where an \
+            output ends (--reward-eos count): </s> is a token of the sample and of the \
+            reference; a sample cut at the length limit has no </s> to match.
 
             --label-smoothing ε applies to every token-level loss (XENT, DAD, \
             MIXER's XENT steps, risk's XENT term); the logged loss stays the plain \
@@ -73,8 +91,7 @@ struct TrainCommand: ParsableCommand {
             Examples:
               mixer-cli train --output runs/xent --epochs 10
               mixer-cli train --output runs/mixer --objective mixer \\
-                --init-from runs/xent/best --xent-epochs 0 --epochs 6 \\
-                --mixer-delta 3 --reward rouge2
+                --init-from runs/xent/best
               mixer-cli train --resume runs/mixer --epochs 8
               mixer-cli train --config runs/xent/config.yaml -o runs/xent-seed2 --seed 2
             """
@@ -114,10 +131,10 @@ struct TrainCommand: ParsableCommand {
 
     // MARK: Optimisation
     @Option(help: "Objective: xent, mixer, dad, scst or risk.") var objective: TrainingObjective = .xent
-    @Option(help: "Epochs in all (default 10).") var epochs: Int?
+    @Option(help: "Epochs in all (default 10; for mixer the whole schedule: --xent-epochs + ⌈T/Δ⌉ × --mixer-epochs-per-step, T = --max-target-length + 1).") var epochs: Int?
     @Option(help: "Batch size.") var batchSize = 32
     @Option(help: "adam or sgd.") var optimizer: OptimizerKind = .adam
-    @Option(help: "Learning rate (default 0.001 for adam, 0.2 for sgd).") var learningRate: Double?
+    @Option(help: "Learning rate (default 0.001 for adam, 0.2 for sgd; 0.0003 for adam with --init-from).") var learningRate: Double?
     @Option(help: "Divide the learning rate by this when validation stops improving (default 1.2 for sgd, off for adam).") var lrDecay: Double?
     @Option(help: "Stop when a decayed learning rate falls below this.") var minLr = 1e-5
     @Option(help: "Clip the global gradient norm (0 = off).") var clipNorm = 5.0
@@ -131,17 +148,18 @@ struct TrainCommand: ParsableCommand {
     @Option(help: "Sample outputs logged per epoch.") var logSamples = 5
 
     // MARK: MIXER
-    @Option(help: "MIXER: XENT epochs before REINFORCE starts.") var xentEpochs = 5
+    @Option(help: "MIXER: XENT epochs before REINFORCE starts (default 5; 0 with --init-from).") var xentEpochs: Int?
     @Option(help: "MIXER: Δ, steps moved to REINFORCE per stage.") var mixerDelta = 2
     @Option(help: "MIXER: epochs per stage.") var mixerEpochsPerStep = 1
     @Option(help: "Reward: bleu, rouge1, rouge2 or rougeL (sentence level, on ids).") var reward: RewardName = .rouge2
     @Option(help: "BLEU reward smoothing: plus-one (reference code), exp, floor, add-k, none.") var rewardSmoothing = "plus-one"
     @Flag(help: "ROUGE reward as recall instead of F.") var rewardRecall = false
     @Option(help: "Sampling temperature of REINFORCE steps.") var temperature = 1.0
-    @Option(help: "Baseline regressors' learning-rate factor (reference 0.01).") var baselineLrFactor = 0.01
+    @Option(help: "Baseline regressors' learning-rate factor (reference code 0.01, which left them untrained under Adam).") var baselineLrFactor = 1.0
     @Option(help: "Baseline regressors' initial weight (reference 0).") var baselineInitWeight: Float = 0
     @Option(help: "Baseline regressors' initial bias (reference 0.01).") var baselineInitBias: Float = 0.01
     @Option(help: "MIXER loss weighting: sequence (paper) or reference (reference code: 0.5/0.5, XENT token mean, REINFORCE batch sum).") var lossWeighting: MixerLossWeighting = .sequence
+    @Option(help: "Reward and </s>: count (</s> is a token of sample and reference: where the output ends is scored) or ignore (the words alone, as before this option).") var rewardEos: RewardEOS = .count
 
     // MARK: DAD and SCST
     @Option(help: "DAD schedule: inverse-sigmoid:K or linear:STEPS:MIN.") var dadSchedule = "inverse-sigmoid:500"
@@ -150,7 +168,10 @@ struct TrainCommand: ParsableCommand {
     @Option(help: "SCST baseline: greedy or mean (of the other samples).") var scstBaseline: SCSTBaseline = .greedy
 
     // MARK: Minimum risk training and label smoothing
-    @Option(help: "Risk: sampled candidates per source (at least 2).") var riskCandidates = 8
+    @Option(help: "Risk: k, candidates per source from each source of --risk-candidates-from (at least 2).") var riskCandidates = 8
+    @Option(help: "Risk: candidates from sample (k samples), beam (the k-best of a beam of width k) or both.") var riskCandidatesFrom: RiskCandidateSource = .sample
+    @Flag(help: "Risk: the reference is one more candidate of every source.") var riskIncludeReference = false
+    @Option(help: "Risk: an output drawn twice for a source counts once (merge) or as drawn (keep).") var riskDuplicates: RiskDuplicates = .merge
     @Option(help: "Risk: α, the sharpness of the candidates' distribution over their length-normalized log-probabilities.") var riskAlpha = 1.0
     @Option(help: "Risk: weight of the XENT term on the references.") var riskXentWeight = 0.3
     @Option(help: "Label smoothing ε of the token-level losses (0 = off).") var labelSmoothing = 0.0
@@ -164,21 +185,32 @@ struct TrainCommand: ParsableCommand {
         throw ValidationError("--dad-schedule must be inverse-sigmoid:K (K ≥ 1) or linear:STEPS:MIN (0 ≤ MIN ≤ 1), got '\(dadSchedule)'")
     }
 
-    func trainerOptions() throws -> TrainerOptions {
+    /// The options of a new run. Defaults that depend on other options are resolved here and
+    /// saved as values, so a run resumes with what it started with whatever later defaults say:
+    /// `--xent-epochs` (0 from `--init-from`), `--learning-rate` (Adam from `--init-from`:
+    /// ``TrainerOptions/continuationLearningRate``) and, for mixer, `--epochs` (the whole
+    /// schedule over T = `maxTargetLength` + 1; the checkpoint's T with `--init-from`, which
+    /// the caller passes once it is read).
+    func trainerOptions(maxTargetLength: Int? = nil) throws -> TrainerOptions {
         var o = TrainerOptions()
-        o.objective = objective; o.epochs = epochs ?? 10; o.batchSize = batchSize; o.seed = seed; o.threads = threads ?? min(256, ProcessInfo.processInfo.activeProcessorCount)
-        o.optimizer = optimizer; o.learningRate = learningRate; o.learningRateDecay = lrDecay
+        let continuing = initFrom != nil
+        o.xentEpochs = xentEpochs ?? TrainerOptions.defaultXENTEpochs(continuing: continuing)
+        o.mixerDelta = mixerDelta; o.mixerEpochsPerStep = mixerEpochsPerStep
+        let wholeSchedule = o.mixerScheduleEpochs(steps: (maxTargetLength ?? self.maxTargetLength) + 1)
+        o.objective = objective; o.epochs = epochs ?? (objective == .mixer ? wholeSchedule : 10); o.batchSize = batchSize; o.seed = seed; o.threads = threads ?? min(256, ProcessInfo.processInfo.activeProcessorCount)
+        o.optimizer = optimizer; o.learningRateDecay = lrDecay
+        o.learningRate = learningRate ?? (continuing && optimizer == .adam ? TrainerOptions.continuationLearningRate : nil)
         o.minimumLearningRate = minLr; o.clipNorm = clipNorm; o.patience = patience
         o.validationMetric = validMetric; o.validationBatchSize = validBatchSize; o.logSamples = logSamples
         o.reportEvery = reportEvery; o.saveEvery = saveEvery
-        o.xentEpochs = xentEpochs; o.mixerDelta = mixerDelta; o.mixerEpochsPerStep = mixerEpochsPerStep
         o.reward = reward; o.rewardSmoothing = rewardSmoothing; o.rewardRecall = rewardRecall
         o.temperature = temperature; o.baselineLearningRateFactor = baselineLrFactor
         o.baselineInitialWeight = baselineInitWeight; o.baselineInitialBias = baselineInitBias
-        o.lossWeighting = lossWeighting
+        o.lossWeighting = lossWeighting; o.rewardEOS = rewardEos
         o.dadSchedule = try parsedDADSchedule(); o.dadFeed = dadFeed
         o.scstSamples = scstSamples; o.scstBaseline = scstBaseline
         o.riskCandidates = riskCandidates; o.riskAlpha = riskAlpha; o.riskXentWeight = riskXentWeight
+        o.riskCandidatesFrom = riskCandidatesFrom; o.riskIncludeReference = riskIncludeReference; o.riskDuplicates = riskDuplicates
         o.labelSmoothing = labelSmoothing
         return o
     }
@@ -239,13 +271,13 @@ struct TrainCommand: ParsableCommand {
             if trainSource == nil && !FileManager.default.fileExists(atPath: files[0]) {
                 throw CLIError("no training data given and data/train.src is not here: run from the repository root (for the bundled corpus) or pass --train-source, --train-target, --valid-source and --valid-target")
             }
-            let options = try trainerOptions()
             let settings = TokenizerSettings(normalization: tokenizer.normalization, lowercase: tokenizer.lowercase, locale: tokenizer.locale)
             var initial: TrainedModel? = nil
             if let initFrom {
                 initial = try TrainedModel(directory: initFrom)
                 printNote("starting from \(initial!.directory): its model configuration, tokenizer settings and vocabularies are used")
             }
+            let options = try trainerOptions(maxTargetLength: initial?.config.maxTargetLength)
             let progress = ProgressPrinter()
             let fingerprints = DataFingerprints()
             progress.message("reading and tokenizing \(files[0]) …")
@@ -322,7 +354,7 @@ struct TrainCommand: ParsableCommand {
     }
 
     /// The flags of `train` that take no value.
-    static let booleanFlags: Set<String> = ["--replace-invalid", "--no-input-feeding", "--reward-recall", "--lowercase", "--overwrite", "--help"]
+    static let booleanFlags: Set<String> = ["--replace-invalid", "--no-input-feeding", "--reward-recall", "--lowercase", "--overwrite", "--help", "--risk-include-reference"]
 
     /// Flags that may differ from the saved run on --resume: its length and its reporting.
     static let flagsFreeOnResume: Set<String> = ["--resume", "--epochs", "--threads", "--report-every", "--save-every", "--log-samples"]

@@ -186,10 +186,12 @@ struct TrainConfigFile {
             ("reward-smoothing", o.rewardSmoothing), ("reward-recall", "\(o.rewardRecall)"),
             ("temperature", f(o.temperature)), ("baseline-lr-factor", f(o.baselineLearningRateFactor)),
             ("baseline-init-weight", ff(o.baselineInitialWeight)), ("baseline-init-bias", ff(o.baselineInitialBias)),
-            ("loss-weighting", o.lossWeighting.rawValue), ("dad-schedule", c.dadSchedule), ("dad-feed", o.dadFeed.rawValue),
+            ("loss-weighting", o.lossWeighting.rawValue), ("reward-eos", o.rewardEOS.rawValue), ("dad-schedule", c.dadSchedule), ("dad-feed", o.dadFeed.rawValue),
             ("scst-samples", "\(o.scstSamples)"), ("scst-baseline", o.scstBaseline.rawValue),
             ("risk-candidates", "\(o.riskCandidates)"), ("risk-alpha", f(o.riskAlpha)),
-            ("risk-xent-weight", f(o.riskXentWeight)), ("label-smoothing", f(o.labelSmoothing)),
+            ("risk-xent-weight", f(o.riskXentWeight)), ("risk-candidates-from", o.riskCandidatesFrom.rawValue),
+            ("risk-include-reference", "\(o.riskIncludeReference)"), ("risk-duplicates", o.riskDuplicates.rawValue),
+            ("label-smoothing", f(o.labelSmoothing)),
         ]
         var text = """
             # mixer-cli train: the effective configuration of this run, every option with its value.

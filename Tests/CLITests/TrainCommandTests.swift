@@ -73,6 +73,51 @@ final class TrainCommandTests: XCTestCase {
         XCTAssertTrue(mlog.contains("\"stage\":\"mixer\""), mlog)
     }
 
+    /// `--objective mixer --init-from X` with no schedule flag runs the whole schedule down to
+    /// s = 0 (T = 9, Δ = 3: s = 6, 3, 0, three epochs), with --xent-epochs 0, Adam 0.0003 and
+    /// baseline factor 1, saved as values; a schedule cut short and --xent-epochs that leave no
+    /// REINFORCE epoch are warned about on stderr and in the start record.
+    func testMIXERDefaultsRunTheWholeScheduleAndWarn() throws {
+        let dir = try CLI.temporaryDirectory(self)
+        let p = try Self.writeSlice(dir)
+        let xent = dir.appendingPathComponent("xent")
+        let r = try CLI.run(args(p, xent) + ["--epochs", "1"])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        let initFrom = xent.appendingPathComponent("best").path
+        func start(_ run: URL) throws -> [String: Any] {
+            let log = try String(contentsOf: run.appendingPathComponent("log.jsonl"), encoding: .utf8)
+            let line = try XCTUnwrap(log.split(separator: "\n").first { $0.contains("\"event\":\"start\"") })
+            return try XCTUnwrap(JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])
+        }
+        let mixer = dir.appendingPathComponent("mixer")
+        let m = try CLI.run(args(p, mixer) + ["--objective", "mixer", "--mixer-delta", "3", "--init-from", initFrom])
+        XCTAssertEqual(m.status, 0, m.stderr)
+        XCTAssertTrue(m.stderr.contains("epoch 3/3"), m.stderr)
+        XCTAssertFalse(m.stderr.contains("warning: MIXER"), m.stderr)
+        let rec = try start(mixer)
+        let o = try XCTUnwrap(rec["options"] as? [String: Any])
+        XCTAssertEqual(o["epochs"] as? Int, 3)
+        XCTAssertEqual(o["xentEpochs"] as? Int, 0)
+        XCTAssertEqual(o["learningRate"] as? Double, 0.0003)
+        XCTAssertEqual(o["baselineLearningRateFactor"] as? Double, 1)
+        XCTAssertEqual(o["rewardEOS"] as? String, "count")
+        XCTAssertNil(rec["warnings"])
+        let log = try String(contentsOf: mixer.appendingPathComponent("log.jsonl"), encoding: .utf8)
+        XCTAssertTrue(log.contains("\"stage\":\"reinforce\""), "the last epoch is pure REINFORCE (s = 0)")
+        let config = try String(contentsOf: mixer.appendingPathComponent("config.yaml"), encoding: .utf8)
+        XCTAssertTrue(config.contains("\nepochs: 3\n") && config.contains("\nlearning-rate: 0.0003\n"), config)
+
+        for (extra, expected) in [(["--epochs", "1", "--mixer-delta", "5"], "warning: MIXER's schedule will not finish: --epochs 1 stops at s = 4 of T = 9"),
+                                  (["--epochs", "1", "--xent-epochs", "1"], "warning: --xent-epochs 1 leaves no REINFORCE epoch in --epochs 1")] {
+            let run = dir.appendingPathComponent("warn-\(UUID().uuidString)")
+            let w = try CLI.run(args(p, run) + ["--objective", "mixer", "--init-from", initFrom] + extra)
+            XCTAssertEqual(w.status, 0, w.stderr)
+            XCTAssertEqual(w.stderr.components(separatedBy: expected).count, 2, "one warning line: \(w.stderr)")
+            let warnings = try XCTUnwrap(try start(run)["warnings"] as? [String])
+            XCTAssertTrue(warnings.count == 1 && ("warning: " + warnings[0]).hasPrefix(expected), "\(warnings)")
+        }
+    }
+
     /// Minimum risk training from an XENT checkpoint, and XENT with label smoothing, through the
     /// executable: both train, log their stage, and record their options in RUN/config.yaml.
     func testRiskAndLabelSmoothing() throws {

@@ -44,9 +44,9 @@ final class SCSTGradientTests: XCTestCase {
             let enc = model.encode(source: sources, training: true, rng: &dropout)
             let rollout = Rollout(model, enc, targets: targets, s: 0, steps: tr.steps, temperature: o.temperature,
                                   dropout: &dropout, sampling: &sampling)
-            let reward = SequenceReward(metric: o.rewardMetric)
+            let reward = SequenceReward(o)
             let samples: [[Int32]] = (0..<B * k).map { rollout.output($0) + (rollout.ended[$0] ? [Vocabulary.eos] : []) }
-            let r = (0..<B * k).map { reward(rollout.output($0), target: targets[$0]) }
+            let r = (0..<B * k).map { reward(rollout.output($0), ended: rollout.ended[$0], target: targets[$0]) }
             XCTAssertGreaterThan(Set(r).count, 1, "the samples' rewards all tie: the check would be weak")
             var b = [Float](repeating: 0, count: B * k)
             for i in 0..<B {
@@ -56,7 +56,7 @@ final class SCSTGradientTests: XCTestCase {
                         b[i * k + j] = ((0..<k).filter { $0 != j }.map { r[i * k + $0] }.reduce(0, +)) / Float(k - 1)
                     case .greedy:
                         let g = SequenceDecoder(model: model).greedy(sources: [batch.sources[i]], options: DecodingOptions(maxLength: tr.steps))[0]
-                        b[i * k + j] = reward(g.ids, target: batch.targets[i])
+                        b[i * k + j] = reward(g.ids, ended: g.ended, target: batch.targets[i])
                     }
                 }
             }
@@ -90,5 +90,42 @@ final class SCSTGradientTests: XCTestCase {
             XCTAssertEqual(checked, 40)
             XCTAssertGreaterThan(abs(Double(analytic[biggest.first!])), 1e-4, "\(baseline): the gradient is ~0")
         }
+    }
+
+    /// The reward counts `</s>` (`--reward-eos count`): a sample is scored on what it emitted up
+    /// to and including `</s>`, so stopping early or running on loses the n-grams that end with
+    /// the reference's `</s>`; a sample cut at the length limit without `</s>` is scored on its
+    /// tokens with no `</s>` to match (below the same words ended, above nothing). With
+    /// `ignore`, the words alone.
+    func testRewardCountsEndOfSequence() {
+        let eos = Vocabulary.eos
+        let target: [Int32] = [10, 11, 12, eos]
+        let count = SequenceReward(metric: .rougeN(2), countsEOS: true)
+        let ignore = SequenceReward(metric: .rougeN(2), countsEOS: false)
+        // Reference bigrams with </s>: (10 11) (11 12) (12 </s>).
+        XCTAssertEqual(count([10, 11, 12], ended: true, target: target), 1)
+        // Cut at the limit: (10 11) (11 12) of 3 reference bigrams: P 1, R 2/3, F 0.8.
+        XCTAssertEqual(count([10, 11, 12], ended: false, target: target), 0.8, accuracy: 1e-6)
+        // Runs on: (10 11) (11 12) (12 13) (13 </s>): 2 of 4 and 2 of 3: F = 4/7.
+        XCTAssertEqual(count([10, 11, 12, 13], ended: true, target: target), 4.0 / 7, accuracy: 1e-6)
+        // Stops early: (10 11) (11 </s>): 1 of 2 and 1 of 3: F = 0.4.
+        XCTAssertEqual(count([10, 11], ended: true, target: target), 0.4, accuracy: 1e-6)
+        // Without </s> the words alone: the cut sample scores as the ended one.
+        XCTAssertEqual(ignore([10, 11, 12], ended: true, target: target), 1)
+        XCTAssertEqual(ignore([10, 11, 12], ended: false, target: target), 1)
+        XCTAssertEqual(ignore([10, 11], ended: true, target: target), 2.0 / 3, accuracy: 1e-6)
+        // A reference without </s> (or padded) is read as ending where its ids end.
+        XCTAssertEqual(count([10, 11, 12], ended: true, target: [10, 11, 12]), 1)
+        XCTAssertEqual(count([10, 11, 12], ended: true, target: [10, 11, 12, eos, Vocabulary.pad]), 1)
+        // The greedy baseline is scored the same way: an ended greedy output gets its </s>.
+        let greedy = [[Hypothesis(ids: [10, 11, 12], ended: true, logProb: 0, score: 0, attentionArgmax: [])],
+                      [Hypothesis(ids: [10, 11, 12], ended: false, logProb: 0, score: 0, attentionArgmax: [])]]
+        XCTAssertEqual(SCSTObjective.greedyRewards(greedy, targets: [target, target], reward: count), [1, 0.8])
+        XCTAssertEqual(SCSTObjective.greedyRewards(greedy, targets: [target, target], reward: ignore), [1, 1])
+        // The trainer's reward follows the option; a saved run without it keeps `ignore`.
+        var o = TrainerOptions()
+        XCTAssertTrue(SequenceReward(o).countsEOS)
+        o.rewardEOS = .ignore
+        XCTAssertFalse(SequenceReward(o).countsEOS)
     }
 }

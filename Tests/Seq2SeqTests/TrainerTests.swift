@@ -54,7 +54,7 @@ final class TrainerTests: XCTestCase {
             let enc = tr.model.encode(source: batch.sources, training: true, rng: &drng)
             let r = Rollout(tr.model, enc, targets: batch.targets, s: s, steps: tr.steps, temperature: tr.options.temperature,
                             dropout: &drng, sampling: &tr.samplingRNG)
-            let reward = SequenceReward(metric: tr.options.rewardMetric).rewards(r, targets: batch.targets)
+            let reward = SequenceReward(tr.options).rewards(r, targets: batch.targets)
             let base: (Int, Int) -> Float = { t, b in 0.01 * Float(t) + 0.1 * Float(b) }
             var st = StepStatistics()
             let d = PolicyGradient.logitGradient(r, s: s, reward: reward, baseline: base, weighting: weighting, &st)
@@ -103,7 +103,7 @@ final class TrainerTests: XCTestCase {
         let enc = tr.model.encode(source: batch.sources, training: true, rng: &drng)
         let r = Rollout(tr.model, enc, targets: batch.targets, s: 1, steps: tr.steps, temperature: tr.options.temperature,
                         dropout: &drng, sampling: &srng)
-        let reward = SequenceReward(metric: tr.options.rewardMetric).rewards(r, targets: batch.targets)
+        let reward = SequenceReward(tr.options).rewards(r, targets: batch.targets)
         let H = tr.model.config.hiddenSize
         var b = [[Float]](repeating: [Float](repeating: 0, count: 6), count: r.tokens.count)
         for t in 1..<r.tokens.count {

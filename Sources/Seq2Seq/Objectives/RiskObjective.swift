@@ -1,12 +1,15 @@
 import Foundation
+import Tokenize
 
 /// Minimum risk training (MRT; Shen et al., ACL 2016, [arXiv:1512.02433](https://arxiv.org/abs/1512.02433);
 /// Edunov et al., NAACL 2018, [arXiv:1711.04956](https://arxiv.org/abs/1711.04956), "Risk"):
 /// the expected cost of the model's own outputs, over a candidate set per source,
 /// mixed with a token-level cross-entropy.
 ///
-/// For source x_i with candidates U_i = {y_1 … y_k} (k samples of the model, a ``Rollout`` at
-/// s = 0, duplicates kept as drawn), each candidate's sequence score is its length-normalized
+/// For source x_i with candidates U_i (`--risk-candidates-from`, ``RiskCandidateSource``: k
+/// samples of the model, a ``Rollout`` at s = 0; the k-best of a beam search of width k over the
+/// current model, in inference mode, no gradient through the search; or both; plus the
+/// reference with `--risk-include-reference`), each candidate's sequence score is its length-normalized
 /// log-probability s(y) = (1/|y|) Σ_t log p_θ(y_t | y_<t, x) (|y| counts `</s>` when it was
 /// emitted), and the candidates' distribution is that score sharpened by α and renormalized
 /// over U_i:
@@ -23,7 +26,17 @@ import Foundation
 ///     ∂L/∂logits_t(y)     = (1/B)·α·Q(y)·(c(y) − R_i)·(onehot(y_t) − p_t) / |y|
 ///
 /// — a policy gradient whose advantage is the candidate's cost relative to the expected cost,
-/// weighted by Q instead of by the sampling frequency. The XENT term (weight λ, `xentWeight`)
+/// weighted by Q instead of by the sampling frequency. Samples are scored by the forward pass
+/// that drew them; beam candidates and the reference by a teacher-forced forward pass over them
+/// (``Rollout/init(_:_:forced:dropout:)``), the same computation, so every candidate's s(y) and
+/// gradient come from the model being trained (dropout included).
+///
+/// Duplicates (``RiskDuplicates``): with `merge` (the default) U_i is a set, as Shen et al.'s
+/// S(x): an output drawn again for the same source (a repeated sample, a sample the beam also
+/// found, the reference sampled) is dropped from Q and gets no gradient, so Q does not count
+/// draws; `keep` counts every draw (Q then weights an output by how often it was drawn, what
+/// risk did before the option). Beam hypotheses are distinct by construction (Edunov et al.'s
+/// candidates). The XENT term (weight λ, `xentWeight`)
 /// is ``XENTObjective``'s gradient on the references, added first (it scales the gradients it
 /// writes, so it must find them zero).
 ///
@@ -41,6 +54,14 @@ struct RiskObjective: Objective {
     let xentWeight: Float
     /// τ of the samples.
     let temperature: Double
+    /// Where the candidates come from.
+    var source: RiskCandidateSource = .sample
+    /// The reference as one more candidate.
+    var includeReference = false
+    /// What a repeated candidate does.
+    var duplicates: RiskDuplicates = .keep
+    /// Sources per beam-search batch (`--valid-batch-size`).
+    var beamBatchSize = 64
 
     func stage(epoch: Int) -> (name: String, s: Int) { ("risk", 0) }
 
@@ -49,11 +70,109 @@ struct RiskObjective: Objective {
     func step(_ batch: Batch, _ context: inout ObjectiveContext) throws -> StepStatistics {
         var st = StepStatistics()
         if xentWeight > 0 { XENTObjective.addGradient(batch, scale: xentWeight, &context, &st) }
-        let model = context.model
-        let (r, _, reward) = Rollout.samples(batch, perSource: candidates, steps: steps, temperature: temperature, &context)
-        let d = Self.logitGradient(r, sources: batch.count, candidates: candidates, reward: reward, alpha: alpha, &st)
-        d.withUnsafeBufferPointer { model.backward(r.trace, dLogits: $0.baseAddress!) }
+        let model = context.model, B = batch.count, k = candidates
+        if source == .sample && !includeReference && duplicates == .keep {
+            let (r, _, reward) = Rollout.samples(batch, perSource: k, steps: steps, temperature: temperature, &context)
+            let d = Self.logitGradient(r, sources: B, candidates: k, reward: reward, alpha: alpha, &st)
+            d.withUnsafeBufferPointer { model.backward(r.trace, dLogits: $0.baseAddress!) }
+            return st
+        }
+        var parts: [CandidatePart] = []
+        if source != .beam {
+            let (r, _, reward) = Rollout.samples(batch, perSource: k, steps: steps, temperature: temperature, &context)
+            parts.append(CandidatePart(rollout: r, groups: (0..<B).map { ($0 * k)..<(($0 + 1) * k) }, reward: reward))
+        }
+        if source != .sample || includeReference {
+            let beams: [[Hypothesis]] = source == .sample ? [] : SequenceDecoder(model: model).decodeAll(
+                sources: batch.sources, strategy: .beam(BeamOptions(beamSize: k, nBest: k)),
+                options: DecodingOptions(maxLength: steps), batchSize: beamBatchSize)
+            var sequences: [[Int32]] = [], groups: [Range<Int>] = [], sources: [[Int32]] = [], targets: [[Int32]] = []
+            for i in 0..<B {
+                let lo = sequences.count
+                if source != .sample {
+                    for h in beams[i] where h.length > 0 { sequences.append(h.ids + (h.ended ? [Vocabulary.eos] : [])) }
+                }
+                if includeReference { sequences.append(batch.targets[i]) }
+                groups.append(lo..<sequences.count)
+                for _ in groups[i] { sources.append(batch.sources[i]); targets.append(batch.targets[i]) }
+            }
+            let enc = model.encode(source: sources, training: true, rng: &context.dropout)
+            let r = Rollout(model, enc, forced: sequences, dropout: &context.dropout)
+            parts.append(CandidatePart(rollout: r, groups: groups, reward: context.reward.rewards(r, targets: targets)))
+        }
+        let ds = Self.logitGradients(parts, alpha: alpha, merge: duplicates == .merge, &st)
+        for (part, d) in zip(parts, ds) {
+            d.withUnsafeBufferPointer { model.backward(part.rollout.trace, dLogits: $0.baseAddress!) }
+        }
         return st
+    }
+
+    /// Candidates of one forward pass: the rollout, each source's rows (`groups[i]`) and each
+    /// row's reward.
+    struct CandidatePart {
+        var rollout: Rollout
+        var groups: [Range<Int>]
+        var reward: [Float]
+    }
+
+    /// dLogits of each part by the formula above, Q and R_i taken over the union of a source's
+    /// candidates in all parts (in part order; with `merge`, an output already seen for the
+    /// source is left out and gets no gradient). Fills the reward statistics (the mean reward of
+    /// the candidates counted) and, as "advantages", c(y) − R_i.
+    /// - Complexity: O(Σ rows·T·V) for the gradients.
+    static func logitGradients(_ parts: [CandidatePart], alpha: Double, merge: Bool,
+                               _ st: inout StepStatistics) -> [[Float]] {
+        let scored = parts.map { scores($0.rollout) }
+        var coeff = parts.map { [Float](repeating: 0, count: $0.rollout.ended.count) }
+        let B = parts.first?.groups.count ?? 0
+        for i in 0..<B {
+            // The source's candidates: (part, row), duplicates left out with `merge`.
+            var members: [(p: Int, row: Int)] = []
+            var seen: Set<[Int32]> = []
+            for (p, part) in parts.enumerated() {
+                for row in part.groups[i] where scored[p].lengths[row] > 0 {
+                    if merge {
+                        let r = part.rollout
+                        if !seen.insert(r.output(row) + (r.ended[row] ? [Vocabulary.eos] : [])).inserted { continue }
+                    }
+                    members.append((p, row))
+                }
+            }
+            if members.isEmpty { continue }
+            let m = members.map { alpha * scored[$0.p].scores[$0.row] }.max()!
+            var q = members.map { exp(alpha * scored[$0.p].scores[$0.row] - m) }
+            let z = q.reduce(0, +)
+            for j in q.indices { q[j] /= z }
+            var risk = 0.0
+            for (j, c) in members.enumerated() { risk += q[j] * Double(1 - parts[c.p].reward[c.row]) }
+            for (j, c) in members.enumerated() {
+                let advantage = Double(1 - parts[c.p].reward[c.row]) - risk
+                coeff[c.p][c.row] = Float(-alpha * q[j] * advantage / Double(scored[c.p].lengths[c.row]) / Double(B))
+                st.advantageSum += advantage
+                st.advantageSquares += advantage * advantage
+                st.advantageCount += 1
+                st.rewardSum += Double(parts[c.p].reward[c.row])
+                st.rewardCount += 1
+            }
+        }
+        return parts.indices.map { p in gradient(parts[p].rollout, coefficients: coeff[p]) }
+    }
+
+    /// dLogits [T, rows, V] = coeff[b]·(p_t − onehot(y_t)) on every active step of each row.
+    static func gradient(_ r: Rollout, coefficients coeff: [Float]) -> [Float] {
+        let tr = r.trace, rows = r.ended.count, V = tr.vocabSize, T = r.tokens.count
+        var d = [Float](repeating: 0, count: T * rows * V)
+        d.withUnsafeMutableBufferPointer { dp in
+            for t in 0..<T {
+                for b in 0..<rows where r.active[t][b] && coeff[b] != 0 {
+                    let row = t * rows + b
+                    let p = tr.probs.pointer + row * V, g = dp.baseAddress! + row * V
+                    for j in 0..<V { g[j] = coeff[b] * p[j] }
+                    g[Int(r.tokens[t][b])] -= coeff[b]
+                }
+            }
+        }
+        return d
     }
 
     /// Each candidate row's length |y| and score s(y) = (1/|y|) Σ_t log p_t(y_t), from a trace.

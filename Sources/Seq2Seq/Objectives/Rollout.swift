@@ -60,6 +60,22 @@ struct Rollout {
         self.init(tokens: tokens, active: active, ended: done, trace: tr)
     }
 
+    /// A teacher-forced run over given outputs (`sequences[b]`: ids, `</s>` last when the output
+    /// ended; each at least one id): step t reads `sequences[b][t − 1]` (`<s>` at t = 0) and
+    /// "produces" `sequences[b][t]`; rows stop after their last id. Minimum risk training scores
+    /// beam candidates and references with it. Dropout masks come from `dropout`.
+    /// - Complexity: the teacher-forced forward pass over max |sequence| steps.
+    init(_ model: EncoderDecoder, _ enc: EncoderOutput, forced sequences: [[Int32]], dropout: inout RandomGenerator) {
+        precondition(sequences.allSatisfy { !$0.isEmpty }, "A forced rollout needs at least one id per row")
+        let B = sequences.count, T = max(1, sequences.map(\.count).max() ?? 1)
+        let tokens = (0..<T).map { t in sequences.map { t < $0.count ? $0[t] : Vocabulary.pad } }
+        let active = (0..<T).map { t in sequences.map { t < $0.count } }
+        let trace = model.decodeForTraining(enc, inputs: EncoderDecoder.teacherInputs(targets: sequences),
+                                            training: true, rng: &dropout)
+        precondition(trace.steps == T && B == enc.lengths.count, "forced rollout: \(trace.steps) steps for \(T)")
+        self.init(tokens: tokens, active: active, ended: sequences.map { $0.last == Vocabulary.eos }, trace: trace)
+    }
+
     init(tokens: [[Int32]], active: [[Bool]], ended: [Bool], trace: DecoderTrace) {
         self.tokens = tokens
         self.active = active
@@ -87,22 +103,54 @@ extension Rollout {
 }
 
 /// The sequence-level reward r(output, target) of REINFORCE-style objectives: sentence BLEU or
-/// ROUGE on token ids by `Metrics.ReferenceTable` (the scorer's n-gram code), `</s>`, `<pad>`,
-/// `<unk>` treated as `Metrics.RewardTokens` documents (nothing after the first `</s>` counts,
-/// `<unk>` never matches). Given at the end of the sequence.
+/// ROUGE on token ids by `Metrics.ReferenceTable` (the scorer's n-gram code), `<pad>` dropped,
+/// `<unk>` never matching (`Metrics.RewardTokens`). Given at the end of the sequence.
+///
+/// Where the output ends (`--reward-eos`, ``RewardEOS``):
+///
+/// - `countsEOS` (`count`, the default): `</s>` is one more token of both sides. The reference
+///   is its words and `</s>`; an output that emitted `</s>` is scored on exactly what it emitted
+///   up to and including it, so one that stops early or runs on loses the n-grams that end with
+///   `</s>` where the reference's do, and one that ends where the reference ends gains them
+///   (Rennie et al.'s SCST code scores sequences with their end token). An output cut at the
+///   length limit T without `</s>` is scored on its T tokens with no `</s>` to match: below the
+///   same words ended properly, not zero (a long, mostly right output keeps its matches).
+/// - otherwise (`ignore`, the behaviour before the option): the words before `</s>` on both
+///   sides; an output cut at T scores as if it had ended there.
 struct SequenceReward {
     let metric: RewardMetric
+    /// Whether `</s>` counts as a token (``RewardEOS/count``).
+    var countsEOS = false
 
-    /// r of `output` (ids without `</s>`) against `target` (ids, `</s>` last).
+    /// The reward of `options` (`--reward`, `--reward-eos`).
+    init(_ options: TrainerOptions) {
+        self.init(metric: options.rewardMetric, countsEOS: options.rewardEOS == .count)
+    }
+
+    init(metric: RewardMetric, countsEOS: Bool = false) {
+        self.metric = metric
+        self.countsEOS = countsEOS
+    }
+
+    /// r of `output` (ids without `</s>`; `ended`: it emitted `</s>` after them) against
+    /// `target` (ids, `</s>` last).
     /// - Complexity: O(|output| + |target|) n-gram counting.
-    func callAsFunction(_ output: [Int32], target: [Int32]) -> Float {
+    func callAsFunction(_ output: [Int32], ended: Bool = false, target: [Int32]) -> Float {
+        if countsEOS {
+            let special = RewardTokens(eos: nil, pad: Vocabulary.pad, unknown: Vocabulary.unk)
+            var reference = target
+            if let end = reference.firstIndex(of: Vocabulary.eos) { reference.removeSubrange((end + 1)...) }
+            else { reference.append(Vocabulary.eos) }
+            let table = ReferenceTable(references: [reference], metric: metric, tokens: special)
+            return Float(table.reward(ended ? output + [Vocabulary.eos] : output))
+        }
         let special = RewardTokens(eos: Vocabulary.eos, pad: Vocabulary.pad, unknown: Vocabulary.unk)
         return Float(ReferenceTable(references: [target], metric: metric, tokens: special).reward(output))
     }
 
-    /// Each row's reward: r(rollout.output(b), targets[b]).
+    /// Each row's reward: r(rollout.output(b), ended, targets[b]).
     func rewards(_ r: Rollout, targets: [[Int32]]) -> [Float] {
-        targets.indices.map { b in self(r.output(b), target: targets[b]) }
+        targets.indices.map { b in self(r.output(b), ended: r.ended[b], target: targets[b]) }
     }
 }
 

@@ -7,6 +7,13 @@
 /// - `mean`: the mean reward of the other k − 1 samples of the same source (leave-one-out).
 ///
 /// The gradient at the logits is ``PolicyGradient``'s with s = 0.
+///
+/// End of sequence: the reward is ``SequenceReward``'s, which with `--reward-eos count` (the
+/// default) scores each sample, and the greedy baseline, on exactly what it emitted up to and
+/// including `</s>`, `</s>` being a token of the reference too; a sample cut at T without `</s>`
+/// has none to match. The step that emitted `</s>` is a sampled step like any other: its
+/// log-probability gets the advantage, so the policy learns where to stop (Rennie et al. found
+/// this necessary). With `ignore` the words before `</s>` alone are scored.
 struct SCSTObjective: Objective {
     /// T.
     let steps: Int
@@ -37,10 +44,8 @@ struct SCSTObjective: Objective {
             let greedy = SequenceDecoder(model: model)
                 .decodeAll(sources: batch.sources, strategy: .greedy, options: DecodingOptions(maxLength: steps),
                            batchSize: greedyBatchSize)
-            for (i, g) in greedy.enumerated() {
-                let rg = context.reward(g[0].ids, target: batch.targets[i])
-                for j in 0..<k { base[i * k + j] = rg }
-            }
+            let rg = Self.greedyRewards(greedy, targets: batch.targets, reward: context.reward)
+            for i in 0..<batch.count { for j in 0..<k { base[i * k + j] = rg[i] } }
         case .mean:
             for i in 0..<batch.count {
                 let group = (0..<k).map { reward[i * k + $0] }
@@ -51,5 +56,11 @@ struct SCSTObjective: Objective {
         var st = StepStatistics()
         PolicyGradient.backward(model, r, s: 0, reward: reward, baseline: { _, row in base[row] }, weighting: weighting, &st)
         return st
+    }
+
+    /// The self-critical baseline of each source: r of its greedy output ŵ (`greedy[i][0]`)
+    /// against its target, scored as a sample is (with `</s>` when ŵ emitted it).
+    static func greedyRewards(_ greedy: [[Hypothesis]], targets: [[Int32]], reward: SequenceReward) -> [Float] {
+        greedy.enumerated().map { i, g in reward(g[0].ids, ended: g[0].ended, target: targets[i]) }
     }
 }

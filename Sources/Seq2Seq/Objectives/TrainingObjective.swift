@@ -77,6 +77,8 @@ func makeObjective(_ options: TrainerOptions, steps: Int) -> any Objective {
                                      temperature: options.temperature, greedyBatchSize: options.validationBatchSize,
                                      weighting: options.lossWeighting)
     case .risk: return RiskObjective(steps: steps, candidates: options.riskCandidates, alpha: options.riskAlpha,
-                                     xentWeight: Float(options.riskXentWeight), temperature: options.temperature)
+                                     xentWeight: Float(options.riskXentWeight), temperature: options.temperature,
+                                     source: options.riskCandidatesFrom, includeReference: options.riskIncludeReference,
+                                     duplicates: options.riskDuplicates, beamBatchSize: options.validationBatchSize)
     }
 }

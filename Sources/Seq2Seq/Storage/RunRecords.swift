@@ -121,13 +121,17 @@ public struct RunStartRecord: Codable, Equatable, Sendable {
     /// The command-line arguments after `train` (empty for a trainer run from code).
     public var arguments: [String]?
     public var mixerVersion: String?
+    /// What the trainer warned about at the start (`TrainerOptions.scheduleWarnings(steps:)`:
+    /// a MIXER schedule that will not finish, say); nil when nothing.
+    public var warnings: [String]?
 
     enum CodingKeys: String, CodingKey {
-        case logFormat = "log_format", config, options, data, kernels, arguments, mixerVersion = "mixer_version"
+        case logFormat = "log_format", config, options, data, kernels, arguments, mixerVersion = "mixer_version", warnings
     }
 
     public init(logFormat: Int? = runLogFormat, config: JSONValue?, options: JSONValue?, data: DataCounts?,
-                kernels: String?, arguments: [String]?, mixerVersion: String?) {
+                kernels: String?, arguments: [String]?, mixerVersion: String?, warnings: [String]? = nil) {
+        self.warnings = warnings
         self.logFormat = logFormat
         self.config = config
         self.options = options

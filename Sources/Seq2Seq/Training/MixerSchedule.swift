@@ -44,4 +44,9 @@ public struct MixerSchedule: Codable, Equatable, Sendable {
         let stages = (maxTargetLength + delta - 1) / max(delta, 1)
         return xentEpochs + (stages - 1) * epochsPerStep + 1
     }
+
+    /// The epochs of the whole schedule: the XENT epochs, then ⌈T/Δ⌉ stages of `epochsPerStep`
+    /// epochs each, the last at s = 0 (pure REINFORCE): `firstPureReinforceEpoch + epochsPerStep − 1`.
+    /// With T = 16, Δ = 2, one epoch per stage and no XENT epochs: 8 (s = 14, 12, …, 0).
+    public var wholeScheduleEpochs: Int { firstPureReinforceEpoch + max(epochsPerStep, 1) - 1 }
 }

@@ -307,13 +307,16 @@ public final class Trainer {
     }()
 
     func logStart() throws {
+        let warnings = options.scheduleWarnings(steps: steps)
+        for w in warnings { progress.message("warning: " + w) }
         try log.append(.start(RunStartRecord(
             config: try Self.json(runConfig), options: try Self.json(options),
             data: DataCounts(trainPairs: data.trainSources.count, validPairs: data.validSources.count,
                              sourceVocabulary: data.sourceVocabulary.count, targetVocabulary: data.targetVocabulary.count,
                              truncatedSources: data.truncatedSources, truncatedTargets: data.truncatedTargets,
                              skippedPairs: data.skippedPairs),
-            kernels: PackedMatrix.kernelName, arguments: arguments, mixerVersion: mixerVersion)))
+            kernels: PackedMatrix.kernelName, arguments: arguments, mixerVersion: mixerVersion,
+            warnings: warnings.isEmpty ? nil : warnings)))
     }
 
     // MARK: - Checkpoints
