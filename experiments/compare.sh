@@ -8,7 +8,7 @@
 #   DATA=../shared/corpora/debian-desc OUT=runs/compare PRE_EPOCHS=5 EPOCHS=2 PARALLEL=4 \
 #     experiments/compare.sh
 # `make demo` runs the small version on the bundled sample (scripts/demo.sh):
-#   DATA=data OUT=runs/demo/compare PRE_EPOCHS=8 EPOCHS=4 SIZE=96 DELTA=3 TRAIN_LINES=12000 \
+#   DATA=data OUT=runs/demo/compare PRE_EPOCHS=8 EPOCHS=4 SIZE=96 DELTA=4 TRAIN_LINES=12000 \
 #     VALID_LINES=400 LR1=0.002 experiments/compare.sh
 #
 # Protocol: one XENT pretraining run of PRE_EPOCHS epochs; then four runs of EPOCHS more epochs
