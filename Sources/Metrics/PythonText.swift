@@ -141,8 +141,8 @@ func pythonStripRangeReference(_ p: UnsafePointer<UInt8>, _ count: Int, leading:
 /// Python's `str.lower()` over UTF-8 bytes, appended to `out`: full lowercase mappings
 /// (`İ` → `i̇`) and the Final_Sigma rule for `Σ`. ASCII-only input takes a byte loop; text
 /// whose other scalars all take two UTF-8 bytes (U+0080…U+07FF: Latin, Greek, Cyrillic,
-/// Hebrew, Arabic…) but `Σ` takes ``twoByteLowercase``'s table; anything else
-/// ``pythonLowerReference(_:into:)``. - Complexity: O(n).
+/// Hebrew, Arabic…) but `Σ` takes ``twoByteLowercase``'s table; anything else, ill-formed
+/// UTF-8 included, ``pythonLowerReference(_:into:)``. - Complexity: O(n).
 func pythonLower(_ bytes: UnsafeBufferPointer<UInt8>, into out: inout [UInt8]) {
     var ascii = true
     for b in bytes where b >= 0x80 { ascii = false; break }
@@ -158,8 +158,10 @@ func pythonLower(_ bytes: UnsafeBufferPointer<UInt8>, into out: inout [UInt8]) {
     while i < bytes.count {
         let b = bytes[i]
         if b < 0x80 { out.append(b &- 0x41 < 26 ? b | 0x20 : b); i += 1; continue }
-        // Two-byte scalars but U+03A3 (Σ, whose lowercase depends on its neighbours).
-        guard b < 0xE0, !(b == 0xCE && bytes[i + 1] == 0xA3) else {
+        // Well-formed two-byte scalars but U+03A3 (Σ, whose lowercase depends on its
+        // neighbours); anything else (longer or ill-formed sequences too) takes the scalar path.
+        guard b >= 0xC2, b < 0xE0, i + 1 < bytes.count, bytes[i + 1] & 0xC0 == 0x80,
+              !(b == 0xCE && bytes[i + 1] == 0xA3) else {
             out.removeSubrange(start...)
             pythonLowerReference(bytes, into: &out)
             return

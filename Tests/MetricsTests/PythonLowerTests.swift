@@ -39,4 +39,27 @@ final class PythonLowerTests: XCTestCase {
                            "seed \(seed): \(text.unicodeScalars.map { String($0.value, radix: 16) })")
         }
     }
+
+    /// Ill-formed UTF-8 (a lead byte without its continuation, at the end too; a lone
+    /// continuation byte; overlong leads) takes the scalar path, which repairs it as
+    /// `String(decoding:)` does.
+    func testIllFormedBytesAsTheOracle() {
+        func lowerBytes(_ b: [UInt8], _ f: (UnsafeBufferPointer<UInt8>, inout [UInt8]) -> Void) -> [UInt8] {
+            var out: [UInt8] = []
+            b.withUnsafeBufferPointer { f($0, &out) }
+            return out
+        }
+        var cases: [[UInt8]] = [[0xDE], [0x41, 0xDE], [0xDE, 0xC3, 0x89], [0x80], [0xC0, 0x80], [0xC1, 0xBF], [0xC3, 0x89, 0xBF],
+                                [0xCE], [0xCE, 0xA3], [0xE2, 0x82], [0xF0, 0x9F]]
+        var rng = SplitMix64(seed: 9)
+        for _ in 0..<20_000 {
+            cases.append((0..<Int(rng.next() % 12)).map { _ in
+                let r = rng.next() % 4
+                return r == 0 ? UInt8(0x41 + rng.next() % 26) : UInt8(0x80 + rng.next() % 0x80)
+            })
+        }
+        for b in cases {
+            XCTAssertEqual(lowerBytes(b) { pythonLower($0, into: &$1) }, lowerBytes(b) { pythonLowerReference($0, into: &$1) }, "\(b)")
+        }
+    }
 }
