@@ -12,7 +12,10 @@
 #   {"bench": NAME, "unit": "s", "mixer": ..., "peer": NAME, "peer_value": ..., "ratio": ...}
 # ratio = peer / mixer. mixer's time is the whole `mixer-cli score` process (start-up, reading
 # the files, printing), best of 3; sacreBLEU's is `corpus_score` (or the `sentence_score` loop)
-# alone on lines already read, one run. Both single-threaded.
+# alone on lines already read, one run. Both single-threaded. Each line also carries the CPU
+# times (user + system: mixer's child process, sacreBLEU's time.process_time) and their ratio,
+# "cpu_ratio": on a shared machine the wall times grow with the other programs' load, the CPU
+# times much less.
 set -euo pipefail
 . "$(dirname "$0")/label.sh"
 cd "$(dirname "$0")/.."
@@ -48,15 +51,19 @@ run() {  # NAME HYP REF METRIC [FLAG]: best of 3 wall times of mixer-cli score i
   python3 - "$WORK/$1" "$2" "$3" "$4" ${5:-} <<'PY'
 import os, subprocess, sys, time
 out, hyp, ref, metric = sys.argv[1:5]
-best = None
+best = best_cpu = None
 for _ in range(3):
     t0 = time.perf_counter()
     with open(out + ".json", "w") as f:
-        subprocess.run([os.environ["MIXER_CLI"], "score", hyp, "--ref", ref, "--metrics", metric, "--format", "json"]
-                       + sys.argv[5:], stdout=f, check=True)
+        p = subprocess.Popen([os.environ["MIXER_CLI"], "score", hyp, "--ref", ref, "--metrics", metric, "--format", "json"]
+                             + sys.argv[5:], stdout=f)
+        _, status, usage = os.wait4(p.pid, 0)
     t = time.perf_counter() - t0
+    assert os.waitstatus_to_exitcode(status) == 0, "mixer-cli failed"
+    cpu = usage.ru_utime + usage.ru_stime
     best = t if best is None else min(best, t)
-open(out + ".s", "w").write(f"{best}\n")
+    best_cpu = cpu if best_cpu is None else min(best_cpu, cpu)
+open(out + ".s", "w").write(f"{best}\n{best_cpu}\n")
 PY
 }
 run chrf "$WORK/hyp.txt" "$WORK/ref.txt" chrf
@@ -87,16 +94,20 @@ for name, key in keys.items():
         total = sum(json.loads(l)[key]["score"] for l in open(f"{w}/{name}_sentence.json") if l.strip())
         check(name + "_sentence_sum", p[name + "_sentence_sum"], total)
 scale = pairs / p["pairs"]
-def line(name, mixer, peer, peer_value, scaled=True):
+def line(name, file, peer, key, scaled=True):
+    mixer, mixer_cpu = (float(x) for x in open(f"{w}/{file}.s").read().split())
+    peer_value, peer_cpu = p[key + "_s"], p[key + "_cpu_s"]
     d = {"bench": name, "unit": "s", "mixer": round(mixer, 6), "peer": peer}
     if scaled and scale != 1:
         d["peer_scaled_from"] = p["pairs"]
         peer_value *= scale
-    d.update({"peer_value": round(peer_value, 6), "ratio": round(peer_value / mixer, 1)})
+        peer_cpu *= scale
+    d.update({"peer_value": round(peer_value, 6), "ratio": round(peer_value / mixer, 1),
+              "mixer_cpu": round(mixer_cpu, 6), "peer_cpu": round(peer_cpu, 6), "cpu_ratio": round(peer_cpu / mixer_cpu, 1)})
     print(json.dumps(d))
 k = f"{pairs // 1000}k"
 for name, peer in [("chrf", "sacrebleu.CHRF"), ("chrfpp", "sacrebleu.CHRF(word_order=2)"), ("ter", "sacrebleu.TER")]:
-    line(f"{name}_{k}_cli_end_to_end", float(open(f"{w}/{name}.s").read()), peer, p[name + "_s"])
-    line(f"{name}_{k}_sentence_level_cli_end_to_end", float(open(f"{w}/{name}_sentence.s").read()), peer, p[name + "_sentence_s"])
-line(f"ter_{p['long_lines']}_lines_of_400_words_cli_end_to_end", float(open(f"{w}/ter_long.s").read()), "sacrebleu.TER", p["ter_long_s"], scaled=False)
+    line(f"{name}_{k}_cli_end_to_end", name, peer, name)
+    line(f"{name}_{k}_sentence_level_cli_end_to_end", name + "_sentence", peer, name + "_sentence")
+line(f"ter_{p['long_lines']}_lines_of_400_words_cli_end_to_end", "ter_long", "sacrebleu.TER", "ter_long", scaled=False)
 PY

@@ -19,6 +19,11 @@ public struct FileScoringOptions: Sendable {
     /// newline before ROUGE scores a line, so that `rougeLsum` splits sentences there (line
     /// files cannot hold newlines). BLEU, chrF and TER read the lines unchanged.
     public var rougeNewline: String?
+    /// References per line of the reference file, separated by tabs (sacreBLEU's `--num-refs`):
+    /// with N > 1 there is one reference file; each line is `rstrip()`ped, then split on its
+    /// first N − 1 tabs (so a further tab stays in the last reference, as sacreBLEU's
+    /// `split('\t', maxsplit=N-1)`), and a line with fewer than N fields is an ``InputError``.
+    public var referencesPerLine = 1
     public init(bleu: BLEU?, rouge: ROUGE?, chrf: [CHRF] = [], ter: TER? = nil, keepSegments: Bool = false,
                 replaceInvalid: Bool = false) {
         self.bleu = bleu; self.rouge = rouge; self.chrf = chrf; self.ter = ter
@@ -87,7 +92,7 @@ public enum FileScorer {
         let chrfScorers = options.chrf.map { CHRFSegmentScorer($0) }
         let terScorer = options.ter.map { TERSegmentScorer($0) }
         var result = CorpusScores(segments: 0, bleuStatistics: BLEUStatistics(), bleu: nil,
-                                  references: .fixed(references.count), rouge: [:])
+                                  references: .fixed(references.count * options.referencesPerLine), rouge: [:])
         result.chrfStatistics = options.chrf.map { CHRFStatistics(orders: $0.order) }
         result.segmentCHRF = options.chrf.map { _ in [] }
         var rougeSums: [ROUGEType: (Double, Double, Double)] = [:]
@@ -116,16 +121,23 @@ public enum FileScorer {
             for s in chrfScorers { s.beginSegment() }
             terScorer?.beginSegment()
             var ended: [Int] = []
+            func addReference(_ line: UnsafeBufferPointer<UInt8>) {
+                bleuScorer?.addReference(line)
+                if let r = rougeScorer { rougeInput(line) { r.addReference($0) } }
+                if !chrfScorers.isEmpty {
+                    // sacreBLEU's command line rstrip()s every line (it matters with --chrf-whitespace).
+                    let stripped = rstripped(line)
+                    for s in chrfScorers { s.addReference(stripped) }
+                }
+                terScorer?.addReference(line)
+            }
             for (k, r) in refReaders.enumerated() {
                 let got = try r.withNextLine { line -> Bool in
-                    bleuScorer?.addReference(line)
-                    if let r = rougeScorer { rougeInput(line) { r.addReference($0) } }
-                    if !chrfScorers.isEmpty {
-                        // sacreBLEU's command line rstrip()s every line (it matters with --chrf-whitespace).
-                        let stripped = rstripped(line)
-                        for s in chrfScorers { s.addReference(stripped) }
+                    if options.referencesPerLine > 1 {
+                        try splitReferences(rstripped(line), count: options.referencesPerLine, reader: r, addReference)
+                    } else {
+                        addReference(line)
                     }
-                    terScorer?.addReference(line)
                     return true
                 }
                 if got == nil { ended.append(k) }
@@ -183,6 +195,29 @@ public enum FileScorer {
             }
         }
         return result
+    }
+
+    /// Calls `body` with each of the `count` tab-separated fields of `line` (split on its first
+    /// `count` − 1 tabs, as Python's `line.split('\t', maxsplit=count-1)`).
+    /// - Throws: ``InputError`` naming the reader's file and line when there are fewer fields.
+    /// - Complexity: O(line length).
+    private static func splitReferences(_ line: UnsafeBufferPointer<UInt8>, count: Int, reader: LineReader,
+                                        _ body: (UnsafeBufferPointer<UInt8>) -> Void) throws {
+        var tabs: [Int] = []
+        var i = 0
+        while i < line.count && tabs.count < count - 1 {
+            if line[i] == 0x09 { tabs.append(i) }
+            i += 1
+        }
+        guard tabs.count == count - 1 else {
+            throw InputError(file: reader.name, line: reader.lineNumber,
+                             "expected \(count) tab-separated references (--num-refs), found \(tabs.count + 1)")
+        }
+        var start = 0
+        for t in tabs + [line.count] {
+            body(UnsafeBufferPointer(rebasing: line[start..<t]))
+            start = t + 1
+        }
     }
 
     /// `line` without trailing Python whitespace (Python's `str.rstrip()`).

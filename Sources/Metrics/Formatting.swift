@@ -29,3 +29,84 @@ public func formatJSONCount(_ x: Double) -> String {
     if x.isFinite, x == x.rounded(), abs(x) < 1e15 { return String(Int64(x)) }
     return formatJSONNumber(x)
 }
+
+/// A growable UTF-8 buffer for text output that formats numbers without intermediate
+/// `String`s: `appendJSONNumber` writes the bytes of ``formatJSONNumber(_:)``, `appendFixed`
+/// those of ``formatFixed(_:_:)``, `appendInt` those of `String(n)`. `mixer-cli score` writes
+/// its per-line output through one reused buffer.
+public struct TextBytes: TextOutputStream {
+    /// The text so far.
+    public var bytes: [UInt8] = []
+
+    public init() {}
+
+    /// Forgets the text (keeps the memory).
+    public mutating func removeAll() { bytes.removeAll(keepingCapacity: true) }
+
+    /// Appends raw UTF-8 bytes.
+    @inline(__always) public mutating func append(_ b: [UInt8]) { bytes.append(contentsOf: b) }
+
+    /// Appends one byte.
+    @inline(__always) public mutating func append(_ b: UInt8) { bytes.append(b) }
+
+    /// Appends a string's UTF-8 bytes (`TextOutputStream`).
+    public mutating func write(_ s: String) { bytes.append(contentsOf: s.utf8) }
+
+    /// The ASCII text of a number printed by the standard library (`Double.write(to:)`),
+    /// appended without making a `String`.
+    public mutating func _writeASCII(_ buffer: UnsafeBufferPointer<UInt8>) { bytes.append(contentsOf: buffer) }
+
+    /// Appends `n` in decimal, as `String(n)`. - Complexity: O(digits).
+    public mutating func appendInt(_ n: Int) {
+        var m = n.magnitude
+        if n < 0 { bytes.append(0x2D) }
+        var digits: (UInt64, UInt64, UInt64) = (0, 0, 0)       // up to 24 digits, most significant last
+        var k = 0
+        withUnsafeMutableBytes(of: &digits) { d in
+            repeat { d[k] = UInt8(truncatingIfNeeded: m % 10) + 0x30; m /= 10; k += 1 } while m > 0
+            while k > 0 { k -= 1; bytes.append(d[k]) }
+        }
+    }
+
+    /// Appends ``formatJSONNumber(_:)``'s text of `x` (`null` when not finite).
+    public mutating func appendJSONNumber(_ x: Double) {
+        guard x.isFinite else { bytes.append(contentsOf: [0x6E, 0x75, 0x6C, 0x6C]); return }
+        x.write(to: &self)
+    }
+
+    private static let powersOfTen: [Double] = (0...9).map { k in (0..<k).reduce(1.0) { a, _ in a * 10 } }
+
+    /// Appends `x` with `digits` decimals exactly as ``formatFixed(_:_:)`` (C's `%.*f`,
+    /// correctly rounded from the binary value, ties to even).
+    ///
+    /// For |x| · 10^digits < 2^51 and `digits` ≤ 9: y = ⌊|x| · 10^d⌋ and the remainder
+    /// r = |x| · 10^d − y, computed with one rounding (`fma`), decide the last digit; when r is
+    /// within 10⁻⁹ of ½ (a possible tie), and for every other value, ``formatFixed(_:_:)`` is
+    /// used. - Complexity: O(digits of the result).
+    public mutating func appendFixed(_ x: Double, _ digits: Int) {
+        guard digits >= 0, digits <= 9, x.isFinite else { write(formatFixed(x, digits)); return }
+        let p = Self.powersOfTen[digits]
+        let a = x.magnitude
+        let t = a * p
+        guard t < 2.0e15 else { write(formatFixed(x, digits)); return }
+        var y = t.rounded(.down)
+        var r = (-y).addingProduct(a, p)          // a·p − y, one rounding
+        if r < 0 { y -= 1; r = (-y).addingProduct(a, p) }
+        if r >= 1 { y += 1; r = (-y).addingProduct(a, p) }
+        guard (r - 0.5).magnitude > 1e-9 else { write(formatFixed(x, digits)); return }
+        if r > 0.5 { y += 1 }
+        var n = UInt64(y)
+        if x.sign == .minus { bytes.append(0x2D) }
+        let scale = UInt64(p)
+        appendInt(Int(n / scale))
+        guard digits > 0 else { return }
+        bytes.append(0x2E)
+        n %= scale
+        var div = scale / 10
+        for _ in 0..<digits {
+            bytes.append(UInt8(truncatingIfNeeded: n / div) + 0x30)
+            n %= div
+            div = max(div / 10, 1)
+        }
+    }
+}

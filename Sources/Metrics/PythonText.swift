@@ -139,8 +139,10 @@ func pythonStripRangeReference(_ p: UnsafePointer<UInt8>, _ count: Int, leading:
 }
 
 /// Python's `str.lower()` over UTF-8 bytes, appended to `out`: full lowercase mappings
-/// (`İ` → `i̇`) and the Final_Sigma rule for `Σ`. ASCII-only input takes a byte loop.
-/// - Complexity: O(n).
+/// (`İ` → `i̇`) and the Final_Sigma rule for `Σ`. ASCII-only input takes a byte loop; text
+/// whose other scalars all take two UTF-8 bytes (U+0080…U+07FF: Latin, Greek, Cyrillic,
+/// Hebrew, Arabic…) but `Σ` takes ``twoByteLowercase``'s table; anything else, ill-formed
+/// UTF-8 included, ``pythonLowerReference(_:into:)``. - Complexity: O(n).
 func pythonLower(_ bytes: UnsafeBufferPointer<UInt8>, into out: inout [UInt8]) {
     var ascii = true
     for b in bytes where b >= 0x80 { ascii = false; break }
@@ -149,6 +151,43 @@ func pythonLower(_ bytes: UnsafeBufferPointer<UInt8>, into out: inout [UInt8]) {
         for b in bytes { out.append(b &- 0x41 < 26 ? b | 0x20 : b) }
         return
     }
+    let start = out.count
+    out.reserveCapacity(start + bytes.count + 8)
+    let table = twoByteLowercase
+    var i = 0
+    while i < bytes.count {
+        let b = bytes[i]
+        if b < 0x80 { out.append(b &- 0x41 < 26 ? b | 0x20 : b); i += 1; continue }
+        // Well-formed two-byte scalars but U+03A3 (Σ, whose lowercase depends on its
+        // neighbours); anything else (longer or ill-formed sequences too) takes the scalar path.
+        guard b >= 0xC2, b < 0xE0, i + 1 < bytes.count, bytes[i + 1] & 0xC0 == 0x80,
+              !(b == 0xCE && bytes[i + 1] == 0xA3) else {
+            out.removeSubrange(start...)
+            pythonLowerReference(bytes, into: &out)
+            return
+        }
+        let c = Int(b & 0x1F) << 6 | Int(bytes[i + 1] & 0x3F)
+        let lo = Int(table.offsets[c - 0x80]), hi = Int(table.offsets[c - 0x80 + 1])
+        table.bytes.withUnsafeBufferPointer { out.append(contentsOf: $0[lo..<hi]) }
+        i += 2
+    }
+}
+
+/// Python's lowercase of each scalar U+0080…U+07FF as UTF-8: scalar c's bytes are
+/// `bytes[offsets[c − 0x80]..<offsets[c − 0x80 + 1]]`. Made once, from the mapping
+/// ``pythonLowerReference(_:into:)`` uses (Unicode's full lowercase mapping).
+let twoByteLowercase: (bytes: [UInt8], offsets: [UInt32]) = {
+    var bytes: [UInt8] = [], offsets: [UInt32] = [0]
+    for v in UInt32(0x80)..<0x800 {
+        bytes.append(contentsOf: Unicode.Scalar(v)!.properties.lowercaseMapping.utf8)
+        offsets.append(UInt32(bytes.count))
+    }
+    return (bytes, offsets)
+}()
+
+/// ``pythonLower(_:into:)`` scalar by scalar (its oracle, and its path for text with scalars
+/// beyond U+07FF or a `Σ`). - Complexity: O(n).
+func pythonLowerReference(_ bytes: UnsafeBufferPointer<UInt8>, into out: inout [UInt8]) {
     let scalars = Array(String(decoding: bytes, as: UTF8.self).unicodeScalars)
     for (i, s) in scalars.enumerated() {
         if s.value < 0x80 {

@@ -141,27 +141,6 @@ extension ScoreJob {
         return "{\n " + f.joined(separator: ",\n ") + "\n}"
     }
 
-    /// sacreBLEU's sentence-level lines (`NAME|SIGNATURE = SCORE`), one per metric and segment.
-    func sacreBLEUSegmentText(_ seg: SegmentScores, bleu: BLEU?, chrfs: [(key: String, config: CHRF)], ter: TER?) -> String {
-        let nrefs = ReferenceCount.fixed(referenceFiles.count)
-        var lines: [String] = []
-        if let bleu, let s = seg.bleu {
-            let verbose = String(s.formatted(width: width).split(separator: " ", maxSplits: 3)[3])
-            lines.append(sacreBLEULine(name: "BLEU", score: s.score, signature: bleu.signature(references: nrefs, short: short),
-                                       verbose: verbose, confidence: nil))
-        }
-        for (k, c) in chrfs.enumerated() {
-            let s = c.config.score(seg.chrfStatistics[k])
-            lines.append(sacreBLEULine(name: s.name, score: s.score, signature: c.config.signature(references: nrefs, short: short),
-                                       verbose: nil, confidence: nil))
-        }
-        if let ter, let st = seg.terStatistics {
-            lines.append(sacreBLEULine(name: "TER", score: ter.score(st).score, signature: ter.signature(references: nrefs, short: short),
-                                       verbose: nil, confidence: nil))
-        }
-        return lines.joined(separator: "\n") + "\n"
-    }
-
     // MARK: - Several systems
 
     /// Corpus scores of several hypothesis files: a table (text), a list of objects (json), or
@@ -400,18 +379,5 @@ extension ScoreJob {
         cols += chrfs.map(\.key)
         if ter != nil { cols.append("ter") }
         return cols.joined(separator: ",") + "\n"
-    }
-
-    /// One row: the 0-based line number, then `%f` figures as rouge-score writes them.
-    func csvRow(_ id: Int, _ seg: SegmentScores, rouge: ROUGE?, chrfs: [(key: String, config: CHRF)], ter: TER?) -> String {
-        var cells = [String(id)]
-        for t in csvROUGETypes(rouge) {
-            let s = seg.rouge[t] ?? .zero
-            cells += [formatFixed(s.precision, 6), formatFixed(s.recall, 6), formatFixed(s.f, 6)]
-        }
-        if let s = seg.bleu { cells.append(formatFixed(s.score, 6)) }
-        for (k, c) in chrfs.enumerated() { cells.append(formatFixed(c.config.score(seg.chrfStatistics[k]).score, 6)) }
-        if let ter, let st = seg.terStatistics { cells.append(formatFixed(ter.score(st).score, 6)) }
-        return cells.joined(separator: ",") + "\n"
     }
 }

@@ -73,6 +73,10 @@ struct ScoreCommand: ParsableCommand {
     @Option(name: .customLong("ref"), help: .hidden)
     var refAlias: [String] = []
 
+    @Option(name: [.customLong("num-refs"), .customLong("nr", withSingleDash: true)],
+            help: ArgumentHelp("References per line of the one reference file, separated by tabs (sacreBLEU's --num-refs).", valueName: "n"))
+    var numRefs: Int = 1
+
     @OptionGroup var metric: MetricArguments
 
     @Flag(name: [.customLong("sentence-level"), .customLong("sl", withSingleDash: true)],
@@ -134,7 +138,7 @@ struct ScoreCommand: ParsableCommand {
 
     /// What to score and how: the job that `evaluate` runs too.
     var job: ScoreJob {
-        ScoreJob(hypotheses: hypotheses, referenceFiles: referenceFiles, metric: metric, sentenceLevel: sentenceLevel,
+        ScoreJob(hypotheses: hypotheses, referenceFiles: referenceFiles, numRefs: numRefs, metric: metric, sentenceLevel: sentenceLevel,
                  confidence: confidence, samples: samples, seed: bootstrap.seed, paired: paired, pairedBS: pairedBS,
                  pairedAR: pairedAR, pairedARTrials: pairedARTrials, replaceInvalid: replaceInvalid, format: format, width: width, scoreOnly: scoreOnly, short: short)
     }
@@ -144,6 +148,10 @@ struct ScoreCommand: ParsableCommand {
             throw ValidationError("Give at least one reference file with --reference FILE (or sacreBLEU's way: score REF... -i HYP...).")
         }
         try bootstrap.validate()
+        if numRefs < 1 || numRefs > 10_000 { throw ValidationError("--num-refs must be between 1 and 10000.") }
+        if numRefs > 1 && referenceFiles.count != 1 {
+            throw ValidationError("--num-refs \(numRefs) reads that many tab-separated references from each line of one reference file; \(referenceFiles.count) reference files were given.")
+        }
         try job.validate()
         if pairedAR {
             if pairedBS { throw ValidationError("--paired-ar and --paired-bs are two tests: give one.") }
@@ -200,6 +208,8 @@ struct BootstrapSeedArguments: ParsableArguments {
 struct ScoreJob {
     var hypotheses: [String]
     var referenceFiles: [String]
+    /// References per line of each reference file, tab-separated (sacreBLEU's --num-refs).
+    var numRefs = 1
     var metric: MetricArguments
     var sentenceLevel = false
     var confidence = false
@@ -216,6 +226,8 @@ struct ScoreJob {
     var short = false
 
     var sacreBLEUFormat: Bool { format.isSacreBLEU }
+    /// The references per segment.
+    var referenceCount: Int { referenceFiles.count * numRefs }
     private var hypothesis: String { hypotheses[0] }
 
     /// The checks that do not depend on how the files were named (shared by `score` and `evaluate`).
@@ -240,9 +252,10 @@ struct ScoreJob {
         let chrfs = metric.chrf
         let ter = metric.ter
         let references = referenceFiles
-        let options = FileScoringOptions(bleu: bleu, rouge: rouge, chrf: chrfs.map(\.config), ter: ter,
+        var options = FileScoringOptions(bleu: bleu, rouge: rouge, chrf: chrfs.map(\.config), ter: ter,
                                          keepSegments: confidence || paired != nil || pairedBS || pairedAR, replaceInvalid: replaceInvalid,
                                          rougeNewline: metric.rougeNewline)
+        options.referencesPerLine = numRefs
         do {
             // Standard output is checked (not closed, not one of the inputs) before reading.
             let out = try LineWriter(path: nil, inputs: hypotheses + references + (paired.map { [$0] } ?? []))
@@ -250,21 +263,12 @@ struct ScoreJob {
             defer { try? out.flush() }
             let nothing = ScoreError("\(hypothesis == "-" ? "<stdin>" : hypothesis): is empty, and so is every reference: nothing to score")
             if sentenceLevel {
-                // The signatures are the same on every line: made once, not per line.
-                let nrefs = ReferenceCount.fixed(referenceFiles.count)
-                let signatures = SegmentSignatures(bleu: bleu.map { $0.signature(references: nrefs, short: short) },
-                                                   chrf: chrfs.map { $0.config.signature(references: nrefs, short: short) },
-                                                   ter: ter.map { $0.signature(references: nrefs, short: short) })
+                // Names, options and signatures are the same on every line: made once, as bytes.
+                var printer = SegmentPrinter(format: format, width: width, scoreOnly: scoreOnly, short: short,
+                                             references: .fixed(referenceCount), bleu: bleu, rouge: rouge, chrfs: chrfs, ter: ter)
                 if format == .csv { try out.write(csvHeader(bleu: bleu, rouge: rouge, chrfs: chrfs, ter: ter)) }
                 let result = try FileScorer.score(hypotheses: hypothesis, references: references, options: options) { index, seg in
-                    if format == .csv {
-                        try out.write(csvRow(index - 1, seg, rouge: rouge, chrfs: chrfs, ter: ter))
-                    } else if sacreBLEUFormat {
-                        try out.write(sacreBLEUSegmentText(seg, bleu: bleu, chrfs: chrfs, ter: ter))
-                    } else {
-                        try out.write(format == .json ? segmentJSON(index, seg, signatures: signatures, rouge: rouge, chrfs: chrfs, ter: ter)
-                                                   : segmentText(seg, rouge: rouge, chrfs: chrfs, ter: ter))
-                    }
+                    try printer.write(index, seg, to: out) { bleuJSON($0, signature: $1, ci: nil, paired: nil) }
                 }
                 try out.close()
                 if result.segments == 0 { throw nothing }
@@ -308,52 +312,7 @@ struct ScoreJob {
 
     func rougeWidth() -> Int { width + 2 }
 
-    /// The metrics' signatures of a sentence-level run, the same on every line.
-    struct SegmentSignatures {
-        var bleu: String?
-        var chrf: [String]
-        var ter: String?
-    }
-
-    /// One line's JSON object: `"line"` (1-based, the line of the input files), then each
-    /// metric's scores as in the corpus JSON.
-    private func segmentJSON(_ line: Int, _ seg: SegmentScores, signatures: SegmentSignatures, rouge: ROUGE?,
-                             chrfs: [(key: String, config: CHRF)], ter: TER?) -> String {
-        var parts: [String] = ["\"line\": \(line)"]
-        if let s = seg.bleu, let sig = signatures.bleu {
-            parts.append("\"bleu\": " + bleuJSON(s, signature: sig, ci: nil, paired: nil))
-        }
-        for (k, c) in chrfs.enumerated() {
-            let st = seg.chrfStatistics[k]
-            parts.append("\(jsonString(c.key)): " + chrfJSON(c.config.score(st), statistics: st, signature: signatures.chrf[k], ci: nil, paired: nil))
-        }
-        if let ter, let st = seg.terStatistics, let sig = signatures.ter {
-            parts.append("\"ter\": " + terJSON(ter.score(st), signature: sig, ci: nil, paired: nil))
-        }
-        if let rouge {
-            for t in rouge.types { parts.append("\(jsonString(t.rawValue)): " + rougeJSON(seg.rouge[t] ?? .zero, ci: nil, paired: nil, rouge: rouge)) }
-        }
-        return "{" + parts.joined(separator: ", ") + "}\n"
-    }
-
-    private func segmentText(_ seg: SegmentScores, rouge: ROUGE?, chrfs: [(key: String, config: CHRF)], ter: TER?) -> String {
-        var parts: [String] = []
-        if let s = seg.bleu { parts.append(scoreOnly ? formatFixed(s.score, width) : s.formatted(width: width)) }
-        for (k, c) in chrfs.enumerated() {
-            let s = c.config.score(seg.chrfStatistics[k])
-            parts.append(scoreOnly ? formatFixed(s.score, width) : s.formatted(width: width))
-        }
-        if let ter, let st = seg.terStatistics {
-            let s = ter.score(st)
-            parts.append(scoreOnly ? formatFixed(s.score, width) : s.formatted(width: width))
-        }
-        if let rouge {
-            for t in rouge.types { parts.append("\(t.rawValue) F = \(formatFixed((seg.rouge[t] ?? .zero).f, rougeWidth()))") }
-        }
-        return parts.joined(separator: "\t") + "\n"
-    }
-
-    private func bleuJSON(_ s: BLEUScore, signature: String, ci: ConfidenceInterval?, paired: PairedBootstrapResult?) -> String {
+    func bleuJSON(_ s: BLEUScore, signature: String, ci: ConfidenceInterval?, paired: PairedBootstrapResult?) -> String {
         var f = [
             "\"score\": \(formatJSONNumber(s.score))",
             "\"counts\": [\(s.counts.map(formatJSONCount).joined(separator: ", "))]",

@@ -90,4 +90,50 @@ final class ScoreMultiReferenceTests: XCTestCase {
         let numbers = nbest.stdout.split(separator: "\n").map { Int($0.split(separator: "\t")[0])! }
         XCTAssertEqual(numbers, (1...10_012).flatMap { [$0, $0] })
     }
+
+    /// sacreBLEU's `--num-refs N` / `-nr N`: one reference file whose lines hold N tab-separated
+    /// references prints exactly what N reference files print (every metric, corpus and
+    /// sentence level, mixer's and sacreBLEU's formats), the signature counting N references;
+    /// the line is `rstrip()`ped and split on its first N − 1 tabs, as sacreBLEU does.
+    func testNumRefsReadsTabSeparatedReferencesAsSeveralFiles() throws {
+        let dir = try CLI.temporaryDirectory(self)
+        func file(_ name: String, _ lines: [String]) throws -> String {
+            let url = dir.appendingPathComponent(name)
+            try (lines.joined(separator: "\n") + "\n").write(to: url, atomically: true, encoding: .utf8)
+            return url.path
+        }
+        let hyps = ["the cat sat on the mat", "a dog barks", "Über naïve café, \"quoted\" text.", "", "one two three four five"]
+        let r1 = ["the cat is on the mat", "the dog barked", "uber naive cafe quoted text", "nothing", "one two three"]
+        let r2 = ["a cat sat on a mat ", "dogs bark", "Über café", "", "five four three two one"]
+        let r3 = ["on the mat sat the cat", "barking", "naïve text", "x y", "one  two\tthree"]
+        let hyp = try file("hyp.txt", hyps)
+        let files = [try file("r1.txt", r1), try file("r2.txt", r2), try file("r3.txt", r3)]
+        // The last field keeps its tab (maxsplit), and trailing whitespace of the line is stripped.
+        let tabbed = try file("refs.tsv", (0..<hyps.count).map { "\(r1[$0])\t\(r2[$0])\t\(r3[$0])   " })
+        let metrics = "bleu,chrf,chrf++,ter,rouge1,rougeL"
+        for extra in [[], ["--sentence-level"], ["--sentence-level", "--format", "json"], ["--format", "json"]] {
+            let a = try CLI.run(["score", hyp, "--metrics", metrics, "--num-refs", "3", "-r", tabbed] + extra)
+            let b = try CLI.run(["score", hyp, "--metrics", metrics] + files.flatMap { ["-r", $0] } + extra)
+            XCTAssertEqual(a.status, 0, a.stderr)
+            XCTAssertEqual(a.stdout, b.stdout, "\(extra)")
+            if extra != ["--sentence-level"] { XCTAssertTrue(a.stdout.contains("nrefs:3"), a.stdout) }
+        }
+        for extra in [[], ["-sl"]] {
+            let a = try CLI.run(["score", tabbed, "-i", hyp, "-m", "bleu", "chrf", "ter", "-nr", "3", "-f", "sacrebleu-json"] + extra)
+            let b = try CLI.run(["score"] + files + ["-i", hyp, "-m", "bleu", "chrf", "ter", "-f", "sacrebleu-json"] + extra)
+            XCTAssertEqual(a.status, 0, a.stderr)
+            XCTAssertEqual(a.stdout, b.stdout)
+        }
+        // Too few fields: one line naming the file and the line; several files: refused.
+        let short = try file("short.tsv", ["a\tb\tc", "a\tb", "a\tb\tc", "a\tb\tc", "a\tb\tc"])
+        let e = try CLI.run(["score", hyp, "--num-refs", "3", "-r", short])
+        XCTAssertEqual(e.status, 1)
+        XCTAssertEqual(e.stderr, "error: \(short):2: expected 3 tab-separated references (--num-refs), found 2\n")
+        let trailingTab = try file("trailing.tsv", ["a\tb\t", "a\tb\tc", "a\tb\tc", "a\tb\tc", "a\tb\tc"])
+        XCTAssertTrue(try CLI.run(["score", hyp, "-nr", "3", "-r", trailingTab]).stderr.contains("trailing.tsv:1: expected 3"))
+        let two = try CLI.run(["score", hyp, "--num-refs", "2", "-r", files[0], "-r", files[1]])
+        XCTAssertNotEqual(two.status, 0)
+        XCTAssertTrue(two.stderr.contains("--num-refs 2 reads"), two.stderr)
+        XCTAssertNotEqual(try CLI.run(["score", hyp, "--num-refs", "0", "-r", files[0]]).status, 0)
+    }
 }
