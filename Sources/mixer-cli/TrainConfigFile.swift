@@ -164,6 +164,11 @@ struct TrainConfigFile {
             ("source-vocab-size", "\(c.sourceVocabSize)"), ("target-vocab-size", "\(c.targetVocabSize)"),
             ("min-count", "\(c.minCount)"), ("max-source-length", "\(c.maxSourceLength)"),
             ("max-target-length", "\(c.maxTargetLength)"),
+        ]
+        if let t = c.subword { entries.append(("subword", t.rawValue)) }
+        entries += [("subword-vocab-size", "\(c.subwordVocabSize)"), ("subword-separate", "\(c.subwordSeparate)")]
+        if let m = c.subwordModel { entries.append(("subword-model", m)) }
+        entries += [
             ("embedding-size", "\(c.shape.embeddingSize)"), ("hidden-size", "\(c.shape.hiddenSize)"),
             ("encoder-hidden-size", "\(c.shape.encoderHiddenSize)"), ("encoder", c.encoder.rawValue),
             ("attention", c.attention.rawValue), ("no-input-feeding", "\(c.noInputFeeding)"),

@@ -92,10 +92,14 @@ extension Rollout {
 /// `<unk>` never matches). Given at the end of the sequence.
 struct SequenceReward {
     let metric: RewardMetric
+    /// A subword run's pieces read as words (``RewardWords``): the reward is then counted on
+    /// the words the pieces spell.
+    var words: RewardWords? = nil
 
     /// r of `output` (ids without `</s>`) against `target` (ids, `</s>` last).
     /// - Complexity: O(|output| + |target|) n-gram counting.
     func callAsFunction(_ output: [Int32], target: [Int32]) -> Float {
+        if let words { return Float(words.reward(output, target: target, metric: metric)) }
         let special = RewardTokens(eos: Vocabulary.eos, pad: Vocabulary.pad, unknown: Vocabulary.unk)
         return Float(ReferenceTable(references: [target], metric: metric, tokens: special).reward(output))
     }
