@@ -165,9 +165,8 @@ struct TrainConfigFile {
             ("min-count", "\(c.minCount)"), ("max-source-length", "\(c.maxSourceLength)"),
             ("max-target-length", "\(c.maxTargetLength)"),
         ]
-        if let t = c.subword { entries.append(("subword", t.rawValue)) }
-        entries += [("subword-vocab-size", "\(c.subwordVocabSize)"), ("subword-separate", "\(c.subwordSeparate)")]
-        if let m = c.subwordModel { entries.append(("subword-model", m)) }
+        entries += [("subword", c.subword?.rawValue ?? "bpe"), ("subword-vocab-size", "\(c.subwordVocabSize)"),
+                    ("subword-separate", "\(c.subwordSeparate)"), ("subword-model", c.subwordModel ?? "FILE.model")]
         entries += [
             ("embedding-size", "\(c.shape.embeddingSize)"), ("hidden-size", "\(c.shape.hiddenSize)"),
             ("encoder-hidden-size", "\(c.shape.encoderHiddenSize)"), ("encoder", c.encoder.rawValue),
@@ -177,6 +176,9 @@ struct TrainConfigFile {
             ("optimizer", o.optimizer.rawValue),
         ]
         var commented: Set<String> = []
+        // Not given: word vocabularies (shown as comments, as an example of the value).
+        if c.subword == nil { commented.insert("subword") }
+        if c.subwordModel == nil { commented.insert("subword-model") }
         entries.append(("learning-rate", f(o.learningRate ?? o.effectiveLearningRate)))
         if o.learningRate == nil { commented.insert("learning-rate") }
         entries.append(("lr-decay", f(o.learningRateDecay ?? o.effectiveDecay)))
@@ -204,7 +206,8 @@ struct TrainConfigFile {
             """
         for (key, value) in entries {
             if commented.contains(key) {
-                text += "# \(key): \(yamlScalar(value))  (not given: the default of --optimizer \(o.optimizer.rawValue))\n"
+                let note = key.hasPrefix("subword") ? "not given: word vocabularies" : "not given: the default of --optimizer \(o.optimizer.rawValue)"
+                text += "# \(key): \(yamlScalar(value))  (\(note))\n"
             } else {
                 text += "\(key): \(yamlScalar(value))\n"
             }

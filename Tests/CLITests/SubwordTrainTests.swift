@@ -38,7 +38,8 @@ final class SubwordTrainTests: XCTestCase {
         let vocab = try read(last.appendingPathComponent("target.vocab"))
         XCTAssertTrue(vocab.contains("<0xE3>") && vocab.contains("▁"), String(vocab.prefix(200)))
         XCTAssertTrue(try read(last.appendingPathComponent("config.json")).contains("\"subword\""))
-        XCTAssertTrue(try read(xent.appendingPathComponent("config.yaml")).contains("subword: bpe"))
+        let yaml = try read(xent.appendingPathComponent("config.yaml")).split(separator: "\n")
+        XCTAssertTrue(yaml.contains("subword: bpe") && yaml.contains("subword-vocab-size: 600"), yaml.joined(separator: "\n"))
         // Outputs are words: no <unk>, no piece marks.
         let valid = try read(xent.appendingPathComponent("valid/epoch-001.txt"))
         XCTAssertFalse(valid.contains("<unk>") || valid.contains("▁"), valid)
