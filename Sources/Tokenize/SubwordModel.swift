@@ -137,7 +137,34 @@ public final class SubwordModel: @unchecked Sendable {
         var tokens = Vocabulary.specials
         for modelID in toModel.dropFirst(4) { tokens.append(pieces[Int(modelID)]) }
         vocabulary = Vocabulary(unchecked: tokens, counts: [Int](repeating: 0, count: tokens.count))
+        // What each id spells in decoded text (see `pieceText`).
+        var text: [[UInt8]] = [], isByte: [Bool] = []
+        for (mixerID, modelID) in toModel.enumerated() {
+            guard mixerID > Int(Vocabulary.eos), modelID >= 0,
+                  csp_is_control(h, modelID) == 0, csp_is_unknown(h, modelID) == 0 else {
+                text.append([]); isByte.append(false); continue
+            }
+            let piece = pieces[Int(modelID)]
+            if csp_is_byte(h, modelID) != 0, let b = UInt8(piece.dropFirst(3).dropLast(), radix: 16) {
+                text.append([b]); isByte.append(true); continue
+            }
+            var bytes: [UInt8] = []
+            for scalar in piece.unicodeScalars {
+                if scalar == "\u{2581}" { bytes.append(0x20) } else { bytes.append(contentsOf: String(scalar).utf8) }
+            }
+            text.append(bytes); isByte.append(false)
+        }
+        pieceText = text
+        pieceIsByte = isByte
     }
+
+    /// What each vocabulary id spells in decoded text, before the text is split into words:
+    /// U+2581 `▁` as a space (0x20), a byte piece (`<0xE3>`) as its one byte, the specials and
+    /// the unknown piece nothing. Indexed by vocabulary id.
+    public let pieceText: [[UInt8]]
+    /// Whether each vocabulary id is a byte piece: consecutive byte pieces are read as UTF-8
+    /// together, each byte of an ill-formed sequence becoming U+FFFD (SentencePiece's decoding).
+    public let pieceIsByte: [Bool]
 
     deinit {
         csp_free(handle)
@@ -308,7 +335,8 @@ public final class SubwordModel: @unchecked Sendable {
         words.isEmpty ? [] : modelIDs(words.joined(separator: " ")).map { fromModel[Int($0)] }
     }
 
-    /// The words that pieces spell (byte pieces decoded; specials and unknown pieces dropped).
+    /// The words that pieces spell (byte pieces decoded; specials and unknown pieces dropped;
+    /// words split at spaces and the ASCII controls U+0000–U+001F, U+007F).
     /// The inverse of ``pieces(words:)``: `words(pieces: pieces(words: w)) == w` for words without
     /// spaces.
     public func words(pieces: [String]) -> [String] {
@@ -328,9 +356,17 @@ public final class SubwordModel: @unchecked Sendable {
             return []
         }
         defer { csp_free_string(text) }
-        let s = String(decoding: UnsafeRawBufferPointer(start: text, count: len), as: UTF8.self)
-        return s.split(separator: " ", omittingEmptySubsequences: true).map(String.init)
+        // Words are separated by spaces; a sampled byte piece may spell another ASCII control
+        // (tab, newline, NUL, …), which separates words too, so that an output stays one line
+        // of text.
+        return UnsafeRawBufferPointer(start: text, count: len).split(whereSeparator: Self.isSpace)
+            .map { String(decoding: $0, as: UTF8.self) }
     }
+
+    /// Whether a byte separates words in decoded text: the space and the ASCII controls
+    /// U+0000–U+001F and U+007F (none is part of a word in text a model writes).
+    @inline(__always)
+    public static func isSpace(_ b: UInt8) -> Bool { b <= 0x20 || b == 0x7F }
 }
 
 /// The sentences of a training run, handed to SentencePiece's trainer one at a time (the bytes

@@ -37,7 +37,7 @@ struct DecodingArguments: ParsableArguments {
     @Option(name: .customLong("num-samples"), help: "Samples per input for --strategy sample (default 1).")
     var numSamples: Int?
 
-    @Option(name: .customLong("max-length"), help: "Most decoding steps, </s> included (default: the model's maximum target length + 1).")
+    @Option(name: .customLong("max-length"), help: "Most decoding steps, </s> included (default: the model's maximum target length + 1; a subword model's steps are pieces).")
     var maxLength: Int?
 
     @Option(name: .customLong("min-length"), help: "Forbid </s> until this many tokens are out.")
@@ -46,7 +46,7 @@ struct DecodingArguments: ParsableArguments {
     @Option(name: .customLong("no-repeat-ngram-size"), help: "Forbid repeating any n-gram of this size in an output (0 = off).")
     var noRepeatNgramSize: Int = 0
 
-    @Flag(name: .customLong("replace-unk"), help: "Replace each <unk> in the output by the source token the model attended to most at that step.")
+    @Flag(name: .customLong("replace-unk"), help: "Replace each <unk> in the output by the source token the model attended to most at that step (word models; refused for a subword model, whose output has no <unk>).")
     var replaceUnk = false
 
     @Option(help: "Seed of --strategy sample (the same seed gives the same output).")
@@ -115,6 +115,7 @@ struct DecodingArguments: ParsableArguments {
     /// means its best/, which a user should not have to guess).
     func loadModel() throws -> TrainedModel {
         let trained = try TrainedModel(directory: model)
+        if replaceUnk && trained.subword != nil { throw CLIError(TrainedModel.replaceUnkRefusal) }
         printNote("model: \(trained.checkpointDescription)")
         return trained
     }

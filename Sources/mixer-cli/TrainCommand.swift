@@ -115,11 +115,17 @@ struct TrainCommand: ParsableCommand {
 
     // MARK: Text
     @OptionGroup var tokenizer: TokenizerOptions
-    @Option(help: "Source vocabulary size, specials included.") var sourceVocabSize = 10_000
-    @Option(help: "Target vocabulary size, specials included.") var targetVocabSize = 10_000
-    @Option(help: "Drop tokens seen fewer times than this.") var minCount = 1
-    @Option(help: "Truncate sources to this many tokens.") var maxSourceLength = 50
-    @Option(help: "Truncate targets to this many tokens (T; </s> is added).") var maxTargetLength = 15
+    @Option(help: "Source vocabulary size, specials included (word models).") var sourceVocabSize = 10_000
+    @Option(help: "Target vocabulary size, specials included (word models).") var targetVocabSize = 10_000
+    @Option(help: "Drop tokens seen fewer times than this (word models).") var minCount = 1
+    @Option(help: "Truncate sources to this many tokens (pieces with --subword or --subword-model).") var maxSourceLength = 50
+    @Option(help: "Truncate targets to this many tokens (T; </s> is added; pieces with --subword or --subword-model).") var maxTargetLength = 15
+    @Option(help: "Subword vocabularies: train a SentencePiece model of this type (bpe or unigram) on the training data's words and use its pieces as the model's vocabulary (the model's outputs are joined back into words; rewards are counted on words).")
+    var subword: SubwordType?
+    @Option(help: "Pieces per SentencePiece model with --subword, the 4 specials and 256 byte pieces included.") var subwordVocabSize = 8000
+    @Flag(help: "With --subword: one SentencePiece model per side (source, target) instead of one joint model.") var subwordSeparate = false
+    @Option(help: "Subword vocabularies from this SentencePiece .model file (e.g. from `mixer-cli subword train`), for both sides.")
+    var subwordModel: String?
 
     // MARK: Model
     @OptionGroup var shape: ModelShapeArguments
@@ -238,6 +244,21 @@ struct TrainCommand: ParsableCommand {
             throw ValidationError("\(name) must be between 1 and \(RunConfig.lengthLimit), got \(v)")
         }
         if !(initScale > 0 && initScale.isFinite) { throw ValidationError("--init-scale must be positive, got \(initScale)") }
+        if subword != nil && subwordModel != nil {
+            throw ValidationError("--subword trains a SentencePiece model and --subword-model uses one: give one of them.")
+        }
+        if subword == nil && subwordModel == nil && subwordSeparate {
+            throw ValidationError("--subword-separate needs --subword bpe|unigram.")
+        }
+        if subwordModel != nil && subwordSeparate {
+            throw ValidationError("--subword-model segments both sides with one model: drop --subword-separate.")
+        }
+        if subwordVocabSize < 261 || subwordVocabSize > 1_000_000 {
+            throw ValidationError("--subword-vocab-size must be between 261 (4 specials, 256 byte pieces and one more) and 1000000, got \(subwordVocabSize)")
+        }
+        if initFrom != nil && (subword != nil || subwordModel != nil) {
+            throw ValidationError("--init-from uses the checkpoint's vocabularies (words or pieces): drop --subword and --subword-model.")
+        }
         do { try trainerOptions().validate() } catch let e as TrainerOptionsError { throw ValidationError(e.message) }
         do { try modelConfig(sourceVocab: sourceVocabSize, targetVocab: targetVocabSize).validate() } catch {
             throw ValidationError("\(error)")
@@ -280,8 +301,26 @@ struct TrainCommand: ParsableCommand {
             let options = try trainerOptions(maxTargetLength: initial?.config.maxTargetLength)
             let progress = ProgressPrinter()
             let fingerprints = DataFingerprints()
+            var plan: SubwordPlan? = nil
+            var subwordSettings: SubwordSettings? = nil
+            if let initial, let models = initial.subword {
+                plan = .use(models)
+            } else if let subwordModel {
+                let model: SubwordModel
+                do { model = try SubwordModel(contentsOfFile: subwordModel) } catch let e as InputError {
+                    throw CLIError("--subword-model \(e)")
+                }
+                plan = .use(SubwordModels(source: model, target: model))
+                subwordSettings = SubwordSettings(type: "given", vocabularySize: model.vocabulary.count, joint: true)
+            } else if let subword {
+                plan = .train(SubwordTrainingOptions(type: subword, vocabularySize: subwordVocabSize, threads: 1), joint: !subwordSeparate)
+                subwordSettings = SubwordSettings(type: subword.rawValue, vocabularySize: subwordVocabSize, joint: !subwordSeparate)
+                progress.message("reading \(files[0]) and \(files[1]) and training \(subwordSeparate ? "two" : "one") SentencePiece \(subword.rawValue) model\(subwordSeparate ? "s" : "") of \(subwordVocabSize) pieces …")
+            }
             progress.message("reading and tokenizing \(files[0]) …")
-            let data = try TrainingData.load(
+            let data: TrainingData
+            do {
+                data = try TrainingData.load(
                 trainSource: files[0], trainTarget: files[1], validSource: files[2], validTarget: files[3],
                 tokenizer: initial?.config.tokenizer ?? settings,
                 sourceVocabulary: .init(minCount: minCount, maxSize: sourceVocabSize),
@@ -290,7 +329,10 @@ struct TrainCommand: ParsableCommand {
                 maxTargetLength: initial?.config.maxTargetLength ?? maxTargetLength,
                 replaceInvalid: replaceInvalid,
                 existingVocabularies: initial.map { ($0.sourceVocabulary, $0.targetVocabulary) },
-                fingerprints: fingerprints)
+                fingerprints: fingerprints, subword: plan)
+            } catch let e as SubwordError {
+                throw CLIError("--subword: \(e.description) (try a smaller --subword-vocab-size)")
+            }
             progress.message("\(data.trainSources.count) training pairs, \(data.validSources.count) validation pairs; vocabularies \(data.sourceVocabulary.count) / \(data.targetVocabulary.count); truncated \(data.truncatedSources) sources and \(data.truncatedTargets) targets; skipped \(data.skippedPairs) pairs with an empty side")
             for w in data.truncationWarnings(maxSourceLength: initial?.config.maxSourceLength ?? maxSourceLength,
                                              maxTargetLength: initial?.config.maxTargetLength ?? maxTargetLength) {
@@ -299,7 +341,7 @@ struct TrainCommand: ParsableCommand {
             let runConfig = initial?.config ?? RunConfig(
                 model: modelConfig(sourceVocab: data.sourceVocabulary.count, targetVocab: data.targetVocabulary.count),
                 tokenizer: settings, maxSourceLength: maxSourceLength, maxTargetLength: maxTargetLength,
-                mixerVersion: mixerVersion)
+                mixerVersion: mixerVersion, subword: subwordSettings)
             let trainer = try Trainer(options: options, runConfig: runConfig, data: data, runDirectory: output,
                                       progress: progress, lock: lock)
             if let initial { trainer.model.params.copy(from: initial.model.params) }
@@ -354,7 +396,7 @@ struct TrainCommand: ParsableCommand {
     }
 
     /// The flags of `train` that take no value.
-    static let booleanFlags: Set<String> = ["--replace-invalid", "--no-input-feeding", "--reward-recall", "--lowercase", "--overwrite", "--help", "--risk-include-reference"]
+    static let booleanFlags: Set<String> = ["--replace-invalid", "--no-input-feeding", "--reward-recall", "--lowercase", "--overwrite", "--help", "--risk-include-reference", "--subword-separate"]
 
     /// Flags that may differ from the saved run on --resume: its length and its reporting.
     static let flagsFreeOnResume: Set<String> = ["--resume", "--epochs", "--threads", "--report-every", "--save-every", "--log-samples"]
@@ -375,7 +417,7 @@ struct TrainCommand: ParsableCommand {
         return [
             "options": json(o),
             "model": json(modelConfig(sourceVocab: 0, targetVocab: 0)),
-            "text": "\(tokenizer.normalization.rawValue) \(tokenizer.lowercase) \(tokenizer.locale) \(sourceVocabSize) \(targetVocabSize) \(minCount) \(maxSourceLength) \(maxTargetLength) \(replaceInvalid)",
+            "text": "\(tokenizer.normalization.rawValue) \(tokenizer.lowercase) \(tokenizer.locale) \(sourceVocabSize) \(targetVocabSize) \(minCount) \(maxSourceLength) \(maxTargetLength) \(replaceInvalid) \(subword?.rawValue ?? "-") \(subwordVocabSize) \(subwordSeparate) \(subwordModel ?? "-")",
             "data": files.map { URL(fileURLWithPath: $0).standardizedFileURL.path }.joined(separator: "\n"),
             "init": initFrom ?? "",
         ]
@@ -507,6 +549,8 @@ struct TrainCommand: ParsableCommand {
         let replace = saved["replace_invalid"] == "true"
         let sourceVocabulary = try Vocabulary(contentsOf: URL(fileURLWithPath: checkpoint.sourceVocabularyPath))
         let targetVocabulary = try Vocabulary(contentsOf: URL(fileURLWithPath: checkpoint.targetVocabularyPath))
+        let subwordModels = try TrainedModel.subwordModels(checkpoint, config: runConfig, sourceVocabulary: sourceVocabulary,
+                                                           targetVocabulary: targetVocabulary)
         let progress = ProgressPrinter()
         let fingerprints = DataFingerprints()
         let data = try TrainingData.load(
@@ -514,7 +558,7 @@ struct TrainCommand: ParsableCommand {
             tokenizer: runConfig.tokenizer, sourceVocabulary: .init(), targetVocabulary: .init(),
             maxSourceLength: runConfig.maxSourceLength, maxTargetLength: runConfig.maxTargetLength,
             replaceInvalid: replace, existingVocabularies: (sourceVocabulary, targetVocabulary),
-            fingerprints: fingerprints)
+            fingerprints: fingerprints, subword: subwordModels.map { .use($0) })
         for (path, sum) in zip(files, sums) where fingerprints.files[path]?.sha256 != sum {
             throw CLIError("\(path): changed since the run started (SHA-256 differs); --resume needs the same data")
         }

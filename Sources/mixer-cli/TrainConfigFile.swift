@@ -164,6 +164,10 @@ struct TrainConfigFile {
             ("source-vocab-size", "\(c.sourceVocabSize)"), ("target-vocab-size", "\(c.targetVocabSize)"),
             ("min-count", "\(c.minCount)"), ("max-source-length", "\(c.maxSourceLength)"),
             ("max-target-length", "\(c.maxTargetLength)"),
+        ]
+        entries += [("subword", c.subword?.rawValue ?? "bpe"), ("subword-vocab-size", "\(c.subwordVocabSize)"),
+                    ("subword-separate", "\(c.subwordSeparate)"), ("subword-model", c.subwordModel ?? "FILE.model")]
+        entries += [
             ("embedding-size", "\(c.shape.embeddingSize)"), ("hidden-size", "\(c.shape.hiddenSize)"),
             ("encoder-hidden-size", "\(c.shape.encoderHiddenSize)"), ("encoder", c.encoder.rawValue),
             ("attention", c.attention.rawValue), ("no-input-feeding", "\(c.noInputFeeding)"),
@@ -172,6 +176,9 @@ struct TrainConfigFile {
             ("optimizer", o.optimizer.rawValue),
         ]
         var commented: Set<String> = []
+        // Not given: word vocabularies (shown as comments, as an example of the value).
+        if c.subword == nil { commented.insert("subword") }
+        if c.subwordModel == nil { commented.insert("subword-model") }
         entries.append(("learning-rate", f(o.learningRate ?? o.effectiveLearningRate)))
         if o.learningRate == nil { commented.insert("learning-rate") }
         entries.append(("lr-decay", f(o.learningRateDecay ?? o.effectiveDecay)))
@@ -201,7 +208,8 @@ struct TrainConfigFile {
             """
         for (key, value) in entries {
             if commented.contains(key) {
-                text += "# \(key): \(yamlScalar(value))  (not given: the default of --optimizer \(o.optimizer.rawValue))\n"
+                let note = key.hasPrefix("subword") ? "not given: word vocabularies" : "not given: the default of --optimizer \(o.optimizer.rawValue)"
+                text += "# \(key): \(yamlScalar(value))  (\(note))\n"
             } else {
                 text += "\(key): \(yamlScalar(value))\n"
             }

@@ -52,15 +52,22 @@ public struct DecodedOutput: Equatable, Sendable {
 }
 
 extension TrainedModel {
+    /// Why `--replace-unk` is refused for a subword model.
+    public static let replaceUnkRefusal = "--replace-unk is for word models: this is a subword model, whose output has no <unk> (a character outside its pieces is spelled by byte pieces); drop --replace-unk"
+
     /// The default maximum number of decoding steps: `maxTargetLength + 1` (room for `</s>`).
     public var defaultMaxLength: Int { config.maxTargetLength + 1 }
 
     /// The output tokens of `h`; with `replaceUnk`, each `<unk>` at step t becomes the source
     /// token at `h.attentionArgmax[t]` (the position with the highest attention weight; Luong et
     /// al. 2015, https://arxiv.org/abs/1410.8206), or stays `<unk>` when the source is empty.
+    /// A subword model's output pieces are joined back into the words they spell
+    /// (``SubwordModel/words(ids:)``; byte pieces decoded, specials dropped, so no `<unk>`), and
+    /// `replaceUnk` does nothing there.
     /// - Complexity: O(|Y|).
     public func outputTokens(_ h: Hypothesis, sourceTokens: [String], replaceUnk: Bool) -> [String] {
-        h.ids.enumerated().map { t, id in
+        if let subword { return subword.target.words(ids: h.ids) }
+        return h.ids.enumerated().map { t, id in
             if replaceUnk && id == Vocabulary.unk {
                 let j = h.attentionArgmax[t]
                 if j >= 0 && j < sourceTokens.count { return sourceTokens[j] }
@@ -78,6 +85,7 @@ extension TrainedModel {
         try strategy.validate()
         try options.validate()
         if batchSize < 1 { throw DecodingOptionError("the batch size must be at least 1, got \(batchSize)") }
+        if replaceUnk && subword != nil { throw DecodingOptionError(Self.replaceUnkRefusal) }
         let encoded = try encodeSources(lines)
         let hyps = SequenceDecoder(model: model).decodeAll(sources: encoded.map(\.ids), strategy: strategy, options: options,
                                                    batchSize: batchSize, seed: seed, firstIndex: firstIndex,

@@ -119,23 +119,29 @@ extension Rollout {
 ///   sides; an output cut at T scores as if it had ended there.
 struct SequenceReward {
     let metric: RewardMetric
-    /// Whether `</s>` counts as a token (``RewardEOS/count``).
+    /// Whether `</s>` counts as a token (``RewardEOS/count``; word runs).
     var countsEOS = false
+    /// A subword run's pieces read as words (``RewardWords``): the reward is then counted on
+    /// the words the pieces spell and equals `score --sentence-level` on them; `</s>` is no word
+    /// there, so `--reward-eos` does not apply to subword runs.
+    var words: RewardWords? = nil
 
     /// The reward of `options` (`--reward`, `--reward-eos`).
-    init(_ options: TrainerOptions) {
-        self.init(metric: options.rewardMetric, countsEOS: options.rewardEOS == .count)
+    init(_ options: TrainerOptions, words: RewardWords? = nil) {
+        self.init(metric: options.rewardMetric, countsEOS: options.rewardEOS == .count, words: words)
     }
 
-    init(metric: RewardMetric, countsEOS: Bool = false) {
+    init(metric: RewardMetric, countsEOS: Bool = false, words: RewardWords? = nil) {
         self.metric = metric
         self.countsEOS = countsEOS
+        self.words = words
     }
 
     /// r of `output` (ids without `</s>`; `ended`: it emitted `</s>` after them) against
     /// `target` (ids, `</s>` last).
     /// - Complexity: O(|output| + |target|) n-gram counting.
     func callAsFunction(_ output: [Int32], ended: Bool = false, target: [Int32]) -> Float {
+        if let words { return Float(words.reward(output, target: target, metric: metric)) }
         if countsEOS {
             let special = RewardTokens(eos: nil, pad: Vocabulary.pad, unknown: Vocabulary.unk)
             var reference = target

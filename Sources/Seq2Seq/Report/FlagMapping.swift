@@ -94,7 +94,7 @@ public enum FlagMapping {
 
     /// The `train` flags that take no value (as `TrainCommand.booleanFlags`), for reading typed
     /// arguments: any other flag takes the next argument as its value.
-    public static let booleanFlags: Set<String> = ["--replace-invalid", "--no-input-feeding", "--reward-recall", "--lowercase", "--overwrite", "--help"]
+    public static let booleanFlags: Set<String> = ["--replace-invalid", "--no-input-feeding", "--reward-recall", "--lowercase", "--overwrite", "--help", "--subword-separate"]
 
     static func applies(_ scope: Scope, objective: String?) -> Bool {
         guard let objective else { return true }

@@ -424,7 +424,9 @@ public struct RunReport {
             if let p = run.dataCounts.trainPairs, let v = run.dataCounts.validPairs {
                 var facts = "\(SVGLineChart.format(Double(p))) training pairs, \(SVGLineChart.format(Double(v))) validation pairs"
                 if let s = run.dataCounts.sourceVocabulary, let t = run.dataCounts.targetVocabulary {
-                    facts += "; vocabularies of \(SVGLineChart.format(Double(s))) source and \(SVGLineChart.format(Double(t))) target words"
+                    // A subword run's vocabularies are SentencePiece pieces (config.subword).
+                    let subword = run.configuration.first { $0.key.hasPrefix("config.subword.") } != nil
+                    facts += "; vocabularies of \(SVGLineChart.format(Double(s))) source and \(SVGLineChart.format(Double(t))) target \(subword ? "pieces" : "words")"
                 }
                 h += "<p class=\"small\">\(facts).</p>\n"
             }

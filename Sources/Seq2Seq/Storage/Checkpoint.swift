@@ -169,6 +169,11 @@ public struct Checkpoint {
     /// Optional: tensors that are not the model's (MIXER's baseline regressors and their
     /// optimizer state). Checksummed like the others when present.
     public static let auxiliaryFile = "auxiliary.safetensors"
+    /// Optional: the SentencePiece models of a subword model (``RunConfig/subword``), as
+    /// ordinary `.model` files (the same bytes in both for a joint model). Checksummed like the
+    /// others when present; both or neither.
+    public static let sourceSubwordFile = "source.model"
+    public static let targetSubwordFile = "target.model"
 
     /// The checkpoint directory that was opened, as given (e.g. `RUN/last`).
     public let directory: String
@@ -205,11 +210,13 @@ public struct Checkpoint {
     public static func save<Config: Encodable>(
         to directory: String, parameters: ParameterStore, optimizer: Optimizer?, config: Config,
         sourceVocabulary: [UInt8], targetVocabulary: [UInt8], state: TrainerState,
-        auxiliary: [(prefix: String, store: ParameterStore)] = [], auxiliaryMetadata: [String: String] = [:]
+        auxiliary: [(prefix: String, store: ParameterStore)] = [], auxiliaryMetadata: [String: String] = [:],
+        subwordModels: (source: [UInt8], target: [UInt8])? = nil
     ) throws {
         try save(to: directory, parameters: parameters, optimizer: optimizer, config: config,
                  sourceVocabulary: sourceVocabulary, targetVocabulary: targetVocabulary, state: state,
-                 auxiliary: auxiliary, auxiliaryMetadata: auxiliaryMetadata, interruptAfterStage: nil)
+                 auxiliary: auxiliary, auxiliaryMetadata: auxiliaryMetadata, subwordModels: subwordModels,
+                 interruptAfterStage: nil)
     }
 
     /// The bytes of every file of a checkpoint, by name (see the type's documentation).
@@ -217,7 +224,8 @@ public struct Checkpoint {
     static func files<Config: Encodable>(
         for directory: String, parameters: ParameterStore, optimizer: Optimizer?, config: Config,
         sourceVocabulary: [UInt8], targetVocabulary: [UInt8], state: TrainerState,
-        auxiliary: [(prefix: String, store: ParameterStore)], auxiliaryMetadata: [String: String]
+        auxiliary: [(prefix: String, store: ParameterStore)], auxiliaryMetadata: [String: String],
+        subwordModels: (source: [UInt8], target: [UInt8])? = nil
     ) throws -> [(name: String, bytes: [UInt8])] {
         for (prefix, store) in auxiliary {
             if let bad = GradientClipping.firstNonFinite(store) {
@@ -248,6 +256,10 @@ public struct Checkpoint {
         ]
         if !auxiliary.isEmpty {
             files.append((auxiliaryFile, SafeTensorsFile.encode(stores: auxiliary, metadata: auxiliaryMetadata)))
+        }
+        if let subwordModels {
+            files.append((sourceSubwordFile, subwordModels.source))
+            files.append((targetSubwordFile, subwordModels.target))
         }
         var state = state
         state.formatVersion = TrainerState.currentFormat
@@ -281,11 +293,11 @@ public struct Checkpoint {
         to directory: String, parameters: ParameterStore, optimizer: Optimizer?, config: Config,
         sourceVocabulary: [UInt8], targetVocabulary: [UInt8], state: TrainerState,
         auxiliary: [(prefix: String, store: ParameterStore)] = [], auxiliaryMetadata: [String: String] = [:],
-        interruptAfterStage: Int?
+        subwordModels: (source: [UInt8], target: [UInt8])? = nil, interruptAfterStage: Int?
     ) throws {
         let files = try files(for: directory, parameters: parameters, optimizer: optimizer, config: config,
                               sourceVocabulary: sourceVocabulary, targetVocabulary: targetVocabulary, state: state,
-                              auxiliary: auxiliary, auxiliaryMetadata: auxiliaryMetadata)
+                              auxiliary: auxiliary, auxiliaryMetadata: auxiliaryMetadata, subwordModels: subwordModels)
         let parent = FileIO.parentDirectory(directory)
         try FileIO.makeDirectories(parent)
         try recover(directory)
@@ -395,8 +407,11 @@ public struct Checkpoint {
         }
         try state.validate(file: statePath)
         var contents: [String: [UInt8]] = [:]
-        let auxiliaryPresent = state.checksums[auxiliaryFile] != nil
-        for name in checksummedFiles + (auxiliaryPresent ? [auxiliaryFile] : []) {
+        let optional = [auxiliaryFile, sourceSubwordFile, targetSubwordFile].filter { state.checksums[$0] != nil }
+        if (state.checksums[sourceSubwordFile] == nil) != (state.checksums[targetSubwordFile] == nil) {
+            throw StorageError(statePath, "has a checksum for one of \(sourceSubwordFile) and \(targetSubwordFile) but not the other (a subword checkpoint holds both)")
+        }
+        for name in checksummedFiles + optional {
             let path = directory + "/" + name
             guard let expected = state.checksums[name] else {
                 throw StorageError(statePath, "has no checksum for \(name)")
@@ -416,12 +431,15 @@ public struct Checkpoint {
             model: try SafeTensorsFile(bytes: contents[modelFile]!, path: directory + "/" + modelFile),
             optimizerState: try SafeTensorsFile(bytes: contents[optimizerFile]!, path: directory + "/" + optimizerFile),
             configBytes: contents[configFile]!,
-            auxiliary: try contents[auxiliaryFile].map { try SafeTensorsFile(bytes: $0, path: directory + "/" + auxiliaryFile) })
+            auxiliary: try contents[auxiliaryFile].map { try SafeTensorsFile(bytes: $0, path: directory + "/" + auxiliaryFile) },
+            subwordModelBytes: contents[sourceSubwordFile].flatMap { s in contents[targetSubwordFile].map { (s, $0) } })
     }
 
     private init(directory: String, resolvedDirectory: String, state: TrainerState, model: SafeTensorsFile,
-                 optimizerState: SafeTensorsFile, configBytes: [UInt8], auxiliary: SafeTensorsFile?) {
+                 optimizerState: SafeTensorsFile, configBytes: [UInt8], auxiliary: SafeTensorsFile?,
+                 subwordModelBytes: (source: [UInt8], target: [UInt8])?) {
         self.auxiliary = auxiliary
+        self.subwordModelBytes = subwordModelBytes
         self.directory = directory
         self.resolvedDirectory = resolvedDirectory
         self.state = state
@@ -456,6 +474,10 @@ public struct Checkpoint {
 
     /// The auxiliary tensors' file, when the checkpoint has one.
     public let auxiliary: SafeTensorsFile?
+
+    /// The bytes of `source.model` and `target.model` (checksums verified), when the
+    /// checkpoint holds a subword model's SentencePiece models.
+    public let subwordModelBytes: (source: [UInt8], target: [UInt8])?
 
     /// Copies the auxiliary tensors into `stores` (all-or-nothing, names and shapes checked).
     /// - Throws: ``StorageError`` when the checkpoint has no auxiliary file or it does not

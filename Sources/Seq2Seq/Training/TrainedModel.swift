@@ -13,14 +13,18 @@ public struct RunConfig: Codable, Equatable, Sendable {
     public var maxTargetLength: Int
     /// mixer's version that wrote the checkpoint.
     public var mixerVersion: String
+    /// Present when the vocabularies are SentencePiece pieces (the checkpoint then holds
+    /// `source.model` and `target.model`); the length limits then count pieces.
+    public var subword: SubwordSettings?
 
     public init(model: ModelConfig, tokenizer: TokenizerSettings, maxSourceLength: Int, maxTargetLength: Int,
-                mixerVersion: String) {
+                mixerVersion: String, subword: SubwordSettings? = nil) {
         self.model = model
         self.tokenizer = tokenizer
         self.maxSourceLength = maxSourceLength
         self.maxTargetLength = maxTargetLength
         self.mixerVersion = mixerVersion
+        self.subword = subword
     }
 }
 
@@ -41,6 +45,8 @@ public final class TrainedModel {
     public let targetVocabulary: Vocabulary
     /// The checkpoint as opened (trainer state, file paths).
     public let checkpoint: Checkpoint
+    /// The SentencePiece models of a subword model (nil for a word model).
+    public let subword: SubwordModels?
 
     /// Opens and validates a checkpoint: checksums, `config.json`, both vocabularies (their
     /// sizes must equal the model's), and every weight's name and shape. A run directory
@@ -83,6 +89,7 @@ public final class TrainedModel {
         sourceVocabulary = loaded.sourceVocabulary
         targetVocabulary = loaded.targetVocabulary
         model = loaded.model
+        subword = loaded.subword
     }
 
     private struct Loaded {
@@ -91,6 +98,7 @@ public final class TrainedModel {
         var sourceVocabulary: Vocabulary
         var targetVocabulary: Vocabulary
         var model: EncoderDecoder
+        var subword: SubwordModels?
     }
 
     /// Opens the checkpoint at `dir` and loads everything from it.
@@ -112,10 +120,41 @@ public final class TrainedModel {
             throw StorageError(checkpoint.targetVocabularyPath,
                                   "has \(targetVocabulary.count) entries but the model expects \(config.model.targetVocabSize)")
         }
+        let subword = try subwordModels(checkpoint, config: config, sourceVocabulary: sourceVocabulary,
+                                        targetVocabulary: targetVocabulary)
         let model = EncoderDecoder(config: config.model, seed: 0)
         try checkpoint.loadParameters(into: model.params)
         return Loaded(checkpoint: checkpoint, config: config, sourceVocabulary: sourceVocabulary,
-                      targetVocabulary: targetVocabulary, model: model)
+                      targetVocabulary: targetVocabulary, model: model, subword: subword)
+    }
+
+    /// The SentencePiece models of a subword checkpoint (nil when `config` describes a word
+    /// model), checked against its vocabularies: each vocabulary file must list its model's
+    /// pieces in order.
+    /// - Throws: ``StorageError`` naming the file: a `.model` missing or not a SentencePiece
+    ///   model, or a vocabulary that does not match its model.
+    public static func subwordModels(_ checkpoint: Checkpoint, config: RunConfig, sourceVocabulary: Vocabulary,
+                                     targetVocabulary: Vocabulary) throws -> SubwordModels? {
+        guard config.subword != nil else { return nil }
+        let dir = checkpoint.directory
+        guard let bytes = checkpoint.subwordModelBytes else {
+            throw StorageError(dir + "/" + Checkpoint.sourceSubwordFile,
+                               "missing: config.json describes a subword model, whose SentencePiece models the checkpoint must hold")
+        }
+        func load(_ b: [UInt8], _ name: String) throws -> SubwordModel {
+            do { return try SubwordModel(serialized: b) } catch let e as SubwordError {
+                throw StorageError(dir + "/" + name, e.description)
+            }
+        }
+        let source = try load(bytes.source, Checkpoint.sourceSubwordFile)
+        let target = bytes.target == bytes.source ? source : try load(bytes.target, Checkpoint.targetSubwordFile)
+        for (vocabulary, model, path, name) in [(sourceVocabulary, source, checkpoint.sourceVocabularyPath, Checkpoint.sourceSubwordFile),
+                                                (targetVocabulary, target, checkpoint.targetVocabularyPath, Checkpoint.targetSubwordFile)]
+        where vocabulary.tokens != model.vocabulary.tokens {
+            let first = (0..<min(vocabulary.count, model.vocabulary.count)).first { vocabulary.tokens[$0] != model.vocabulary.tokens[$0] } ?? min(vocabulary.count, model.vocabulary.count)
+            throw StorageError(path, "does not match \(name): \(vocabulary.count) entries for \(model.vocabulary.count) pieces, the first difference at id \(first) (a subword model's vocabulary lists its SentencePiece model's pieces in order)")
+        }
+        return SubwordModels(source: source, target: target)
     }
 
     /// Which checkpoint this is, for a user: the path given, the checkpoint it resolved to, the
@@ -167,11 +206,25 @@ public final class TrainedModel {
     }
 
     /// Tokenizes and encodes source lines as the model was trained: truncated to
-    /// `maxSourceLength` tokens, unknown tokens mapped to `<unk>`.
-    /// - Returns: ids and the token strings (for `--replace-unk`).
+    /// `maxSourceLength` tokens (pieces, for a subword model), unknown tokens mapped to `<unk>`.
+    /// - Returns: ids and the token strings (for `--replace-unk`; a subword model's pieces).
     public func encodeSources(_ lines: [String]) throws -> [(ids: [Int32], tokens: [String])] {
         let tok = try config.tokenizer.makeTokenizer()
         let limit = config.maxSourceLength
+        if let subword {
+            // A word has at least one piece: the first `limit` words hold the first `limit` pieces.
+            return lines.map { line in
+                var words: [String] = []
+                var l = line
+                l.withUTF8 { bytes in
+                    tok.forEachToken(utf8: bytes) { token, _ in
+                        if words.count < limit { words.append(String(decoding: token, as: UTF8.self)) }
+                    }
+                }
+                let ids = Array(subword.source.ids(words: words).prefix(limit))
+                return (ids, sourceVocabulary.decode(ids))
+            }
+        }
         return lines.map { line in
             // Only the first `limit` tokens are kept as strings: a huge line costs its own size
             // once (normalized and segmented), not a String per token.
@@ -195,13 +248,14 @@ extension TrainedModel {
                             sourceVocabulary: Vocabulary, targetVocabulary: Vocabulary,
                             optimizer: Optimizer? = nil, state: TrainerState? = nil,
                             auxiliary: [(prefix: String, store: ParameterStore)] = [],
-                            auxiliaryMetadata: [String: String] = [:]) throws {
+                            auxiliaryMetadata: [String: String] = [:], subword: SubwordModels? = nil) throws {
         precondition(config.model == model.config, "The run configuration must describe the model")
         try Checkpoint.save(
             to: directory, parameters: model.params, optimizer: optimizer, config: config,
             sourceVocabulary: Array(sourceVocabulary.fileContents.utf8),
             targetVocabulary: Array(targetVocabulary.fileContents.utf8),
             state: state ?? TrainerState(learningRate: 0, validation: ValidationTracker(higherIsBetter: true)),
-            auxiliary: auxiliary, auxiliaryMetadata: auxiliaryMetadata)
+            auxiliary: auxiliary, auxiliaryMetadata: auxiliaryMetadata,
+            subwordModels: subword.map { ($0.source.serialized, $0.target.serialized) })
     }
 }

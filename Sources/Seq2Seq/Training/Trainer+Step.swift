@@ -25,7 +25,7 @@ extension Trainer {
     /// the trainer's random streams (``trainStep(_:s:)`` takes them back after the step).
     func objectiveContext(s: Int) -> ObjectiveContext {
         ObjectiveContext(model: model, options: options, steps: steps, s: s, globalStep: state.globalStep,
-                         baseline: baseline, reward: SequenceReward(options),
+                         baseline: baseline, reward: SequenceReward(options, words: rewardWords),
                          dropout: dropoutRNG, sampling: samplingRNG)
     }
 

@@ -40,7 +40,7 @@ extension Trainer {
         // Greedy output, scored as text.
         let greedy = greedyDecode(data.validSources)
         let detok = Detokenizer()
-        let texts = greedy.map { detok.detokenize(data.targetVocabulary.decode($0.ids)) }
+        let texts = greedy.map { detok.detokenize(data.targetWords($0.ids)) }
         let refPath = run.path + "/valid/reference.txt"
         if !FileIO.exists(refPath) {
             try FileIO.replaceDurably(refPath, Array((data.validReferenceText.joined(separator: "\n") + "\n").utf8))
@@ -77,7 +77,7 @@ extension Trainer {
             options: DecodingOptions(maxLength: steps))
         let samples = (0..<n).map { i in
             SampleOutput(source: data.validSourceText[i], reference: data.validReferenceText[i], greedy: texts[i],
-                         beam: beams[i].first.map { detok.detokenize(data.targetVocabulary.decode($0.ids)) } ?? "")
+                         beam: beams[i].first.map { detok.detokenize(data.targetWords($0.ids)) } ?? "")
         }
         return Validation(metric: metric, perplexity: exp(meanNLL), record: record, samples: samples)
     }

@@ -63,6 +63,8 @@ public final class Trainer {
     /// The command-line arguments that started the run (saved with it: `--resume` compares
     /// its flags with them, and `log.jsonl`'s start record shows them).
     public var arguments: [String] = []
+    /// For a subword run: rewards read sampled pieces as words (nil for word runs).
+    let rewardWords: RewardWords?
 
     /// Prepares a run in `runDirectory` (created if needed): takes the directory's lock (or
     /// uses `lock`, taken earlier by the caller), opens its log and checkpoint store. A new run
@@ -110,6 +112,7 @@ public final class Trainer {
             baseline = nil
             baselineOptimizer = nil
         }
+        rewardWords = data.subword.map { RewardWords(model: $0.target) }
         batcher = try Batcher(sources: data.trainSources, targets: data.trainTargets, batchSize: options.batchSize)
         state = TrainerState(learningRate: lr,
                              validation: ValidationTracker(higherIsBetter: options.validationMetric.higherIsBetter),
@@ -344,7 +347,8 @@ public final class Trainer {
             for: run.last, parameters: model.params, optimizer: optimizer, config: runConfig,
             sourceVocabulary: Array(data.sourceVocabulary.fileContents.utf8),
             targetVocabulary: Array(data.targetVocabulary.fileContents.utf8), state: state,
-            auxiliary: auxiliary, auxiliaryMetadata: auxiliaryMetadata)
+            auxiliary: auxiliary, auxiliaryMetadata: auxiliaryMetadata,
+            subwordModels: data.subword.map { ($0.source.serialized, $0.target.serialized) })
         try store.save(files, isBest: isBest)
         lastSaved = (state.epoch, state.step)
         for line in pending { try log.appendLine(line) }

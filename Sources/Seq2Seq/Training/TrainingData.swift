@@ -27,6 +27,15 @@ public struct TrainingData {
     public var trainSourceTokens = 0, droppedSourceTokens = 0, longestSource = 0
     public var trainTargetTokens = 0, droppedTargetTokens = 0, longestTarget = 0
     public var truncatedTrainSources = 0, truncatedTrainTargets = 0
+    /// The SentencePiece models when the vocabularies are pieces (``SubwordPlan``): the ids are
+    /// pieces and the length limits count pieces.
+    public var subword: SubwordModels?
+
+    /// The words that target ids spell: the vocabulary's tokens, or for a subword model the
+    /// pieces joined back into words (``SubwordModel/words(ids:)``).
+    public func targetWords(_ ids: [Int32]) -> [String] {
+        subword?.target.words(ids: ids) ?? targetVocabulary.decode(ids)
+    }
 
     /// Vocabulary limits.
     public struct VocabularyOptions: Codable, Equatable, Sendable {
@@ -39,20 +48,27 @@ public struct TrainingData {
     }
 
     /// Reads, tokenizes and encodes the four files.
+    ///
+    /// With `subword`, the ids are SentencePiece pieces of ICU's words: the models are trained
+    /// on the training pairs' words (each line's first max + 1 words, joined by spaces) or
+    /// given; `existingVocabularies` and the vocabulary options are then not used, the
+    /// vocabularies are the models' pieces, and the length limits count pieces.
     /// - Throws: `InputError` (file and line) for unreadable or invalid files, different line
-    ///   counts, or a training set with no usable pair.
+    ///   counts, or a training set with no usable pair; ``SubwordError`` when SentencePiece
+    ///   cannot train the models (a vocabulary size the text cannot fill, say).
     public static func load(trainSource: String, trainTarget: String, validSource: String, validTarget: String,
                             tokenizer settings: TokenizerSettings, sourceVocabulary: VocabularyOptions,
                             targetVocabulary: VocabularyOptions, maxSourceLength: Int, maxTargetLength: Int,
                             replaceInvalid: Bool = false,
                             existingVocabularies: (Vocabulary, Vocabulary)? = nil,
-                            fingerprints: DataFingerprints? = nil) throws -> TrainingData {
+                            fingerprints: DataFingerprints? = nil,
+                            subword: SubwordPlan? = nil) throws -> TrainingData {
         // The training pairs stream: each line is tokenized once, its tokens counted for the
         // vocabularies (all of them, as before), and only the first max + 1 kept, so a
         // pathological 10 MB line costs its own size once, not its token list for the run.
         let tok = try settings.makeTokenizer()
         var sourceCounter = TokenCounter(), targetCounter = TokenCounter()
-        let counting = existingVocabularies == nil
+        let counting = existingVocabularies == nil && subword == nil
         var trainSrcTok: [[String]] = [], trainTgtTok: [[String]] = []
         var truncatedSources = 0, truncatedTargets = 0
         var sourceTokens = (total: 0, dropped: 0, longest: 0, lines: 0), targetTokens = (total: 0, dropped: 0, longest: 0, lines: 0)
@@ -88,6 +104,11 @@ public struct TrainingData {
                                             fingerprints: fingerprints)
         guard train.kept > 0 else { throw InputError(file: trainSource, "has no pair with both sides non-empty") }
         guard valid.count > 0 else { throw InputError(file: validSource, "has no pair with both sides non-empty") }
+        if let subword {
+            return try loadSubword(subword, tokenizer: tok, trainSources: trainSrcTok, trainTargets: trainTgtTok, valid: valid,
+                                   maxSourceLength: maxSourceLength, maxTargetLength: maxTargetLength,
+                                   skippedPairs: train.skipped + valid.skippedEmptyPairs)
+        }
         let srcVocab: Vocabulary, tgtVocab: Vocabulary
         if let (s, t) = existingVocabularies {
             srcVocab = s
@@ -121,6 +142,69 @@ public struct TrainingData {
 }
 
 extension TrainingData {
+    /// The subword half of ``load(trainSource:trainTarget:validSource:validTarget:tokenizer:sourceVocabulary:targetVocabulary:maxSourceLength:maxTargetLength:replaceInvalid:existingVocabularies:fingerprints:subword:)``:
+    /// trains or takes the models, encodes every line's words into pieces and truncates to the
+    /// limits (which count pieces; so do the token statistics, over each line's first max + 1
+    /// words).
+    static func loadSubword(_ plan: SubwordPlan, tokenizer tok: WordTokenizer, trainSources: [[String]], trainTargets: [[String]],
+                            valid: ParallelCorpus, maxSourceLength: Int, maxTargetLength: Int,
+                            skippedPairs: Int) throws -> TrainingData {
+        let models: SubwordModels
+        switch plan {
+        case .use(let m): models = m
+        case .train(let options, let joint):
+            let src = trainSources.lazy.map { $0.joined(separator: " ") }
+            let tgt = trainTargets.lazy.map { $0.joined(separator: " ") }
+            if joint {
+                let m = try SubwordModel.train(sentences: [AnySequence(src), AnySequence(tgt)].joined(), options: options)
+                models = SubwordModels(source: m, target: m)
+            } else {
+                models = SubwordModels(source: try SubwordModel.train(sentences: src, options: options),
+                                       target: try SubwordModel.train(sentences: tgt, options: options))
+            }
+        }
+        var data = TrainingData(sourceVocabulary: models.source.vocabulary, targetVocabulary: models.target.vocabulary,
+                                trainSources: [], trainTargets: [], validSources: [], validTargets: [],
+                                validSourceText: valid.sources, validReferenceText: valid.targets)
+        data.subword = models
+        data.skippedPairs = skippedPairs
+        func encode(_ words: [String], _ model: SubwordModel, _ limit: Int, train: Bool, source: Bool) -> [Int32] {
+            let ids = model.ids(words: words)
+            let n = ids.count
+            if n > limit {
+                if source { data.truncatedSources += 1 } else { data.truncatedTargets += 1 }
+            }
+            if train {
+                if source {
+                    data.trainSourceTokens += n; data.longestSource = max(data.longestSource, n)
+                    if n > limit { data.droppedSourceTokens += n - limit; data.truncatedTrainSources += 1 }
+                } else {
+                    data.trainTargetTokens += n; data.longestTarget = max(data.longestTarget, n)
+                    if n > limit { data.droppedTargetTokens += n - limit; data.truncatedTrainTargets += 1 }
+                }
+            }
+            return n > limit ? Array(ids.prefix(limit)) : ids
+        }
+        data.trainSources = trainSources.map { encode($0, models.source, maxSourceLength, train: true, source: true) }
+        data.trainTargets = trainTargets.map { encode($0, models.target, maxTargetLength, train: true, source: false) + [Vocabulary.eos] }
+        // A word has at least one piece: the first max + 1 words decide the first max + 1 pieces.
+        func words(_ line: String, _ limit: Int) -> [String] {
+            var out: [String] = []
+            var l = line
+            l.withUTF8 { bytes in
+                tok.forEachToken(utf8: bytes) { token, _ in
+                    if out.count <= limit { out.append(String(decoding: token, as: UTF8.self)) }
+                }
+            }
+            return out
+        }
+        data.validSources = valid.sources.map { encode(words($0, maxSourceLength), models.source, maxSourceLength, train: false, source: true) }
+        data.validTargets = valid.targets.map {
+            encode(words($0, maxTargetLength), models.target, maxTargetLength, train: false, source: false) + [Vocabulary.eos]
+        }
+        return data
+    }
+
     /// Warnings for length limits that drop more than `threshold` of the training tokens
     /// (default 5%), naming the flag that changes each, e.g. "--max-source-length 50 drops
     /// 41.2% of the training source tokens (281 of 300 sources are longer; the longest has
