@@ -20,6 +20,8 @@ int cmpi_launcher_size(void);
 int cmpi_load(char *error, size_t capacity);
 
 /// MPI_Init_thread(MPI_THREAD_FUNNELED) then MPI_COMM_WORLD's rank and size. 0 or an MPI error code.
+/// Chooses Open MPI's ring allreduce (OMPI_MCA_coll_tuned_allreduce_algorithm=4) unless the
+/// environment already chooses one.
 int cmpi_init(int *rank, int *size);
 
 /// In-place sum over MPI_COMM_WORLD (MPI_Allreduce with MPI_IN_PLACE, MPI_SUM), in pieces of
