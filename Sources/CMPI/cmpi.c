@@ -21,7 +21,6 @@ static int (*p_comm_size)(handle_t, int *);
 static int (*p_allreduce)(const void *, void *, int, handle_t, handle_t, handle_t);
 static int (*p_allgather)(const void *, int, handle_t, void *, int, handle_t, handle_t);
 static int (*p_bcast)(void *, int, handle_t, int, handle_t);
-static int (*p_barrier)(handle_t);
 static int (*p_abort)(handle_t, int);
 static int (*p_finalize)(void);
 static handle_t comm_world, type_float, type_double, type_int64, type_byte, op_sum;
@@ -62,7 +61,7 @@ int cmpi_load(char *error, size_t capacity) {
         {"MPI_Init_thread", (void **)&p_init_thread}, {"MPI_Comm_rank", (void **)&p_comm_rank},
         {"MPI_Comm_size", (void **)&p_comm_size}, {"MPI_Allreduce", (void **)&p_allreduce},
         {"MPI_Allgather", (void **)&p_allgather}, {"MPI_Bcast", (void **)&p_bcast},
-        {"MPI_Barrier", (void **)&p_barrier}, {"MPI_Abort", (void **)&p_abort},
+        {"MPI_Abort", (void **)&p_abort},
         {"MPI_Finalize", (void **)&p_finalize},
         {"ompi_mpi_comm_world", &comm_world}, {"ompi_mpi_float", &type_float},
         {"ompi_mpi_double", &type_double}, {"ompi_mpi_int64_t", &type_int64},
@@ -124,8 +123,6 @@ int cmpi_broadcast_bytes(void *buffer, int64_t count, int root) {
     }
     return 0;
 }
-
-int cmpi_barrier(void) { return p_barrier(comm_world); }
 
 void cmpi_abort(int code) {
     if (p_abort) p_abort(comm_world, code);

@@ -234,68 +234,66 @@ struct TrainCommand: ParsableCommand {
     }
 
     func train(_ group: ProcessGroup) throws {
-        do {
-            if let resume { return try resumeRun(resume, group: group) }
-            let output = self.output!
-            let writer = group.isWriter
-            // The run directory first: locked (one trainer per run), checked and writable
-            // before any data is read. Only rank 0 touches it.
-            let run = RunDirectory(output)
-            let lock = writer ? try RunLock(run) : nil
-            // A run that fails before writing anything (bad data, say) leaves no empty directory.
-            var started = false
-            defer { if !started { lock?.removeIfUnused() } }
-            if writer && run.holdsRun {
-                guard overwrite else {
-                    throw CLIError("\(output) already holds a run (\(Self.describeRun(run))): continue it with --resume \(output), or start a new one there with --overwrite (which deletes it)")
-                }
-                try run.removeRun()
-                printNote("removed the run that was in \(output) (--overwrite)")
+        if let resume { return try resumeRun(resume, group: group) }
+        let output = self.output!
+        let writer = group.isWriter
+        // The run directory first: locked (one trainer per run), checked and writable
+        // before any data is read. Only rank 0 touches it.
+        let run = RunDirectory(output)
+        let lock = writer ? try RunLock(run) : nil
+        // A run that fails before writing anything (bad data, say) leaves no empty directory.
+        var started = false
+        defer { if !started { lock?.removeIfUnused() } }
+        if writer && run.holdsRun {
+            guard overwrite else {
+                throw CLIError("\(output) already holds a run (\(Self.describeRun(run))): continue it with --resume \(output), or start a new one there with --overwrite (which deletes it)")
             }
-            let files = [trainSource ?? "data/train.src", trainTarget ?? "data/train.tgt",
-                         validSource ?? "data/valid.src", validTarget ?? "data/valid.tgt"]
-            if trainSource == nil && !FileManager.default.fileExists(atPath: files[0]) {
-                throw CLIError("no training data given and data/train.src is not here: run from the repository root (for the bundled corpus) or pass --train-source, --train-target, --valid-source and --valid-target")
-            }
-            let options = try trainerOptions()
-            let settings = TokenizerSettings(normalization: tokenizer.normalization, lowercase: tokenizer.lowercase, locale: tokenizer.locale)
-            var initial: TrainedModel? = nil
-            if let initFrom {
-                initial = try TrainedModel(directory: initFrom)
-                if writer { printNote("starting from \(initial!.directory): its model configuration, tokenizer settings and vocabularies are used") }
-            }
-            let progress = Self.progressPrinter(group)
-            let fingerprints = DataFingerprints()
-            progress.message("reading and tokenizing \(files[0]) …")
-            let data = try TrainingData.load(
-                trainSource: files[0], trainTarget: files[1], validSource: files[2], validTarget: files[3],
-                tokenizer: initial?.config.tokenizer ?? settings,
-                sourceVocabulary: .init(minCount: minCount, maxSize: sourceVocabSize),
-                targetVocabulary: .init(minCount: minCount, maxSize: targetVocabSize),
-                maxSourceLength: initial?.config.maxSourceLength ?? maxSourceLength,
-                maxTargetLength: initial?.config.maxTargetLength ?? maxTargetLength,
-                replaceInvalid: replaceInvalid,
-                existingVocabularies: initial.map { ($0.sourceVocabulary, $0.targetVocabulary) },
-                fingerprints: fingerprints)
-            progress.message("\(data.trainSources.count) training pairs, \(data.validSources.count) validation pairs; vocabularies \(data.sourceVocabulary.count) / \(data.targetVocabulary.count); truncated \(data.truncatedSources) sources and \(data.truncatedTargets) targets; skipped \(data.skippedPairs) pairs with an empty side")
-            for w in data.truncationWarnings(maxSourceLength: initial?.config.maxSourceLength ?? maxSourceLength,
-                                             maxTargetLength: initial?.config.maxTargetLength ?? maxTargetLength) {
-                progress.message("warning: " + w)
-            }
-            let runConfig = initial?.config ?? RunConfig(
-                model: modelConfig(sourceVocab: data.sourceVocabulary.count, targetVocab: data.targetVocabulary.count),
-                tokenizer: settings, maxSourceLength: maxSourceLength, maxTargetLength: maxTargetLength,
-                mixerVersion: mixerVersion)
-            let trainer = try Trainer(options: options, runConfig: runConfig, data: data, runDirectory: output,
-                                      progress: progress, lock: lock, group: group)
-            if let initial { trainer.model.params.copy(from: initial.model.params) }
-            trainer.dataFingerprint = Self.fingerprint(files, fingerprints, replaceInvalid: replaceInvalid)
-            trainer.arguments = Self.runArguments(invocationArguments)
-            started = true
-            // The effective configuration and the exact command line, for --config and for the record.
-            if writer { try run.writeConfiguration(TrainConfigFile.render(self, options: options, argv: CommandLine.arguments)) }
-            try Self.runTraining(trainer, output: output, progress: progress)
+            try run.removeRun()
+            printNote("removed the run that was in \(output) (--overwrite)")
         }
+        let files = [trainSource ?? "data/train.src", trainTarget ?? "data/train.tgt",
+                     validSource ?? "data/valid.src", validTarget ?? "data/valid.tgt"]
+        if trainSource == nil && !FileManager.default.fileExists(atPath: files[0]) {
+            throw CLIError("no training data given and data/train.src is not here: run from the repository root (for the bundled corpus) or pass --train-source, --train-target, --valid-source and --valid-target")
+        }
+        let options = try trainerOptions()
+        let settings = TokenizerSettings(normalization: tokenizer.normalization, lowercase: tokenizer.lowercase, locale: tokenizer.locale)
+        var initial: TrainedModel? = nil
+        if let initFrom {
+            initial = try TrainedModel(directory: initFrom)
+            if writer { printNote("starting from \(initial!.directory): its model configuration, tokenizer settings and vocabularies are used") }
+        }
+        let progress = Self.progressPrinter(group)
+        let fingerprints = DataFingerprints()
+        progress.message("reading and tokenizing \(files[0]) …")
+        let data = try TrainingData.load(
+            trainSource: files[0], trainTarget: files[1], validSource: files[2], validTarget: files[3],
+            tokenizer: initial?.config.tokenizer ?? settings,
+            sourceVocabulary: .init(minCount: minCount, maxSize: sourceVocabSize),
+            targetVocabulary: .init(minCount: minCount, maxSize: targetVocabSize),
+            maxSourceLength: initial?.config.maxSourceLength ?? maxSourceLength,
+            maxTargetLength: initial?.config.maxTargetLength ?? maxTargetLength,
+            replaceInvalid: replaceInvalid,
+            existingVocabularies: initial.map { ($0.sourceVocabulary, $0.targetVocabulary) },
+            fingerprints: fingerprints)
+        progress.message("\(data.trainSources.count) training pairs, \(data.validSources.count) validation pairs; vocabularies \(data.sourceVocabulary.count) / \(data.targetVocabulary.count); truncated \(data.truncatedSources) sources and \(data.truncatedTargets) targets; skipped \(data.skippedPairs) pairs with an empty side")
+        for w in data.truncationWarnings(maxSourceLength: initial?.config.maxSourceLength ?? maxSourceLength,
+                                         maxTargetLength: initial?.config.maxTargetLength ?? maxTargetLength) {
+            progress.message("warning: " + w)
+        }
+        let runConfig = initial?.config ?? RunConfig(
+            model: modelConfig(sourceVocab: data.sourceVocabulary.count, targetVocab: data.targetVocabulary.count),
+            tokenizer: settings, maxSourceLength: maxSourceLength, maxTargetLength: maxTargetLength,
+            mixerVersion: mixerVersion)
+        let trainer = try Trainer(options: options, runConfig: runConfig, data: data, runDirectory: output,
+                                  progress: progress, lock: lock, group: group)
+        if let initial { trainer.model.params.copy(from: initial.model.params) }
+        trainer.dataFingerprint = Self.fingerprint(files, fingerprints, replaceInvalid: replaceInvalid)
+        trainer.arguments = Self.runArguments(invocationArguments)
+        started = true
+        // The effective configuration and the exact command line, for --config and for the record.
+        if writer { try run.writeConfiguration(TrainConfigFile.render(self, options: options, argv: CommandLine.arguments)) }
+        try Self.runTraining(trainer, output: output, progress: progress)
     }
 
     /// The console of `group`'s rank: standard error on rank 0, nothing on the others.

@@ -52,7 +52,7 @@ final class DistributedTests: XCTestCase {
             p.arguments = ["--oversubscribe", "-np", "\(n)", CLI.executable.path] + args
         }
         p.environment = Self.environment
-        FileManager.default.createFile(atPath: log.path, contents: nil)
+        _ = FileManager.default.createFile(atPath: log.path, contents: nil)
         let h = try FileHandle(forWritingTo: log)
         p.standardOutput = h
         p.standardError = h

@@ -35,9 +35,6 @@ int cmpi_allgather_int64(int64_t value, int64_t *out);
 /// MPI_Bcast of `count` bytes from `root`.
 int cmpi_broadcast_bytes(void *buffer, int64_t count, int root);
 
-/// MPI_Barrier on MPI_COMM_WORLD.
-int cmpi_barrier(void);
-
 /// MPI_Abort(MPI_COMM_WORLD, code): ends every rank of the job.
 void cmpi_abort(int code);
 
