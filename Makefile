@@ -13,25 +13,28 @@ SUDO        := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 all: build
 
 help:
-	@echo "make deps   install the system libraries (ICU, SentencePiece, OpenBLAS) when missing"
+	@echo "make deps   install the system libraries (ICU, SentencePiece, OpenBLAS, Open MPI) when missing"
 	@echo "make build  build mixer-cli ($(BIN))"
 	@echo "make test   build and run the whole test suite"
 	@echo "make demo   train, decode and score on the bundled corpus in data/"
 	@echo "make bench  run the benchmarks in bench/ beside their peers"
 
-# Installs libicu-dev, libsentencepiece-dev and libopenblas-dev where they are missing. Debian/Ubuntu: apt-get (with
-# sudo when not root). Elsewhere it prints what to install and fails.
+# Installs libicu-dev, libsentencepiece-dev, libopenblas-dev and Open MPI (libopenmpi-dev, openmpi-bin: mpirun and
+# libmpi.so.40, which mixer-cli opens at run time for `mpirun -np N mixer-cli train`; the build does not need them)
+# where they are missing. Debian/Ubuntu: apt-get (with sudo when not root). Elsewhere it prints what to install and fails.
 deps:
 	@missing=""; \
 	[ -f /usr/include/unicode/ubrk.h ] || missing="$$missing libicu-dev"; \
 	[ -f /usr/include/sentencepiece_processor.h ] || missing="$$missing libsentencepiece-dev"; \
 	( [ -f /usr/include/cblas.h ] || ls /usr/include/*/cblas.h >/dev/null 2>&1 || [ "$$(uname)" = Darwin ] ) || missing="$$missing libopenblas-dev"; \
+	( ls /usr/lib/*/libmpi.so.40 /usr/lib/libmpi.so.40 >/dev/null 2>&1 || [ "$$(uname)" = Darwin ] ) || missing="$$missing libopenmpi-dev"; \
+	( command -v mpirun >/dev/null 2>&1 || [ "$$(uname)" = Darwin ] ) || missing="$$missing openmpi-bin"; \
 	if [ -n "$$missing" ]; then \
 	  if command -v apt-get >/dev/null 2>&1; then \
 	    echo "make deps: installing$$missing"; \
 	    $(SUDO) apt-get update -qq && $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
 	  else \
-	    echo "make deps: please install$$missing (ICU 72+ headers, SentencePiece 0.1.97+ and an OpenBLAS with cblas.h)"; exit 1; \
+	    echo "make deps: please install$$missing (ICU 72+ headers, SentencePiece 0.1.97+, an OpenBLAS with cblas.h, Open MPI 4+)"; exit 1; \
 	  fi; \
 	fi
 	@command -v $(SWIFT) >/dev/null 2>&1 || { echo "make deps: Swift 6 is required (https://swift.org/install)"; exit 1; }

@@ -44,6 +44,9 @@ let package = Package(
             cxxSettings: [.unsafeFlags(["-std=c++17"])],
             linkerSettings: [.linkedLibrary("sentencepiece"), .linkedLibrary("sentencepiece_train")]
         ),
+        // Open MPI for data-parallel training, opened with dlopen at run time: the build needs
+        // neither mpi.h nor libmpi, and a single process never loads it (docs/distributed.md).
+        .target(name: "CMPI", linkerSettings: [.linkedLibrary("dl", .when(platforms: [.linux]))]),
         .systemLibrary(
             name: "CBLAS",
             providers: [.apt(["libopenblas-dev"])]
@@ -63,7 +66,7 @@ let package = Package(
         ),
         .target(
             name: "Seq2Seq",
-            dependencies: ["CKernels", "Tokenize", "Metrics"]
+            dependencies: ["CKernels", "CMPI", "Tokenize", "Metrics"]
         ),
         // The system BLAS as the benchmarks' peer and a test oracle (not linked by the products).
         .target(

@@ -9,7 +9,7 @@ cd "$(dirname "$0")/.."
 out=.build/bench-results.jsonl
 : > "$out"
 status=0
-for b in tokenize metrics gemm train decode; do
+for b in tokenize metrics gemm train decode distributed; do
   echo "== bench/$b.sh" >&2
   if ! bench/$b.sh | tee -a "$out"; then
     echo "bench/$b.sh failed" >&2

@@ -8,7 +8,7 @@ struct MixerBench: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "mixer-bench",
         abstract: "Benchmarks of mixer's model code (used by bench/*.sh).",
-        subcommands: [TrainBench.self, RewardWordsBench.self]
+        subcommands: [TrainBench.self, RewardWordsBench.self, AllreduceBench.self]
     )
 }
 

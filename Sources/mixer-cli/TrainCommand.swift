@@ -88,12 +88,18 @@ struct TrainCommand: ParsableCommand {
             records its effective configuration and the exact command line in DIR/config.yaml, \
             which --config reads back.
 
+            Under mpirun -np N (Open MPI, loaded at run time) N processes train one model \
+            (xent and mixer): each computes its share of every batch, the gradients are summed \
+            before every update, rank 0 alone validates, prints and writes DIR; --resume works \
+            with any N. Without mpirun it is a single process (the console says which).
+
             Examples:
               mixer-cli train --output runs/xent --epochs 10
               mixer-cli train --output runs/mixer --objective mixer \\
                 --init-from runs/xent/best
               mixer-cli train --resume runs/mixer --epochs 8
               mixer-cli train --config runs/xent/config.yaml -o runs/xent-seed2 --seed 2
+              mpirun -np 2 mixer-cli train --output runs/xent2 --threads 1
             """
     )
 
@@ -266,92 +272,111 @@ struct TrainCommand: ParsableCommand {
     }
 
     func run() throws {
-        try reportingErrors {
-            if let resume { return try resumeRun(resume) }
-            let output = self.output!
-            // The run directory first: locked (one trainer per run), checked and writable
-            // before any data is read.
-            let run = RunDirectory(output)
-            let lock = try RunLock(run)
-            // A run that fails before writing anything (bad data, say) leaves no empty directory.
-            var started = false
-            defer { if !started { lock.removeIfUnused() } }
-            if run.holdsRun {
-                guard overwrite else {
-                    // A run killed before its first save has nothing --resume could continue.
-                    guard pathExists(run.last) || run.isLegacyLayout else {
-                        throw CLIError("\(output) holds a run that stopped before its first save (\(Self.describeRun(run)), no checkpoint): start it again with --overwrite (which deletes it)")
-                    }
-                    throw CLIError("\(output) already holds a run (\(Self.describeRun(run))): continue it with --resume \(output), or start a new one there with --overwrite (which deletes it)")
-                }
-                try run.removeRun()
-                printNote("removed the run that was in \(output) (--overwrite)")
-            }
-            let files = [trainSource ?? "data/train.src", trainTarget ?? "data/train.tgt",
-                         validSource ?? "data/valid.src", validTarget ?? "data/valid.tgt"]
-            if trainSource == nil && !FileManager.default.fileExists(atPath: files[0]) {
-                throw CLIError("no training data given and data/train.src is not here: run from the repository root (for the bundled corpus) or pass --train-source, --train-target, --valid-source and --valid-target")
-            }
-            let settings = TokenizerSettings(normalization: tokenizer.normalization, lowercase: tokenizer.lowercase, locale: tokenizer.locale)
-            var initial: TrainedModel? = nil
-            if let initFrom {
-                initial = try TrainedModel(directory: initFrom)
-                printNote("starting from \(initial!.directory): its model configuration, tokenizer settings and vocabularies are used")
-            }
-            let options = try trainerOptions(maxTargetLength: initial?.config.maxTargetLength)
-            let progress = ProgressPrinter()
-            let fingerprints = DataFingerprints()
-            var plan: SubwordPlan? = nil
-            var subwordSettings: SubwordSettings? = nil
-            if let initial, let models = initial.subword {
-                plan = .use(models)
-            } else if let subwordModel {
-                let model: SubwordModel
-                do { model = try SubwordModel(contentsOfFile: subwordModel) } catch let e as InputError {
-                    throw CLIError("--subword-model \(e)")
-                }
-                plan = .use(SubwordModels(source: model, target: model))
-                subwordSettings = SubwordSettings(type: "given", vocabularySize: model.vocabulary.count, joint: true)
-            } else if let subword {
-                plan = .train(SubwordTrainingOptions(type: subword, vocabularySize: subwordVocabSize, threads: 1), joint: !subwordSeparate)
-                subwordSettings = SubwordSettings(type: subword.rawValue, vocabularySize: subwordVocabSize, joint: !subwordSeparate)
-                progress.message("reading \(files[0]) and \(files[1]) and training \(subwordSeparate ? "two" : "one") SentencePiece \(subword.rawValue) model\(subwordSeparate ? "s" : "") of \(subwordVocabSize) pieces …")
-            }
-            progress.message("reading and tokenizing \(files[0]) …")
-            let data: TrainingData
-            do {
-                data = try TrainingData.load(
-                trainSource: files[0], trainTarget: files[1], validSource: files[2], validTarget: files[3],
-                tokenizer: initial?.config.tokenizer ?? settings,
-                sourceVocabulary: .init(minCount: minCount, maxSize: sourceVocabSize),
-                targetVocabulary: .init(minCount: minCount, maxSize: targetVocabSize),
-                maxSourceLength: initial?.config.maxSourceLength ?? maxSourceLength,
-                maxTargetLength: initial?.config.maxTargetLength ?? maxTargetLength,
-                replaceInvalid: replaceInvalid,
-                existingVocabularies: initial.map { ($0.sourceVocabulary, $0.targetVocabulary) },
-                fingerprints: fingerprints, subword: plan)
-            } catch let e as SubwordError {
-                throw CLIError("--subword: \(e.description) (try a smaller --subword-vocab-size)")
-            }
-            progress.message("\(data.trainSources.count) training pairs, \(data.validSources.count) validation pairs; vocabularies \(data.sourceVocabulary.count) / \(data.targetVocabulary.count); truncated \(data.truncatedSources) sources and \(data.truncatedTargets) targets; skipped \(data.skippedPairs) pairs with an empty side")
-            for w in data.truncationWarnings(maxSourceLength: initial?.config.maxSourceLength ?? maxSourceLength,
-                                             maxTargetLength: initial?.config.maxTargetLength ?? maxTargetLength) {
-                progress.message("warning: " + w)
-            }
-            let runConfig = initial?.config ?? RunConfig(
-                model: modelConfig(sourceVocab: data.sourceVocabulary.count, targetVocab: data.targetVocabulary.count),
-                tokenizer: settings, maxSourceLength: maxSourceLength, maxTargetLength: maxTargetLength,
-                mixerVersion: mixerVersion, subword: subwordSettings)
-            let trainer = try Trainer(options: options, runConfig: runConfig, data: data, runDirectory: output,
-                                      progress: progress, lock: lock)
-            if let initial { trainer.model.params.copy(from: initial.model.params) }
-            trainer.dataFingerprint = Self.fingerprint(files, fingerprints, replaceInvalid: replaceInvalid)
-            trainer.arguments = Self.runArguments(invocationArguments)
-            started = true
-            // The effective configuration and the exact command line, for --config and for the record.
-            try run.writeConfiguration(TrainConfigFile.render(self, options: options, argv: CommandLine.arguments))
-            try Self.runTraining(trainer, output: output, progress: progress)
+        let group = try reportingErrors { try ProcessGroup.join() }
+        do {
+            try reportingErrors { try train(group) }
+        } catch let e as ExitCode where e.rawValue == 130 {
+            group.finalize()   // interrupted and saved: a clean end on every rank
+            throw e
         }
+        group.finalize()
+    }
+
+    /// Under `mpirun -np N` (N > 1) every rank runs this: rank 0 does what a single process
+    /// does; the others read the same data, train their shards, print nothing and never touch
+    /// the run directory (docs/distributed.md). An error on any rank ends the job: the rank
+    /// exits non-zero without `MPI_Finalize`, and `mpirun` stops the others.
+    func train(_ group: ProcessGroup) throws {
+        if let resume { return try resumeRun(resume, group: group) }
+        let output = self.output!
+        let writer = group.isWriter
+        // The run directory first: locked (one trainer per run), checked and writable
+        // before any data is read. Only rank 0 touches it.
+        let run = RunDirectory(output)
+        let lock = writer ? try RunLock(run) : nil
+        // A run that fails before writing anything (bad data, say) leaves no empty directory.
+        var started = false
+        defer { if !started { lock?.removeIfUnused() } }
+        if writer && run.holdsRun {
+            guard overwrite else {
+                // A run killed before its first save has nothing --resume could continue.
+                guard pathExists(run.last) || run.isLegacyLayout else {
+                    throw CLIError("\(output) holds a run that stopped before its first save (\(Self.describeRun(run)), no checkpoint): start it again with --overwrite (which deletes it)")
+                }
+                throw CLIError("\(output) already holds a run (\(Self.describeRun(run))): continue it with --resume \(output), or start a new one there with --overwrite (which deletes it)")
+            }
+            try run.removeRun()
+            printNote("removed the run that was in \(output) (--overwrite)")
+        }
+        let files = [trainSource ?? "data/train.src", trainTarget ?? "data/train.tgt",
+                     validSource ?? "data/valid.src", validTarget ?? "data/valid.tgt"]
+        if trainSource == nil && !FileManager.default.fileExists(atPath: files[0]) {
+            throw CLIError("no training data given and data/train.src is not here: run from the repository root (for the bundled corpus) or pass --train-source, --train-target, --valid-source and --valid-target")
+        }
+        let settings = TokenizerSettings(normalization: tokenizer.normalization, lowercase: tokenizer.lowercase, locale: tokenizer.locale)
+        var initial: TrainedModel? = nil
+        if let initFrom {
+            initial = try TrainedModel(directory: initFrom)
+            if writer { printNote("starting from \(initial!.directory): its model configuration, tokenizer settings and vocabularies are used") }
+        }
+        let options = try trainerOptions(maxTargetLength: initial?.config.maxTargetLength)
+        let progress = Self.progressPrinter(group)
+        let fingerprints = DataFingerprints()
+        var plan: SubwordPlan? = nil
+        var subwordSettings: SubwordSettings? = nil
+        if let initial, let models = initial.subword {
+            plan = .use(models)
+        } else if let subwordModel {
+            let model: SubwordModel
+            do { model = try SubwordModel(contentsOfFile: subwordModel) } catch let e as InputError {
+                throw CLIError("--subword-model \(e)")
+            }
+            plan = .use(SubwordModels(source: model, target: model))
+            subwordSettings = SubwordSettings(type: "given", vocabularySize: model.vocabulary.count, joint: true)
+        } else if let subword {
+            plan = .train(SubwordTrainingOptions(type: subword, vocabularySize: subwordVocabSize, threads: 1), joint: !subwordSeparate)
+            subwordSettings = SubwordSettings(type: subword.rawValue, vocabularySize: subwordVocabSize, joint: !subwordSeparate)
+            progress.message("reading \(files[0]) and \(files[1]) and training \(subwordSeparate ? "two" : "one") SentencePiece \(subword.rawValue) model\(subwordSeparate ? "s" : "") of \(subwordVocabSize) pieces …")
+        }
+        progress.message("reading and tokenizing \(files[0]) …")
+        let data: TrainingData
+        do {
+            data = try TrainingData.load(
+            trainSource: files[0], trainTarget: files[1], validSource: files[2], validTarget: files[3],
+            tokenizer: initial?.config.tokenizer ?? settings,
+            sourceVocabulary: .init(minCount: minCount, maxSize: sourceVocabSize),
+            targetVocabulary: .init(minCount: minCount, maxSize: targetVocabSize),
+            maxSourceLength: initial?.config.maxSourceLength ?? maxSourceLength,
+            maxTargetLength: initial?.config.maxTargetLength ?? maxTargetLength,
+            replaceInvalid: replaceInvalid,
+            existingVocabularies: initial.map { ($0.sourceVocabulary, $0.targetVocabulary) },
+            fingerprints: fingerprints, subword: plan)
+        } catch let e as SubwordError {
+            throw CLIError("--subword: \(e.description) (try a smaller --subword-vocab-size)")
+        }
+        progress.message("\(data.trainSources.count) training pairs, \(data.validSources.count) validation pairs; vocabularies \(data.sourceVocabulary.count) / \(data.targetVocabulary.count); truncated \(data.truncatedSources) sources and \(data.truncatedTargets) targets; skipped \(data.skippedPairs) pairs with an empty side")
+        for w in data.truncationWarnings(maxSourceLength: initial?.config.maxSourceLength ?? maxSourceLength,
+                                         maxTargetLength: initial?.config.maxTargetLength ?? maxTargetLength) {
+            progress.message("warning: " + w)
+        }
+        let runConfig = initial?.config ?? RunConfig(
+            model: modelConfig(sourceVocab: data.sourceVocabulary.count, targetVocab: data.targetVocabulary.count),
+            tokenizer: settings, maxSourceLength: maxSourceLength, maxTargetLength: maxTargetLength,
+            mixerVersion: mixerVersion, subword: subwordSettings)
+        let trainer = try Trainer(options: options, runConfig: runConfig, data: data, runDirectory: output,
+                                  progress: progress, lock: lock, group: group)
+        if let initial { trainer.model.params.copy(from: initial.model.params) }
+        trainer.dataFingerprint = Self.fingerprint(files, fingerprints, replaceInvalid: replaceInvalid)
+        trainer.arguments = Self.runArguments(invocationArguments)
+        started = true
+        // The effective configuration and the exact command line, for --config and for the record.
+        if writer { try run.writeConfiguration(TrainConfigFile.render(self, options: options, argv: CommandLine.arguments)) }
+        try Self.runTraining(trainer, output: output, progress: progress)
+    }
+
+    /// The console of `group`'s rank: standard error on rank 0, nothing on the others.
+    static func progressPrinter(_ group: ProcessGroup) -> ProgressPrinter {
+        group.isWriter ? ProgressPrinter() : ProgressPrinter(inPlace: false) { _ in }
     }
 
     static let dataKeys = ["train_source", "train_target", "valid_source", "valid_target"]
@@ -470,8 +495,13 @@ struct TrainCommand: ParsableCommand {
         let options = trainer.options
         for s in [SIGINT, SIGTERM, SIGHUP] { signal(s, stopSignalHandler) }
         trainer.shouldStop = { stopRequested != 0 }
-        progress.message("training \(options.objective.rawValue) for \(options.epochs) epochs (\(trainer.model.params.count) parameters, \(PackedMatrix.kernelName) kernels, \(options.threads) thread(s)) into \(output)")
+        let processes = trainer.group.size == 1 ? "single process" : "\(trainer.group.size) processes (Open MPI)"
+        progress.message("training \(options.objective.rawValue) for \(options.epochs) epochs (\(trainer.model.params.count) parameters, \(PackedMatrix.kernelName) kernels, \(options.threads) thread(s), \(processes)) into \(output)")
         let summary = try trainer.train()
+        guard trainer.group.isWriter else {
+            if summary.interrupted { throw ExitCode(130) }
+            return
+        }
         if summary.interrupted {
             printNote("stopped: \(summary.reason)")
             throw ExitCode(130)
@@ -484,10 +514,11 @@ struct TrainCommand: ParsableCommand {
 
     /// `--resume DIR`: lock DIR, open DIR/last, check the flags given against the saved run,
     /// reread the same data (checked by SHA-256) with the saved vocabularies, and continue.
-    func resumeRun(_ dir: String) throws {
+    func resumeRun(_ dir: String, group: ProcessGroup = .single) throws {
         let run = RunDirectory(dir)
+        let writer = group.isWriter
         guard pathIsDirectory(dir) else { throw CLIError("\(dir): no such run directory") }
-        let lock = try RunLock(run)
+        let lock = writer ? try RunLock(run) : nil
         if run.isLegacyLayout {
             throw CLIError("\(run.last) is a plain directory: this run was written by an older mixer; it can be read (decode, evaluate, --init-from) but not resumed: start a new run with --init-from \(run.last)")
         }
@@ -517,13 +548,13 @@ struct TrainCommand: ParsableCommand {
         if Self.value(of: "--save-every", in: given) != nil { options.saveEvery = saveEvery }
         if Self.value(of: "--log-samples", in: given) != nil { options.logSamples = logSamples }
         // A run that ended between its last checkpoint and the end of its log gets its log back.
-        try Trainer.restoreLog(TrainingLog(path: run.log), to: checkpoint.state)
+        if writer { try Trainer.restoreLog(TrainingLog(path: run.log), to: checkpoint.state) }
         if let finished = checkpoint.state.finished, options.epochs <= savedEpochs || checkpoint.state.epoch >= options.epochs {
-            printNote("\(dir): the run has finished (\(finished)) after \(checkpoint.state.epoch) epochs; nothing to do: pass --epochs N with N above \(max(savedEpochs, checkpoint.state.epoch)) to train it longer")
+            if writer { printNote("\(dir): the run has finished (\(finished)) after \(checkpoint.state.epoch) epochs; nothing to do: pass --epochs N with N above \(max(savedEpochs, checkpoint.state.epoch)) to train it longer") }
             return
         }
         if checkpoint.state.epoch >= options.epochs {
-            printNote("\(dir): the run has already done its \(options.epochs) epochs; pass --epochs N to train more")
+            if writer { printNote("\(dir): the run has already done its \(options.epochs) epochs; pass --epochs N to train more") }
             return
         }
         let runConfig = try checkpoint.config(RunConfig.self)
@@ -551,7 +582,7 @@ struct TrainCommand: ParsableCommand {
         let targetVocabulary = try Vocabulary(contentsOf: URL(fileURLWithPath: checkpoint.targetVocabularyPath))
         let subwordModels = try TrainedModel.subwordModels(checkpoint, config: runConfig, sourceVocabulary: sourceVocabulary,
                                                            targetVocabulary: targetVocabulary)
-        let progress = ProgressPrinter()
+        let progress = Self.progressPrinter(group)
         let fingerprints = DataFingerprints()
         let data = try TrainingData.load(
             trainSource: files[0], trainTarget: files[1], validSource: files[2], validTarget: files[3],
@@ -563,7 +594,7 @@ struct TrainCommand: ParsableCommand {
             throw CLIError("\(path): changed since the run started (SHA-256 differs); --resume needs the same data")
         }
         let trainer = try Trainer(options: options, runConfig: runConfig, data: data, runDirectory: dir,
-                                  progress: progress, lock: lock)
+                                  progress: progress, lock: lock, group: group)
         trainer.dataFingerprint = Self.fingerprint(files, fingerprints, replaceInvalid: replace)
         if let a = checkpoint.state.arguments { trainer.arguments = a }
         try trainer.restore(from: checkpoint)

@@ -39,9 +39,11 @@ public struct BiLSTMEncoder {
     /// Returns the memory M [B, S, 2H], final h and c [B, 2H], and the cache.
     /// - Complexity: O(S·B·8H·(E + H)).
     /// `packed`: both directions' weights already packed (inference snapshots, `LSTM.packed`).
+    /// `shard`: `source` is these rows of a larger batch (data parallelism): the dropout mask
+    /// is that batch's, restricted to them (``Dropout/mask(p:rng:shard:outer:globalOuter:inner:batchMajor:)``).
     public func forward(
         _ p: ParameterStore, source: [[Int32]], dropout: Float, rng: inout RandomGenerator,
-        packed: (forward: LSTM.Packed, backward: LSTM.Packed)? = nil
+        packed: (forward: LSTM.Packed, backward: LSTM.Packed)? = nil, shard: RowShard? = nil
     ) -> (memory: FloatBuffer, finalH: FloatBuffer, finalC: FloatBuffer, cache: Cache) {
         let B = source.count, E = embedding.dim, H = hiddenSize
         let lengths = source.map(\.count)
@@ -50,7 +52,8 @@ public struct BiLSTMEncoder {
         for b in 0..<B { for j in 0..<lengths[b] { ids[j * B + b] = source[b][j] } }
         let x = FloatBuffer(count: S * B * E)
         embedding.forward(p, ids: ids, count: S * B, out: x.pointer)
-        let dropMask = Dropout.mask(count: S * B * E, p: dropout, rng: &rng)
+        let dropMask = shard.map { Dropout.mask(p: dropout, rng: &rng, shard: $0, outer: S, globalOuter: $0.globalSourceLength, inner: E, batchMajor: false) }
+            ?? Dropout.mask(count: S * B * E, p: dropout, rng: &rng)
         Dropout.apply(dropMask, x.pointer, S * B * E)
         // Per-sequence reversal: xr[s, b] = x[len_b − 1 − s, b].
         let xr = FloatBuffer(count: S * B * E)

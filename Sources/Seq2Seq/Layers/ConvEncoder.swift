@@ -36,8 +36,10 @@ public struct ConvEncoder {
     /// Encodes `source`; returns keys, values [B, S, E], the bridge input (mean of values)
     /// [B, E] and the cache.
     /// - Complexity: O(B·S·E·window).
+    /// `shard`: `source` is these rows of a larger batch (data parallelism): the dropout mask
+    /// is that batch's, restricted to them.
     public func forward(
-        _ p: ParameterStore, source: [[Int32]], dropout: Float, rng: inout RandomGenerator
+        _ p: ParameterStore, source: [[Int32]], dropout: Float, rng: inout RandomGenerator, shard: RowShard? = nil
     ) -> (keys: FloatBuffer, values: FloatBuffer, mean: FloatBuffer, cache: Cache) {
         let B = source.count, E = wordEmbedding.dim, P = positionEmbedding.vocabSize
         let lengths = source.map(\.count)
@@ -48,7 +50,8 @@ public struct ConvEncoder {
         wordEmbedding.forward(p, ids: ids, count: B * S, out: values.pointer)
         positionEmbedding.forward(p, ids: pos, count: B * S, out: tmp.pointer)
         Kernels.add(tmp.pointer, into: values.pointer, B * S * E)
-        let dropMask = Dropout.mask(count: B * S * E, p: dropout, rng: &rng)
+        let dropMask = shard.map { Dropout.mask(p: dropout, rng: &rng, shard: $0, outer: S, globalOuter: $0.globalSourceLength, inner: E, batchMajor: true) }
+            ?? Dropout.mask(count: B * S * E, p: dropout, rng: &rng)
         Dropout.apply(dropMask, values.pointer, B * S * E)
         let keys = FloatBuffer(count: B * S * E), mean = FloatBuffer(count: B * E)
         let r = window / 2

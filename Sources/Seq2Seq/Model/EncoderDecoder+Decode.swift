@@ -157,7 +157,20 @@ extension EncoderDecoder {
         for t in 0..<T {
             precondition(ids.count == B, "Step \(t) input has \(ids.count) ids for a batch of \(B)")
             tr.inputs.append(ids)
-            if p > 0 {
+            if p > 0, let shard = dropoutShard {
+                // The global batch's [Bg, E] and [Bg, H] masks of this step, at the shard's rows.
+                let scale = 1 / (1 - p), Bg = shard.globalRows
+                let em = embMask!.pointer + t * B * E, om = outMask!.pointer + t * B * H
+                for b in 0..<B {
+                    var r = rng
+                    r.skip((shard.offset + b) * E)
+                    for i in 0..<E { em[b * E + i] = r.nextUniform() < p ? 0 : scale }
+                    r = rng
+                    r.skip(Bg * E + (shard.offset + b) * H)
+                    for i in 0..<H { om[b * H + i] = r.nextUniform() < p ? 0 : scale }
+                }
+                rng.skip(Bg * (E + H))
+            } else if p > 0 {
                 let scale = 1 / (1 - p)
                 let em = embMask!.pointer + t * B * E, om = outMask!.pointer + t * B * H
                 for i in 0..<(B * E) { em[i] = rng.nextUniform() < p ? 0 : scale }
@@ -185,6 +198,11 @@ extension EncoderDecoder {
                 Kernels.softmaxRows(pr, rows: B, cols: V, logZ: tr.logZ.pointer + t * B)
                 if t + 1 < T { ids = nextInput(t, pr) }
             }
+        }
+        // A shard's teacher-forced pass may be shorter than the global batch's: the stream
+        // ends where the global batch's T steps leave it.
+        if p > 0, let shard = dropoutShard, shard.globalTargetLength > T {
+            rng.skip((shard.globalTargetLength - T) * shard.globalRows * (E + H))
         }
         if teacher != nil && skipOutputLayer {
             // The caller runs the output layer (`outputLayerBackward`); probs and logits are empty.

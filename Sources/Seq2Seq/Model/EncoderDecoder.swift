@@ -17,6 +17,10 @@ public final class EncoderDecoder {
     /// Gradients, same layout as `params`; backward passes add into it.
     public let grads: ParameterStore
 
+    /// Set by the trainer for the span of a data-parallel step: the batches given to `encode`
+    /// and `decodeForTraining` are these rows of a global batch, and training-time dropout
+    /// masks are the global batch's restricted to them (docs/distributed.md). nil otherwise.
+    var dropoutShard: RowShard?
     let bilstm: BiLSTMEncoder?
     let conv: ConvEncoder?
     let bridgeH: Linear
@@ -78,11 +82,11 @@ public final class EncoderDecoder {
         let keys: FloatBuffer, values: FloatBuffer, fH: FloatBuffer, fC: FloatBuffer
         let cache: EncoderOutput.Cache
         if let bilstm {
-            let r = bilstm.forward(params, source: source, dropout: p, rng: &rng, packed: weights?.encoder)
+            let r = bilstm.forward(params, source: source, dropout: p, rng: &rng, packed: weights?.encoder, shard: dropoutShard)
             keys = r.memory; values = r.memory; fH = r.finalH; fC = r.finalC
             cache = .bilstm(r.cache)
         } else {
-            let r = conv!.forward(params, source: source, dropout: p, rng: &rng)
+            let r = conv!.forward(params, source: source, dropout: p, rng: &rng, shard: dropoutShard)
             keys = r.keys; values = r.values; fH = r.mean; fC = r.mean
             cache = .conv(r.cache)
         }

@@ -118,11 +118,15 @@ public enum CrossEntropy {
     /// - Parameters:
     ///   - source: B source id sequences.
     ///   - target: B target id sequences, each ending with `</s>`.
-    /// - Returns: the mean cross-entropy per target token (nats).
+    ///   - tokens: N of the loss's 1/N (nil: the batch's target tokens). A data-parallel rank
+    ///     passes the global batch's N, so that the ranks' gradients and losses sum to the
+    ///     global batch's (docs/distributed.md).
+    /// - Returns: the cross-entropy of the batch's tokens divided by N (the mean per target
+    ///   token when `tokens` is nil).
     /// - Complexity: one forward and one backward pass, O(T·B·V·H) at the output layer.
     @discardableResult
     public static func teacherForcedStep(_ model: EncoderDecoder, source: [[Int32]], target: [[Int32]],
-                                         rng: inout RandomGenerator, labelSmoothing: Float = 0) -> Double {
+                                         rng: inout RandomGenerator, labelSmoothing: Float = 0, tokens: Int? = nil) -> Double {
         let enc = model.encode(source: source, training: true, rng: &rng)
         let inputs = EncoderDecoder.teacherInputs(targets: target)
         let tr = model.decodeForTraining(enc, inputs: inputs, training: true, rng: &rng, deferOutputLayer: true)
@@ -130,9 +134,9 @@ public enum CrossEntropy {
         precondition(target.count == B, "Got \(target.count) targets for a batch of \(B)")
         let rowLoss = FloatBuffer(count: T * B)
         let dOut = model.outputLayerBackward(tr, logitGradient: outputLayerGradient(tr, targets: target, rowLoss: rowLoss,
-                                                                                    labelSmoothing: labelSmoothing))
+                                                                                    labelSmoothing: labelSmoothing, tokens: tokens))
         model.backward(tr, dOutputs: dOut, consumeCaches: true)
-        let n = target.reduce(0) { $0 + min($1.count, T) }
+        let n = tokens ?? target.reduce(0) { $0 + min($1.count, T) }
         var loss = 0.0
         for r in 0..<(T * B) where r / B < target[r % B].count { loss -= Double(rowLoss[r]) }
         return n > 0 ? loss / Double(n) : 0
@@ -144,11 +148,13 @@ public enum CrossEntropy {
     /// independent and split over the threads.
     /// - Complexity: O(rows·V) per block.
     /// With `labelSmoothing` ε > 0 the gradient is (p − q)/N (``labelSmoothed(_:targets:epsilon:)``);
-    /// `rowLoss` stays log p_t(y), so the step reports the plain cross-entropy.
-    static func outputLayerGradient(_ trace: DecoderTrace, targets: [[Int32]], rowLoss: FloatBuffer, labelSmoothing: Float = 0)
+    /// `rowLoss` stays log p_t(y), so the step reports the plain cross-entropy. `tokens`: N
+    /// when it is not the batch's own (a data-parallel shard's global N).
+    static func outputLayerGradient(_ trace: DecoderTrace, targets: [[Int32]], rowLoss: FloatBuffer, labelSmoothing: Float = 0,
+                                    tokens: Int? = nil)
         -> (_ firstRow: Int, _ rows: Int, _ block: UnsafeMutablePointer<Float>) -> Void {
         let T = trace.steps, B = trace.batchSize, V = trace.vocabSize
-        let n = targets.reduce(0) { $0 + min($1.count, T) }
+        let n = tokens ?? targets.reduce(0) { $0 + min($1.count, T) }
         let w = n > 0 ? 1 / Float(n) : 0
         for b in 0..<B { for y in targets[b].prefix(T) {
             precondition(y >= 0 && Int(y) < V, "Target id \(y) is outside the vocabulary of \(V)")

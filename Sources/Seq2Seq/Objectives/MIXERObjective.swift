@@ -9,6 +9,12 @@
 /// (``XENTObjective/addGradient(_:scale:_:_:)``), scaled by B_tokens / B under the `sequence`
 /// weighting so that XENT and REINFORCE stages give gradients of one magnitude (the paper's
 /// per-sequence sum); the `reference` weighting keeps the token mean.
+///
+/// Data parallelism (`context.shard`): the batch is one rank's rows of a global batch; the
+/// XENT fallback, the weights (B, N_x, mixed) and the baselines' 1/N_RL are the global batch's
+/// (one `MPI_Allreduce` of three counts after the rollout), samples and dropout masks are the
+/// ones each row gets in one process (``Rollout``, ``RowShard``). Rewards and baselines are per
+/// row, so the REINFORCE estimate is the one-process estimate, summed in another order.
 struct MIXERObjective: Objective {
     /// T.
     let steps: Int
@@ -31,17 +37,28 @@ struct MIXERObjective: Objective {
     func step(_ batch: Batch, _ context: inout ObjectiveContext) throws -> StepStatistics {
         var st = StepStatistics()
         let s = context.s
-        if s >= batch.maxTargetLength {
-            let scale = weighting == .sequence ? Float(batch.targetTokens) / Float(batch.count) : 1
+        let shard = context.shard
+        if s >= (shard?.globalTargetLength ?? batch.maxTargetLength) {
+            let scale = weighting == .sequence
+                ? (shard.map { Float($0.globalTargetTokens) / Float($0.globalRows) } ?? Float(batch.targetTokens) / Float(batch.count)) : 1
             XENTObjective.addGradient(batch, scale: scale, &context, &st)
             return st
         }
         guard let baseline = context.baseline else { preconditionFailure("MIXER needs baseline regressors") }
         let model = context.model
         let B = batch.count, H = model.config.hiddenSize, T = steps
+        if B == 0, let shard {
+            // A rank without rows in a short batch: the same collectives as the others (one
+            // gather per decoder step, the counts' sum), no gradient, the streams moved on.
+            context.dropout.skip(shard.dropoutDraws(model.config, p: model.config.dropout, decoderSteps: T))
+            for _ in 0..<T { context.sampling.skip(context.group.gather(0).reduce(0, +)) }
+            var counts = [0.0, 0.0, 0.0]
+            context.group.sum(&counts)
+            return st
+        }
         let enc = model.encode(source: batch.sources, training: true, rng: &context.dropout)
         let r = Rollout(model, enc, targets: batch.targets, s: s, steps: T, temperature: temperature,
-                        dropout: &context.dropout, sampling: &context.sampling)
+                        dropout: &context.dropout, sampling: &context.sampling, shard: shard, group: context.group)
         let reward = context.reward.rewards(r, targets: batch.targets)
         // Baseline predictions b_t for every REINFORCE step (t ≥ s), from the detached o_t.
         var b = [[Float]](repeating: [Float](repeating: 0, count: B), count: T)
@@ -52,15 +69,29 @@ struct MIXERObjective: Objective {
         }
         var nRL = 0
         for t in s..<T { for row in 0..<B where r.active[t][row] { nRL += 1 } }
+        // The global batch's counts: sampled steps (the baselines' 1/N_RL), B, N_x and mixed.
+        var totals: BatchTotals? = nil
+        var nRLAll = nRL
+        if shard != nil {
+            var nX = 0, rlRows = 0
+            for row in 0..<B {
+                nX += (0..<min(s, T)).reduce(0) { $0 + (r.active[$1][row] ? 1 : 0) }
+                if (s..<T).contains(where: { r.active[$0][row] }) { rlRows += 1 }
+            }
+            var counts = [Double(nRL), Double(nX), Double(rlRows)]
+            context.group.sum(&counts)
+            nRLAll = Int(counts[0])
+            totals = BatchTotals(rows: shard!.globalRows, xentTokens: Int(counts[1]), mixed: counts[1] > 0 && counts[2] > 0)
+        }
         for t in s..<T {
             for row in 0..<B { mask[row] = r.active[t][row] ? 1 : 0 }
             let x = r.trace.outputs.pointer + t * B * H
             st.baselineSSE += baseline.accumulateGradient(step: t, x: x, rows: B, prediction: b[t], reward: reward,
-                                                          mask: mask, scale: 1 / Float(max(nRL, 1)))
+                                                          mask: mask, scale: 1 / Float(max(nRLAll, 1)))
         }
         st.baselineCount = nRL
         PolicyGradient.backward(model, r, s: s, reward: reward, baseline: { t, row in b[t][row] }, weighting: weighting,
-                                labelSmoothing: Float(context.options.labelSmoothing), &st)
+                                labelSmoothing: Float(context.options.labelSmoothing), totals: totals, &st)
         return st
     }
 }

@@ -31,8 +31,11 @@ enum PolicyGradient {
     /// - Complexity: O(T·B·V).
     /// With `labelSmoothing` ε > 0 the teacher-forced steps use the smoothed target
     /// (``CrossEntropy/labelSmoothed(_:targets:epsilon:)``): w_x·(p_t − q_t).
+    /// `totals`: the global batch's B, N_x and "mixed" when `r` is one rank's shard of it (data
+    /// parallelism): the weights and the XENT loss's mean are the global batch's.
     static func logitGradient(_ r: Rollout, s: Int, reward: [Float], baseline: (Int, Int) -> Float,
-                              weighting: MixerLossWeighting, labelSmoothing: Float = 0, _ st: inout StepStatistics) -> [Float] {
+                              weighting: MixerLossWeighting, labelSmoothing: Float = 0, totals: BatchTotals? = nil,
+                              _ st: inout StepStatistics) -> [Float] {
         let tr = r.trace
         let B = r.ended.count, V = tr.vocabSize, T = r.tokens.count
         var nX = 0
@@ -42,7 +45,8 @@ enum PolicyGradient {
                 if t < s { nX += 1 } else { rlRows.insert(b) }
             }
         }
-        let (wx, wr) = weights(weighting, rows: B, xentTokens: nX, mixed: nX > 0 && !rlRows.isEmpty)
+        let all = totals ?? BatchTotals(rows: B, xentTokens: nX, mixed: nX > 0 && !rlRows.isEmpty)
+        let (wx, wr) = weights(weighting, rows: all.rows, xentTokens: all.xentTokens, mixed: all.mixed)
         var d = [Float](repeating: 0, count: T * B * V)
         var xentLoss = 0.0
         d.withUnsafeMutableBufferPointer { dp in
@@ -72,7 +76,7 @@ enum PolicyGradient {
                 }
             }
         }
-        st.xentLoss = nX > 0 ? xentLoss / Double(nX) : 0
+        st.xentLoss = all.xentTokens > 0 ? xentLoss / Double(all.xentTokens) : 0
         st.xentTokens = nX
         for b in rlRows {
             st.rewardSum += Double(reward[b])
@@ -84,9 +88,19 @@ enum PolicyGradient {
     /// ``logitGradient(_:s:reward:baseline:weighting:labelSmoothing:_:)`` backpropagated through
     /// the model, adding into `model.grads`.
     static func backward(_ model: EncoderDecoder, _ r: Rollout, s: Int, reward: [Float], baseline: (Int, Int) -> Float,
-                         weighting: MixerLossWeighting, labelSmoothing: Float = 0, _ st: inout StepStatistics) {
+                         weighting: MixerLossWeighting, labelSmoothing: Float = 0, totals: BatchTotals? = nil,
+                         _ st: inout StepStatistics) {
         let d = logitGradient(r, s: s, reward: reward, baseline: baseline, weighting: weighting,
-                              labelSmoothing: labelSmoothing, &st)
+                              labelSmoothing: labelSmoothing, totals: totals, &st)
         d.withUnsafeBufferPointer { model.backward(r.trace, dLogits: $0.baseAddress!) }
     }
+}
+
+/// The counts of a whole batch that weight its rows' gradients (``PolicyGradient/weights(_:rows:xentTokens:mixed:)``):
+/// B, the teacher-forced tokens N_x, and whether both kinds of step occur. A data-parallel rank
+/// sums them over the ranks (docs/distributed.md).
+struct BatchTotals: Equatable {
+    var rows: Int
+    var xentTokens: Int
+    var mixed: Bool
 }

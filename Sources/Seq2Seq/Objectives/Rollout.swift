@@ -32,16 +32,27 @@ struct Rollout {
     ///
     /// Random streams: dropout masks come from `dropout` (decoder steps in order, after the
     /// encoder's that the caller drew), samples from `sampling`, one uniform per sampled token,
-    /// rows in order within a step.
+    /// rows in order within a step. With `shard` (the rows are one rank's of a global batch),
+    /// each step first gathers every rank's count of rows that draw (one `MPI_Allgather` in
+    /// `group`) and skips the draws of the rows before and after the shard's, so each row gets
+    /// the uniform it gets in one process (``RowShard``).
     /// - Complexity: the forward pass, O(T·B·(… + V·H)), plus O(V) per sampled token.
     init(_ model: EncoderDecoder, _ enc: EncoderOutput, targets: [[Int32]], s: Int, steps T: Int, temperature: Double,
-         dropout: inout RandomGenerator, sampling: inout RandomGenerator) {
+         dropout: inout RandomGenerator, sampling: inout RandomGenerator, shard: RowShard? = nil, group: ProcessGroup = .single) {
         let B = targets.count, V = model.config.targetVocabSize
         var tokens = [[Int32]](repeating: [Int32](repeating: Vocabulary.pad, count: B), count: T)
         var active = [[Bool]](repeating: [Bool](repeating: false, count: B), count: T)
         var done = [Bool](repeating: false, count: B)
         var srng = sampling
         func choose(_ t: Int, _ p: UnsafePointer<Float>) {
+            var after = 0
+            if shard != nil {
+                let mine = (0..<B).reduce(0) { n, b in n + (!done[b] && !(t < s && t < targets[b].count) ? 1 : 0) }
+                let counts = group.gather(mine)
+                srng.skip(counts[..<group.rank].reduce(0, +))
+                after = counts[(group.rank + 1)...].reduce(0, +)
+            }
+            defer { srng.skip(after) }
             for b in 0..<B where !done[b] {
                 active[t][b] = true
                 let tok: Int32

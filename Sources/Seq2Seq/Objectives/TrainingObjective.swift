@@ -60,6 +60,13 @@ struct ObjectiveContext {
     var dropout: RandomGenerator
     /// Sampled tokens and scheduled sampling's coin flips, the stream `"sampling"`.
     var sampling: RandomGenerator
+    /// Under data parallelism, which rows of the global batch the step's batch is; the step
+    /// normalizes by the global batch's counts and draws each row's random numbers where one
+    /// process draws them (docs/distributed.md). nil in a single process.
+    var shard: RowShard? = nil
+    /// The processes of the run (``ProcessGroup/single`` without MPI): for the counts an
+    /// objective must sum over all ranks within a step (MIXER's sampled steps).
+    var group: ProcessGroup = .single
 }
 
 /// The objective `options.objective` names, for decoder runs of `steps` (T) steps: the one

@@ -19,8 +19,14 @@ struct XENTObjective: Objective {
     /// - Complexity: one forward and backward pass, plus O(parameters) when `scale` ≠ 1.
     static func addGradient(_ batch: Batch, scale: Float, _ context: inout ObjectiveContext, _ st: inout StepStatistics) {
         let model = context.model
+        if batch.count == 0, let shard = context.shard {
+            // A rank without rows in a short batch: no gradient, the stream moves on as the others'.
+            context.dropout.skip(shard.dropoutDraws(model.config, p: model.config.dropout, decoderSteps: shard.globalTargetLength))
+            return
+        }
         let loss = CrossEntropy.teacherForcedStep(model, source: batch.sources, target: batch.targets, rng: &context.dropout,
-                                                  labelSmoothing: Float(context.options.labelSmoothing))
+                                                  labelSmoothing: Float(context.options.labelSmoothing),
+                                                  tokens: context.shard?.globalTargetTokens)
         if scale != 1 {
             let g = model.grads.storage
             for i in 0..<model.grads.count { g[i] *= scale }

@@ -6,19 +6,58 @@ extension Trainer {
     /// One update on `batch` in a stage with `s` teacher-forced steps: the objective adds its
     /// gradients (``Objective/step(_:_:)``, with the trainer's random streams in the context and
     /// back after), then ``update(_:)``.
+    ///
+    /// In a group of N > 1 processes (docs/distributed.md) the objective sees this rank's rows
+    /// of `batch` (``RowShard``), and ``reduce(_:)`` — the one place where ranks meet within a
+    /// step, apart from the counts a sampling objective sums — adds every rank's gradients and
+    /// statistics before the update, so every rank applies the same one.
     func trainStep(_ batch: Batch, s: Int) throws -> StepStatistics {
         let t0 = Date()
         if !gradientsCleared { model.grads.zero() }
         gradientsCleared = false
         baseline?.grads.zero()
         var context = objectiveContext(s: s)
-        var st = try objective.step(batch, &context)
+        var shardBatch = batch
+        if group.size > 1 {
+            let shard = RowShard(batch: batch, rank: group.rank, size: group.size)
+            shardBatch = shard.slice(batch)
+            context.shard = shard
+            context.group = group
+            model.dropoutShard = shard
+        }
+        defer { model.dropoutShard = nil }
+        var st = try objective.step(shardBatch, &context)
         dropoutRNG = context.dropout
         samplingRNG = context.sampling
+        if group.size > 1 { reduce(&st) }
         st.targetTokens = batch.targetTokens
         try update(&st)
         st.seconds = Date().timeIntervalSince(t0)
         return st
+    }
+
+    /// Sums the ranks' gradients (the model's, then the baseline regressors') and step
+    /// statistics in place: one `MPI_Allreduce` per buffer, 4·P bytes for P parameters. The
+    /// losses are already divided by the global batch's counts, so their sum is the global
+    /// batch's loss. The stop requests (signals) are summed too, so every rank stops after the
+    /// same step.
+    func reduce(_ st: inout StepStatistics) {
+        group.sum(model.grads.storage, count: model.grads.count)
+        if let b = baseline { group.sum(b.grads.storage, count: b.grads.count) }
+        var v = [st.xentLoss, Double(st.xentTokens), st.rewardSum, Double(st.rewardCount), st.advantageSum,
+                 st.advantageSquares, Double(st.advantageCount), st.baselineSSE, Double(st.baselineCount),
+                 shouldStop() ? 1 : 0]
+        group.sum(&v)
+        st.xentLoss = v[0]
+        st.xentTokens = Int(v[1])
+        st.rewardSum = v[2]
+        st.rewardCount = Int(v[3])
+        st.advantageSum = v[4]
+        st.advantageSquares = v[5]
+        st.advantageCount = Int(v[6])
+        st.baselineSSE = v[7]
+        st.baselineCount = Int(v[8])
+        st.stopRequested = v[9] > 0
     }
 
     /// The context of a step at `s` now: the model, options, baselines, reward, and copies of
@@ -42,7 +81,7 @@ extension Trainer {
             let abort = state.divergence.recordSkip(optimizer)
             state.learningRate = optimizer.learningRate
             baselineOptimizer?.learningRate = state.learningRate * options.baselineLearningRateFactor
-            try log.append(.skippedStep(SkippedStepRecord(globalStep: state.globalStep, reason: problem, learningRate: state.learningRate)))
+            try log?.append(.skippedStep(SkippedStepRecord(globalStep: state.globalStep, reason: problem, learningRate: state.learningRate)))
             progress.message("warning: \(problem) at step \(state.globalStep): update skipped, learning rate lowered to \(state.learningRate)")
             if abort {
                 throw TrainingError("training diverged: \(options.maxDivergentSteps) updates in a row skipped (the last at global step \(state.globalStep): \(problem)); \(lastCheckpointDescription)")

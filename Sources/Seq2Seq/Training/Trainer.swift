@@ -22,6 +22,12 @@ import Tokenize
 ///
 /// Reproducibility: every random draw comes from streams split off one seed ("init",
 /// "batches", "dropout", "sampling"); the same options and data give the same run.
+///
+/// Data parallelism (`group`, docs/distributed.md): every rank makes the same global batches;
+/// each computes the gradient of its rows (``RowShard``), ``trainStep(_:s:)`` sums the ranks'
+/// gradients and statistics (``ProcessGroup/sum(_:count:)``) before the one update every rank
+/// applies; rank 0 alone validates, logs and writes the run directory, and broadcasts its
+/// end-of-epoch decisions (learning rate, stop).
 public final class Trainer {
     public let options: TrainerOptions
     public let runConfig: RunConfig
@@ -30,6 +36,8 @@ public final class Trainer {
     /// MIXER's baseline regressors (nil for the other objectives).
     public let baseline: BaselineRegressors?
     public let run: RunDirectory
+    /// The processes training this model together (``ProcessGroup/single`` without MPI).
+    public let group: ProcessGroup
     public internal(set) var state: TrainerState
     /// Polled after every step: when it returns true the trainer saves `last/` and stops.
     public var shouldStop: () -> Bool = { false }
@@ -38,7 +46,8 @@ public final class Trainer {
     let baselineOptimizer: Optimizer?
     let batcher: Batcher
     let progress: ProgressPrinter
-    let log: TrainingLog
+    /// The run's log (nil on ranks other than 0, which never write the run directory).
+    let log: TrainingLog?
     /// The objective of every step, made once from the options (``makeObjective(_:steps:)``).
     /// Tests may put another in place before training (one without baseline regressors).
     var objective: any Objective
@@ -54,8 +63,8 @@ public final class Trainer {
     var gradientsCleared = false
     /// SHA-256 of the data files, saved so that a resume can tell if they changed.
     public var dataFingerprint: [String: String] = [:]
-    /// Writes the run's checkpoints (``RunStore``).
-    let store: RunStore
+    /// Writes the run's checkpoints (``RunStore``; nil on ranks other than 0).
+    let store: RunStore?
     /// The run directory's lock: taken by `init` (or given), held until `train()` returns.
     var lock: RunLock?
     /// The epoch and step of the checkpoint `last` holds, when there is one.
@@ -69,22 +78,34 @@ public final class Trainer {
     /// Prepares a run in `runDirectory` (created if needed): takes the directory's lock (or
     /// uses `lock`, taken earlier by the caller), opens its log and checkpoint store. A new run
     /// should be given a directory that holds none (``RunDirectory/holdsRun``); a resumed one
-    /// continues with ``restore(from:)``.
+    /// continues with ``restore(from:)``. In a `group` of several processes only rank 0 takes
+    /// the lock and opens anything in the directory; the others never write it.
     /// - Throws: option errors; ``StorageError`` when another process trains in the
-    ///   directory or it cannot be written.
+    ///   directory or it cannot be written; ``DistributedError`` for an objective that does not
+    ///   train over several processes yet.
     public init(options: TrainerOptions, runConfig: RunConfig, data: TrainingData, runDirectory: String,
-                progress: ProgressPrinter, lock: RunLock? = nil) throws {
+                progress: ProgressPrinter, lock: RunLock? = nil, group: ProcessGroup = .single) throws {
         try options.validate()
         try runConfig.model.validate()
+        if group.size > 1 && ![.xent, .mixer].contains(options.objective) {
+            throw DistributedError("--objective \(options.objective.rawValue) does not train over several processes yet (xent and mixer do): run it in one process, without mpirun")
+        }
         self.options = options
         self.runConfig = runConfig
         self.data = data
         self.progress = progress
+        self.group = group
         run = RunDirectory(runDirectory)
-        self.lock = try lock ?? RunLock(run)
-        try FileIO.makeDirectories(run.valid)
-        log = try TrainingLog(path: run.log)
-        store = try RunStore(run)
+        if group.isWriter {
+            self.lock = try lock ?? RunLock(run)
+            try FileIO.makeDirectories(run.valid)
+            log = try TrainingLog(path: run.log)
+            store = try RunStore(run)
+        } else {
+            self.lock = nil
+            log = nil
+            store = nil
+        }
         let root = RandomGenerator(seed: options.seed)
         var initRNG = root.split("init")
         model = EncoderDecoder(config: runConfig.model, seed: initRNG.next())
@@ -137,12 +158,12 @@ public final class Trainer {
 
     /// Runs the remaining epochs.
     public func train() throws -> Summary {
-        if lock == nil { lock = try RunLock(run) }
+        if lock == nil && group.isWriter { lock = try RunLock(run) }
         defer { lock = nil }
         setComputeThreads(options.threads)
         if state.globalStep == 0 && state.epoch == 0 { try logStart() }
         else {
-            try log.append(.resume(RunResumeRecord(epoch: state.epoch, step: state.step, globalStep: state.globalStep)))
+            try log?.append(.resume(RunResumeRecord(epoch: state.epoch, step: state.step, globalStep: state.globalStep)))
         }
         var summary = Summary(epochs: state.epoch, bestMetric: nil, bestEpoch: nil, lastMetric: nil,
                               stoppedEarly: false, interrupted: false, reason: "completed \(options.epochs) epochs")
@@ -183,14 +204,16 @@ public final class Trainer {
                         report.reward = accumulator.rewardSum / Double(accumulator.rewardCount)
                     }
                     progress.show(report)
-                    try log.append(.step(StepRecord(report)))
+                    try log?.append(.step(StepRecord(report)))
                     tokensSinceReport = 0
                     stepSecondsSinceReport = 0
                 }
                 if options.saveEvery > 0 && state.step % options.saveEvery == 0 && state.step < perEpoch {
                     try save(isBest: false)
                 }
-                if shouldStop() {
+                // Under MPI the ranks' stop requests were summed with the step's gradients, so
+                // all stop after the same step.
+                if group.size > 1 ? st.stopRequested : shouldStop() {
                     progress.finishLine()
                     try save(isBest: false)
                     summary.interrupted = true
@@ -202,6 +225,11 @@ public final class Trainer {
             // End of epoch: validate, log, schedule, save.
             state.epoch = epoch
             state.step = 0
+            if !group.isWriter {
+                // Rank 0 validates, saves and decides; the others take its learning rate and stop.
+                if try followEpochEnd() { summary.stoppedEarly = true; break }
+                continue
+            }
             let validationStarted = Date()
             let v = try validate(epoch: epoch)
             validations += 1
@@ -225,7 +253,7 @@ public final class Trainer {
             // A non-finite validation is divergence: the epoch is not saved, nor called best.
             guard v.perplexity.isFinite && v.metric.isFinite else {
                 record.diverged = true
-                try log.append(.epoch(record))
+                try log?.append(.epoch(record))
                 throw TrainingError("training diverged: the validation perplexity after epoch \(epoch) is \(v.perplexity) (\(options.validationMetric.rawValue) \(v.metric)); this epoch was not saved; \(lastCheckpointDescription)")
             }
             let improved = state.validation.record(v.metric, epoch: epoch)
@@ -253,14 +281,30 @@ public final class Trainer {
             try save(isBest: improved, pending: pending)
             progress.message(epochSummary(epoch: epoch, stage: stageName, s: s, seconds: Date().timeIntervalSince(epochStarted),
                                           record: record, improved: improved))
+            if group.size > 1 {
+                var decision = [state.learningRate, summary.stoppedEarly ? 1 : 0]
+                group.broadcast(&decision)
+            }
             if summary.stoppedEarly { break }
         }
         summary.epochs = state.epoch
         summary.bestMetric = state.validation.best
         summary.bestEpoch = state.validation.bestEpoch
         // A finished run's end record went into its last checkpoint's pending records.
-        if state.finished == nil { try log.append(endRecord(reason: summary.reason)) }
+        if state.finished == nil { try log?.append(endRecord(reason: summary.reason)) }
         return summary
+    }
+
+    /// A rank other than 0 at the end of an epoch: receives rank 0's learning rate and whether
+    /// it stops (one `MPI_Bcast`, after rank 0's validation and save).
+    /// - Returns: whether the run stops early.
+    func followEpochEnd() throws -> Bool {
+        var decision = [0.0, 0.0]
+        group.broadcast(&decision)
+        state.learningRate = decision[0]
+        optimizer.learningRate = state.learningRate
+        baselineOptimizer?.learningRate = state.learningRate * options.baselineLearningRateFactor
+        return decision[1] != 0
     }
 
     /// The log's last record of a run (or of one of its sessions, when interrupted).
@@ -312,7 +356,7 @@ public final class Trainer {
     func logStart() throws {
         let warnings = options.scheduleWarnings(steps: steps)
         for w in warnings { progress.message("warning: " + w) }
-        try log.append(.start(RunStartRecord(
+        try log?.append(.start(RunStartRecord(
             config: try Self.json(runConfig), options: try Self.json(options),
             data: DataCounts(trainPairs: data.trainSources.count, validPairs: data.validSources.count,
                              sourceVocabulary: data.sourceVocabulary.count, targetVocabulary: data.targetVocabulary.count,
@@ -328,6 +372,7 @@ public final class Trainer {
     /// appends `pending` to the log. The checkpoint records the log's length before them and
     /// the records themselves, so that a resume restores the log exactly (``restore(from:)``).
     func save(isBest: Bool, pending: [String] = []) throws {
+        guard let log, let store else { return }   // ranks other than 0 never write
         try log.sync()
         state.logBytes = log.size
         state.pendingLog = pending
@@ -420,7 +465,7 @@ public final class Trainer {
         lastSaved = (state.epoch, state.step)
         // The log as it was when the checkpoint was written: later records (work that will be
         // redone) are cut; the checkpoint's own records are appended if they are missing.
-        try Self.restoreLog(log, to: restored)
+        if let log { try Self.restoreLog(log, to: restored) }
     }
 
     /// Puts `log` back as it was when the checkpoint with `state` was complete: cut to
@@ -509,4 +554,6 @@ struct StepStatistics {
     var advantageSum = 0.0, advantageSquares = 0.0, advantageCount = 0
     var baselineSSE = 0.0, baselineCount = 0
     var gradientNorm = 0.0
+    /// Under MPI: whether any rank was asked to stop before the step's sums (all agree).
+    var stopRequested = false
 }
