@@ -208,7 +208,7 @@ struct RiskObjective: Objective {
     /// statistics (the mean reward of the candidates) and, as "advantages", c(y) − R_i.
     static func logitGradient(_ r: Rollout, sources B: Int, candidates k: Int, reward: [Float], alpha: Double,
                               _ st: inout StepStatistics) -> [Float] {
-        let tr = r.trace, rows = B * k, V = tr.vocabSize, T = r.tokens.count
+        let rows = B * k
         let (lengths, scores) = Self.scores(r)
         let q = candidateDistribution(scores, candidates: k, alpha: alpha)
         var coeff = [Float](repeating: 0, count: rows)
@@ -228,17 +228,6 @@ struct RiskObjective: Objective {
             st.rewardSum += Double(reward[y])
             st.rewardCount += 1
         }
-        var d = [Float](repeating: 0, count: T * rows * V)
-        d.withUnsafeMutableBufferPointer { dp in
-            for t in 0..<T {
-                for b in 0..<rows where r.active[t][b] && coeff[b] != 0 {
-                    let row = t * rows + b
-                    let p = tr.probs.pointer + row * V, g = dp.baseAddress! + row * V
-                    for j in 0..<V { g[j] = coeff[b] * p[j] }
-                    g[Int(r.tokens[t][b])] -= coeff[b]
-                }
-            }
-        }
-        return d
+        return gradient(r, coefficients: coeff)
     }
 }

@@ -211,23 +211,10 @@ public final class TrainedModel {
     public func encodeSources(_ lines: [String]) throws -> [(ids: [Int32], tokens: [String])] {
         let tok = try config.tokenizer.makeTokenizer()
         let limit = config.maxSourceLength
-        if let subword {
-            // A word has at least one piece: the first `limit` words hold the first `limit` pieces.
-            return lines.map { line in
-                var words: [String] = []
-                var l = line
-                l.withUTF8 { bytes in
-                    tok.forEachToken(utf8: bytes) { token, _ in
-                        if words.count < limit { words.append(String(decoding: token, as: UTF8.self)) }
-                    }
-                }
-                let ids = Array(subword.source.ids(words: words).prefix(limit))
-                return (ids, sourceVocabulary.decode(ids))
-            }
-        }
-        return lines.map { line in
-            // Only the first `limit` tokens are kept as strings: a huge line costs its own size
-            // once (normalized and segmented), not a String per token.
+        // Only the first `limit` words are kept as strings: a huge line costs its own size once
+        // (normalized and segmented), not a String per token. A word has at least one piece, so
+        // for a subword model the first `limit` words hold the first `limit` pieces.
+        func firstWords(_ line: String) -> [String] {
             var words: [String] = []
             var l = line
             l.withUTF8 { bytes in
@@ -235,6 +222,16 @@ public final class TrainedModel {
                     if words.count < limit { words.append(String(decoding: token, as: UTF8.self)) }
                 }
             }
+            return words
+        }
+        if let subword {
+            return lines.map { line in
+                let ids = Array(subword.source.ids(words: firstWords(line)).prefix(limit))
+                return (ids, sourceVocabulary.decode(ids))
+            }
+        }
+        return lines.map { line in
+            let words = firstWords(line)
             return (sourceVocabulary.encode(words), words)
         }
     }
