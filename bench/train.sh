@@ -21,6 +21,12 @@ WARMUP=${2:-3}
 swift build -c release --product mixer-bench >&2
 BIN=.build/release/mixer-bench
 PY=$(bench/setup-venv.sh --torch | tail -1)
+# MIXER_KERNEL=avx2 (or portable) narrows PyTorch to the same instruction set, so that the two
+# sides compare on what an AVX2-only server would run: ATen's kernels, oneDNN and MKL capped.
+case "${MIXER_KERNEL:-}" in
+  avx2) export ATEN_CPU_CAPABILITY=avx2 ONEDNN_MAX_CPU_ISA=AVX2 MKL_ENABLE_INSTRUCTIONS=AVX2 ;;
+  portable) export ATEN_CPU_CAPABILITY=default ONEDNN_MAX_CPU_ISA=SSE41 MKL_ENABLE_INSTRUCTIONS=SSE4_2 ;;
+esac
 PEER=bench/peers/torch_seq2seq.py
 [ -f "$PEER" ] || { echo "bench/train.sh: the PyTorch peer $PEER is missing" >&2; exit 1; }
 

@@ -1,6 +1,6 @@
 // GEMM on packed 32-column panels: the general product (mk_gemm), products with weights packed
 // once (mk_pack, mk_gemm_packed), and the packing of a transposed A (mk_pack_a); register-blocked
-// micro-kernels in AVX-512 (12 × 32), AVX2+FMA (3 × 32) and portable C.
+// micro-kernels in AVX-512 (12 × 32), AVX2+FMA (6 × 16, twice per 32-column panel) and portable C.
 #include "mk_internal.h"
 
 size_t mk_packed_count(int n, int k) {
@@ -136,35 +136,44 @@ __attribute__((target("avx512f"))) static void row512_x4(int k, const float *a, 
     }
 }
 
-// AVX2+FMA: MR rows × 32 columns in 4·MR ymm accumulators (MR ≤ 3 keeps 16 registers busy).
+// AVX2+FMA: MR ≤ 6 rows × 32 columns as two passes of 16 columns, each over all of k in 2·MR
+// ymm accumulators: 12 accumulators, 2 B vectors and a broadcast fit the 16 registers (a 3 × 32
+// tile needs 17 and spilled: the AVX2 step ran at 0.6× PyTorch on Emerald Rapids). Every element
+// of C is still summed over k in order by one FMA chain, so the bits are those of every path.
 #define MK_AVX2_TILE(MR, V, AX)                                                                     \
     __attribute__((target("avx2,fma"))) static void tile256_##V##MR(                                \
         int k, const float *a, int lda, const float *bp, int ldb, float alpha, float beta, float *c, int ldc, \
         int ncols) {                                                                                \
-        __m256 acc[MR][4];                                                                          \
-        for (int r = 0; r < MR; r++)                                                                \
-            for (int q = 0; q < 4; q++) acc[r][q] = _mm256_setzero_ps();                           \
-        for (int kk = 0; kk < k; kk++) {                                                            \
-            const float *b = bp + (size_t)kk * ldb;                                                 \
-            __m256 b0 = _mm256_loadu_ps(b), b1 = _mm256_loadu_ps(b + 8);                            \
-            __m256 b2 = _mm256_loadu_ps(b + 16), b3 = _mm256_loadu_ps(b + 24);                      \
+        float tmp[MR * 32];                                                                         \
+        for (int h = 0; h < 2 && 16 * h < ncols; h++) {                                             \
+            __m256 acc[MR][2];                                                                      \
+            for (int r = 0; r < MR; r++) { acc[r][0] = _mm256_setzero_ps(); acc[r][1] = _mm256_setzero_ps(); } \
+            const float *bh = bp + 16 * h;                                                          \
+            for (int kk = 0; kk < k; kk++) {                                                        \
+                const float *b = bh + (size_t)kk * ldb;                                             \
+                __m256 b0 = _mm256_loadu_ps(b), b1 = _mm256_loadu_ps(b + 8);                        \
+                for (int r = 0; r < MR; r++) {                                                      \
+                    __m256 x = _mm256_set1_ps(AX(r, kk));                                           \
+                    acc[r][0] = _mm256_fmadd_ps(x, b0, acc[r][0]);                                  \
+                    acc[r][1] = _mm256_fmadd_ps(x, b1, acc[r][1]);                                  \
+                }                                                                                   \
+            }                                                                                       \
             for (int r = 0; r < MR; r++) {                                                          \
-                __m256 x = _mm256_set1_ps(AX(r, kk));                                               \
-                acc[r][0] = _mm256_fmadd_ps(x, b0, acc[r][0]);                                      \
-                acc[r][1] = _mm256_fmadd_ps(x, b1, acc[r][1]);                                      \
-                acc[r][2] = _mm256_fmadd_ps(x, b2, acc[r][2]);                                      \
-                acc[r][3] = _mm256_fmadd_ps(x, b3, acc[r][3]);                                      \
+                _mm256_storeu_ps(tmp + r * 32 + 16 * h, acc[r][0]);                                 \
+                _mm256_storeu_ps(tmp + r * 32 + 16 * h + 8, acc[r][1]);                             \
             }                                                                                       \
         }                                                                                           \
-        float tmp[MR * 32];                                                                         \
-        for (int r = 0; r < MR; r++)                                                                \
-            for (int q = 0; q < 4; q++) _mm256_storeu_ps(tmp + r * 32 + q * 8, acc[r][q]);         \
         store_tile(MR, ncols, tmp, alpha, beta, c, ldc);                                            \
     }
 
-MK_AVX2_TILE(1, r, MK_A_R) MK_AVX2_TILE(2, r, MK_A_R) MK_AVX2_TILE(3, r, MK_A_R)
-MK_AVX2_TILE(1, c, MK_A_C) MK_AVX2_TILE(2, c, MK_A_C) MK_AVX2_TILE(3, c, MK_A_C)
-static const tile_fn tiles256[2][4] = {{0, tile256_r1, tile256_r2, tile256_r3}, {0, tile256_c1, tile256_c2, tile256_c3}};
+#define MK_AVX2_TILES(V, AX)                                                                        \
+    MK_AVX2_TILE(1, V, AX) MK_AVX2_TILE(2, V, AX) MK_AVX2_TILE(3, V, AX)                            \
+    MK_AVX2_TILE(4, V, AX) MK_AVX2_TILE(5, V, AX) MK_AVX2_TILE(6, V, AX)
+MK_AVX2_TILES(r, MK_A_R)
+MK_AVX2_TILES(c, MK_A_C)
+static const tile_fn tiles256[2][7] = {
+    {0, tile256_r1, tile256_r2, tile256_r3, tile256_r4, tile256_r5, tile256_r6},
+    {0, tile256_c1, tile256_c2, tile256_c3, tile256_c4, tile256_c5, tile256_c6}};
 #endif
 
 // All rows of C against one packed panel bp [k, 32] (columns j0 ..< j0 + ncols of C). A is read
@@ -185,8 +194,8 @@ static void panel_rows(int isa, int ta, int m, int k, const float *a, int lda, s
             continue;
         }
         if (isa == 1) {
-            for (int r = 0; r < rows; r += 3) {
-                int mr = rows - r < 3 ? rows - r : 3;
+            for (int r = 0; r < rows; r += 6) {
+                int mr = rows - r < 6 ? rows - r : 6;
                 tiles256[ta][mr](k, ta ? at + r : at + (size_t)r * la, la, bp, ldb, alpha, beta, ct + (size_t)r * ldc, ldc, ncols);
             }
             continue;

@@ -21,7 +21,7 @@ void mk_pack_transposed(const float *m, int n, int k, int ldm, float *packed);
 /// C [m, n] = A [m, k] · Wᵀ + beta·C for the panels panel_begin ..< panel_end of a packed W
 /// (columns 32·panel_begin ..< min(n, 32·panel_end) of C; the rest of C is untouched).
 /// A has leading dimension lda, C ldc. beta = 0 never reads C.
-/// Register-blocked micro-kernels (AVX-512: 12 rows × 32 columns; AVX2+FMA: 3 × 32; portable C
+/// Register-blocked micro-kernels (AVX-512: 12 rows × 32 columns; AVX2+FMA: 6 × 16, twice per panel; portable C
 /// otherwise), chosen once from the CPU. k is summed in chunks of MK_KC exactly as in mk_gemm, so
 /// the same product gives the same bits through either. Cost: 2·m·n·k flops, W read once per 12
 /// (3) rows of A.
