@@ -2,6 +2,7 @@
 // (mk_isa, mk_set_max_isa in include/ckernels.h), capped by the environment's MIXER_KERNEL.
 #include "mk_internal.h"
 #include <stdlib.h>
+#include <stdio.h>
 #include <string.h>
 
 #ifdef MK_X86
@@ -18,13 +19,16 @@ static int cpu_isa(void) { return 0; }
 static int isa_level = -1;
 
 /// The cap that the environment's MIXER_KERNEL sets ("portable", "avx2", "avx512"; any other
-/// value or none: no cap). For benchmarks that measure a narrower path on a wider CPU; the
-/// results are the same bits on every path.
+/// value or none: no cap, and any other non-empty value is warned about on standard error, once
+/// per process, so that a typo such as "avx" is not mistaken for a cap). For benchmarks that
+/// measure a narrower path on a wider CPU; the results are the same bits on every path.
 static int env_cap(void) {
     const char *v = getenv("MIXER_KERNEL");
     if (!v) return 2;
     if (strcmp(v, "portable") == 0) return 0;
     if (strcmp(v, "avx2") == 0) return 1;
+    if (v[0] != 0 && strcmp(v, "avx512") != 0)
+        fprintf(stderr, "warning: MIXER_KERNEL=%s is not portable, avx2 or avx512; no cap applied\n", v);
     return 2;
 }
 

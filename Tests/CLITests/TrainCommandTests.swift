@@ -182,6 +182,13 @@ final class TrainCommandTests: XCTestCase {
             XCTAssertEqual(Hostile.sha256(bytes), sums[0], "MIXER_KERNEL=\(kernel) trains other weights")
         }
 
+        // A value that names no path (a typo) is warned about, not silently read as no cap.
+        var typo = ProcessInfo.processInfo.environment
+        typo["MIXER_KERNEL"] = "avx"
+        let t = try CLI.run(["decode", "--model", dir.appendingPathComponent("t1").path, "--input", p[2]], environment: typo)
+        XCTAssertEqual(t.status, 0, t.stderr)
+        XCTAssertTrue(t.stderr.contains("MIXER_KERNEL=avx is not portable, avx2 or avx512"), t.stderr)
+
         // Decoding through the executable: greedy, beam (n-best with scores) and sampling give
         // the same bytes on 1, 2, 3, 7, 16 and 64 threads, in batches of 32 and of 1.
         let model = dir.appendingPathComponent("t1").path

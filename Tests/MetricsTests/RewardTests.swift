@@ -67,6 +67,32 @@ final class RewardTests: XCTestCase {
         XCTAssertEqual(first, Array(again))
     }
 
+    func testResetTableEqualsANewTable() {
+        // `reset(reference:)` refills one table in place: every metric, one to four hypotheses
+        // per reference (the dense matcher comes in at the second), references that shrink and
+        // grow, a multi-reference table reset to one, eos/pad/unknown ids.
+        var rng = SplitMix64(seed: 11)
+        let tokens = RewardTokens(eos: 3, pad: 0, unknown: 1)
+        let metrics: [RewardMetric] = [.bleu(.exp), .bleu(.floor), .bleuPlusOne, .rougeN(1), .rougeN(2),
+                                       .rougeN(4, recall: true), .rougeL(), .rougeL(recall: true)]
+        for metric in metrics {
+            let reused = ReferenceTable(references: [randomSentence(&rng), randomSentence(&rng)], metric: metric,
+                                        tokens: tokens)
+            for trial in 0..<200 {
+                var ref = randomSentence(&rng, maxLength: trial % 7 == 0 ? 60 : 25)
+                if trial % 5 == 0 { ref.insert(0, at: ref.count / 2); ref.append(3); ref.append(9) }
+                reused.reset(reference: ref)
+                let fresh = ReferenceTable(references: [ref], metric: metric, tokens: tokens)
+                for k in 0..<(1 + trial % 4) {
+                    var hyp = randomSentence(&rng)
+                    if k == 1 { hyp.insert(1, at: 0) }
+                    if k == 2 { hyp = Array(ref.prefix(while: { $0 != 3 })) }
+                    XCTAssertEqual(reused.reward(hyp), fresh.reward(hyp), "\(metric) trial \(trial) hypothesis \(k)")
+                }
+            }
+        }
+    }
+
     func testDenseMatcherEqualsHashIndex() {
         // The rewards' direct-addressed tables count exactly what the hash index counts:
         // several references, heavy repetition (clipping), absent tokens, empty sequences.

@@ -66,9 +66,11 @@ public enum SubwordPlan {
 /// about m²/2^64 per reference).
 ///
 /// - Complexity: per hypothesis O(pieces) plus O(bytes) of the slow pieces, one table probe
-///   per unit, and the reward's own O(|units|·N); per new reference the same plus building its
-///   table. No allocation once the scratch buffers have grown, except a new reference's
-///   `ReferenceTable` (`mixer-bench reward-words` measures both cases).
+///   per unit, and the reward's own O(|units|·N); per new reference the same plus refilling
+///   its table in place (`ReferenceTable.reset(reference:)`; its direct-addressed matcher is
+///   built only when a second sample meets the same reference). No allocation once the
+///   scratch buffers have grown, except ROUGE-L's bit masks and a change of metric
+///   (`mixer-bench reward-words` measures both cases).
 /// - Note: not thread-safe (scratch buffers); one per trainer.
 public final class RewardWords {
     /// What a unit is: a whole word (BLEU) or a rouge-score token (ROUGE).
@@ -209,17 +211,26 @@ public final class RewardWords {
             for i in keys.indices { keys[i] = 0 }
         }
         mask = size - 1
-        var ids: [Int32] = []
-        ids.reserveCapacity(outCount)
+        if hypothesisCapacity < outCount {
+            hypothesis.deallocate()
+            hypothesisCapacity = 2 * outCount
+            hypothesis = .allocate(capacity: hypothesisCapacity)
+        }
         var next: Int32 = 0
         for j in 0..<outCount {
             let u = out[j]
             var i = Int(truncatingIfNeeded: u) & mask
             while keys[i] != 0 && keys[i] != u { i = (i + 1) & mask }
             if keys[i] == 0 { keys[i] = u; values[i] = next; next += 1 }
-            ids.append(values[i])
+            hypothesis[j] = values[i]
         }
-        table = ReferenceTable(references: [ids], metric: metric, tokens: RewardTokens(unknown: Self.absent))
+        let ids = UnsafeBufferPointer(start: hypothesis, count: outCount)
+        // One table per metric, refilled in place for each new reference (no allocation).
+        if let table, referenceMetric == metric {
+            table.reset(reference: ids)
+        } else {
+            table = ReferenceTable(references: [Array(ids)], metric: metric, tokens: RewardTokens(unknown: Self.absent))
+        }
         referenceKey = target
         referenceMetric = metric
     }
