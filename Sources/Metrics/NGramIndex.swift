@@ -367,9 +367,32 @@ public final class NGramIndex {
     /// reference or resetting drops them. Results are identical either way.
     /// - Complexity: O(distinct n-grams + Σ_n D_{n-1} · D_1) once (D_n: distinct n-grams).
     func prepareForManyHypotheses() {
-        dense = referenceTokens.withUnsafeBufferPointer { DenseMatcher(maxOrder: maxOrder, tokens: $0, lengths: referenceLengths) }
+        dense = referenceTokens.withUnsafeBufferPointer { t in
+            referenceLengths.withUnsafeBufferPointer { DenseMatcher(maxOrder: maxOrder, tokens: t, lengths: $0) }
+        }
+    }
+
+    /// Forgets every reference and takes `tokens` as the one reference, counted through
+    /// `DenseMatcher`'s direct-addressed tables built straight from it (the hash table stays
+    /// empty), in the memory of the last ones: for one or a few hypotheses per reference
+    /// (MIXER's rewards). Falls back to the hash table when those tables would be too large.
+    /// Counts are identical either way.
+    /// - Complexity: O(|tokens| · maxOrder + Σ_n D_{n−1} · D_1); no allocation once the
+    ///   buffers have grown.
+    func resetToDense(reference tokens: UnsafeBufferPointer<UInt32>) {
+        reset()
+        let d = spareDense ?? DenseMatcher(maxOrder: maxOrder)
+        spareDense = d
+        let built = withUnsafePointer(to: tokens.count) { d.build(tokens: tokens, lengths: UnsafeBufferPointer(start: $0, count: 1)) }
+        if built {
+            dense = d
+            referenceLengths.append(tokens.count)
+        } else {
+            addReference(tokens)
+        }
     }
     private var dense: DenseMatcher?
+    private var spareDense: DenseMatcher?             // `resetToDense`'s matcher, kept for its memory
     /// Whether `matches` uses the direct-addressed tables (for tests).
     var usesDenseMatching: Bool { dense != nil }
     private var referenceTokens: [UInt32] = []      // kept only for `prepareForManyHypotheses`
@@ -425,29 +448,64 @@ public final class NGramIndex {
 final class DenseMatcher {
     let maxOrder: Int
     private(set) var v = 0                                  // distinct unigrams
-    private let uniKeys: UnsafeMutablePointer<UInt32>
-    private let uniVals: UnsafeMutablePointer<UInt16>       // u + 1 (0: empty slot)
-    private let uniMask: Int
-    private let trans: UnsafeMutablePointer<UInt16>
+    private var uniKeys: UnsafeMutablePointer<UInt32>
+    private var uniVals: UnsafeMutablePointer<UInt16>       // u + 1 (0: empty slot)
+    private var uniMask = 7
+    private var trans: UnsafeMutablePointer<UInt16>
+    private var transCapacity = 1
     private var transBase: SIMD8<Int32> = .zero             // per order n ≥ 2 (index n - 1)
     private var base: SIMD8<Int32> = .zero                  // per order: offset of its counters
-    private let refMax: UnsafeMutablePointer<UInt16>
-    private let running: UnsafeMutablePointer<UInt16>
+    private var refMax: UnsafeMutablePointer<UInt16>
+    private var running: UnsafeMutablePointer<UInt16>
+    private var counterCapacity = 1
     private var cur: UnsafeMutablePointer<UInt16>
     private var us: UnsafeMutablePointer<UInt16>
-    private var capacity: Int
+    private var capacity = 32
     private var counterCount = 0
+    // Per order 0…maxOrder: the bound of D_n, and the next index (scratch of `build`).
+    private let bound: UnsafeMutablePointer<Int>
+    private let next: UnsafeMutablePointer<Int>
 
-    init?(maxOrder: Int, tokens: UnsafeBufferPointer<UInt32>, lengths: [Int]) {
+    /// An empty matcher (no reference: nothing matches) whose buffers ``build(tokens:lengths:)``
+    /// fills and reuses.
+    init(maxOrder: Int) {
         self.maxOrder = maxOrder
+        uniKeys = .allocate(capacity: uniMask + 1)
+        uniVals = .allocate(capacity: uniMask + 1); uniVals.initialize(repeating: 0, count: uniMask + 1)
+        trans = .allocate(capacity: transCapacity)
+        refMax = .allocate(capacity: counterCapacity); refMax.initialize(to: 0)
+        running = .allocate(capacity: counterCapacity); running.initialize(to: 0)
+        cur = .allocate(capacity: capacity); us = .allocate(capacity: capacity)
+        bound = .allocate(capacity: 9); next = .allocate(capacity: 9)
+        counterCount = 0
+    }
+
+    /// The matcher of the references `tokens` (one after the other, `lengths` long), or nil
+    /// when its tables would be too large.
+    convenience init?(maxOrder: Int, tokens: UnsafeBufferPointer<UInt32>, lengths: UnsafeBufferPointer<Int>) {
+        self.init(maxOrder: maxOrder)
+        if !build(tokens: tokens, lengths: lengths) { return nil }
+    }
+
+    /// Replaces the references by `tokens` (one after the other, `lengths` long), reusing the
+    /// buffers (no allocation once they have grown). Returns false, leaving the matcher
+    /// unusable until the next successful build, when the tables would be too large (see the
+    /// type).
+    func build(tokens: UnsafeBufferPointer<UInt32>, lengths: UnsafeBufferPointer<Int>) -> Bool {
         let total = tokens.count
         var cap = 8
         while cap < 2 * max(total, 1) { cap *= 2 }
+        if cap > uniMask + 1 {
+            uniKeys.deallocate(); uniVals.deallocate()
+            uniKeys = .allocate(capacity: cap); uniVals = .allocate(capacity: cap)
+        }
         uniMask = cap - 1
-        uniKeys = .allocate(capacity: cap)
-        uniVals = .allocate(capacity: cap); uniVals.initialize(repeating: 0, count: cap)
-        capacity = max(total, 32)
-        cur = .allocate(capacity: capacity); us = .allocate(capacity: capacity)
+        uniVals.update(repeating: 0, count: cap)
+        if total > capacity {
+            cur.deallocate(); us.deallocate()
+            capacity = max(total, 2 * capacity)
+            cur = .allocate(capacity: capacity); us = .allocate(capacity: capacity)
+        }
         // Unigram indices of every reference token.
         var v = 0
         for i in 0..<total {
@@ -458,8 +516,9 @@ final class DenseMatcher {
             us[i] = uniVals[s] &- 1
         }
         self.v = v
+        counterCount = 0
         // Upper bounds of D_n: Σ max(0, len − n + 1); the tables are sized by them.
-        var bound = [Int](repeating: 0, count: maxOrder + 1)
+        bound.update(repeating: 0, count: maxOrder + 1)
         for o in 1...maxOrder { for l in lengths { bound[o] += max(0, l - o + 1) } }
         bound[1] = v
         var t = 0, c = 0
@@ -467,19 +526,24 @@ final class DenseMatcher {
             if o >= 2 { transBase[o - 1] = Int32(t); t += (bound[o - 1] + 1) * (v + 1) }
             base[o - 1] = Int32(c); c += bound[o] + 1
         }
-        guard v < 0xFFFF, t <= 1 << 16, c < 1 << 20, bound.allSatisfy({ $0 < 0xFFFF }) else {
-            uniKeys.deallocate(); uniVals.deallocate(); cur.deallocate(); us.deallocate()
-            return nil
+        var fits = v < 0xFFFF && t <= 1 << 16 && c < 1 << 20
+        for o in 0...maxOrder where bound[o] >= 0xFFFF { fits = false }
+        guard fits else { return false }
+        if t > transCapacity {
+            trans.deallocate(); transCapacity = t; trans = .allocate(capacity: t)
         }
-        trans = .allocate(capacity: max(t, 1))
-        refMax = .allocate(capacity: c); refMax.initialize(repeating: 0, count: c)
-        running = .allocate(capacity: c); running.initialize(repeating: 0, count: c)
-        counterCount = c
-        var d = [Int](repeating: 0, count: maxOrder + 1)
-        d[1] = v
+        if c > counterCapacity {
+            refMax.deallocate(); running.deallocate()
+            counterCapacity = c
+            refMax = .allocate(capacity: c); running = .allocate(capacity: c)
+        }
+        refMax.update(repeating: 0, count: c)
+        running.update(repeating: 0, count: c)
+        next.update(repeating: 0, count: maxOrder + 1)
+        next[1] = v
         // Absent entries point at the bound (the absent index of the next order).
         for o in 2...max(2, maxOrder) where o <= maxOrder {
-            (trans + Int(transBase[o - 1])).initialize(repeating: UInt16(bound[o]), count: (bound[o - 1] + 1) * (v + 1))
+            (trans + Int(transBase[o - 1])).update(repeating: UInt16(bound[o]), count: (bound[o - 1] + 1) * (v + 1))
         }
         // Per reference: assign indices order by order (cur holds the (n−1)-gram indices), count
         // occurrences in `running`, then raise the maxima.
@@ -493,7 +557,7 @@ final class DenseMatcher {
                     let tr = trans + Int(transBase[o - 1])
                     for i in 0..<cnt {
                         let e = Int(cur[i]) * (v + 1) + Int(u[i + o - 1])
-                        if Int(tr[e]) == bound[o] { tr[e] = UInt16(d[o]); d[o] += 1 }
+                        if Int(tr[e]) == bound[o] { tr[e] = UInt16(next[o]); next[o] += 1 }
                         cur[i] = tr[e]
                     }
                 }
@@ -507,11 +571,14 @@ final class DenseMatcher {
             }
             start += len
         }
+        counterCount = c
+        return true
     }
 
     deinit {
         uniKeys.deallocate(); uniVals.deallocate(); trans.deallocate()
         refMax.deallocate(); running.deallocate(); cur.deallocate(); us.deallocate()
+        bound.deallocate(); next.deallocate()
     }
 
     @inline(__always) private static func slot(_ t: UInt32, _ mask: Int) -> Int {

@@ -105,14 +105,13 @@ public final class ReferenceTable {
     deinit { scratch.deallocate() }
 
     /// Makes this the table of the one reference `reference` (read as ``tokens`` says), reusing
-    /// its memory: the n-gram index is emptied and refilled, with no allocation once its
-    /// buffers have grown (ROUGE-L's bit masks are rebuilt). For callers that score one or a
-    /// few hypotheses per reference (MIXER's one sample per source, with pieces merged into
-    /// words): the direct-addressed matcher that `init` builds at once is built here only when
-    /// a second hypothesis is scored against the same reference. Rewards are identical to those
-    /// of `ReferenceTable(references: [reference], metric:, tokens:)`.
-    /// - Complexity: O(|reference| · N) expected, plus O(distinct n-grams of the previous
-    ///   reference) to empty the index.
+    /// its memory: for callers that score one or a few hypotheses per reference (MIXER's one
+    /// sample per source, with pieces merged into words). BLEU and ROUGE-N go straight to the
+    /// direct-addressed tables (`NGramIndex.resetToDense`), with no hash table and no
+    /// allocation once the buffers have grown; ROUGE-L refills its index and rebuilds its bit
+    /// masks. Rewards are identical to those of `ReferenceTable(references: [reference],
+    /// metric:, tokens:)`.
+    /// - Complexity: O(|reference| · N + Σ_n D_{n−1} · D_1) (D_n: distinct n-grams).
     public func reset(reference: UnsafeBufferPointer<Int32>) {
         clean(reference, isReference: true)
         let r = cleaned
@@ -120,14 +119,13 @@ public final class ReferenceTable {
         refLengths.append(r.count)
         if indexes.count > 1 { indexes.removeSubrange(1...) }
         let index = indexes[0]
-        index.reset()
-        index.addReference(r)
         if case .rougeL = metric {
+            index.reset()
+            index.addReference(r)
             lcsMasks.removeAll(keepingCapacity: true)
             lcsMasks.append(LCSMasks(ref: r, index: index))
         } else {
-            hypothesesSinceReset = 0
-            densePending = true
+            index.resetToDense(reference: r)
         }
     }
 
@@ -135,10 +133,6 @@ public final class ReferenceTable {
     public func reset(reference: [Int32]) {
         reference.withUnsafeBufferPointer { reset(reference: $0) }
     }
-
-    // After `reset(reference:)`: hypotheses scored since, and whether the dense matcher is due.
-    private var hypothesesSinceReset = 0
-    private var densePending = false
 
     /// Reads ids into `scratch`: stop at eos, drop pad, unknown → never-matching (hypotheses).
     @inline(__always)
@@ -165,10 +159,6 @@ public final class ReferenceTable {
 
     /// The reward of one hypothesis, on 0–1.
     public func reward(_ hypothesis: UnsafeBufferPointer<Int32>) -> Double {
-        if densePending {
-            hypothesesSinceReset += 1
-            if hypothesesSinceReset == 2 { indexes[0].prepareForManyHypotheses(); densePending = false }
-        }
         clean(hypothesis, isReference: false)
         let h = cleaned
         switch metric {

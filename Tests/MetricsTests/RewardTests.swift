@@ -69,7 +69,7 @@ final class RewardTests: XCTestCase {
 
     func testResetTableEqualsANewTable() {
         // `reset(reference:)` refills one table in place: every metric, one to four hypotheses
-        // per reference (the dense matcher comes in at the second), references that shrink and
+        // per reference, references that shrink and
         // grow, a multi-reference table reset to one, eos/pad/unknown ids.
         var rng = SplitMix64(seed: 11)
         let tokens = RewardTokens(eos: 3, pad: 0, unknown: 1)
@@ -88,6 +88,16 @@ final class RewardTests: XCTestCase {
                     if k == 1 { hyp.insert(1, at: 0) }
                     if k == 2 { hyp = Array(ref.prefix(while: { $0 != 3 })) }
                     XCTAssertEqual(reused.reward(hyp), fresh.reward(hyp), "\(metric) trial \(trial) hypothesis \(k)")
+                }
+            }
+            // A reference too varied for the direct-addressed tables (400 distinct ids: the
+            // bigram table alone would need 401² entries) falls back to the hash index, and the
+            // next small one goes back to the tables.
+            for ref in [(0..<400).map { Int32(10 + ($0 * 7919) % 400) }, randomSentence(&rng)] {
+                reused.reset(reference: ref)
+                let fresh = ReferenceTable(references: [ref], metric: metric, tokens: tokens)
+                for hyp in [Array(ref.prefix(30)), Array(ref.suffix(50).reversed()), randomSentence(&rng)] {
+                    XCTAssertEqual(reused.reward(hyp), fresh.reward(hyp), "\(metric) long reference")
                 }
             }
         }

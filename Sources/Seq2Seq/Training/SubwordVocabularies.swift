@@ -67,8 +67,8 @@ public enum SubwordPlan {
 ///
 /// - Complexity: per hypothesis O(pieces) plus O(bytes) of the slow pieces, one table probe
 ///   per unit, and the reward's own O(|units|·N); per new reference the same plus refilling
-///   its table in place (`ReferenceTable.reset(reference:)`; its direct-addressed matcher is
-///   built only when a second sample meets the same reference). No allocation once the
+///   its table in place (`ReferenceTable.reset(reference:)`: direct-addressed tables built
+///   straight from the reference's units). No allocation once the
 ///   scratch buffers have grown, except ROUGE-L's bit masks and a change of metric
 ///   (`mixer-bench reward-words` measures both cases).
 /// - Note: not thread-safe (scratch buffers); one per trainer.
@@ -98,10 +98,11 @@ public final class RewardWords {
     private var pendingCount = 0, pendingCapacity = 64
     private var hypothesis: UnsafeMutablePointer<Int32>
     private var hypothesisCapacity = 64
-    // The reference's intern table: keys (0 = empty) and ids.
-    private var keys: [UInt64] = []
-    private var values: [Int32] = []
-    private var mask = 0
+    // The reference's intern table: keys (0 = empty) and ids, `mask + 1` slots (raw buffers:
+    // no exclusivity or uniqueness check per access).
+    private var keys: UnsafeMutablePointer<UInt64>
+    private var values: UnsafeMutablePointer<Int32>
+    private var mask = 15, tableCapacity = 16
     private var referenceKey: [Int32] = []
     private var referenceMetric: RewardMetric?
     private var table: ReferenceTable?
@@ -140,6 +141,8 @@ public final class RewardWords {
             pieces[i] = p
         }
         out = .allocate(capacity: outCapacity)
+        keys = .allocate(capacity: tableCapacity)
+        values = .allocate(capacity: tableCapacity)
         pending = .allocate(capacity: pendingCapacity)
         hypothesis = .allocate(capacity: hypothesisCapacity)
     }
@@ -147,6 +150,8 @@ public final class RewardWords {
     deinit {
         pieces.deallocate()
         out.deallocate()
+        keys.deallocate()
+        values.deallocate()
         pending.deallocate()
         hypothesis.deallocate()
     }
@@ -172,18 +177,15 @@ public final class RewardWords {
             hypothesisCapacity = 2 * outCount
             hypothesis = .allocate(capacity: hypothesisCapacity)
         }
-        keys.withUnsafeBufferPointer { k in
-            values.withUnsafeBufferPointer { v in
-                for j in 0..<outCount {
-                    let u = out[j]
-                    var i = Int(truncatingIfNeeded: u) & mask
-                    while true {
-                        let key = k[i]
-                        if key == u { hypothesis[j] = v[i]; break }
-                        if key == 0 { hypothesis[j] = Self.absent; break }
-                        i = (i + 1) & mask
-                    }
-                }
+        let k = keys, v = values, mask = self.mask, out = self.out, hypothesis = self.hypothesis
+        for j in 0..<outCount {
+            let u = out[j]
+            var i = Int(truncatingIfNeeded: u) & mask
+            while true {
+                let key = k[i]
+                if key == u { hypothesis[j] = v[i]; break }
+                if key == 0 { hypothesis[j] = Self.absent; break }
+                i = (i + 1) & mask
             }
         }
         return table.unsafelyUnwrapped.reward(UnsafeBufferPointer(start: hypothesis, count: outCount))
@@ -204,25 +206,26 @@ public final class RewardWords {
         target.withUnsafeBufferPointer { readUnits($0, kind) }
         var size = 16
         while size < 2 * outCount + 2 { size *= 2 }
-        if keys.count != size {
-            keys = [UInt64](repeating: 0, count: size)
-            values = [Int32](repeating: 0, count: size)
-        } else {
-            for i in keys.indices { keys[i] = 0 }
+        if size > tableCapacity {
+            keys.deallocate(); values.deallocate()
+            tableCapacity = size
+            keys = .allocate(capacity: size); values = .allocate(capacity: size)
         }
+        keys.update(repeating: 0, count: size)
         mask = size - 1
         if hypothesisCapacity < outCount {
             hypothesis.deallocate()
             hypothesisCapacity = 2 * outCount
             hypothesis = .allocate(capacity: hypothesisCapacity)
         }
+        let k = keys, v = values, mask = self.mask, out = self.out, hypothesis = self.hypothesis
         var next: Int32 = 0
         for j in 0..<outCount {
             let u = out[j]
             var i = Int(truncatingIfNeeded: u) & mask
-            while keys[i] != 0 && keys[i] != u { i = (i + 1) & mask }
-            if keys[i] == 0 { keys[i] = u; values[i] = next; next += 1 }
-            hypothesis[j] = values[i]
+            while k[i] != 0 && k[i] != u { i = (i + 1) & mask }
+            if k[i] == 0 { k[i] = u; v[i] = next; next += 1 }
+            hypothesis[j] = v[i]
         }
         let ids = UnsafeBufferPointer(start: hypothesis, count: outCount)
         // One table per metric, refilled in place for each new reference (no allocation).
