@@ -34,18 +34,11 @@ LR1=${LR1:-0.001}                   # learning rate of the XENT pretraining (Ada
 LR2=${LR2:-0.0003}                  # learning rate of the four continuations (fresh Adam)
 
 [ -x "$BIN" ] || { echo "build first: swift build -c release (or make build)"; exit 1; }
-mkdir -p "$OUT/data"
-take() { if [ "$2" -gt 0 ]; then head -n "$2" "$1"; else cat "$1"; fi; }
-for s in src tgt; do
-  take "$DATA/train.$s" "$TRAIN_LINES" > "$OUT/data/train.$s"
-  take "$DATA/valid.$s" "$VALID_LINES" > "$OUT/data/valid.$s"
-done
-D=$OUT/data
+. experiments/common.sh
+slice_data
 COMMON=(--train-source $D/train.src --train-target $D/train.tgt --valid-source $D/valid.src --valid-target $D/valid.tgt
         --embedding-size $SIZE --hidden-size $SIZE --encoder-hidden-size $SIZE --max-target-length $MAXTGT
         --target-vocab-size 8000 --source-vocab-size 10000 --seed $SEED --report-every 50)
-
-log() { echo "[$(date +%H:%M:%S)] $*"; }
 
 # 1. XENT pretraining (shared by every system).
 if [ ! -f "$OUT/pre/best/model.safetensors" ] || ! grep -q '"event":"end"' "$OUT/pre/log.jsonl" 2>/dev/null; then

@@ -39,20 +39,12 @@ PARALLEL=${PARALLEL:-2}
 
 [ -x "$BIN" ] || { echo "build first: swift build -c release" >&2; exit 1; }
 command -v jq > /dev/null || { echo "jq is needed for the tables" >&2; exit 1; }
-log() { echo "[$(date +%H:%M:%S)] $*"; }
-mkdir -p "$OUT/data"
-take() { if [ "$2" -gt 0 ]; then head -n "$2" "$1"; else cat "$1"; fi; }
-for s in src tgt; do
-  take "$DATA/train.$s" "$TRAIN_LINES" > "$OUT/data/train.$s"
-  take "$DATA/valid.$s" "$VALID_LINES" > "$OUT/data/valid.$s"
-done
-D=$OUT/data
-DATAFLAGS=(--train-source "$D/train.src" --train-target "$D/train.tgt" --valid-source "$D/valid.src" --valid-target "$D/valid.tgt")
-finished() { grep -q '"event":"end"' "$1/log.jsonl" 2>/dev/null; }
+. experiments/common.sh
+slice_data
 
 # 1. The XENT model every system continues.
 if [ -z "$INIT" ]; then
-  if ! finished "$OUT/pre"; then
+  if ! ended "$OUT/pre"; then
     log "XENT pretraining: $PRE_EPOCHS epochs"
     rm -rf "$OUT/pre"
     "$BIN" train "${DATAFLAGS[@]}" --output "$OUT/pre" --epochs "$PRE_EPOCHS" --seed 1 --threads "$PARALLEL" \
@@ -66,7 +58,7 @@ fi
 train() {  # name seed epochs|'' flags...
   local name=$1 seed=$2 epochs=$3; shift 3
   local dir=$OUT/s$seed/$name
-  finished "$dir" && return 0
+  ended "$dir" && return 0
   rm -rf "$dir"; mkdir -p "$OUT/s$seed"
   local e=(); [ -n "$epochs" ] && e=(--epochs "$epochs")
   "$BIN" train "${DATAFLAGS[@]}" --output "$dir" --init-from "$INIT" --seed "$seed" --threads 1 \

@@ -46,16 +46,8 @@ THREADS=${THREADS:-2}
 
 [ -x "$BIN" ] || { echo "build first: swift build -c release" >&2; exit 1; }
 command -v jq > /dev/null || { echo "jq is needed for the tables" >&2; exit 1; }
-log() { echo "[$(date +%H:%M:%S)] $*"; }
-mkdir -p "$OUT/data"
-take() { if [ "$2" -gt 0 ]; then head -n "$2" "$1"; else cat "$1"; fi; }
-for s in src tgt; do
-  take "$DATA/train.$s" "$TRAIN_LINES" > "$OUT/data/train.$s"
-  take "$DATA/valid.$s" "$VALID_LINES" > "$OUT/data/valid.$s"
-done
-D=$OUT/data
-DATAFLAGS=(--train-source "$D/train.src" --train-target "$D/train.tgt" --valid-source "$D/valid.src" --valid-target "$D/valid.tgt")
-ended() { grep -q '"event":"end"' "$1/log.jsonl" 2>/dev/null; }
+. experiments/common.sh
+slice_data
 
 flags() {  # the model flags of a system
   case $1 in
