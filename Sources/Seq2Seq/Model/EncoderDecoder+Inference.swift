@@ -103,17 +103,24 @@ extension EncoderDecoder {
         let gate = FloatBuffer(count: B)
         copyGateStep(ch: ch.pointer, x: x.pointer, rows: B, into: gate.pointer)
         var mixed = [Float](repeating: 0, count: B * Vx)
+        for b in 0..<B {
+            let e = state.encoderRows[b]
+            precondition(copy[e].ids.count == state.encoder.lengths[e], "Copy ids of row \(e) do not match its source length")
+        }
+        // Rows are independent: they split over the threads (the same numbers on any count).
         logits.withUnsafeBufferPointer { lg in
             mixed.withUnsafeMutableBufferPointer { m in
-                for b in 0..<B {
-                    let row = m.baseAddress! + b * Vx, g = gate[b]
-                    row.update(from: lg.baseAddress! + b * V, count: V)
+                let lgp = lg.baseAddress!, mp = m.baseAddress!
+                splitWork(B, costPerItem: 8 * Vx) { lo, hi in
+                for b in lo..<hi {
+                    let row = mp + b * Vx, g = gate[b]
+                    row.update(from: lgp + b * V, count: V)
                     Kernels.softmaxRows(row, rows: 1, cols: V)
                     Kernels.scale(row, V, g)
-                    let e = state.encoderRows[b], src = copy[e].ids
-                    precondition(src.count == state.encoder.lengths[e], "Copy ids of row \(e) do not match its source length")
+                    let src = copy[state.encoderRows[b]].ids
                     for (i, id) in src.enumerated() { row[Int(id)] += (1 - g) * a[b * S + i] }
                     for j in 0..<Vx { row[j] = log(row[j]) }
+                }
                 }
             }
         }
