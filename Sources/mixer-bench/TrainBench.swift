@@ -21,6 +21,8 @@ struct TrainBench: ParsableCommand {
           mixer-bench train --threads 2 --steps 20 --warmup 3
           mixer-bench train --threads 1 --steps 10 --breakdown
           mixer-bench train --hidden-size 512 --batch-size 64
+          mixer-bench train --copy            (copy attention: a tenth of each source out of vocabulary)
+          mixer-bench train --decode [--copy] (incremental decoding steps instead of training steps)
         """
     )
 
@@ -39,6 +41,10 @@ struct TrainBench: ParsableCommand {
 
     var batch: Int { batchSize ?? batchAlias ?? 32 }
     @Flag(help: "Time each phase (encode, decode, loss, backward, optimizer) separately.") var breakdown = false
+    @Flag(help: "Copy attention (pointer-generator): every tenth source token is out of vocabulary, and so is every fifth target token, copied from the source.")
+    var copy = false
+    @Flag(help: "Time incremental decoding steps (greedy, --target-length steps over the batch) instead of training steps.")
+    var decode = false
 
     func validate() throws {
         if threads < 1 { throw ValidationError("--threads must be at least 1") }
@@ -52,6 +58,7 @@ struct TrainBench: ParsableCommand {
             throw ValidationError("--batch-size, --source-length, --target-length and --size must be positive")
         }
         if vocab < 5 { throw ValidationError("--vocab must be at least 5") }
+        if breakdown && (copy || decode) { throw ValidationError("--breakdown times the plain training step: drop --copy and --decode") }
     }
 
     func run() throws {
@@ -60,6 +67,7 @@ struct TrainBench: ParsableCommand {
         config.embeddingSize = size ?? shape.embeddingSize; config.hiddenSize = size ?? shape.hiddenSize
         config.encoderHiddenSize = size ?? shape.encoderHiddenSize
         config.dropout = shape.dropout
+        if copy { config.copy = true }
         let model = EncoderDecoder(config: config, seed: 1)
         let adam = Adam(parameters: model.params, learningRate: 0.001)
         adam.zeroesGradients = true  // as the trainer does: the update clears the gradients it reads
@@ -69,6 +77,14 @@ struct TrainBench: ParsableCommand {
         let source = (0..<batch).map { _ in ids(sourceLength) }
         let target = (0..<batch).map { _ in ids(targetLength - 1) + [3] }
         let tokens = batch * targetLength
+        // Copy: source position i of row b with i % 10 == 9 is out-of-vocabulary word V + b % 3
+        // (three words per row), and target position t with t % 5 == 4 copies row's first one.
+        let copySources = (0..<batch).map { b in
+            CopySource(ids: source[b].enumerated().map { i, id in i % 10 == 9 ? Int32(vocab + (i / 10) % 3) : id },
+                       oovs: (0..<min(3, sourceLength / 10)).map { "oov\(b) \($0)" })
+        }
+        let copyTargets = target.map { t in t.enumerated().map { i, id in i % 5 == 4 && i + 1 < t.count && sourceLength >= 10 ? Int32(vocab) : id } }
+        if decode { return try runDecode(model: model, source: source, copy: copy ? copySources : nil, setupRSS: setupRSS) }
 
         var total: [Double] = [], phases: [String: [Double]] = [:]
         var loss = 0.0
@@ -86,6 +102,9 @@ struct TrainBench: ParsableCommand {
                 adam.update(parameters: model.params, gradients: model.grads); lap("optimizer")
                 dropoutRNG = r
                 loss = l
+            } else if copy {
+                loss = CrossEntropy.copyTeacherForcedStep(model, source: source, copy: copySources, target: copyTargets, rng: &dropoutRNG)
+                adam.update(parameters: model.params, gradients: model.grads)
             } else {
                 loss = CrossEntropy.teacherForcedStep(model, source: source, target: target, rng: &dropoutRNG)
                 adam.update(parameters: model.params, gradients: model.grads)
@@ -96,7 +115,7 @@ struct TrainBench: ParsableCommand {
         guard loss.isFinite else { throw ValidationError("training diverged (loss \(loss))") }
         let stepMs = median(total)
         var fields: [(String, String)] = [
-            ("mode", "\"train\""), ("threads", "\(threads)"), ("steps", "\(steps)"),
+            ("mode", "\"train\""), ("copy", "\(copy)"), ("threads", "\(threads)"), ("steps", "\(steps)"),
             ("step_ms", fmt(stepMs)), ("tokens_per_s", fmt(Double(tokens) / (stepMs / 1000))),
             ("peak_rss_mb", fmt(peakRSSMegabytes())),
             ("setup_rss_mb", fmt(setupRSS)), ("packed_kernel", "\"\(PackedMatrix.kernelName)\""),
@@ -107,6 +126,40 @@ struct TrainBench: ParsableCommand {
                 fields.append((name + "_ms", fmt(median(phases[name] ?? [0]))))
             }
         }
+        print("{" + fields.map { "\"\($0.0)\": \($0.1)" }.joined(separator: ", ") + "}")
+    }
+}
+
+extension TrainBench {
+    /// `--decode`: the median time of one incremental decoding step (``EncoderDecoder/step(_:input:weights:copy:)``)
+    /// over the batch's rows, greedy inputs, --target-length steps per run, --steps runs after
+    /// --warmup. Prints one JSON line.
+    func runDecode(model: EncoderDecoder, source: [[Int32]], copy: [CopySource]?, setupRSS: Double) throws {
+        let weights = model.packedForInference()
+        var unused = RandomGenerator(seed: 0)
+        var perStep: [Double] = []
+        for i in 0..<(warmup + steps) {
+            let enc = model.encode(source: source, training: false, rng: &unused, weights: weights)
+            var state = model.initialState(enc)
+            var input = [Int32](repeating: 2, count: source.count)
+            let start = now()
+            for _ in 0..<targetLength {
+                let (lp, _, next) = model.step(state, input: input, weights: weights, copy: copy)
+                let width = lp.count / source.count
+                input = (0..<source.count).map { b in
+                    var best = 4
+                    for j in 4..<width where lp[b * width + j] > lp[b * width + best] { best = j }
+                    return Int32(best)
+                }
+                state = next
+            }
+            if i >= warmup { perStep.append((now() - start) / Double(targetLength)) }
+        }
+        let fields: [(String, String)] = [
+            ("mode", "\"decode\""), ("copy", "\(copy != nil)"), ("threads", "\(threads)"), ("steps", "\(steps)"),
+            ("rows", "\(source.count)"), ("decode_step_ms", fmt(median(perStep))), ("peak_rss_mb", fmt(peakRSSMegabytes())),
+            ("setup_rss_mb", fmt(setupRSS)), ("packed_kernel", "\"\(PackedMatrix.kernelName)\""),
+        ]
         print("{" + fields.map { "\"\($0.0)\": \($0.1)" }.joined(separator: ", ") + "}")
     }
 }

@@ -138,6 +138,8 @@ struct TrainCommand: ParsableCommand {
     @Option(help: "Encoder: bilstm or conv (the paper's convolutional attentive encoder).") var encoder: ModelConfig.EncoderKind = .bilstm
     @Option(help: "Luong attention score: general or dot.") var attention: LuongAttention.Score = .general
     @Flag(help: "Do not feed the attentional vector to the next step.") var noInputFeeding = false
+    @Flag(help: "Copy attention (pointer-generator, See et al. 2017): the decoder may copy source words, including words outside the target vocabulary (word models, --objective xent).")
+    var copy = false
     @Option(help: "Initialisation: uniform (±scale) or normal (σ = scale; the paper's is normal 0.05).") var initialization: ModelConfig.Initialization = .uniform
     @Option(help: "Initialisation scale.") var initScale: Float = 0.1
 
@@ -233,6 +235,7 @@ struct TrainCommand: ParsableCommand {
         m.encoder = encoder; m.attention = attention; m.inputFeeding = !noInputFeeding; m.dropout = shape.dropout
         m.initialization = initialization; m.initScale = initScale
         m.maxSourcePositions = max(m.maxSourcePositions, maxSourceLength)
+        if copy { m.copy = true }
         return m
     }
 
@@ -265,7 +268,14 @@ struct TrainCommand: ParsableCommand {
         if initFrom != nil && (subword != nil || subwordModel != nil) {
             throw ValidationError("--init-from uses the checkpoint's vocabularies (words or pieces): drop --subword and --subword-model.")
         }
+        if copy && (subword != nil || subwordModel != nil) {
+            throw ValidationError("--copy is for word vocabularies: drop --subword and --subword-model (docs/training.md, \"Copy attention\")")
+        }
+        if copy && initFrom != nil {
+            throw ValidationError("--init-from uses the checkpoint's model configuration (with or without copy): drop --copy")
+        }
         do { try trainerOptions().validate() } catch let e as TrainerOptionsError { throw ValidationError(e.message) }
+        if copy, let refusal = Trainer.copyRefusal(try trainerOptions()) { throw ValidationError(refusal) }
         do { try modelConfig(sourceVocab: sourceVocabSize, targetVocab: targetVocabSize).validate() } catch {
             throw ValidationError("\(error)")
         }
@@ -350,7 +360,7 @@ struct TrainCommand: ParsableCommand {
             maxTargetLength: initial?.config.maxTargetLength ?? maxTargetLength,
             replaceInvalid: replaceInvalid,
             existingVocabularies: initial.map { ($0.sourceVocabulary, $0.targetVocabulary) },
-            fingerprints: fingerprints, subword: plan)
+            fingerprints: fingerprints, subword: plan, copy: initial?.config.model.copyEnabled ?? copy)
         } catch let e as SubwordError {
             throw CLIError("--subword: \(e.description) (try a smaller --subword-vocab-size)")
         }
@@ -421,7 +431,7 @@ struct TrainCommand: ParsableCommand {
     }
 
     /// The flags of `train` that take no value.
-    static let booleanFlags: Set<String> = ["--replace-invalid", "--no-input-feeding", "--reward-recall", "--lowercase", "--overwrite", "--help", "--risk-include-reference", "--subword-separate"]
+    static let booleanFlags: Set<String> = ["--replace-invalid", "--no-input-feeding", "--reward-recall", "--lowercase", "--overwrite", "--help", "--risk-include-reference", "--subword-separate", "--copy"]
 
     /// Flags that may differ from the saved run on --resume: its length and its reporting.
     static let flagsFreeOnResume: Set<String> = ["--resume", "--epochs", "--threads", "--report-every", "--save-every", "--log-samples"]
@@ -589,7 +599,7 @@ struct TrainCommand: ParsableCommand {
             tokenizer: runConfig.tokenizer, sourceVocabulary: .init(), targetVocabulary: .init(),
             maxSourceLength: runConfig.maxSourceLength, maxTargetLength: runConfig.maxTargetLength,
             replaceInvalid: replace, existingVocabularies: (sourceVocabulary, targetVocabulary),
-            fingerprints: fingerprints, subword: subwordModels.map { .use($0) })
+            fingerprints: fingerprints, subword: subwordModels.map { .use($0) }, copy: runConfig.model.copyEnabled)
         for (path, sum) in zip(files, sums) where fingerprints.files[path]?.sha256 != sum {
             throw CLIError("\(path): changed since the run started (SHA-256 differs); --resume needs the same data")
         }

@@ -171,6 +171,7 @@ struct TrainConfigFile {
             ("embedding-size", "\(c.shape.embeddingSize)"), ("hidden-size", "\(c.shape.hiddenSize)"),
             ("encoder-hidden-size", "\(c.shape.encoderHiddenSize)"), ("encoder", c.encoder.rawValue),
             ("attention", c.attention.rawValue), ("no-input-feeding", "\(c.noInputFeeding)"),
+            ("copy", "\(c.copy)"),
             ("dropout", ff(c.shape.dropout)), ("initialization", c.initialization.rawValue), ("init-scale", ff(c.initScale)),
             ("objective", o.objective.rawValue), ("epochs", "\(o.epochs)"), ("batch-size", "\(o.batchSize)"),
             ("optimizer", o.optimizer.rawValue),

@@ -14,13 +14,16 @@ extension SequenceDecoder {
     ///   - seed: the sampling seed (ignored by greedy and beam search).
     ///   - firstIndex: the index of `sources[0]` in the whole input, so that a file decoded in
     ///     chunks draws the same samples as when decoded at once.
+    ///   - copy: each source's ``CopySource`` for a model with copy attention (nil otherwise).
     ///   - progress: called after every batch with (sources done, total).
     /// - Returns: per source, 1 (greedy), numSamples (sampling) or up to nBest (beam) outputs.
     /// - Precondition: `batchSize ≥ 1`; `strategy` and `options` validate.
     /// - Complexity: O(N log N) for the sort plus the strategy's cost per batch.
     public func decodeAll(sources: [[Int32]], strategy: DecodingStrategy, options: DecodingOptions,
                           batchSize: Int, seed: UInt64 = 0, firstIndex: Int = 0,
+                          copy: [CopySource]? = nil,
                           progress: ((_ done: Int, _ total: Int) -> Void)? = nil) -> [[Hypothesis]] {
+        precondition(copy == nil || copy!.count == sources.count, "Got \(copy?.count ?? 0) copy sources for \(sources.count) sources")
         precondition(batchSize >= 1, "The batch size must be at least 1, got \(batchSize)")
         let order = sources.indices.sorted { (sources[$0].count, $1) > (sources[$1].count, $0) }
         var results = [[Hypothesis]](repeating: [], count: sources.count)
@@ -28,11 +31,13 @@ extension SequenceDecoder {
         while start < order.count {
             let idx = Array(order[start..<min(start + batchSize, order.count)])
             let batch = idx.map { sources[$0] }
+            let batchCopy = copy.map { c in idx.map { c[$0] } }
             let out: [[Hypothesis]]
             switch strategy {
-            case .greedy: out = greedy(sources: batch, options: options).map { [$0] }
-            case .sample(let s): out = sample(sources: batch, sampling: s, options: options, seed: seed, inputIndices: idx.map { $0 + firstIndex })
-            case .beam(let b): out = beamSearch(sources: batch, beam: b, options: options)
+            case .greedy: out = greedy(sources: batch, options: options, copy: batchCopy).map { [$0] }
+            case .sample(let s): out = sample(sources: batch, sampling: s, options: options, seed: seed, inputIndices: idx.map { $0 + firstIndex },
+                                              copy: batchCopy)
+            case .beam(let b): out = beamSearch(sources: batch, beam: b, options: options, copy: batchCopy)
             }
             for (i, j) in idx.enumerated() { results[j] = out[i] }
             start += idx.count
@@ -65,9 +70,13 @@ extension TrainedModel {
     /// (``SubwordModel/words(ids:)``; byte pieces decoded, specials dropped, so no `<unk>`), and
     /// `replaceUnk` does nothing there.
     /// - Complexity: O(|Y|).
+    /// With copy attention, an extended id (≥ V) is the source word it copies
+    /// (``CopySource/word(_:target:)``); `<unk>` that remain can still be replaced.
     public func outputTokens(_ h: Hypothesis, sourceTokens: [String], replaceUnk: Bool) -> [String] {
         if let subword { return subword.target.words(ids: h.ids) }
+        let copy = config.model.copyEnabled ? CopySource(words: sourceTokens, target: targetVocabulary) : nil
         return h.ids.enumerated().map { t, id in
+            if let copy, Int(id) >= targetVocabulary.count { return copy.word(id, target: targetVocabulary) }
             if replaceUnk && id == Vocabulary.unk {
                 let j = h.attentionArgmax[t]
                 if j >= 0 && j < sourceTokens.count { return sourceTokens[j] }
@@ -75,6 +84,10 @@ extension TrainedModel {
             return targetVocabulary.token(id)
         }
     }
+
+    /// A source's ``CopySource`` in this model's target vocabulary (its tokens as
+    /// ``encodeSources(_:)`` returns them, one per source id).
+    public func copySource(tokens: [String]) -> CopySource { CopySource(words: tokens, target: targetVocabulary) }
 
     /// Tokenizes, decodes and detokenizes source lines (see ``SequenceDecoder/decodeAll(sources:strategy:options:batchSize:seed:progress:)``).
     /// - Returns: per line, its outputs best first (one for greedy).
@@ -87,8 +100,9 @@ extension TrainedModel {
         if batchSize < 1 { throw DecodingOptionError("the batch size must be at least 1, got \(batchSize)") }
         if replaceUnk && subword != nil { throw DecodingOptionError(Self.replaceUnkRefusal) }
         let encoded = try encodeSources(lines)
+        let copy = config.model.copyEnabled ? encoded.map { copySource(tokens: $0.tokens) } : nil
         let hyps = SequenceDecoder(model: model).decodeAll(sources: encoded.map(\.ids), strategy: strategy, options: options,
-                                                   batchSize: batchSize, seed: seed, firstIndex: firstIndex,
+                                                   batchSize: batchSize, seed: seed, firstIndex: firstIndex, copy: copy,
                                                    progress: progress)
         let detok = Detokenizer()
         return zip(hyps, encoded).map { hs, src in

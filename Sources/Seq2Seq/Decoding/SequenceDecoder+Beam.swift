@@ -19,12 +19,15 @@ extension SequenceDecoder {
     /// - Precondition: `beam.validate()` and `options.validate()` do not throw.
     /// - Complexity: the model's step over at most B·K rows per step, plus O(K·V) per input and
     ///   step for the candidate selection (a heap of 2K entries) and O(K·t) to extend prefixes.
-    public func beamSearch(sources: [[Int32]], beam: BeamOptions, options: DecodingOptions) -> [[Hypothesis]] {
+    /// With `copy` (a model with copy attention), the search runs over the extended vocabulary
+    /// (see ``greedy(sources:options:copy:)``).
+    public func beamSearch(sources: [[Int32]], beam: BeamOptions, options: DecodingOptions,
+                           copy: [CopySource]? = nil) -> [[Hypothesis]] {
         checked(options)
         do { try beam.validate() } catch { preconditionFailure("\(error)") }
         let B = sources.count
         if B == 0 { return [] }
-        let V = vocabSize, K = beam.beamSize, penalty = beam.lengthPenalty, maxLength = options.maxLength
+        let V = width(copy, sources: B), K = beam.beamSize, penalty = beam.lengthPenalty, maxLength = options.maxLength
         let enc = encode(sources)
         var state = model.initialState(enc)
 
@@ -52,7 +55,7 @@ extension SequenceDecoder {
         }
 
         for t in 0..<maxLength {
-            var (lp, weights, next) = model.step(state, input: input, weights: weights)
+            var (lp, weights, next) = model.step(state, input: input, weights: weights, copy: copy)
             var parents: [Int] = [], nextActive: [Int] = [], nextInput: [Int32] = []
             var rowBase = 0
             lp.withUnsafeMutableBufferPointer { lpb in

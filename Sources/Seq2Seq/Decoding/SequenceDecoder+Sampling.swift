@@ -15,14 +15,14 @@ extension SequenceDecoder {
     /// - Complexity: the model's step over at most B·N rows per step, plus O(V) per row and step
     ///   (O(V log V) in the worst case of top-p, usually O(V + c log c) for a nucleus of c tokens).
     public func sample(sources: [[Int32]], sampling: SamplingOptions, options: DecodingOptions,
-                       seed: UInt64, inputIndices: [Int]? = nil) -> [[Hypothesis]] {
+                       seed: UInt64, inputIndices: [Int]? = nil, copy: [CopySource]? = nil) -> [[Hypothesis]] {
         checked(options)
         do { try sampling.validate() } catch { preconditionFailure("\(error)") }
         let B = sources.count, N = sampling.numSamples
         if B == 0 { return [] }
         let indices = inputIndices ?? Array(0..<B)
         precondition(indices.count == B, "inputIndices has \(indices.count) entries for \(B) sources")
-        let V = vocabSize, R = B * N
+        let V = width(copy, sources: B), R = B * N
         let enc = encode(sources)
         var state = model.initialState(enc).repeatRows(N)
         let root = RandomGenerator(seed: seed)
@@ -35,7 +35,7 @@ extension SequenceDecoder {
         var ended = [Bool](repeating: false, count: R)
         var input = [Int32](repeating: Vocabulary.bos, count: R)
         for t in 0..<options.maxLength {
-            var (lp, weights, next) = model.step(state, input: input, weights: weights)
+            var (lp, weights, next) = model.step(state, input: input, weights: weights, copy: copy)
             var keep: [Int] = []
             lp.withUnsafeMutableBufferPointer { lpb in
                 for (r, o) in rowOutput.enumerated() {

@@ -45,11 +45,15 @@ public struct SequenceDecoder {
 
     /// Greedy search under `options` (minimum length, n-gram blocking, fixed step count).
     /// - Precondition: `options.validate()` does not throw.
-    public func greedy(sources: [[Int32]], options: DecodingOptions) -> [Hypothesis] {
+    /// - Parameters:
+    ///   - copy: for a model with copy attention, each source's ``CopySource``: the search runs
+    ///     over the mixed distribution of the extended vocabulary, and an output id ≥ V is the
+    ///     source's copied word (``CopySource/word(_:target:)``).
+    public func greedy(sources: [[Int32]], options: DecodingOptions, copy: [CopySource]? = nil) -> [Hypothesis] {
         checked(options)
         let B = sources.count
         if B == 0 { return [] }
-        let V = vocabSize
+        let V = width(copy, sources: B)
         let enc = encode(sources)
         var state = model.initialState(enc)
         var rowInput = Array(0..<B)           // the input each live row decodes
@@ -59,7 +63,7 @@ public struct SequenceDecoder {
         var ended = [Bool](repeating: false, count: B)
         var input = [Int32](repeating: Vocabulary.bos, count: B)
         for t in 0..<options.maxLength {
-            var (lp, weights, next) = model.step(state, input: input, weights: weights)
+            var (lp, weights, next) = model.step(state, input: input, weights: weights, copy: copy)
             var keep: [Int] = []
             keep.reserveCapacity(rowInput.count)
             lp.withUnsafeMutableBufferPointer { lpb in
@@ -99,6 +103,14 @@ public struct SequenceDecoder {
             state = next
         }
         return (0..<B).map { Hypothesis(ids: ids[$0], ended: ended[$0], logProb: logProb[$0], score: logProb[$0], attentionArgmax: attn[$0]) }
+    }
+
+    /// The width of a step's log-probabilities: V, or the extended Vx with copy.
+    func width(_ copy: [CopySource]?, sources B: Int) -> Int {
+        precondition((copy != nil) == model.config.copyEnabled, "copy sources must be given exactly for a model with copy attention")
+        guard let copy else { return vocabSize }
+        precondition(copy.count == B, "Got \(copy.count) copy sources for \(B) sources")
+        return model.extendedVocabularySize(copy)
     }
 
     func checked(_ options: DecodingOptions) {

@@ -104,11 +104,14 @@ public struct LuongAttention {
     /// ds_j = a_j (dc·v_j − Σ_i a_i dc·v_i) into `dScores` [B, S] (0 past each row's length) and
     /// dh += Σ_j ds_j k'_j. The key and value gradients, sums over the steps of outer products,
     /// wait for `accumulateKeyValueGradients` after the last step.
+    /// `dWeights` [B, S]: a gradient at the weights a from elsewhere (copy attention's mixture),
+    /// added to dc·v_j before the softmax's backward.
     /// - Complexity: O(B·S·(H + Dv)).
     public func attendBackwardStep(
         dContext: UnsafePointer<Float>, contextStride: Int,
         projectedKeys: UnsafePointer<Float>, values: UnsafePointer<Float>, weights: UnsafePointer<Float>,
-        lengths: [Int], sourceLength S: Int, rows B: Int, dScores: UnsafeMutablePointer<Float>, dh: UnsafeMutablePointer<Float>
+        lengths: [Int], sourceLength S: Int, rows B: Int, dScores: UnsafeMutablePointer<Float>, dh: UnsafeMutablePointer<Float>,
+        dWeights: UnsafePointer<Float>? = nil
     ) {
         let H = hiddenSize, Dv = valueSize
         splitWork(B, costPerItem: 2 * S * (H + Dv)) { lo, hi in
@@ -118,6 +121,7 @@ public struct LuongAttention {
                 if L == 0 { continue }
                 let a = weights + b * S, dc = dContext + b * contextStride
                 gemv(m: L, n: Dv, values + b * S * Dv, dc, da)
+                if let dWeights { Kernels.add(dWeights + b * S, into: da, L) }
                 var dot: Float = 0
                 for j in 0..<L { dot += a[j] * da[j] }
                 for j in 0..<L { da[j] = a[j] * (da[j] - dot) }  // ds_j

@@ -9,20 +9,27 @@ extension EncoderDecoder {
     ///   - dLogits: [T, B, V], the gradient of the loss at the logits of every step.
     /// - Complexity: about twice the forward pass; the weight gradients of the output layer,
     ///   the combine layer and the decoder LSTM are one GEMM each over all T·B rows.
-    public func backward(_ trace: DecoderTrace, dLogits: UnsafePointer<Float>) {
+    ///   - copy: copy attention's gradients at p_gen and the attention weights (``CopyGradient``).
+    public func backward(_ trace: DecoderTrace, dLogits: UnsafePointer<Float>, copy: CopyGradient? = nil) {
         let T = trace.steps, B = trace.batchSize, H = config.hiddenSize
         // Output layer over all steps: dO = dLogits·W_o, dW_o += dLogitsᵀ·O.
         let dOut = FloatBuffer(count: T * B * H)
         output.backward(params, grads, x: trace.outputs.pointer, rows: T * B, dy: dLogits, dx: dOut.pointer)
-        backward(trace, dOutputs: dOut)
+        backward(trace, dOutputs: dOut, copy: copy)
     }
 
     /// `backward` from the gradient dO [T, B, H] at the outputs o_t (the output layer done, e.g.
     /// by `outputLayerBackward`); `dOut` is used as scratch (input feeding adds into its earlier
     /// steps). With `consumeCaches` the encoder's gate caches are overwritten by their gradients
     /// (the trace cannot be backpropagated again).
-    /// - Complexity: as `backward(_:dLogits:)` less the output layer.
-    public func backward(_ trace: DecoderTrace, dOutputs dOut: FloatBuffer, consumeCaches: Bool = false) {
+    /// With copy attention, `copy` carries the mixture's gradients at p_gen's pre-activation z
+    /// and at the attention weights a (``CopyGradient``): z = w·[c ; h ; e] + b adds w·dz to the
+    /// context's, the state's and the input embedding's gradients (dw += dz·[c ; h ; e]), and
+    /// da joins the context's da_j = dc·v_j before the softmax's backward.
+    /// - Complexity: as `backward(_:dLogits:)` less the output layer (copy adds
+    ///   O(T·B·(D + H + E + S))).
+    public func backward(_ trace: DecoderTrace, dOutputs dOut: FloatBuffer, consumeCaches: Bool = false,
+                         copy: CopyGradient? = nil) {
         let tr = trace, enc = trace.encoder
         let T = tr.steps, B = tr.batchSize, S = enc.sourceLength
         let E = config.embeddingSize, H = config.hiddenSize, D = config.memorySize, I = decoderInputSize
@@ -39,6 +46,8 @@ extension EncoderDecoder {
         let wcT = PackedMatrix(transposeOf: p.view(attention.combine.weight), k: H, n: D + H)
         let whhT = PackedMatrix(transposeOf: p.view(decoderLSTM.whh), k: 4 * H, n: H)
         let wFeedT = config.inputFeeding && T > 1 ? PackedMatrix(transposeOf: wihP + E, k: 4 * H, n: H, ld: I) : nil
+        precondition(copy == nil || copyGate != nil, "A copy gradient needs a model with copy attention")
+        let dGateInput = copy.map { copyGateBackward(tr, dGate: $0.dGate) }  // [T·B, D + H + E]
         for t in stride(from: T - 1, through: 0, by: -1) {
             // o_t = mask ⊙ h̃_t, h̃_t = tanh(pre): dpre = mask ⊙ dO ⊙ (1 − h̃²).
             let dO = dOut.pointer + t * B * H, dp = dPre.pointer + t * B * H, ht = tr.htilde.pointer + t * B * H
@@ -47,11 +56,16 @@ extension EncoderDecoder {
             // d[ctx ; h] = dpre·W_c.
             let dCH = dCHAll.pointer + t * B * (D + H)
             wcT.multiply(m: B, dp, dCH)
+            if let dGateInput {
+                let dz = dGateInput.pointer + t * B * (D + H + E)
+                for b in 0..<B { Kernels.add(dz + b * (D + H + E), into: dCH + b * (D + H), D + H) }
+            }
             for b in 0..<B { Kernels.add(dCH + b * (D + H) + D, into: dh.pointer + b * H, H) }
             attention.attendBackwardStep(dContext: dCH, contextStride: D + H,
                                          projectedKeys: enc.projectedKeys.pointer, values: enc.values.pointer,
                                          weights: tr.attention.pointer + t * B * S, lengths: enc.lengths, sourceLength: S,
-                                         rows: B, dScores: dScores.pointer + t * B * S, dh: dh.pointer)
+                                         rows: B, dScores: dScores.pointer + t * B * S, dh: dh.pointer,
+                                         dWeights: copy.map { UnsafePointer($0.dWeights.pointer + t * B * S) })
             let dgt = dG.pointer + t * B * 4 * H
             LSTM.cellBackward(gates: tr.gates.pointer + t * B * 4 * H, cPrev: tr.c.pointer + t * B * H,
                               tanhC: tr.tanhC.pointer + t * B * H, dh: dh.pointer, dc: dc.pointer, dGates: dgt, rows: B, hidden: H)
@@ -71,6 +85,9 @@ extension EncoderDecoder {
         Kernels.sumRowsInto(dG.pointer, g.view(decoderLSTM.bias), rows: T * B, cols: 4 * H)
         let dEmb = FloatBuffer(count: T * B * E)
         gemm(m: T * B, n: E, k: 4 * H, dG.pointer, wihP, ldb: I, dEmb.pointer)
+        if let dGateInput {
+            for r in 0..<(T * B) { Kernels.add(dGateInput.pointer + r * (D + H + E) + D + H, into: dEmb.pointer + r * E, E) }
+        }
         if let m = tr.embMask { Dropout.apply(m, dEmb.pointer, T * B * E) }
         for t in 0..<T {
             tr.inputs[t].withUnsafeBufferPointer { targetEmbedding.backward(g, ids: $0.baseAddress!, count: B, dOut: dEmb.pointer + t * B * E) }

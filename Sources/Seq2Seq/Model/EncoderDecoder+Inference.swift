@@ -1,3 +1,4 @@
+import Foundation
 /// The decoder's state between incremental inference steps, for B rows (beams or sentences).
 ///
 /// Row b continues from h, c, o [B, H] and attends over row `encoderRows[b]` of `encoder`, so
@@ -49,13 +50,20 @@ extension EncoderDecoder {
     /// - Parameters:
     ///   - weights: the packed snapshot to multiply by (`packedForInference()`); made here when
     ///     nil, which costs a pass over the weights — pass one when taking many steps.
-    /// - Complexity: O(B·(4H·(I + H) + S·(H + D) + H·(D + H) + V·H)).
-    public func step(_ state: DecoderState, input: [Int32], weights: InferenceWeights? = nil)
+    ///   - copy: with copy attention, each *encoder* row's ``CopySource``: the log-probabilities
+    ///     are then those of the mixed distribution P = p_gen·p_vocab + (1 − p_gen)·Σ_{x_i = w} a_i
+    ///     over the extended vocabulary, [B, Vx] with Vx = V + the most out-of-vocabulary words
+    ///     of any row (−∞ at a row's unused extended ids), and an extended input id reads
+    ///     `<unk>`'s embedding.
+    /// - Complexity: O(B·(4H·(I + H) + S·(H + D) + H·(D + H) + V·H)); copy adds O(B·(Vx + S + D + H + E)).
+    public func step(_ state: DecoderState, input: [Int32], weights: InferenceWeights? = nil, copy: [CopySource]? = nil)
         -> (logProbs: [Float], attention: [Float], next: DecoderState) {
         let w = weights ?? packedForInference()
         let B = state.batchSize, E = config.embeddingSize, H = config.hiddenSize, D = config.memorySize
         let V = config.targetVocabSize, I = decoderInputSize, S = state.encoder.sourceLength
         precondition(input.count == B, "Got \(input.count) inputs for \(B) rows")
+        precondition((copy != nil) == config.copyEnabled, "copy sources must be given exactly for a model with copy attention")
+        let input = copy == nil ? input : input.map { CopySource.decoderInput($0, vocabularySize: V) }
         let x = FloatBuffer(count: B * I), emb = FloatBuffer(count: B * E), gates = FloatBuffer(count: B * 4 * H)
         let c = FloatBuffer(count: B * H), h = FloatBuffer(count: B * H), tanhC = FloatBuffer(count: B * H)
         let ch = FloatBuffer(count: B * (D + H)), htilde = FloatBuffer(count: B * H), out = FloatBuffer(count: B * H)
@@ -73,8 +81,49 @@ extension EncoderDecoder {
         }
         logProbs.withUnsafeMutableBufferPointer { lp in
             output.forward(params, packed: w.output, x: out.pointer, rows: B, y: lp.baseAddress!)
-            Kernels.logSoftmaxRows(lp.baseAddress!, lp.baseAddress!, rows: B, cols: V)
+            if copy == nil { Kernels.logSoftmaxRows(lp.baseAddress!, lp.baseAddress!, rows: B, cols: V) }
+        }
+        if let copy {
+            logProbs = mixCopy(logits: logProbs, attention: attn, ch: ch, x: x, state: state, copy: copy)
         }
         return (logProbs, attn, DecoderState(encoder: state.encoder, encoderRows: state.encoderRows, h: h, c: c, feed: out))
+    }
+
+    /// The extended width Vx = V + the most out-of-vocabulary words of any row in `copy`.
+    public func extendedVocabularySize(_ copy: [CopySource]) -> Int {
+        config.targetVocabSize + (copy.map(\.oovs.count).max() ?? 0)
+    }
+
+    /// log P [B, Vx] of the pointer-generator mixture from one step's logits [B, V], attention
+    /// weights [B, S], [c ; h] rows and LSTM inputs (``step(_:input:weights:copy:)``).
+    func mixCopy(logits: [Float], attention a: [Float], ch: FloatBuffer, x: FloatBuffer, state: DecoderState,
+                 copy: [CopySource]) -> [Float] {
+        let B = state.batchSize, V = config.targetVocabSize, S = state.encoder.sourceLength
+        let Vx = extendedVocabularySize(copy)
+        let gate = FloatBuffer(count: B)
+        copyGateStep(ch: ch.pointer, x: x.pointer, rows: B, into: gate.pointer)
+        var mixed = [Float](repeating: 0, count: B * Vx)
+        for b in 0..<B {
+            let e = state.encoderRows[b]
+            precondition(copy[e].ids.count == state.encoder.lengths[e], "Copy ids of row \(e) do not match its source length")
+        }
+        // Rows are independent: they split over the threads (the same numbers on any count).
+        logits.withUnsafeBufferPointer { lg in
+            mixed.withUnsafeMutableBufferPointer { m in
+                let lgp = lg.baseAddress!, mp = m.baseAddress!
+                splitWork(B, costPerItem: 8 * Vx) { lo, hi in
+                for b in lo..<hi {
+                    let row = mp + b * Vx, g = gate[b]
+                    row.update(from: lgp + b * V, count: V)
+                    Kernels.softmaxRows(row, rows: 1, cols: V)
+                    Kernels.scale(row, V, g)
+                    let src = copy[state.encoderRows[b]].ids
+                    for (i, id) in src.enumerated() { row[Int(id)] += (1 - g) * a[b * S + i] }
+                    for j in 0..<Vx { row[j] = log(row[j]) }
+                }
+                }
+            }
+        }
+        return mixed
     }
 }

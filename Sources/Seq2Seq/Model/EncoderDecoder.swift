@@ -29,6 +29,10 @@ public final class EncoderDecoder {
     let decoderLSTM: LSTM
     let attention: LuongAttention
     let output: Linear
+    /// The pointer-generator's switch w [1, D + H + E], b [1] (``ModelConfig/copy``); nil
+    /// without copy. Registered after every other parameter, so a model without copy draws
+    /// exactly the parameters it drew before the option existed.
+    let copyGate: Linear?
 
     /// A model with parameters drawn from `seed` (uniform ±initScale or N(0, initScale²)).
     /// - Precondition: `config.validate()` does not throw (call it first on user input).
@@ -52,6 +56,7 @@ public final class EncoderDecoder {
         decoderLSTM = LSTM(p, name: "decoder.lstm", inputSize: E + (config.inputFeeding ? H : 0), hiddenSize: H)
         attention = LuongAttention(p, name: "attention", score: config.attention, hiddenSize: H, keySize: D, valueSize: D)
         output = Linear(p, name: "output", inputSize: H, outputSize: config.targetVocabSize)
+        copyGate = config.copyEnabled ? Linear(p, name: "copy.gate", inputSize: D + H + E, outputSize: 1) : nil
         params = p
         grads = p.zerosLike()
         var initRNG = RandomGenerator(seed: seed).split("init")

@@ -48,6 +48,15 @@ public struct ModelConfig: Codable, Equatable, Sendable {
     public var maxSourcePositions: Int = 256
     /// The conv encoder's key-averaging window (odd). Default 5.
     public var convWindow: Int = 5
+    /// Copy attention (the pointer-generator of See, Liu & Manning, ACL 2017,
+    /// https://arxiv.org/abs/1704.04368): the decoder mixes its vocabulary softmax with the
+    /// attention distribution over the source (``EncoderDecoder/copyGates(_:)``). nil (the
+    /// default, and every checkpoint written before the option existed) means off; nil is not
+    /// written to `config.json`, so a model without copy keeps its old file byte for byte.
+    public var copy: Bool?
+
+    /// Whether copy attention is on (`copy == true`).
+    public var copyEnabled: Bool { copy ?? false }
 
     /// A configuration with the given vocabulary sizes and the documented defaults.
     public init(sourceVocabSize: Int, targetVocabSize: Int) {

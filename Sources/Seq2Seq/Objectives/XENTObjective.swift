@@ -24,9 +24,16 @@ struct XENTObjective: Objective {
             context.dropout.skip(shard.dropoutDraws(model.config, p: model.config.dropout, decoderSteps: shard.globalTargetLength))
             return
         }
-        let loss = CrossEntropy.teacherForcedStep(model, source: batch.sources, target: batch.targets, rng: &context.dropout,
+        let loss: Double
+        if let copy = batch.copy {
+            // Copy attention: the mixed distribution's cross-entropy (label smoothing is refused with copy).
+            loss = CrossEntropy.copyTeacherForcedStep(model, source: batch.sources, copy: copy, target: batch.targets,
+                                                      rng: &context.dropout, tokens: context.shard?.globalTargetTokens)
+        } else {
+            loss = CrossEntropy.teacherForcedStep(model, source: batch.sources, target: batch.targets, rng: &context.dropout,
                                                   labelSmoothing: Float(context.options.labelSmoothing),
                                                   tokens: context.shard?.globalTargetTokens)
+        }
         if scale != 1 {
             let g = model.grads.storage
             for i in 0..<model.grads.count { g[i] *= scale }

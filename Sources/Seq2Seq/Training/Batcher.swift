@@ -7,6 +7,8 @@ public struct Batch: Equatable, Sendable {
     public var sources: [[Int32]]
     /// Target ids, already truncated.
     public var targets: [[Int32]]
+    /// With copy attention, each pair's ``CopySource`` (and `targets` are extended ids).
+    public var copy: [CopySource]? = nil
     /// The number of pairs.
     public var count: Int { indices.count }
     /// Total source tokens.
@@ -46,6 +48,8 @@ public struct Batcher: Sendable {
     public let truncatedSources: Int
     /// How many targets were longer than `maxTargetLength` and cut.
     public let truncatedTargets: Int
+    /// With copy attention, each pair's ``CopySource`` (cut with its source).
+    public let copy: [CopySource]?
 
     /// Truncates and stores the corpus.
     /// - Parameters:
@@ -57,9 +61,14 @@ public struct Batcher: Sendable {
     /// - Throws: ``BatcherError`` on mismatched counts or out-of-range sizes.
     /// - Complexity: O(total tokens).
     public init(sources: [[Int32]], targets: [[Int32]], batchSize: Int, maxSourceLength: Int? = nil,
-                maxTargetLength: Int? = nil, chunkBatches: Int = 100) throws {
+                maxTargetLength: Int? = nil, chunkBatches: Int = 100, copy: [CopySource]? = nil) throws {
         guard sources.count == targets.count else {
             throw BatcherError("\(sources.count) sources but \(targets.count) targets")
+        }
+        if let copy {
+            guard copy.count == sources.count, zip(copy, sources).allSatisfy({ $0.ids.count == $1.count }) else {
+                throw BatcherError("the copy sources do not match the sources")
+            }
         }
         guard batchSize >= 1 else { throw BatcherError("batch size must be at least 1, got \(batchSize)") }
         guard chunkBatches >= 1 else { throw BatcherError("chunk size must be at least 1 batch, got \(chunkBatches)") }
@@ -76,6 +85,12 @@ public struct Batcher: Sendable {
         }
         (self.sources, truncatedSources) = truncate(sources, maxSourceLength)
         (self.targets, truncatedTargets) = truncate(targets, maxTargetLength)
+        self.copy = copy.map { cs in
+            cs.map { c in
+                guard let m = maxSourceLength, c.ids.count > m else { return c }
+                return CopySource(ids: Array(c.ids.prefix(m)), oovs: c.oovs)
+            }
+        }
         self.batchSize = batchSize
         self.chunkBatches = chunkBatches
     }
@@ -134,7 +149,8 @@ public struct Batcher: Sendable {
 
     /// The batch of the pairs at `indices`.
     public func batch(_ indices: [Int]) -> Batch {
-        Batch(indices: indices, sources: indices.map { sources[$0] }, targets: indices.map { targets[$0] })
+        Batch(indices: indices, sources: indices.map { sources[$0] }, targets: indices.map { targets[$0] },
+              copy: copy.map { c in indices.map { c[$0] } })
     }
 
     /// Fisher–Yates with an unbiased-enough multiply-shift draw: j = ⌊r·(i+1) / 2⁶⁴⌋.

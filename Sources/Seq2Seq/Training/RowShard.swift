@@ -45,7 +45,8 @@ public struct RowShard: Equatable, Sendable {
     /// The shard's rows of `batch` (the global batch).
     public func slice(_ batch: Batch) -> Batch {
         let r = offset..<(offset + rows)
-        return Batch(indices: Array(batch.indices[r]), sources: Array(batch.sources[r]), targets: Array(batch.targets[r]))
+        return Batch(indices: Array(batch.indices[r]), sources: Array(batch.sources[r]), targets: Array(batch.targets[r]),
+                     copy: batch.copy.map { Array($0[r]) })
     }
 
     /// The dropout draws of one training pass over the global batch, with `decoderSteps` decoder

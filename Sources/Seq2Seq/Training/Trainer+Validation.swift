@@ -14,10 +14,11 @@ extension Trainer {
 
     /// Greedy output ids (without `</s>`) and whether each row emitted `</s>`, in input order:
     /// `SequenceDecoder`'s batched greedy search, the same code as `mixer-cli decode`.
-    func greedyDecode(_ sources: [[Int32]]) -> [(ids: [Int32], ended: Bool)] {
+    /// `copy`: each source's ``CopySource`` for a model with copy attention.
+    func greedyDecode(_ sources: [[Int32]], copy: [CopySource]? = nil) -> [(ids: [Int32], ended: Bool)] {
         SequenceDecoder(model: model)
             .decodeAll(sources: sources, strategy: .greedy, options: DecodingOptions(maxLength: steps),
-                       batchSize: options.validationBatchSize)
+                       batchSize: options.validationBatchSize, copy: copy)
             .map { ($0[0].ids, $0[0].ended) }
     }
 
@@ -28,19 +29,27 @@ extension Trainer {
         // Perplexity.
         var dummy = RandomGenerator(seed: 0)
         var nll = 0.0, tokens = 0
-        let vb = try Batcher(sources: data.validSources, targets: data.validTargets, batchSize: options.validationBatchSize)
+        let copy = model.config.copyEnabled ? data.validCopy : nil
+        let vb = try Batcher(sources: data.validSources, targets: data.validTargets, batchSize: options.validationBatchSize, copy: copy)
+        let V = model.config.targetVocabSize
         for batch in vb.sequentialBatches() {
             let enc = model.encode(source: batch.sources, training: false, rng: &dummy)
-            let tr = model.decodeForTraining(enc, inputs: EncoderDecoder.teacherInputs(targets: batch.targets), training: false, rng: &dummy)
-            let (loss, n, _) = CrossEntropy.evaluate(tr, targets: batch.targets)
+            let inputs = EncoderDecoder.teacherInputs(targets: batch.targets.map { $0.map { CopySource.decoderInput($0, vocabularySize: V) } })
+            let tr = model.decodeForTraining(enc, inputs: inputs, training: false, rng: &dummy)
+            let (loss, n): (Double, Int)
+            if let c = batch.copy {
+                (loss, n, _, _) = CrossEntropy.evaluateCopy(tr, gates: model.copyGates(tr), copy: c, targets: batch.targets)
+            } else {
+                (loss, n, _) = CrossEntropy.evaluate(tr, targets: batch.targets)
+            }
             nll += loss * Double(n)
             tokens += n
         }
         let meanNLL = tokens > 0 ? nll / Double(tokens) : 0
         // Greedy output, scored as text.
-        let greedy = greedyDecode(data.validSources)
+        let greedy = greedyDecode(data.validSources, copy: copy)
         let detok = Detokenizer()
-        let texts = greedy.map { detok.detokenize(data.targetWords($0.ids)) }
+        let texts = greedy.enumerated().map { detok.detokenize(data.validTargetWords($1.ids, pair: $0)) }
         let refPath = run.path + "/valid/reference.txt"
         if !FileIO.exists(refPath) {
             try FileIO.replaceDurably(refPath, Array((data.validReferenceText.joined(separator: "\n") + "\n").utf8))
@@ -74,10 +83,10 @@ extension Trainer {
         let n = min(options.logSamples, texts.count)
         let beams = n == 0 ? [] : SequenceDecoder(model: model).beamSearch(
             sources: Array(data.validSources.prefix(n)), beam: BeamOptions(beamSize: 5),
-            options: DecodingOptions(maxLength: steps))
+            options: DecodingOptions(maxLength: steps), copy: copy.map { Array($0.prefix(n)) })
         let samples = (0..<n).map { i in
             SampleOutput(source: data.validSourceText[i], reference: data.validReferenceText[i], greedy: texts[i],
-                         beam: beams[i].first.map { detok.detokenize(data.targetWords($0.ids)) } ?? "")
+                         beam: beams[i].first.map { detok.detokenize(data.validTargetWords($0.ids, pair: i)) } ?? "")
         }
         return Validation(metric: metric, perplexity: exp(meanNLL), record: record, samples: samples)
     }

@@ -90,6 +90,12 @@ public final class Trainer {
         if group.size > 1 && ![.xent, .mixer].contains(options.objective) {
             throw DistributedError("--objective \(options.objective.rawValue) does not train over several processes yet (xent and mixer do): run it in one process, without mpirun")
         }
+        if runConfig.model.copyEnabled {
+            if let refusal = Self.copyRefusal(options) { throw TrainingError(refusal) }
+            guard data.trainCopy != nil && data.validCopy != nil else {
+                throw TrainingError("copy attention needs the data loaded for copy (TrainingData.load(…, copy: true))")
+            }
+        }
         self.options = options
         self.runConfig = runConfig
         self.data = data
@@ -134,10 +140,22 @@ public final class Trainer {
             baselineOptimizer = nil
         }
         rewardWords = data.subword.map { RewardWords(model: $0.target) }
-        batcher = try Batcher(sources: data.trainSources, targets: data.trainTargets, batchSize: options.batchSize)
+        batcher = try Batcher(sources: data.trainSources, targets: data.trainTargets, batchSize: options.batchSize,
+                              copy: runConfig.model.copyEnabled ? data.trainCopy : nil)
         state = TrainerState(learningRate: lr,
                              validation: ValidationTracker(higherIsBetter: options.validationMetric.higherIsBetter),
                              divergence: DivergenceGuard(maximumConsecutive: options.maxDivergentSteps))
+    }
+
+    /// Why `options` cannot train a model with copy attention (nil when they can): only XENT
+    /// trains on the copy distribution so far; the sampling objectives (mixer, dad, scst,
+    /// risk) and label smoothing over the extended vocabulary are not implemented.
+    public static func copyRefusal(_ options: TrainerOptions) -> String? {
+        if options.objective != .xent {
+            return "--copy trains with --objective xent only: \(options.objective.rawValue) does not sample from the copy distribution yet"
+        }
+        if options.labelSmoothing > 0 { return "--copy does not take --label-smoothing (smoothing over the extended vocabulary is not implemented)" }
+        return nil
     }
 
     // MARK: - The loop

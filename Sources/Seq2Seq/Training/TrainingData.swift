@@ -30,11 +30,23 @@ public struct TrainingData {
     /// The SentencePiece models when the vocabularies are pieces (``SubwordPlan``): the ids are
     /// pieces and the length limits count pieces.
     public var subword: SubwordModels?
+    /// With copy attention (``ModelConfig/copy``, word models): each pair's ``CopySource``,
+    /// and the targets above are then in each pair's extended vocabulary (an out-of-vocabulary
+    /// target word that the source holds is its extended id; See et al. 2017 §2.2). nil without.
+    public var trainCopy: [CopySource]?
+    public var validCopy: [CopySource]?
 
     /// The words that target ids spell: the vocabulary's tokens, or for a subword model the
     /// pieces joined back into words (``SubwordModel/words(ids:)``).
     public func targetWords(_ ids: [Int32]) -> [String] {
         subword?.target.words(ids: ids) ?? targetVocabulary.decode(ids)
+    }
+
+    /// ``targetWords(_:)`` of an output for validation pair `i`: with copy, an extended id is
+    /// the word it copies from the pair's source.
+    public func validTargetWords(_ ids: [Int32], pair i: Int) -> [String] {
+        guard let copy = validCopy?[i] else { return targetWords(ids) }
+        return ids.map { copy.word($0, target: targetVocabulary) }
     }
 
     /// Vocabulary limits.
@@ -62,7 +74,8 @@ public struct TrainingData {
                             replaceInvalid: Bool = false,
                             existingVocabularies: (Vocabulary, Vocabulary)? = nil,
                             fingerprints: DataFingerprints? = nil,
-                            subword: SubwordPlan? = nil) throws -> TrainingData {
+                            subword: SubwordPlan? = nil, copy: Bool = false) throws -> TrainingData {
+        precondition(!(copy && subword != nil), "copy attention is for word vocabularies")
         // The training pairs stream: each line is tokenized once, its tokens counted for the
         // vocabularies (all of them, as before), and only the first max + 1 kept, so a
         // pathological 10 MB line costs its own size once, not its token list for the run.
@@ -137,6 +150,17 @@ public struct TrainingData {
         data.trainTargets = trainTgtTok.map { tgtVocab.encode($0) + [Vocabulary.eos] }
         data.validSources = valid.sources.map { encodeSource(tok.words($0)) }
         data.validTargets = valid.targets.map { encodeTarget(tok.words($0)) }
+        if copy {
+            // The same truncated words as the ids above, spelled in each pair's extended vocabulary.
+            let trainCopy = trainSrcTok.map { CopySource(words: $0, target: tgtVocab) }
+            data.trainCopy = trainCopy
+            data.trainTargets = zip(trainCopy, trainTgtTok).map { $0.extendedTarget(words: $1, target: tgtVocab) + [Vocabulary.eos] }
+            let validCopy = valid.sources.map { CopySource(words: Array(tok.words($0).prefix(maxSourceLength)), target: tgtVocab) }
+            data.validCopy = validCopy
+            data.validTargets = zip(validCopy, valid.targets).map {
+                $0.extendedTarget(words: Array(tok.words($1).prefix(maxTargetLength)), target: tgtVocab) + [Vocabulary.eos]
+            }
+        }
         return data
     }
 }
