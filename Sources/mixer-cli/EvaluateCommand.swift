@@ -48,7 +48,7 @@ struct EvaluateCommand: ParsableCommand {
     // Score options: the same as `score`'s, run by the same code (``ScoreJob``).
     @OptionGroup var metric: MetricArguments
     @Flag(name: [.long, .customLong("ci", withSingleDash: true)],
-          help: "Add bootstrap confidence intervals (mean ± 95% half-width, as sacreBLEU).")
+          help: "Add bootstrap confidence intervals (mean ± 95% half-width, as sacreBLEU; ROUGE adds rouge-score's low/mid/high).")
     var confidence = false
     @Option(help: "Bootstrap resamples for --confidence.")
     var samples: Int = 1000
@@ -56,7 +56,7 @@ struct EvaluateCommand: ParsableCommand {
     var bootstrapSeed: UInt64 = 12345
     @Option(name: [.long, .customShort("f")], help: "Output format: text or json.")
     var format: EvaluateFormat = .text
-    @Option(name: [.long, .customShort("w")], help: "Decimals of BLEU, chrF and TER in text (ROUGE, on 0-1, gets two more).")
+    @Option(name: [.long, .customShort("w")], help: "Decimals of every score in text, all on 0-100 (ROUGE ×100).")
     var width: Int = 2
 
     /// `evaluate`'s output formats (the one-system ones of `score`).
