@@ -24,6 +24,10 @@ public struct FileScoringOptions: Sendable {
     /// first N − 1 tabs (so a further tab stays in the last reference, as sacreBLEU's
     /// `split('\t', maxsplit=N-1)`), and a line with fewer than N fields is an ``InputError``.
     public var referencesPerLine = 1
+    /// Keep each segment's ROUGE precision, recall and F too (``CorpusScores/segmentROUGEScores``,
+    /// 24 bytes a line per type), for rouge-score's bootstrap aggregate; `keepSegments` alone
+    /// keeps F only.
+    public var keepROUGEScores = false
     public init(bleu: BLEU?, rouge: ROUGE?, chrf: [CHRF] = [], ter: TER? = nil, keepSegments: Bool = false,
                 replaceInvalid: Bool = false) {
         self.bleu = bleu; self.rouge = rouge; self.chrf = chrf; self.ter = ter
@@ -63,8 +67,8 @@ public struct CorpusScores: Sendable {
     public var segmentBLEU: [BLEUStatistics] = []
     /// Per-segment ROUGE F (when kept).
     public var segmentROUGE: [ROUGEType: [Double]] = [:]
-    /// Per-segment ROUGE precision, recall and F (when kept): rouge-score's bootstrap
-    /// aggregate resamples all three (``Bootstrap/rougeAggregate(_:samples:seed:level:)``).
+    /// Per-segment ROUGE precision, recall and F (when ``FileScoringOptions/keepROUGEScores``):
+    /// rouge-score's bootstrap aggregate resamples all three (``Bootstrap/rougeAggregate(_:samples:seed:level:)``).
     public var segmentROUGEScores: [ROUGEType: [ROUGEScore]] = [:]
     /// The summed chrF statistics and their scores, one per configuration.
     public var chrfStatistics: [CHRFStatistics] = []
@@ -198,10 +202,8 @@ public enum FileScorer {
                     guard let s = rougeBest[t] else { continue }
                     let o = rougeSums[t] ?? (0, 0, 0)
                     rougeSums[t] = (o.0 + s.precision, o.1 + s.recall, o.2 + s.f)
-                    if options.keepSegments {
-                        result.segmentROUGE[t, default: []].append(s.f)
-                        result.segmentROUGEScores[t, default: []].append(s)
-                    }
+                    if options.keepSegments { result.segmentROUGE[t, default: []].append(s.f) }
+                    if options.keepROUGEScores { result.segmentROUGEScores[t, default: []].append(s) }
                 }
                 try segment?(result.segments, seg)
             }

@@ -48,7 +48,7 @@ struct EvaluateCommand: ParsableCommand {
     // Score options: the same as `score`'s, run by the same code (``ScoreJob``).
     @OptionGroup var metric: MetricArguments
     @Flag(name: [.long, .customLong("ci", withSingleDash: true)],
-          help: "Add bootstrap confidence intervals (mean ± 95% half-width, as sacreBLEU; ROUGE adds rouge-score's low/mid/high).")
+          help: "Add bootstrap confidence intervals (mean ± 95% half-width, as sacreBLEU).")
     var confidence = false
     @Option(help: "Bootstrap resamples for --confidence.")
     var samples: Int = 1000

@@ -47,8 +47,8 @@ struct ScoreCommand: ParsableCommand {
 
         rouge-score's command line: --target-filepattern and --prediction-filepattern (globs; \
         the matches pair up in sorted order and score as one corpus), -f csv (its bootstrap \
-        aggregate, score_type,low,mid,high; with --sentence-level its per-example CSV), \
-        --split-summaries, --stem.
+        aggregate, score_type,low,mid,high; with --sentence-level its per-example CSV; \
+        --rouge-aggregate adds the aggregate to text and JSON), --split-summaries, --stem.
 
         --rouge-tokenizer unicode is NOT rouge-score compatible (it keeps accented and CJK text \
         that rouge-score drops); its output says so.
@@ -106,13 +106,17 @@ struct ScoreCommand: ParsableCommand {
     var sentenceLevel = false
 
     @Flag(name: [.long, .customLong("ci", withSingleDash: true)],
-          help: "Add bootstrap confidence intervals (mean ± 95% half-width, as sacreBLEU; ROUGE adds rouge-score's low/mid/high).")
+          help: "Add bootstrap confidence intervals (mean ± 95% half-width, as sacreBLEU).")
     var confidence = false
 
     @Option(name: [.long, .customLong("confidence-n"), .customLong("cin", withSingleDash: true),
                    .customLong("paired-bs-n"), .customLong("pbsn", withSingleDash: true)],
             help: "Bootstrap resamples for --confidence and --paired.")
     var samples: Int = 1000
+
+    @Flag(name: .customLong("rouge-aggregate"),
+          help: "Add rouge-score's bootstrap aggregate to ROUGE's text and JSON: low/mid/high (2.5th, 50th, 97.5th percentiles of --samples resampled means) of P, R and F.")
+    var rougeAggregate = false
 
     @OptionGroup var bootstrap: BootstrapSeedArguments
 
@@ -169,6 +173,7 @@ struct ScoreCommand: ParsableCommand {
         var job = ScoreJob(hypotheses: hypotheses, referenceFiles: referenceFiles, numRefs: numRefs, metric: metric, sentenceLevel: sentenceLevel,
                            confidence: confidence, samples: samples, seed: bootstrap.seed, paired: paired, pairedBS: pairedBS,
                            pairedAR: pairedAR, pairedARTrials: pairedARTrials, replaceInvalid: replaceInvalid, format: format, width: width, scoreOnly: scoreOnly, short: short)
+        job.rougeAggregate = rougeAggregate
         if usesPatterns { job.patterns = (targetPattern ?? "", predictionPattern ?? "") }
         return job
     }
@@ -264,6 +269,8 @@ struct ScoreJob {
     var width = 2
     var scoreOnly = false
     var short = false
+    /// Add rouge-score's bootstrap aggregate to ROUGE's text and JSON (`-f csv` prints it alone).
+    var rougeAggregate = false
     /// rouge-score's `--target_filepattern` and `--prediction_filepattern`: when set, the
     /// files are their sorted matches, paired in order (``filePairs()``).
     var patterns: (targets: String, predictions: String)? = nil
@@ -287,6 +294,12 @@ struct ScoreJob {
                 throw ValidationError("--format csv aggregates one hypothesis file (its bootstrap is always on): drop --paired, --confidence, --score-only and further files.")
             }
         }
+        if rougeAggregate {
+            if metric.rouge == nil { throw ValidationError("--rouge-aggregate needs a ROUGE metric (rouge1, rouge2, rougeL or rougeLsum).") }
+            if sentenceLevel || hypotheses.count > 1 {
+                throw ValidationError("--rouge-aggregate applies to one hypothesis file's corpus ROUGE: drop --sentence-level and further files.")
+            }
+        }
         if samples < 1 || samples > 1_000_000 { throw ValidationError("--samples must be between 1 and 1000000.") }
         if width < 0 || width > 17 { throw ValidationError("--width must be between 0 and 17.") }
         if sentenceLevel && (confidence || paired != nil) {
@@ -304,7 +317,7 @@ struct ScoreJob {
                                          keepSegments: confidence || paired != nil || pairedBS || pairedAR, replaceInvalid: replaceInvalid,
                                          rougeNewline: metric.rougeNewline)
         options.referencesPerLine = numRefs
-        options.keepSegments = options.keepSegments || format == .csv
+        options.keepROUGEScores = !sentenceLevel && (rougeAggregate || format == .csv)
         do {
             let pairs = try filePairs()
             // Standard output is checked (not closed, not one of the inputs) before reading.
@@ -457,7 +470,7 @@ struct ScoreJob {
                 let s = r.rouge[t] ?? .zero
                 let ci = confidence ? Bootstrap.mean(r.segmentROUGE[t] ?? [], samples: samples, seed: seed) : nil
                 let p = baseline.map { Bootstrap.pairedMean(baseline: $0.segmentROUGE[t] ?? [], system: r.segmentROUGE[t] ?? [], samples: samples, seed: seed) }
-                let aggregate = confidence ? Bootstrap.rougeAggregate(r.segmentROUGEScores[t] ?? [], samples: samples, seed: seed) : nil
+                let aggregate = rougeAggregate ? Bootstrap.rougeAggregate(r.segmentROUGEScores[t] ?? [], samples: samples, seed: seed) : nil
                 json.append("\(jsonString(t.rawValue)): " + rougeJSON(s, ci: ci, aggregate: aggregate, paired: p, rouge: rouge))
                 if scoreOnly {
                     text.append(rougeText(s.f))
@@ -476,7 +489,7 @@ struct ScoreJob {
             }
             if !scoreOnly {
                 text.append("  rouge: \(rouge.tokenizer.label), stemming \(rouge.useStemmer ? "on" : "off"), \(rouge.sentenceNote)mean over \(r.segments) lines, ×100")
-                if confidence { text.append("  rouge low/mid/high: 2.5th, 50th, 97.5th percentiles of \(samples) resampled means (rouge-score's BootstrapAggregator, seed \(seed))") }
+                if rougeAggregate { text.append("  rouge low/mid/high: 2.5th, 50th, 97.5th percentiles of \(samples) resampled means (rouge-score's BootstrapAggregator, seed \(seed))") }
             }
         }
         if format == .json { return "{" + json.joined(separator: ", ") + "}\n" }

@@ -55,14 +55,26 @@ final class ScoreRougeCLITests: XCTestCase {
         XCTAssertTrue(table.stdout.contains("100.00  100.00"), table.stdout)
         let only = try CLI.run(["score", predictions, "-r", targets, "-m", "rouge2", "-b"])
         XCTAssertEqual(only.stdout, percent(obj["rouge2"]?["f"], 2) + "\n")
-        // --confidence: μ ± half-width ×100, and rouge-score's low/mid/high ×100 (JSON: 0-1).
-        let ci = try CLI.run(["score", predictions, "-r", targets, "-m", "rouge1", "--confidence", "--samples", "200"])
-        let cj = try json(try CLI.run(["score", predictions, "-r", targets, "-m", "rouge1", "--confidence", "--samples", "200", "-f", "json"]))
+        // --confidence: μ ± half-width ×100; --rouge-aggregate: rouge-score's low/mid/high ×100 (JSON: 0-1).
+        let ci = try CLI.run(["score", predictions, "-r", targets, "-m", "rouge1", "--confidence", "--rouge-aggregate", "--samples", "200"])
+        let cj = try json(try CLI.run(["score", predictions, "-r", targets, "-m", "rouge1", "--confidence", "--rouge-aggregate", "--samples", "200", "-f", "json"]))
         let c = try XCTUnwrap(cj["rouge1"]?["confidence"] as? [String: Any])
         XCTAssertTrue(ci.stdout.contains("(μ = \(percent(c["mean"], 2)) ± \(percent(c["half_width"], 2)))"), ci.stdout)
         let agg = try XCTUnwrap(cj["rouge1"]?["aggregate"] as? [String: Any])
         let f = ["low", "mid", "high"].map { percent(($0 == "low" ? agg["low"] : $0 == "mid" ? agg["mid"] : agg["high"]).flatMap { ($0 as? [String: Any])?["f"] }, 2) }
         XCTAssertTrue(ci.stdout.contains("  F low/mid/high = \(f[0]) / \(f[1]) / \(f[2])\n"), ci.stdout)
+        // The aggregate equals -f csv's (same seed, same resamples) and is not there without the flag.
+        let csv = try CLI.run(["score", predictions, "-r", targets, "-m", "rouge1", "--samples", "200", "-f", "csv"])
+        let fRow = try XCTUnwrap(csv.stdout.split(separator: "\n").first { $0.hasPrefix("rouge1-F,") })
+        let low = try XCTUnwrap((agg["low"] as? [String: Any])?["f"] as? Double)
+        XCTAssertEqual(fRow.split(separator: ",")[1], String(format: "%.6f", low)[...])
+        let plain = try json(try CLI.run(["score", predictions, "-r", targets, "-m", "rouge1", "--confidence", "-f", "json"]))
+        XCTAssertNil(plain["rouge1"]?["aggregate"])
+        for bad in [["-m", "bleu"], ["-m", "rouge1", "-sl"]] {
+            let e = try CLI.run(["score", predictions, "-r", targets, "--rouge-aggregate"] + bad)
+            XCTAssertNotEqual(e.status, 0)
+            XCTAssertTrue(e.stderr.contains("--rouge-aggregate"), e.stderr)
+        }
     }
 
     /// --sentence-level text starts each line with its 1-based number; ROUGE ×100 there too.
