@@ -2,16 +2,16 @@ import CICU
 
 /// The sentences of a summary for `rougeLsum` when ``ROUGE/splitSentences`` is on: ICU's
 /// sentence `BreakIterator` (Unicode UAX #29 sentence boundaries, https://unicode.org/reports/tr29/)
-/// with the locale `en@ss=standard`, whose suppression list keeps abbreviations such as
-/// "Mr.", "Dr.", "e.g." and "U.S." inside their sentence. mixer's counterpart of rouge-score's
-/// `split_summaries=True`, which runs nltk's punkt (`nltk.sent_tokenize`).
+/// with the locale `en@ss=standard`, whose suppression list keeps some abbreviations ("Mr.")
+/// inside their sentence (not "Dr.", "U.S." or initials: tested). mixer's counterpart of rouge-score's `split_summaries=True`,
+/// which runs nltk's punkt (`nltk.sent_tokenize`).
 ///
-/// Where the two differ (docs/scoring.md lists examples): ICU also breaks after every newline
-/// (so a `--rouge-newline` marker still splits) and after "?" or "!" in any case; punkt
-/// decides from statistics learnt on English news, so it also keeps initials ("J. Smith") and
-/// abbreviations outside ICU's list ("approx. 5") together, and splits neither at a newline
-/// nor before a lowercase word. Neither splits inside "3.5", "e.g. the" or before a lowercase
-/// continuation after an abbreviation.
+/// Where the two differ (docs/scoring.md lists the tested examples): ICU breaks after every
+/// newline (so a `--rouge-newline` marker still splits), where punkt ignores newlines; ICU
+/// breaks after an abbreviation outside its fixed list when a capitalised word follows
+/// ("The U.S. Army" is split after "U.S."), where punkt decides from its learnt abbreviations
+/// and capitalisation statistics. Neither splits inside "3.5" or before a lowercase word
+/// after a period ("e.g. the").
 ///
 /// Sentences that are only whitespace are dropped (punkt never returns them), so an empty or
 /// blank summary has no sentences.

@@ -12,6 +12,9 @@ final class ROUGESentenceSplitTests: XCTestCase {
             ("Mr. Smith went to Washington. He left.", ["Mr. Smith went to Washington. ", "He left."]),
             // "U.S." is not in ICU's suppression list: a capitalised word after it starts a sentence.
             ("The U.S. Army is big. It grew.", ["The U.S. ", "Army is big. ", "It grew."]),
+            // Neither "Dr." nor an initial is in ICU's list.
+            ("Dr. Jones is here. Go.", ["Dr. ", "Jones is here. ", "Go."]),
+            ("We met J. Smith today.", ["We met J. ", "Smith today."]),
             ("It costs 3.5 dollars. Cheap!", ["It costs 3.5 dollars. ", "Cheap!"]),
             ("Use a tool, e.g. the saw. Then stop.", ["Use a tool, e.g. the saw. ", "Then stop."]),
             ("Is it? yes it is.", ["Is it? ", "yes it is."]),
