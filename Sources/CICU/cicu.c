@@ -101,6 +101,17 @@ void *cicu_word_break_open(const char *locale, int32_t *status) {
     return wb;
 }
 
+void *cicu_sentence_break_open(const char *locale, int32_t *status) {
+    UErrorCode err = U_ZERO_ERROR;
+    UBreakIterator *bi = ubrk_open(UBRK_SENTENCE, locale ? locale : "", NULL, 0, &err);
+    *status = err;
+    if (U_FAILURE(err)) return NULL;
+    cicu_word_break *wb = (cicu_word_break *)calloc(1, sizeof(cicu_word_break));
+    if (!wb) { ubrk_close(bi); *status = U_MEMORY_ALLOCATION_ERROR; return NULL; }
+    wb->bi = bi;
+    return wb;
+}
+
 void cicu_word_break_close(void *iterator) {
     cicu_word_break *wb = (cicu_word_break *)iterator;
     if (!wb) return;

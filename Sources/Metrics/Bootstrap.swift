@@ -156,3 +156,63 @@ public enum Bootstrap {
                       baseline: { score(baseline, $0) }, system: { score(system, $0) })
     }
 }
+
+/// rouge-score's `AggregateScore`: the low, mid and high percentiles of the bootstrap means
+/// of precision, recall and F, each measure on its own (so `low.f` is not the F of `low`'s P
+/// and R), on 0–1.
+public struct ROUGEAggregate: Equatable, Sendable {
+    public var low: ROUGEScore
+    public var mid: ROUGEScore
+    public var high: ROUGEScore
+}
+
+extension Bootstrap {
+    /// numpy's `np.percentile(v, q)` with its default linear method on `sorted` (ascending):
+    /// the value at position p = q/100 · (n − 1), interpolated between its neighbours as
+    /// numpy's `_lerp` does (a + (b − a)·t, or b − (b − a)·(1 − t) when t ≥ ½).
+    /// - Precondition: `sorted` is not empty and `q` is in 0...100.
+    /// - Complexity: O(1).
+    public static func percentile(sorted: [Double], _ q: Double) -> Double {
+        precondition(!sorted.isEmpty, "Cannot take a percentile of no values")
+        precondition((0...100).contains(q), "A percentile is between 0 and 100")
+        let position = q / 100 * Double(sorted.count - 1)
+        let i = Int(position.rounded(.down))
+        let t = position - Double(i)
+        guard i + 1 < sorted.count else { return sorted[sorted.count - 1] }
+        let a = sorted[i], b = sorted[i + 1], d = b - a
+        return t >= 0.5 ? b - d * (1 - t) : a + d * t
+    }
+
+    /// rouge-score's `BootstrapAggregator.aggregate()` for one ROUGE type: `samples` resamples
+    /// of the n segments (n draws with replacement, seeded SplitMix64 where rouge-score uses
+    /// numpy's unseeded generator), the mean P, R and F of each resample, then per measure the
+    /// (1 − level)/2, 50th and (1 + level)/2 percentiles (``percentile(sorted:_:)``): with
+    /// level 0.95, the 2.5th, 50th and 97.5th. `mid` is the median of the resampled means, not
+    /// the mean (rouge-score's docstring says mean; its code takes the 50th percentile).
+    ///
+    /// The resamples are the draws of ``mean(_:samples:seed:)`` with the same seed, so `mid.f`
+    /// and that interval come from the same resampled means. No segments give zeros.
+    /// - Complexity: O(samples · n + samples · log samples).
+    public static func rougeAggregate(_ scores: [ROUGEScore], samples: Int = 1000, seed: UInt64 = 12345,
+                                      level: Double = 0.95) -> ROUGEAggregate {
+        precondition(samples > 0, "Bootstrap needs at least one resample")
+        precondition((0...1).contains(level), "The confidence level is between 0 and 1")
+        guard !scores.isEmpty else { return ROUGEAggregate(low: .zero, mid: .zero, high: .zero) }
+        let n = Double(scores.count)
+        var p: [Double] = [], r: [Double] = [], f: [Double] = []
+        p.reserveCapacity(samples); r.reserveCapacity(samples); f.reserveCapacity(samples)
+        forEachResample(count: scores.count, samples: samples, seed: seed) { idx in
+            var sp = 0.0, sr = 0.0, sf = 0.0
+            for i in idx { sp += scores[i].precision; sr += scores[i].recall; sf += scores[i].f }
+            p.append(sp / n); r.append(sr / n); f.append(sf / n)
+        }
+        p.sort(); r.sort(); f.sort()
+        let delta = (1 - level) / 2
+        func at(_ q: Double) -> ROUGEScore {
+            var s = ROUGEScore(precision: percentile(sorted: p, q), recall: percentile(sorted: r, q))
+            s.f = percentile(sorted: f, q)
+            return s
+        }
+        return ROUGEAggregate(low: at(100 * delta), mid: at(50), high: at(100 * (1 - delta)))
+    }
+}

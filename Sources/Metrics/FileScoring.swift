@@ -24,6 +24,10 @@ public struct FileScoringOptions: Sendable {
     /// first N − 1 tabs (so a further tab stays in the last reference, as sacreBLEU's
     /// `split('\t', maxsplit=N-1)`), and a line with fewer than N fields is an ``InputError``.
     public var referencesPerLine = 1
+    /// Keep each segment's ROUGE precision, recall and F too (``CorpusScores/segmentROUGEScores``,
+    /// 24 bytes a line per type), for rouge-score's bootstrap aggregate; `keepSegments` alone
+    /// keeps F only.
+    public var keepROUGEScores = false
     public init(bleu: BLEU?, rouge: ROUGE?, chrf: [CHRF] = [], ter: TER? = nil, keepSegments: Bool = false,
                 replaceInvalid: Bool = false) {
         self.bleu = bleu; self.rouge = rouge; self.chrf = chrf; self.ter = ter
@@ -63,6 +67,9 @@ public struct CorpusScores: Sendable {
     public var segmentBLEU: [BLEUStatistics] = []
     /// Per-segment ROUGE F (when kept).
     public var segmentROUGE: [ROUGEType: [Double]] = [:]
+    /// Per-segment ROUGE precision, recall and F (when ``FileScoringOptions/keepROUGEScores``):
+    /// rouge-score's bootstrap aggregate resamples all three (``Bootstrap/rougeAggregate(_:samples:seed:level:)``).
+    public var segmentROUGEScores: [ROUGEType: [ROUGEScore]] = [:]
     /// The summed chrF statistics and their scores, one per configuration.
     public var chrfStatistics: [CHRFStatistics] = []
     public var chrf: [CHRFScore] = []
@@ -85,8 +92,22 @@ public enum FileScorer {
     ///   failed write), at once.
     public static func score(hypotheses: String, references: [String], options: FileScoringOptions,
                              segment: ((Int, SegmentScores) throws -> Void)? = nil) throws -> CorpusScores {
-        let hypReader = try LineReader(path: hypotheses, replaceInvalid: options.replaceInvalid)
-        let refReaders = try references.map { try LineReader(path: $0, replaceInvalid: options.replaceInvalid) }
+        try score(files: [(hypotheses, references)], options: options, segment: segment)
+    }
+
+    /// Scores several hypothesis files, each against its own reference files, as one corpus:
+    /// the segments of `files[0]`, then those of `files[1]`, … (rouge-score's file patterns,
+    /// whose matches are scored pair by pair in sorted order and aggregated together). The
+    /// figures are those of the concatenated files; `segment` gets the 1-based line number in
+    /// that concatenation.
+    /// - Precondition: `files` is not empty, and every entry has the same number of references.
+    /// - Throws: as ``score(hypotheses:references:options:segment:)``, naming the pair whose
+    ///   line counts differ.
+    public static func score(files: [(hypotheses: String, references: [String])], options: FileScoringOptions,
+                             segment: ((Int, SegmentScores) throws -> Void)? = nil) throws -> CorpusScores {
+        precondition(!files.isEmpty, "Give at least one hypothesis file")
+        let references = files[0].references
+        precondition(files.allSatisfy { $0.references.count == references.count }, "Every hypothesis file needs as many reference files")
         let bleuScorer = options.bleu.map { BLEUSegmentScorer($0) }
         let rougeScorer = options.rouge.map { ROUGESegmentScorer($0) }
         let chrfScorers = options.chrf.map { CHRFSegmentScorer($0) }
@@ -115,72 +136,77 @@ public enum FileScorer {
             return replaced.withUnsafeBufferPointer(body)
         }
         var rougeBest = ROUGEScores()
-        while true {
-            bleuScorer?.beginSegment()
-            rougeScorer?.beginSegment()
-            for s in chrfScorers { s.beginSegment() }
-            terScorer?.beginSegment()
-            var ended: [Int] = []
-            func addReference(_ line: UnsafeBufferPointer<UInt8>) {
-                bleuScorer?.addReference(line)
-                if let r = rougeScorer { rougeInput(line) { r.addReference($0) } }
-                if !chrfScorers.isEmpty {
-                    // sacreBLEU's command line rstrip()s every line (it matters with --chrf-whitespace).
-                    let stripped = rstripped(line)
-                    for s in chrfScorers { s.addReference(stripped) }
-                }
-                terScorer?.addReference(line)
-            }
-            for (k, r) in refReaders.enumerated() {
-                let got = try r.withNextLine { line -> Bool in
-                    if options.referencesPerLine > 1 {
-                        try splitReferences(rstripped(line), count: options.referencesPerLine, reader: r, addReference)
-                    } else {
-                        addReference(line)
+        for (hypotheses, references) in files {
+            let hypReader = try LineReader(path: hypotheses, replaceInvalid: options.replaceInvalid)
+            let refReaders = try references.map { try LineReader(path: $0, replaceInvalid: options.replaceInvalid) }
+            while true {
+                bleuScorer?.beginSegment()
+                rougeScorer?.beginSegment()
+                for s in chrfScorers { s.beginSegment() }
+                terScorer?.beginSegment()
+                var ended: [Int] = []
+                func addReference(_ line: UnsafeBufferPointer<UInt8>) {
+                    bleuScorer?.addReference(line)
+                    if let r = rougeScorer { rougeInput(line) { r.addReference($0) } }
+                    if !chrfScorers.isEmpty {
+                        // sacreBLEU's command line rstrip()s every line (it matters with --chrf-whitespace).
+                        let stripped = rstripped(line)
+                        for s in chrfScorers { s.addReference(stripped) }
                     }
+                    terScorer?.addReference(line)
+                }
+                for (k, r) in refReaders.enumerated() {
+                    let got = try r.withNextLine { line -> Bool in
+                        if options.referencesPerLine > 1 {
+                            try splitReferences(rstripped(line), count: options.referencesPerLine, reader: r, addReference)
+                        } else {
+                            addReference(line)
+                        }
+                        return true
+                    }
+                    if got == nil { ended.append(k) }
+                }
+                var seg = SegmentScores(bleu: nil, bleuStatistics: nil, rouge: [:])
+                let hypGot = try hypReader.withNextLine { line -> Bool in
+                    if let s = bleuScorer { seg.bleuStatistics = s.finishSegment(hypothesis: line) }
+                    if let s = rougeScorer {
+                        rougeBest = rougeInput(line) { s.finishSegment(hypothesis: $0) }.bestScores
+                        if segment != nil { seg.rouge = rougeBest.dictionary }
+                    }
+                    if !chrfScorers.isEmpty {
+                        let stripped = rstripped(line)
+                        seg.chrfStatistics = chrfScorers.map { $0.finishSegment(hypothesis: stripped) }
+                    }
+                    if let s = terScorer { seg.terStatistics = s.finishSegment(hypothesis: line) }
                     return true
                 }
-                if got == nil { ended.append(k) }
-            }
-            var seg = SegmentScores(bleu: nil, bleuStatistics: nil, rouge: [:])
-            let hypGot = try hypReader.withNextLine { line -> Bool in
-                if let s = bleuScorer { seg.bleuStatistics = s.finishSegment(hypothesis: line) }
-                if let s = rougeScorer {
-                    rougeBest = rougeInput(line) { s.finishSegment(hypothesis: $0) }.bestScores
-                    if segment != nil { seg.rouge = rougeBest.dictionary }
+                if hypGot == nil || !ended.isEmpty {
+                    if hypGot == nil && ended.count == refReaders.count { break }
+                    throw try lineCountError(hypReader, refReaders)
                 }
-                if !chrfScorers.isEmpty {
-                    let stripped = rstripped(line)
-                    seg.chrfStatistics = chrfScorers.map { $0.finishSegment(hypothesis: stripped) }
+                result.segments += 1
+                if let st = seg.bleuStatistics {
+                    result.bleuStatistics += st
+                    if options.keepSegments { result.segmentBLEU.append(st) }
+                    if segment != nil, let b = options.bleu { seg.bleu = b.score(st) }
                 }
-                if let s = terScorer { seg.terStatistics = s.finishSegment(hypothesis: line) }
-                return true
+                for (k, st) in seg.chrfStatistics.enumerated() {
+                    result.chrfStatistics[k] += st
+                    if options.keepSegments { result.segmentCHRF[k].append(st) }
+                }
+                if let st = seg.terStatistics {
+                    result.terStatistics += st
+                    if options.keepSegments { result.segmentTER.append(st) }
+                }
+                for t in ROUGEType.allCases {
+                    guard let s = rougeBest[t] else { continue }
+                    let o = rougeSums[t] ?? (0, 0, 0)
+                    rougeSums[t] = (o.0 + s.precision, o.1 + s.recall, o.2 + s.f)
+                    if options.keepSegments { result.segmentROUGE[t, default: []].append(s.f) }
+                    if options.keepROUGEScores { result.segmentROUGEScores[t, default: []].append(s) }
+                }
+                try segment?(result.segments, seg)
             }
-            if hypGot == nil || !ended.isEmpty {
-                if hypGot == nil && ended.count == refReaders.count { break }
-                throw try lineCountError(hypReader, refReaders)
-            }
-            result.segments += 1
-            if let st = seg.bleuStatistics {
-                result.bleuStatistics += st
-                if options.keepSegments { result.segmentBLEU.append(st) }
-                if segment != nil, let b = options.bleu { seg.bleu = b.score(st) }
-            }
-            for (k, st) in seg.chrfStatistics.enumerated() {
-                result.chrfStatistics[k] += st
-                if options.keepSegments { result.segmentCHRF[k].append(st) }
-            }
-            if let st = seg.terStatistics {
-                result.terStatistics += st
-                if options.keepSegments { result.segmentTER.append(st) }
-            }
-            for t in ROUGEType.allCases {
-                guard let s = rougeBest[t] else { continue }
-                let o = rougeSums[t] ?? (0, 0, 0)
-                rougeSums[t] = (o.0 + s.precision, o.1 + s.recall, o.2 + s.f)
-                if options.keepSegments { result.segmentROUGE[t, default: []].append(s.f) }
-            }
-            try segment?(result.segments, seg)
         }
         if let b = options.bleu { result.bleu = b.score(result.bleuStatistics) }
         result.chrf = zip(options.chrf, result.chrfStatistics).map { $0.score($1) }

@@ -68,12 +68,18 @@ public struct ROUGE: Sendable, Equatable {
     public var useStemmer: Bool
     /// The tokenizer (default: rouge-score's).
     public var tokenizer: ROUGETokenizer
+    /// rougeLsum's sentences: false splits at newlines only (rouge-score's default); true
+    /// splits with ICU's sentence rules (``ROUGESentenceSplitter``, the counterpart of
+    /// rouge-score's `split_summaries=True`, which uses nltk's punkt). The other types read the
+    /// whole text either way.
+    public var splitSentences: Bool
 
     public init(types: [ROUGEType] = ROUGEType.allCases, useStemmer: Bool = false,
-                tokenizer: ROUGETokenizer = .compatible) {
+                tokenizer: ROUGETokenizer = .compatible, splitSentences: Bool = false) {
         self.types = types
         self.useStemmer = useStemmer
         self.tokenizer = tokenizer
+        self.splitSentences = splitSentences
     }
 
     /// The tokens of `text` (rouge-score's `tokenize`, or the Unicode tokenizer).
@@ -435,6 +441,8 @@ public final class ROUGESegmentScorer {
     private var perScratch: [ROUGEScores] = []
     private var refSentences: [[[UInt32]]] = []
     private let needsLsum: Bool
+    /// rougeLsum's sentence splitter when ``ROUGE/splitSentences`` is on.
+    private let splitter: ROUGESentenceSplitter?
     private var indexes: [NGramIndex] = []
 
     /// Segments whose text (references plus hypothesis, in bytes) is larger than this take the
@@ -450,6 +458,7 @@ public final class ROUGESegmentScorer {
     public init(_ config: ROUGE) {
         self.config = config
         needsLsum = config.types.contains(.rougeLsum)
+        splitter = needsLsum && config.splitSentences ? ROUGESentenceSplitter() : nil
     }
 
     /// Starts a new segment.
@@ -496,9 +505,14 @@ public final class ROUGESegmentScorer {
         return out
     }
 
-    /// rouge-score's `get_sents`: split on "\n", drop empty strings, tokenize each.
+    /// rouge-score's `get_sents`: split on "\n" (or by ``splitter``), drop empty strings,
+    /// tokenize each.
     private func sentences(_ text: UnsafeBufferPointer<UInt8>) -> [[UInt32]] {
         var out: [[UInt32]] = []
+        if let splitter {
+            splitter.forEachSentence(text) { out.append(ids(UnsafeBufferPointer(rebasing: text[$0]))) }
+            return out
+        }
         var s = 0
         for i in 0...text.count {
             if i == text.count || text[i] == 0x0A {
@@ -509,7 +523,9 @@ public final class ROUGESegmentScorer {
         return out
     }
 
+    /// Whether rougeLsum must split `text` (it has a newline, or a splitter decides).
     private func hasNewline(_ text: UnsafeBufferPointer<UInt8>) -> Bool {
+        if splitter != nil { return true }
         guard let b = text.baseAddress else { return false }
         return memchr(b, 0x0A, text.count) != nil
     }

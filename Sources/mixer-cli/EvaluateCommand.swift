@@ -56,7 +56,7 @@ struct EvaluateCommand: ParsableCommand {
     var bootstrapSeed: UInt64 = 12345
     @Option(name: [.long, .customShort("f")], help: "Output format: text or json.")
     var format: EvaluateFormat = .text
-    @Option(name: [.long, .customShort("w")], help: "Decimals of BLEU, chrF and TER in text (ROUGE, on 0-1, gets two more).")
+    @Option(name: [.long, .customShort("w")], help: "Decimals of every score in text, all on 0-100 (ROUGE ×100).")
     var width: Int = 2
 
     /// `evaluate`'s output formats (the one-system ones of `score`).

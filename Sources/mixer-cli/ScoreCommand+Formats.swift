@@ -169,7 +169,7 @@ extension ScoreJob {
         }
         let header = ["System"] + (entries.first ?? []).map(\.name) + rougeTypes.map(\.rawValue)
         let rows = zip(names, zip(entries, results)).map { name, er in
-            [name] + er.0.map { formatFixed($0.score, width) } + rougeTypes.map { formatFixed((er.1.rouge[$0] ?? .zero).f, rougeWidth()) }
+            [name] + er.0.map { formatFixed($0.score, width) } + rougeTypes.map { rougeText((er.1.rouge[$0] ?? .zero).f) }
         }
         if scoreOnly { return rows.map { $0.dropFirst().joined(separator: "\t") }.joined(separator: "\n") + "\n" }
         let widths = header.indices.map { c in ([header[c]] + rows.map { $0[c] }).map(\.count).max()! }
@@ -184,7 +184,7 @@ extension ScoreJob {
         out.append("Metric signatures")
         let nameWidth = (entries.first ?? []).map(\.name.count).max() ?? 0
         for e in entries.first ?? [] { out.append(" - \(e.name)\(String(repeating: " ", count: nameWidth - e.name.count))  \(e.signature)") }
-        if let rouge { out.append(" - rouge: \(rouge.tokenizer.label), stemming \(rouge.useStemmer ? "on" : "off"), mean F over lines") }
+        if let rouge { out.append(" - rouge: \(rouge.tokenizer.label), stemming \(rouge.useStemmer ? "on" : "off"), \(rouge.sentenceNote)mean F over lines, ×100") }
         return out.joined(separator: "\n") + "\n"
     }
 
@@ -195,7 +195,8 @@ extension ScoreJob {
     private struct PairedColumn {
         var key: String
         var name: String
-        var decimals: Int
+        /// Text shows the figures ×scale: 100 for ROUGE (0-1 in JSON), 1 for the others.
+        var scale: Double = 1
         var signature: String?
         var baselineScore: Double
         var baseline: ConfidenceInterval
@@ -209,27 +210,27 @@ extension ScoreJob {
         var columns: [PairedColumn] = []
         if let bleu, let s = base.bleu {
             columns.append(PairedColumn(
-                key: "bleu", name: "BLEU", decimals: width, signature: bleu.signature(references: base.references, bootstrap: bs, short: short),
+                key: "bleu", name: "BLEU", signature: bleu.signature(references: base.references, bootstrap: bs, short: short),
                 baselineScore: s.score, baseline: Bootstrap.bleu(base.segmentBLEU, config: bleu, samples: samples, seed: seed),
                 systems: others.map { Bootstrap.pairedBLEU(baseline: base.segmentBLEU, system: $0.segmentBLEU, config: bleu, samples: samples, seed: seed) }))
         }
         for (k, c) in chrfs.enumerated() {
             columns.append(PairedColumn(
-                key: c.key, name: base.chrf[k].name, decimals: width, signature: c.config.signature(references: base.references, bootstrap: bs, short: short),
+                key: c.key, name: base.chrf[k].name, signature: c.config.signature(references: base.references, bootstrap: bs, short: short),
                 baselineScore: base.chrf[k].score, baseline: Bootstrap.chrf(base.segmentCHRF[k], config: c.config, samples: samples, seed: seed),
                 systems: others.map { Bootstrap.pairedCHRF(baseline: base.segmentCHRF[k], system: $0.segmentCHRF[k], config: c.config,
                                                            samples: samples, seed: seed) }))
         }
         if let ter, let s = base.ter {
             columns.append(PairedColumn(
-                key: "ter", name: "TER", decimals: width, signature: ter.signature(references: base.references, bootstrap: bs, short: short),
+                key: "ter", name: "TER", signature: ter.signature(references: base.references, bootstrap: bs, short: short),
                 baselineScore: s.score, baseline: Bootstrap.ter(base.segmentTER, config: ter, samples: samples, seed: seed),
                 systems: others.map { Bootstrap.pairedTER(baseline: base.segmentTER, system: $0.segmentTER, config: ter, samples: samples, seed: seed) }))
         }
         for t in rouge?.types ?? [] {
             let b = base.segmentROUGE[t] ?? []
             columns.append(PairedColumn(
-                key: t.rawValue, name: t.rawValue, decimals: rougeWidth(), signature: nil, baselineScore: (base.rouge[t] ?? .zero).f,
+                key: t.rawValue, name: t.rawValue, scale: 100, signature: nil, baselineScore: (base.rouge[t] ?? .zero).f,
                 baseline: Bootstrap.mean(b, samples: samples, seed: seed),
                 systems: others.map { Bootstrap.pairedMean(baseline: b, system: $0.segmentROUGE[t] ?? [], samples: samples, seed: seed) }))
         }
@@ -262,7 +263,7 @@ extension ScoreJob {
             rows.append([i == 0 ? "Baseline: \(names[0])" : names[i]] + columns.map { c in
                 let score = i == 0 ? c.baselineScore : c.systems[i - 1].systemScore
                 let ci = i == 0 ? c.baseline : c.systems[i - 1].system
-                return "\(formatFixed(score, c.decimals)) (\(formatFixed(ci.mean, c.decimals)) ± \(formatFixed(ci.halfWidth, c.decimals)))"
+                return "\(formatFixed(c.scale * score, width)) (\(formatFixed(c.scale * ci.mean, width)) ± \(formatFixed(c.scale * ci.halfWidth, width)))"
             })
             if i > 0 {
                 rows.append([""] + columns.map { c in
@@ -298,7 +299,7 @@ extension ScoreJob {
         let signed = metrics.compactMap { m in m.signature.map { (m.name, $0) } }
         let nameWidth = signed.map(\.0.count).max() ?? 0
         for (name, sig) in signed { out.append(" - \(name)\(String(repeating: " ", count: nameWidth - name.count))  \(sig)") }
-        if let rouge { out.append(" - rouge: \(rouge.tokenizer.label), stemming \(rouge.useStemmer ? "on" : "off"), mean F over lines") }
+        if let rouge { out.append(" - rouge: \(rouge.tokenizer.label), stemming \(rouge.useStemmer ? "on" : "off"), \(rouge.sentenceNote)mean F over lines, ×100") }
         return out
     }
 
@@ -310,22 +311,23 @@ extension ScoreJob {
     func randomizationTable(_ r: [CorpusScores], bleu: BLEU?, rouge: ROUGE?, chrfs: [(key: String, config: CHRF)], ter: TER?) -> String {
         let base = r[0], others = Array(r.dropFirst())
         let n = pairedARTrials
-        var columns: [(key: String, name: String, decimals: Int, signature: String?, baseline: Double, systems: [PairedRandomizationResult])] = []
+        // scale: text shows the figures ×scale (100 for ROUGE, which JSON keeps on 0-1).
+        var columns: [(key: String, name: String, scale: Double, signature: String?, baseline: Double, systems: [PairedRandomizationResult])] = []
         if let bleu, let s = base.bleu {
-            columns.append(("bleu", "BLEU", width, bleu.signature(references: base.references, bootstrap: nil, short: short), s.score,
+            columns.append(("bleu", "BLEU", 1, bleu.signature(references: base.references, bootstrap: nil, short: short), s.score,
                             others.map { ApproximateRandomization.pairedBLEU(baseline: base.segmentBLEU, system: $0.segmentBLEU, config: bleu, trials: n, seed: seed) }))
         }
         for (k, c) in chrfs.enumerated() {
-            columns.append((c.key, base.chrf[k].name, width, c.config.signature(references: base.references, bootstrap: nil, short: short), base.chrf[k].score,
+            columns.append((c.key, base.chrf[k].name, 1, c.config.signature(references: base.references, bootstrap: nil, short: short), base.chrf[k].score,
                             others.map { ApproximateRandomization.pairedCHRF(baseline: base.segmentCHRF[k], system: $0.segmentCHRF[k], config: c.config, trials: n, seed: seed) }))
         }
         if let ter, let s = base.ter {
-            columns.append(("ter", "TER", width, ter.signature(references: base.references, bootstrap: nil, short: short), s.score,
+            columns.append(("ter", "TER", 1, ter.signature(references: base.references, bootstrap: nil, short: short), s.score,
                             others.map { ApproximateRandomization.pairedTER(baseline: base.segmentTER, system: $0.segmentTER, config: ter, trials: n, seed: seed) }))
         }
         for t in rouge?.types ?? [] {
             let b = base.segmentROUGE[t] ?? []
-            columns.append((t.rawValue, t.rawValue, rougeWidth(), nil, (base.rouge[t] ?? .zero).f,
+            columns.append((t.rawValue, t.rawValue, 100, nil, (base.rouge[t] ?? .zero).f,
                             others.map { ApproximateRandomization.pairedMean(baseline: b, system: $0.segmentROUGE[t] ?? [], trials: n, seed: seed) }))
         }
         let names = hypotheses.map { $0 == "-" ? "<stdin>" : $0 }
@@ -345,7 +347,7 @@ extension ScoreJob {
         var rows: [[String]] = [["System"] + columns.map(\.name)]
         for i in names.indices {
             rows.append([i == 0 ? "Baseline: \(names[0])" : names[i]] + columns.map { c in
-                formatFixed(i == 0 ? c.baseline : c.systems[i - 1].systemScore, c.decimals)
+                formatFixed(c.scale * (i == 0 ? c.baseline : c.systems[i - 1].systemScore), width)
             })
             if i > 0 {
                 rows.append([""] + columns.map { c in
@@ -379,5 +381,23 @@ extension ScoreJob {
         cols += chrfs.map(\.key)
         if ter != nil { cols.append("ter") }
         return cols.joined(separator: ",") + "\n"
+    }
+}
+
+extension ScoreJob {
+    /// rouge-score's aggregate CSV (its `_write_aggregates_to_csv`): `score_type,low,mid,high`,
+    /// then for each ROUGE type in Python's sorted order the rows `TYPE-R`, `TYPE-P`, `TYPE-F`
+    /// with `%f` figures on 0-1, from ``Bootstrap/rougeAggregate(_:samples:seed:level:)``
+    /// (--samples resamples, default 1000 as rouge-score's; seeded by --bootstrap-seed).
+    func aggregateCSV(_ r: CorpusScores, rouge: ROUGE) -> String {
+        var out = "score_type,low,mid,high\n"
+        let types = rouge.types.sorted { Array($0.rawValue.utf8).lexicographicallyPrecedes(Array($1.rawValue.utf8)) }
+        for t in types {
+            let a = Bootstrap.rougeAggregate(r.segmentROUGEScores[t] ?? [], samples: samples, seed: seed)
+            for (name, key) in [("R", \ROUGEScore.recall), ("P", \ROUGEScore.precision), ("F", \ROUGEScore.f)] {
+                out += "\(t.rawValue)-\(name),\(formatFixed(a.low[keyPath: key], 6)),\(formatFixed(a.mid[keyPath: key], 6)),\(formatFixed(a.high[keyPath: key], 6))\n"
+            }
+        }
+        return out
     }
 }

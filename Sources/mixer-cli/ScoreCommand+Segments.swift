@@ -84,7 +84,7 @@ struct SegmentPrinter {
         case .json: json(index, seg, bleuJSON: bleuJSON)
         case .csv: csv(index - 1, seg)
         case .sacrebleuText, .sacrebleuJSON: sacreBLEU(seg)
-        case .text: text(seg)
+        case .text: text(index, seg)
         }
         try buffer.bytes.withUnsafeBufferPointer { try out.write($0) }
     }
@@ -141,10 +141,15 @@ struct SegmentPrinter {
         buffer.write("}\n")
     }
 
-    /// The scores separated by tabs: `chrF2 = 74.93`, or the figures alone with --score-only.
-    private mutating func text(_ seg: SegmentScores) {
+    /// The line number (1-based), then the scores, separated by tabs: `3\tchrF2 = 74.93\trouge1 F = 40.00`
+    /// (ROUGE ×100, as in the corpus text); the figures alone with --score-only.
+    private mutating func text(_ line: Int, _ seg: SegmentScores) {
         var first = true
         func separate() { if !first { buffer.append(0x09) }; first = false }
+        if !scoreOnly {
+            buffer.appendInt(line)
+            first = false
+        }
         if let s = seg.bleu {
             separate()
             if scoreOnly { buffer.appendFixed(s.score, width) } else { buffer.write(s.formatted(width: width)) }
@@ -164,7 +169,7 @@ struct SegmentPrinter {
                 separate()
                 buffer.write(t.rawValue)
                 buffer.write(" F = ")
-                buffer.appendFixed((seg.rouge[t] ?? .zero).f, width + 2)
+                buffer.appendFixed(100 * (seg.rouge[t] ?? .zero).f, width)
             }
         }
         buffer.append(0x0A)

@@ -13,7 +13,8 @@ enum ScoreFormat: String, ExpressibleByArgument, CaseIterable {
     case sacrebleuText = "sacrebleu-text"
     /// sacreBLEU 2.x's `-f json`.
     case sacrebleuJSON = "sacrebleu-json"
-    /// rouge-score's per-example CSV (with --sentence-level).
+    /// rouge-score's CSV: per example with --sentence-level, else its bootstrap aggregate
+    /// (`score_type,low,mid,high`).
     case csv
 
     /// One of sacreBLEU's formats.
@@ -39,7 +40,15 @@ struct ScoreCommand: ParsableCommand {
         order off); with --sentence-level each line gets sentence BLEU (effective order on, as \
         sacreBLEU's sentence_bleu). chrF, chrF++ and TER are sacreBLEU's corpus scores (summed \
         statistics). ROUGE figures are means over lines; each line is one summary, so rougeLsum \
-        equals rougeL on line files. The signature names mixer's version, not sacreBLEU's.
+        equals rougeL on line files unless --rouge-newline or --split-summaries splits it. Text \
+        output prints every metric on 0-100 with --width decimals (ROUGE ×100); JSON keeps \
+        rouge-score's 0-1 figures and sacreBLEU's 0-100 ones, unrounded. The signature names \
+        mixer's version, not sacreBLEU's.
+
+        rouge-score's command line: --target-filepattern and --prediction-filepattern (globs; \
+        the matches pair up in sorted order and score as one corpus), -f csv (its bootstrap \
+        aggregate, score_type,low,mid,high; with --sentence-level its per-example CSV; \
+        --rouge-aggregate adds the aggregate to text and JSON), --split-summaries, --stem.
 
         --rouge-tokenizer unicode is NOT rouge-score compatible (it keeps accented and CJK text \
         that rouge-score drops); its output says so.
@@ -55,6 +64,9 @@ struct ScoreCommand: ParsableCommand {
             --ter-normalized
           mixer-cli score ref.txt -i out.txt -m bleu chrf ter -f sacrebleu-json
           mixer-cli score ref.txt -i sys1.txt sys2.txt -m bleu chrf ter
+          mixer-cli score --target-filepattern 'refs/*.txt' \\
+            --prediction-filepattern 'out/*.txt' \\
+            -m rouge1 rouge2 rougeLsum --split-summaries -f csv
         """
     )
 
@@ -72,6 +84,16 @@ struct ScoreCommand: ParsableCommand {
     /// `--ref`, the old name of --reference (hidden; scripts use it).
     @Option(name: .customLong("ref"), help: .hidden)
     var refAlias: [String] = []
+
+    @Option(name: [.customLong("target-filepattern"), .customLong("target_filepattern")],
+            help: ArgumentHelp("A glob of reference files, one reference per line (rouge-score's --target_filepattern); use with --prediction-filepattern instead of files.",
+                               valueName: "glob"))
+    var targetPattern: String?
+
+    @Option(name: [.customLong("prediction-filepattern"), .customLong("prediction_filepattern")],
+            help: ArgumentHelp("A glob of hypothesis files (rouge-score's --prediction_filepattern): its sorted matches pair with the targets' and are scored as one corpus.",
+                               valueName: "glob"))
+    var predictionPattern: String?
 
     @Option(name: [.customLong("num-refs"), .customLong("nr", withSingleDash: true)],
             help: ArgumentHelp("References per line of the one reference file, separated by tabs (sacreBLEU's --num-refs).", valueName: "n"))
@@ -91,6 +113,10 @@ struct ScoreCommand: ParsableCommand {
                    .customLong("paired-bs-n"), .customLong("pbsn", withSingleDash: true)],
             help: "Bootstrap resamples for --confidence and --paired.")
     var samples: Int = 1000
+
+    @Flag(name: .customLong("rouge-aggregate"),
+          help: "Add rouge-score's bootstrap aggregate to ROUGE's text and JSON: low/mid/high (2.5th, 50th, 97.5th percentiles of --samples resampled means) of P, R and F.")
+    var rougeAggregate = false
 
     @OptionGroup var bootstrap: BootstrapSeedArguments
 
@@ -113,11 +139,11 @@ struct ScoreCommand: ParsableCommand {
     var replaceInvalid = false
 
     @Option(name: [.long, .customShort("f")],
-            help: "Output format: text or json (mixer's), sacrebleu-text or sacrebleu-json (sacreBLEU 2.x's -f text / -f json), csv (rouge-score's per-example CSV, with --sentence-level).")
+            help: "Output format: text or json (mixer's), sacrebleu-text or sacrebleu-json (sacreBLEU 2.x's -f text / -f json), csv (rouge-score's: its bootstrap aggregate, or per example with --sentence-level).")
     var format: ScoreFormat = .text
 
     @Option(name: [.customLong("width"), .customShort("w")],
-            help: "Decimals of BLEU, chrF and TER in text (ROUGE, on 0-1, gets two more); default 2, or 1 (sacreBLEU's) with the sacrebleu formats.")
+            help: "Decimals of every score in text, all on 0-100 (ROUGE ×100); default 2, or 1 (sacreBLEU's) with the sacrebleu formats.")
     var widthOption: Int?
 
     /// --width, or its default: 2, or sacreBLEU's 1 with the sacrebleu formats.
@@ -131,20 +157,39 @@ struct ScoreCommand: ParsableCommand {
 
     /// --reference's files, then those of its old name --ref.
     var references: [String] { referenceOption + refAlias }
-    /// The hypothesis files: -i's, else the positional files (standard input when none).
-    var hypotheses: [String] { inputs.isEmpty ? (files.isEmpty ? ["-"] : files) : inputs }
+    /// rouge-score's file patterns were given (instead of files).
+    var usesPatterns: Bool { targetPattern != nil || predictionPattern != nil }
+    /// The hypothesis files: -i's, else the positional files (standard input when none); with
+    /// the file patterns, the prediction pattern (expanded when the job runs).
+    var hypotheses: [String] {
+        if usesPatterns { return [predictionPattern ?? ""] }
+        return inputs.isEmpty ? (files.isEmpty ? ["-"] : files) : inputs
+    }
     /// The reference files: --reference's, and with -i the positional files before them.
     var referenceFiles: [String] { inputs.isEmpty ? references : files + references }
 
     /// What to score and how: the job that `evaluate` runs too.
     var job: ScoreJob {
-        ScoreJob(hypotheses: hypotheses, referenceFiles: referenceFiles, numRefs: numRefs, metric: metric, sentenceLevel: sentenceLevel,
-                 confidence: confidence, samples: samples, seed: bootstrap.seed, paired: paired, pairedBS: pairedBS,
-                 pairedAR: pairedAR, pairedARTrials: pairedARTrials, replaceInvalid: replaceInvalid, format: format, width: width, scoreOnly: scoreOnly, short: short)
+        var job = ScoreJob(hypotheses: hypotheses, referenceFiles: referenceFiles, numRefs: numRefs, metric: metric, sentenceLevel: sentenceLevel,
+                           confidence: confidence, samples: samples, seed: bootstrap.seed, paired: paired, pairedBS: pairedBS,
+                           pairedAR: pairedAR, pairedARTrials: pairedARTrials, replaceInvalid: replaceInvalid, format: format, width: width, scoreOnly: scoreOnly, short: short)
+        job.rougeAggregate = rougeAggregate
+        if usesPatterns { job.patterns = (targetPattern ?? "", predictionPattern ?? "") }
+        return job
     }
 
     func validate() throws {
-        if referenceFiles.isEmpty {
+        if usesPatterns {
+            guard let t = targetPattern, let p = predictionPattern, !t.isEmpty, !p.isEmpty else {
+                throw ValidationError("--target-filepattern and --prediction-filepattern go together, each with a non-empty glob.")
+            }
+            if !files.isEmpty || !inputs.isEmpty || !references.isEmpty {
+                throw ValidationError("--target-filepattern and --prediction-filepattern name the files: drop the file arguments, -i and --reference.")
+            }
+            if numRefs != 1 || paired != nil || pairedBS || pairedAR {
+                throw ValidationError("--target-filepattern scores one system with one reference per line: drop --num-refs, --paired, --paired-bs and --paired-ar.")
+            }
+        } else if referenceFiles.isEmpty {
             throw ValidationError("Give at least one reference file with --reference FILE (or sacreBLEU's way: score REF... -i HYP...).")
         }
         try bootstrap.validate()
@@ -224,6 +269,11 @@ struct ScoreJob {
     var width = 2
     var scoreOnly = false
     var short = false
+    /// Add rouge-score's bootstrap aggregate to ROUGE's text and JSON (`-f csv` prints it alone).
+    var rougeAggregate = false
+    /// rouge-score's `--target_filepattern` and `--prediction_filepattern`: when set, the
+    /// files are their sorted matches, paired in order (``filePairs()``).
+    var patterns: (targets: String, predictions: String)? = nil
 
     var sacreBLEUFormat: Bool { format.isSacreBLEU }
     /// The references per segment.
@@ -237,7 +287,18 @@ struct ScoreJob {
             throw ValidationError("--format \(format.rawValue) covers bleu, chrf and ter (sacreBLEU's metrics); use text or json with ROUGE.")
         }
         if format == .csv && !sentenceLevel {
-            throw ValidationError("--format csv writes one row per line (rouge-score's per-example CSV): add --sentence-level.")
+            if metric.rouge == nil || metric.bleu(sentenceLevel: false) != nil || !metric.chrf.isEmpty || metric.ter != nil {
+                throw ValidationError("--format csv without --sentence-level is rouge-score's bootstrap aggregate (score_type,low,mid,high) of ROUGE metrics only: give only rouge1, rouge2, rougeL or rougeLsum, or add --sentence-level for one row per line.")
+            }
+            if hypotheses.count > 1 || paired != nil || confidence || scoreOnly {
+                throw ValidationError("--format csv aggregates one hypothesis file (its bootstrap is always on): drop --paired, --confidence, --score-only and further files.")
+            }
+        }
+        if rougeAggregate {
+            if metric.rouge == nil { throw ValidationError("--rouge-aggregate needs a ROUGE metric (rouge1, rouge2, rougeL or rougeLsum).") }
+            if sentenceLevel || hypotheses.count > 1 {
+                throw ValidationError("--rouge-aggregate applies to one hypothesis file's corpus ROUGE: drop --sentence-level and further files.")
+            }
         }
         if samples < 1 || samples > 1_000_000 { throw ValidationError("--samples must be between 1 and 1000000.") }
         if width < 0 || width > 17 { throw ValidationError("--width must be between 0 and 17.") }
@@ -256,9 +317,12 @@ struct ScoreJob {
                                          keepSegments: confidence || paired != nil || pairedBS || pairedAR, replaceInvalid: replaceInvalid,
                                          rougeNewline: metric.rougeNewline)
         options.referencesPerLine = numRefs
+        options.keepROUGEScores = !sentenceLevel && (rougeAggregate || format == .csv)
         do {
+            let pairs = try filePairs()
             // Standard output is checked (not closed, not one of the inputs) before reading.
-            let out = try LineWriter(path: nil, inputs: hypotheses + references + (paired.map { [$0] } ?? []))
+            let out = try LineWriter(path: nil, inputs: hypotheses + references + (paired.map { [$0] } ?? [])
+                                                  + pairs.flatMap { [$0.hypotheses] + $0.references })
             // Lines already scored reach standard output before an input error is reported.
             defer { try? out.flush() }
             let nothing = ScoreError("\(hypothesis == "-" ? "<stdin>" : hypothesis): is empty, and so is every reference: nothing to score")
@@ -267,7 +331,7 @@ struct ScoreJob {
                 var printer = SegmentPrinter(format: format, width: width, scoreOnly: scoreOnly, short: short,
                                              references: .fixed(referenceCount), bleu: bleu, rouge: rouge, chrfs: chrfs, ter: ter)
                 if format == .csv { try out.write(csvHeader(bleu: bleu, rouge: rouge, chrfs: chrfs, ter: ter)) }
-                let result = try FileScorer.score(hypotheses: hypothesis, references: references, options: options) { index, seg in
+                let result = try FileScorer.score(files: pairs, options: options) { index, seg in
                     try printer.write(index, seg, to: out) { bleuJSON($0, signature: $1, ci: nil, paired: nil) }
                 }
                 try out.close()
@@ -287,8 +351,13 @@ struct ScoreJob {
                 try out.close()
                 return
             }
-            let result = try FileScorer.score(hypotheses: hypothesis, references: references, options: options)
+            let result = try FileScorer.score(files: pairs, options: options)
             if result.segments == 0 { throw nothing }
+            if format == .csv, let rouge {
+                try out.write(aggregateCSV(result, rouge: rouge))
+                try out.close()
+                return
+            }
             var baseline: CorpusScores? = nil
             if let paired {
                 baseline = try FileScorer.score(hypotheses: paired, references: references, options: options)
@@ -308,9 +377,25 @@ struct ScoreJob {
     }
 
 
+    /// The (hypothesis, references) files of the one system scored: the hypothesis file and
+    /// the reference files, or rouge-score's file patterns expanded (``globSorted(_:)``) and
+    /// paired in sorted order.
+    /// - Throws: ``ScoreError`` when a pattern matches nothing or the counts differ (as
+    ///   rouge-score's "Must have equal and positive number of target and prediction files").
+    func filePairs() throws -> [(hypotheses: String, references: [String])] {
+        guard let (t, p) = patterns else { return [(hypothesis, referenceFiles)] }
+        let targets = try globSorted(t), predictions = try globSorted(p)
+        if targets.isEmpty || targets.count != predictions.count {
+            throw ScoreError("need as many target files as prediction files, at least one: --target-filepattern '\(t)' matches \(targets.count), --prediction-filepattern '\(p)' matches \(predictions.count)")
+        }
+        return zip(predictions, targets).map { ($0, [$1]) }
+    }
+
     // MARK: - Printing
 
-    func rougeWidth() -> Int { width + 2 }
+    /// A ROUGE figure (0-1, rouge-score's scale) as text: ×100 with --width decimals, the
+    /// scale and decimals of BLEU, chrF and TER.
+    func rougeText(_ x: Double) -> String { formatFixed(100 * x, width) }
 
     func bleuJSON(_ s: BLEUScore, signature: String, ci: ConfidenceInterval?, paired: PairedBootstrapResult?) -> String {
         var f = [
@@ -329,11 +414,20 @@ struct ScoreJob {
         return "{" + f.joined(separator: ", ") + "}"
     }
 
-    private func rougeJSON(_ s: ROUGEScore, ci: ConfidenceInterval?, paired: PairedBootstrapResult?, rouge: ROUGE) -> String {
+    /// mixer's JSON object for a ROUGE type: exact figures on 0-1 (rouge-score's scale).
+    private func rougeJSON(_ s: ROUGEScore, ci: ConfidenceInterval?, aggregate: ROUGEAggregate?, paired: PairedBootstrapResult?,
+                           rouge: ROUGE) -> String {
         var f = ["\"precision\": \(formatJSONNumber(s.precision))", "\"recall\": \(formatJSONNumber(s.recall))",
                  "\"f\": \(formatJSONNumber(s.f))", "\"tokenizer\": \(jsonString(rouge.tokenizer.rawValue))",
                  "\"stem\": \(rouge.useStemmer)", "\"compatible\": \(rouge.tokenizer == .compatible)"]
+        if rouge.splitSentences { f.append("\"split_sentences\": true") }
         if let ci { f.append(ciJSON(ci)) }
+        if let a = aggregate {
+            func obj(_ s: ROUGEScore) -> String {
+                "{\"precision\": \(formatJSONNumber(s.precision)), \"recall\": \(formatJSONNumber(s.recall)), \"f\": \(formatJSONNumber(s.f))}"
+            }
+            f.append("\"aggregate\": {\"low\": \(obj(a.low)), \"mid\": \(obj(a.mid)), \"high\": \(obj(a.high)), \"samples\": \(samples), \"seed\": \(seed), \"level\": 0.95}")
+        }
         if let paired { f.append(pairedJSON(paired)) }
         return "{" + f.joined(separator: ", ") + "}"
     }
@@ -376,19 +470,27 @@ struct ScoreJob {
                 let s = r.rouge[t] ?? .zero
                 let ci = confidence ? Bootstrap.mean(r.segmentROUGE[t] ?? [], samples: samples, seed: seed) : nil
                 let p = baseline.map { Bootstrap.pairedMean(baseline: $0.segmentROUGE[t] ?? [], system: r.segmentROUGE[t] ?? [], samples: samples, seed: seed) }
-                json.append("\(jsonString(t.rawValue)): " + rougeJSON(s, ci: ci, paired: p, rouge: rouge))
-                let w = rougeWidth()
+                let aggregate = rougeAggregate ? Bootstrap.rougeAggregate(r.segmentROUGEScores[t] ?? [], samples: samples, seed: seed) : nil
+                json.append("\(jsonString(t.rawValue)): " + rougeJSON(s, ci: ci, aggregate: aggregate, paired: p, rouge: rouge))
                 if scoreOnly {
-                    text.append(formatFixed(s.f, w))
+                    text.append(rougeText(s.f))
                     continue
                 }
-                var line = "\(t.rawValue): F = \(formatFixed(s.f, w))"
-                if let ci { line += " (μ = \(formatFixed(ci.mean, w)) ± \(formatFixed(ci.halfWidth, w)))" }
-                line += " P = \(formatFixed(s.precision, w)) R = \(formatFixed(s.recall, w))"
-                if let p { line += "  paired vs \(paired!): baseline F = \(formatFixed(p.baselineScore, w)), p = \(formatFixed(p.pValue, 4))" }
+                var line = "\(t.rawValue): F = \(rougeText(s.f))"
+                if let ci { line += " (μ = \(rougeText(ci.mean)) ± \(rougeText(ci.halfWidth)))" }
+                line += " P = \(rougeText(s.precision)) R = \(rougeText(s.recall))"
+                if let p { line += "  paired vs \(paired!): baseline F = \(rougeText(p.baselineScore)), p = \(formatFixed(p.pValue, 4))" }
                 text.append(line)
+                if let a = aggregate {
+                    for (name, key) in [("F", \ROUGEScore.f), ("P", \ROUGEScore.precision), ("R", \ROUGEScore.recall)] {
+                        text.append("  \(name) low/mid/high = \(rougeText(a.low[keyPath: key])) / \(rougeText(a.mid[keyPath: key])) / \(rougeText(a.high[keyPath: key]))")
+                    }
+                }
             }
-            if !scoreOnly { text.append("  rouge: \(rouge.tokenizer.label), stemming \(rouge.useStemmer ? "on" : "off"), mean over \(r.segments) lines") }
+            if !scoreOnly {
+                text.append("  rouge: \(rouge.tokenizer.label), stemming \(rouge.useStemmer ? "on" : "off"), \(rouge.sentenceNote)mean over \(r.segments) lines, ×100")
+                if rougeAggregate { text.append("  rouge low/mid/high: 2.5th, 50th, 97.5th percentiles of \(samples) resampled means (rouge-score's BootstrapAggregator, seed \(seed))") }
+            }
         }
         if format == .json { return "{" + json.joined(separator: ", ") + "}\n" }
         return text.joined(separator: "\n") + "\n"

@@ -50,6 +50,9 @@ struct MetricArguments: ParsableArguments {
             help: ArgumentHelp("A sentence marker (such as '<n>') that becomes a newline in ROUGE's input, so that rougeLsum splits sentences there.",
                                valueName: "marker"))
     var rougeNewline: String?
+    @Flag(name: [.customLong("split-summaries"), .customLong("split_summaries")],
+          help: "Split rougeLsum's summaries into sentences with ICU's sentence rules (rouge-score's --split_summaries, which uses nltk's punkt: docs/scoring.md says where they differ).")
+    var splitSummaries = false
 
     @Option(name: [.customLong("chrf-char-order"), .customLong("cc", withSingleDash: true)], help: "chrF character n-gram order.")
     var chrfCharOrder: Int = 6
@@ -108,7 +111,7 @@ struct MetricArguments: ParsableArguments {
     var rouge: ROUGE? {
         let list = metricList
         let types = ROUGEType.allCases.filter { list.contains($0.rawValue) }
-        return types.isEmpty ? nil : ROUGE(types: types, useStemmer: stem, tokenizer: rougeTokenizer)
+        return types.isEmpty ? nil : ROUGE(types: types, useStemmer: stem, tokenizer: rougeTokenizer, splitSentences: splitSummaries)
     }
 
     /// The chrF configurations asked, each with its output key (`chrf`, `chrf++`), in order.
@@ -129,6 +132,14 @@ struct MetricArguments: ParsableArguments {
     var ter: TER? {
         guard metricList.contains("ter") else { return nil }
         return TER(normalized: terNormalized, noPunct: terNoPunct, asianSupport: terAsianSupport, caseSensitive: terCaseSensitive)
+    }
+}
+
+extension ROUGE {
+    /// How rougeLsum finds sentences, for the settings line of the text output ("" when at
+    /// newlines only, the default).
+    var sentenceNote: String {
+        splitSentences && types.contains(.rougeLsum) ? "rougeLsum sentences split by ICU, " : ""
     }
 }
 
@@ -153,4 +164,23 @@ func jsonString(_ s: String) -> String {
         }
     }
     return out + "\""
+}
+
+/// The paths matching the shell pattern `pattern` (`*`, `?`, `[…]`; a leading `.` is matched
+/// only explicitly), sorted by their UTF-8 bytes: Python's `sorted(glob.glob(pattern))`, as
+/// rouge-score's file patterns (Python's `**` without `recursive` is `*`, as here).
+/// - Throws: ``ScoreError`` when the pattern cannot be read (a directory it needs is
+///   unreadable) or is too long.
+/// - Complexity: that of glob(3), then O(m log m) comparisons for m matches.
+func globSorted(_ pattern: String) throws -> [String] {
+    var g = glob_t()
+    defer { globfree(&g) }
+    let rc = glob(pattern, 0, nil, &g)
+    if rc == GLOB_NOMATCH { return [] }
+    if rc != 0 { throw ScoreError("\(pattern): cannot expand the file pattern (\(rc == GLOB_NOSPACE ? "out of memory" : "a directory cannot be read"))") }
+    var out: [String] = []
+    for i in 0..<Int(g.gl_pathc) {
+        if let p = g.gl_pathv[i] { out.append(String(cString: p)) }
+    }
+    return out.sorted { Array($0.utf8).lexicographicallyPrecedes(Array($1.utf8)) }
 }

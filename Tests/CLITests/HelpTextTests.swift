@@ -130,6 +130,34 @@ final class HelpTextTests: XCTestCase {
         XCTAssertTrue(unknown.isEmpty, "README.md names flags that no command has: \(unknown.sorted())")
     }
 
+    /// The side-by-side table of docs/scoring.md: every flag in mixer's column is one of
+    /// `score --help`'s, and rouge-score's and sacreBLEU's features it names as covered are in
+    /// the help (file patterns, aggregate CSV, sentence splitting, line numbers, one scale).
+    func testScoringSideBySideTableMatchesScoresHelp() throws {
+        let doc = try String(contentsOf: CLI.repositoryRoot.appendingPathComponent("docs/scoring.md"), encoding: .utf8)
+        let start = try XCTUnwrap(doc.range(of: "## mixer, sacreBLEU and rouge-score side by side"))
+        let rows = doc[start.upperBound...].split(separator: "\n").drop { !$0.hasPrefix("|") }.prefix { $0.hasPrefix("|") }
+        XCTAssertGreaterThan(rows.count, 10)
+        let helpText = try help("score")
+        let pattern = try NSRegularExpression(pattern: "--[a-z][a-z0-9-]*[a-z0-9]")
+        var checked = 0
+        for row in rows.dropFirst(2) {
+            let cells = row.split(separator: "|", omittingEmptySubsequences: false).map(String.init)
+            guard cells.count > 2 else { continue }
+            let mixer = cells[2]
+            for m in pattern.matches(in: mixer, range: NSRange(mixer.startIndex..., in: mixer)) {
+                let flag = String(mixer[Range(m.range, in: mixer)!])
+                XCTAssertTrue(helpText.contains(flag), "docs/scoring.md's table names \(flag) for mixer; score --help lacks it")
+                checked += 1
+            }
+        }
+        XCTAssertGreaterThan(checked, 8)
+        for feature in ["--target-filepattern", "--prediction-filepattern", "--split-summaries", "csv (rouge-score's",
+                        "all on 0-100", "low/mid/high"] {
+            XCTAssertTrue(helpText.contains(feature), "score --help does not mention \(feature)")
+        }
+    }
+
     /// docs/cli.md is every command's --help as the executable prints it now
     /// (`scripts/cli-reference.sh` writes it).
     func testCLIReferenceIsCurrent() throws {

@@ -267,12 +267,13 @@ extension ScoreCHRFTERCommandTests {
         let plain = try CLI.run(args)
         XCTAssertEqual(plain.status, 0, plain.stderr)
         XCTAssertNotEqual(plain.stdout, expected)
-        // Other metrics get one column each; csv needs --sentence-level; the marker cannot be empty.
+        // Other metrics get one column each; csv without --sentence-level (rouge-score's
+        // aggregate) takes ROUGE only; the marker cannot be empty.
         let more = try CLI.run(["score", d.appendingPathComponent("predictions.txt").path, "--ref", d.appendingPathComponent("targets.txt").path,
                                 "--metrics", "rougeL,chrf,ter", "-sl", "-f", "csv"])
         XCTAssertEqual(more.status, 0, more.stderr)
         XCTAssertTrue(more.stdout.hasPrefix("id,rougeL-P,rougeL-R,rougeL-F,chrf,ter\n0,"), more.stdout)
-        for (bad, mention) in [(["-f", "csv"], "--sentence-level"), (["--rouge-newline", ""], "--rouge-newline")] {
+        for (bad, mention) in [(["-f", "csv", "-m", "bleu"], "--sentence-level"), (["--rouge-newline", ""], "--rouge-newline")] {
             let e = try CLI.run(["score", d.appendingPathComponent("predictions.txt").path, "--ref", d.appendingPathComponent("targets.txt").path,
                                  "--metrics", "rougeLsum"] + bad)
             XCTAssertNotEqual(e.status, 0)

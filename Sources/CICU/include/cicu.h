@@ -64,6 +64,14 @@ int32_t cicu_word_break_next(void *iterator);
 /// punctuation), 100..<200 number, 200..<300 letter, 300..<400 kana, 400..<500 ideograph.
 int32_t cicu_word_break_rule_status(void *iterator);
 
+// MARK: - Sentence segmentation (UTF-8, UBRK_SENTENCE)
+
+/// Opens a sentence break iterator (Unicode UAX #29 sentence boundaries, with the locale's
+/// tailoring: "en@ss=standard" suppresses breaks after abbreviations such as "Mr." and "e.g.").
+/// It is driven by cicu_word_break_set_text, cicu_word_break_next and freed by
+/// cicu_word_break_close, as a word break iterator.
+void *cicu_sentence_break_open(const char *locale, int32_t *status);
+
 #ifdef __cplusplus
 }
 #endif
