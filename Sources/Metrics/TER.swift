@@ -123,6 +123,7 @@ public final class TERSegmentScorer: SegmentScorer {
     private var lowered: [UInt8] = [], joined: [UInt8] = []
     private var byteTokens: [Int32] = []
     private var bytePath: Bool { !ter.normalized && !ter.noPunct }
+    private let search = TERShiftSearch()
 
     public init(_ ter: TER) { self.ter = ter }
 
@@ -137,14 +138,30 @@ public final class TERSegmentScorer: SegmentScorer {
     /// `rstrip()`, `lower()` unless case-sensitive, `split()`; the word ids (interned as UTF-8
     /// bytes, which compare as the scalars do) into `byteTokens`, or, when `join`, the words
     /// joined by single spaces into `joined` (what sacreBLEU tokenizes again for references).
-    /// - Complexity: O(n) expected.
-    private func byteWordIDs(_ line: UnsafeBufferPointer<UInt8>, join: Bool) {
+    /// Returns whether the words are final (in `byteTokens`): when the line is ASCII or case
+    /// is kept, sacreBLEU's second pass (lowercase and split the joined words again) gives the
+    /// same words, so `join` interns them at once. - Complexity: O(n) expected.
+    @discardableResult
+    private func byteWordIDs(_ line: UnsafeBufferPointer<UInt8>, join: Bool) -> Bool {
         byteTokens.removeAll(keepingCapacity: true)
         if join { joined.removeAll(keepingCapacity: true) }
-        guard let base = line.baseAddress, !line.isEmpty else { return }
+        guard let base = line.baseAddress, !line.isEmpty else { return true }
         let kept = UnsafeBufferPointer(rebasing: line[pythonStripRange(base, line.count, leading: false)])
         lowered.removeAll(keepingCapacity: true)
-        if ter.caseSensitive { lowered.append(contentsOf: kept) } else { pythonLower(kept, into: &lowered) }
+        var join = join
+        if ter.caseSensitive {
+            lowered.append(contentsOf: kept)
+            join = false
+        } else if isASCII(kept) {
+            // Python's lower() of ASCII, in place; lowering it again changes nothing.
+            lowered.append(contentsOf: kept)
+            lowered.withUnsafeMutableBufferPointer { l in
+                for i in l.indices { let b = l[i]; l[i] = b &- 0x41 < 26 ? b | 0x20 : b }
+            }
+            join = false
+        } else {
+            pythonLower(kept, into: &lowered)
+        }
         lowered.withUnsafeBufferPointer { l in
             guard let b = l.baseAddress else { return }
             pythonSplit(b, l.count) { s, e in
@@ -157,6 +174,17 @@ public final class TERSegmentScorer: SegmentScorer {
                 }
             }
         }
+        return !join
+    }
+
+    /// Whether every byte is below 0x80 (8 bytes at a time).
+    private func isASCII(_ p: UnsafeBufferPointer<UInt8>) -> Bool {
+        guard let base = p.baseAddress else { return true }
+        let raw = UnsafeRawPointer(base)
+        var i = 0, acc: UInt64 = 0
+        while i + 8 <= p.count { acc |= raw.loadUnaligned(fromByteOffset: i, as: UInt64.self); i += 8 }
+        while i < p.count { acc |= UInt64(p[i]); i += 1 }
+        return acc & 0x8080_8080_8080_8080 == 0
     }
 
     /// sacreBLEU's `_preprocess_segment`: `rstrip()`, then the tokenizer.
@@ -177,7 +205,10 @@ public final class TERSegmentScorer: SegmentScorer {
     /// Adds a reference given as UTF-8 bytes (checked well-formed by the caller).
     public func addReference(_ line: UnsafeBufferPointer<UInt8>) {
         if bytePath {
-            byteWordIDs(line, join: true)
+            if byteWordIDs(line, join: true) {
+                references.append(byteTokens)
+                return
+            }
             var once: [UInt8] = []
             swap(&once, &joined)
             once.withUnsafeBufferPointer { byteWordIDs($0, join: false) }
@@ -217,7 +248,7 @@ public final class TERSegmentScorer: SegmentScorer {
         var best = Int.max
         var lengths = 0
         for r in references {
-            let (edits, length) = translationEditRate(hypothesis: hyp, reference: r)
+            let (edits, length) = translationEditRate(hypothesis: hyp, reference: r, search: search)
             lengths += length
             if edits < best { best = edits }
         }
