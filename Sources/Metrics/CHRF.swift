@@ -538,8 +538,11 @@ final class CHRFPackedCounter {
     // (`hypIDs`) by start position; per id its reference count and the occurrences matched.
     private var refIDs = UnsafeMutablePointer<UInt32>.allocate(capacity: 1)
     private var hypIDs = UnsafeMutablePointer<UInt32>.allocate(capacity: 1)
+    // Two sets, for alternate orders: order n reads order n − 1's `matched`.
     private var refCount = UnsafeMutablePointer<UInt32>.allocate(capacity: 1)
     private var matched = UnsafeMutablePointer<UInt32>.allocate(capacity: 1)
+    private var refCount2 = UnsafeMutablePointer<UInt32>.allocate(capacity: 1)
+    private var matched2 = UnsafeMutablePointer<UInt32>.allocate(capacity: 1)
     private var touched = UnsafeMutablePointer<UInt32>.allocate(capacity: 1)
     private var scratchCapacity = 1
     /// The direct table's entries (all zero between orders; 4 bytes each).
@@ -554,6 +557,7 @@ final class CHRFPackedCounter {
     deinit {
         ids.deallocate(); asciiIDs.deallocate(); table.deallocate()
         refIDs.deallocate(); hypIDs.deallocate(); refCount.deallocate(); matched.deallocate(); touched.deallocate()
+        refCount2.deallocate(); matched2.deallocate()
     }
 
     /// The statistics of `hypothesis` against the single `reference`.
@@ -650,9 +654,10 @@ final class CHRFPackedCounter {
     private func reserveScratch(_ n: Int) {
         guard n > scratchCapacity else { return }
         scratchCapacity = max(n, 2 * scratchCapacity)
-        for p in [refIDs, hypIDs, refCount, matched, touched] { p.deallocate() }
+        for p in [refIDs, hypIDs, refCount, matched, refCount2, matched2, touched] { p.deallocate() }
         refIDs = .allocate(capacity: scratchCapacity); hypIDs = .allocate(capacity: scratchCapacity)
         refCount = .allocate(capacity: scratchCapacity); matched = .allocate(capacity: scratchCapacity)
+        refCount2 = .allocate(capacity: scratchCapacity); matched2 = .allocate(capacity: scratchCapacity)
         touched = .allocate(capacity: scratchCapacity)
     }
 
@@ -664,7 +669,10 @@ final class CHRFPackedCounter {
         let nr = r.count, nh = h.count
         guard orders > 0, nr > 0 else { return }
         reserveScratch(max(nr, nh, alphabet) + 1)
-        let rid = refIDs, hid = hypIDs, cnt = refCount, used = matched, table = table
+        let rid = refIDs, hid = hypIDs, table = table
+        var cnt = refCount, used = matched, usedBefore = matched2, cntNext = refCount2
+        // Id 0 (absent) has count 0 in both sets.
+        cntNext[0] = 0; usedBefore[0] = 0
         // Order 1: the items are the ids.
         cnt.update(repeating: 0, count: alphabet)
         used.update(repeating: 0, count: alphabet)
@@ -689,9 +697,14 @@ final class CHRFPackedCounter {
             v[o] = max(ch, 0)
             var next = 0
             matches = 0
+            // This order's counts go to the other set; `usedBefore` keeps the previous order's
+            // matches: a reference n-gram whose prefix the hypothesis lacks (no match) gets id 0.
+            swap(&cnt, &cntNext); usedBefore = used; used = usedBefore == matched ? matched2 : matched
             if (prefixes + 1) * alphabet <= Self.directLimit {
                 for i in 0..<cr {
-                    let slot = Int(rid[i]) &* alphabet &+ Int(r[i + n - 1])
+                    let prefix = Int(rid[i])
+                    if usedBefore[prefix] == 0 { rid[i] = 0; continue }
+                    let slot = prefix &* alphabet &+ Int(r[i + n - 1])
                     var id = table[slot]
                     if id == 0 {
                         next += 1; id = UInt32(next); table[slot] = id
@@ -716,6 +729,7 @@ final class CHRFPackedCounter {
             } else {
                 pairs.reset()
                 for i in 0..<cr {
+                    if usedBefore[Int(rid[i])] == 0 { rid[i] = 0; continue }
                     let id = Int(pairs.id(UInt64(rid[i]) << 32 | UInt64(r[i + n - 1]), next: UInt32(next))) + 1
                     if id > next { next = id; cnt[id] = 0; used[id] = 0 }
                     cnt[id] &+= 1

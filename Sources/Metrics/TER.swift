@@ -211,7 +211,7 @@ public final class TERSegmentScorer: SegmentScorer {
             }
             var once: [UInt8] = []
             swap(&once, &joined)
-            once.withUnsafeBufferPointer { byteWordIDs($0, join: false) }
+            _ = once.withUnsafeBufferPointer { byteWordIDs($0, join: false) }
             swap(&once, &joined)
             references.append(byteTokens)
             return

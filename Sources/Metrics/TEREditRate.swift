@@ -172,24 +172,31 @@ final class TERShiftSearch {
                         @inline(__always) func prev(_ j: Int) -> Int32 { j >= pl && j < ph ? c[po + j - pl] : inf }
                         let w = hw[i - 1]
                         var left = inf           // the cost of cell (i, j − 1)
-                        for j in l..<h {
-                            if j == 0 {
-                                left = prev(0) + 1
-                                c[o] = left
-                                p[o] = Self.opDel
-                                continue
-                            }
+                        // Cell (i, j) from cells (i − 1, j − 1) and (i − 1, j).
+                        @inline(__always) func cell(_ j: Int, _ diagonal: Int32, _ above: Int32) {
                             var best = inf, bestOp = Self.opNone
                             let same = w == r[j - 1]
-                            let diag = prev(j - 1) + (same ? 0 : 1)
+                            let diag = diagonal + (same ? 0 : 1)
                             if best > diag { best = diag; bestOp = same ? Self.opMatch : Self.opSub }
-                            let up = prev(j) + 1
+                            let up = above + 1
                             if best > up { best = up; bestOp = Self.opDel }
                             if best > left + 1 { best = left + 1; bestOp = Self.opIns }
                             c[o + j - l] = best
                             p[o + j - l] = bestOp
                             left = best
                         }
+                        var j = l
+                        if j == 0 {
+                            left = prev(0) + 1
+                            c[o] = left
+                            p[o] = Self.opDel
+                            j = 1
+                        }
+                        // Columns where both cells above are in the previous band need no test.
+                        let inside = pl + 1, end = min(h, ph)
+                        while j < h && j < inside { cell(j, prev(j - 1), prev(j)); j += 1 }
+                        while j < end { cell(j, c[po + j - 1 - pl], c[po + j - pl]); j += 1 }
+                        while j < h { cell(j, prev(j - 1), prev(j)); j += 1 }
                     }
                                 }
                             }
@@ -224,15 +231,21 @@ final class TERShiftSearch {
                         let pl = prevLo, ph = prevHi, pp = prev
                         @inline(__always) func prevCost(_ j: Int) -> Int32 { j >= pl && j < ph ? pp[j - pl] : inf }
                         var left = inf          // cell (i, j − 1)
-                        for j in l..<h {
-                            if j == 0 { left = prevCost(0) + 1; cur[0] = left; continue }
-                            var best = prevCost(j - 1) + (w == r[j - 1] ? 0 : 1)
-                            best = min(best, prevCost(j) + 1)
+                        @inline(__always) func cell(_ j: Int, _ diagonal: Int32, _ above: Int32) {
+                            var best = diagonal + (w == r[j - 1] ? 0 : 1)
+                            best = min(best, above + 1)
                             best = min(best, left + 1)
                             best = min(best, inf)
                             cur[j - l] = best
                             left = best
                         }
+                        var j = l
+                        if j == 0 { left = prevCost(0) + 1; cur[0] = left; j = 1 }
+                        // Columns where both cells above are in the previous band need no test.
+                        let inside = pl + 1, end = min(h, ph)
+                        while j < h && j < inside { cell(j, prevCost(j - 1), prevCost(j)); j += 1 }
+                        while j < end { cell(j, pp[j - 1 - pl], pp[j - pl]); j += 1 }
+                        while j < h { cell(j, prevCost(j - 1), prevCost(j)); j += 1 }
                         if i == nh { last = cur[nr - l] }
                         prevLo = l; prevHi = h; prev = UnsafePointer(cur)
                         swap(&cur, &other)
