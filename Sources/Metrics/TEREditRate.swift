@@ -110,8 +110,12 @@ final class TERShiftSearch {
                 widest = max(widest, h - l)
             }
         }
-        cost.removeAll(keepingCapacity: true); cost.append(contentsOf: repeatElement(Self.infinity, count: total))
-        op.removeAll(keepingCapacity: true); op.append(contentsOf: repeatElement(Self.opNone, count: total))
+        // Every cell of every band is written (row 0 here, the others by `fillMatrix`) before
+        // it is read, and nothing outside the bands is read: the buffers only grow.
+        if cost.count < total {
+            cost.append(contentsOf: repeatElement(Self.infinity, count: total - cost.count))
+            op.append(contentsOf: repeatElement(Self.opNone, count: total - op.count))
+        }
         for j in 0...nr { cost[j] = Int32(j); op[j] = Self.opIns }
         if rowA.count < widest {
             rowA.append(contentsOf: repeatElement(0, count: widest - rowA.count))
