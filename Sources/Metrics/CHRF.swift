@@ -346,10 +346,9 @@ public final class CHRFSegmentScorer: SegmentScorer {
     /// best reference.
     public func finishSegment(hypothesis line: UnsafeBufferPointer<UInt8>) -> CHRFStatistics {
         if refCounts.isEmpty && pendingEnds.count == 1 {
-            let done: CHRFStatistics? = pendingBytes.withUnsafeBufferPointer { r in
+            return pendingBytes.withUnsafeBufferPointer { r in
                 fast.statistics(chrf: chrf, reference: r, hypothesis: line, words: words, scorer: self)
             }
-            if let done { return done }
         }
         materializeReferences()
         let hypTotals = extract(line)
@@ -481,6 +480,18 @@ final class PairTable {
         return next
     }
 
+    /// The id of `key`, or `UInt32.max` when it has none.
+    @inline(__always)
+    func find(_ key: UInt64) -> UInt32 {
+        var s = Self.slot(key, mask)
+        while true {
+            let v = ids[s]
+            if v == 0 { return .max }
+            if keys[s] == key { return v - 1 }
+            s = (s + 1) & mask
+        }
+    }
+
     private func grow() {
         let oldKeys = keys, oldIDs = ids, oldUsed = used, n = count
         mask = mask * 2 + 1
@@ -500,41 +511,58 @@ final class PairTable {
     }
 }
 
-/// chrF statistics of one hypothesis against one reference with packed n-gram keys: each
-/// character (word) gets a dense per-segment id 1…k; an n-gram is the base-2^b number of its
-/// ids (b = bits of k), exact and unique over all n ≤ 64 / b since no digit is 0. The reference's
-/// n-grams are counted in one open-addressing table; each hypothesis n-gram then takes one
-/// clipped match if the table still has one left (Σ min(hyp count, ref count), as sacreBLEU),
-/// and an n-gram whose (n − 1)-prefix is absent from the reference is not looked up.
-/// - Complexity: O((hypothesis + reference length) · order) expected, no allocation once the
-///   buffers have grown.
+/// chrF statistics of one hypothesis against one reference with dense n-gram ids, order by
+/// order, without hashing: each character (word) gets a dense per-segment id, the reference's
+/// first (so its items are 1…A − 1 and an id ≥ A is absent from it). The reference n-gram
+/// `r[i..<i+n]` gets the id `T[id(r[i..<i+n-1]) · A + r[i+n-1]]` of a direct table `T` (new
+/// ids 1, 2, … in first-seen order, a count per id), so the ids of order n extend those of
+/// order n − 1 in place; each hypothesis n-gram is then looked up the same way and takes one
+/// clipped match while its id has unmatched reference occurrences (Σ min(hyp count, ref count),
+/// as sacreBLEU). An n-gram whose (n − 1)-prefix is absent from the reference gets id 0 and is
+/// not looked up (nor are its extensions). When `(ids of order n − 1 + 1) · A` exceeds
+/// `directLimit` (large alphabets, long lines), the order's table is an open-addressing
+/// ``PairTable`` on the pair (prefix id, item) instead.
+/// - Complexity: O((hypothesis + reference length) · order) (expected, on the hashed orders);
+///   memory O(hypothesis + reference length) plus the 256 KiB direct table; no allocation
+///   once the buffers have grown.
 final class CHRFPackedCounter {
     private var refLower: [UInt8] = [], hypLower: [UInt8] = []
     private var ids = UnsafeMutablePointer<UInt32>.allocate(capacity: 1)    // reference's, then hypothesis's
     private var idCapacity = 1
     private var refWords: [UInt32] = [], hypWords: [UInt32] = []
-    private var keys: [UInt64] = []
     private let asciiIDs = UnsafeMutablePointer<UInt32>.allocate(capacity: 128)
     private let wideIDs = PairTable()
     private var charCount: UInt32 = 0
-    private let charTable = PackedCountTable(), wordTable = PackedCountTable()
 
-    // Keys of at most `directBits` bits (low orders of small alphabets) are counted in `direct`
-    // (reference count | matched << 32), its used entries listed in `directUsed`.
-    private static let directBits: UInt64 = 12
-    private let direct: UnsafeMutablePointer<UInt64> = {
-        let p = UnsafeMutablePointer<UInt64>.allocate(capacity: 1 << 12)
-        p.initialize(repeating: 0, count: 1 << 12)
+    // Per-order scratch: the n-gram ids of the reference (`refIDs`) and of the hypothesis
+    // (`hypIDs`) by start position; per id its reference count and the occurrences matched.
+    private var refIDs = UnsafeMutablePointer<UInt32>.allocate(capacity: 1)
+    private var hypIDs = UnsafeMutablePointer<UInt32>.allocate(capacity: 1)
+    // Two sets, for alternate orders: order n reads order n − 1's `matched`.
+    private var refCount = UnsafeMutablePointer<UInt32>.allocate(capacity: 1)
+    private var matched = UnsafeMutablePointer<UInt32>.allocate(capacity: 1)
+    private var refCount2 = UnsafeMutablePointer<UInt32>.allocate(capacity: 1)
+    private var matched2 = UnsafeMutablePointer<UInt32>.allocate(capacity: 1)
+    private var touched = UnsafeMutablePointer<UInt32>.allocate(capacity: 1)
+    private var scratchCapacity = 1
+    /// The direct table's entries (all zero between orders; 4 bytes each).
+    private static let directLimit = 1 << 16
+    private let table: UnsafeMutablePointer<UInt32> = {
+        let p = UnsafeMutablePointer<UInt32>.allocate(capacity: CHRFPackedCounter.directLimit)
+        p.initialize(repeating: 0, count: CHRFPackedCounter.directLimit)
         return p
     }()
-    private let directUsed = UnsafeMutablePointer<UInt32>.allocate(capacity: 1 << 12)
-    private var directCount = 0
+    private let pairs = PairTable()
 
-    deinit { ids.deallocate(); asciiIDs.deallocate(); direct.deallocate(); directUsed.deallocate() }
+    deinit {
+        ids.deallocate(); asciiIDs.deallocate(); table.deallocate()
+        refIDs.deallocate(); hypIDs.deallocate(); refCount.deallocate(); matched.deallocate(); touched.deallocate()
+        refCount2.deallocate(); matched2.deallocate()
+    }
 
-    /// The statistics, or nil when the keys do not fit 64 bits (the caller takes the general path).
+    /// The statistics of `hypothesis` against the single `reference`.
     func statistics(chrf: CHRF, reference: UnsafeBufferPointer<UInt8>, hypothesis: UnsafeBufferPointer<UInt8>,
-                    words: ByteInterner, scorer: CHRFSegmentScorer) -> CHRFStatistics? {
+                    words: ByteInterner, scorer: CHRFSegmentScorer) -> CHRFStatistics {
         var ref = reference, hyp = hypothesis
         if chrf.lowercase {
             refLower.removeAll(keepingCapacity: true); pythonLower(reference, into: &refLower)
@@ -549,38 +577,37 @@ final class CHRFPackedCounter {
     }
 
     private func compute(_ chrf: CHRF, _ ref: UnsafeBufferPointer<UInt8>, _ hyp: UnsafeBufferPointer<UInt8>,
-                         _ words: ByteInterner, _ scorer: CHRFSegmentScorer) -> CHRFStatistics? {
+                         _ words: ByteInterner, _ scorer: CHRFSegmentScorer) -> CHRFStatistics {
         let order = chrf.order
-        // Dense character ids.
-        asciiIDs.update(repeating: 0, count: 128)
-        wideIDs.reset()
-        charCount = 0
-        if idCapacity < ref.count + hyp.count {
-            ids.deallocate()
-            idCapacity = max(ref.count + hyp.count, 2 * idCapacity)
-            ids = .allocate(capacity: idCapacity)
+        var stats = CHRFStatistics(orders: order)
+        if chrf.charOrder > 0 {
+            // Dense character ids, the reference's first.
+            asciiIDs.update(repeating: 0, count: 128)
+            wideIDs.reset()
+            charCount = 0
+            if idCapacity < ref.count + hyp.count {
+                ids.deallocate()
+                idCapacity = max(ref.count + hyp.count, 2 * idCapacity)
+                ids = .allocate(capacity: idCapacity)
+            }
+            let nRef = charIDs(ref, keepWhitespace: chrf.whitespace, into: ids)
+            let alphabet = Int(charCount) + 1
+            let nHyp = charIDs(hyp, keepWhitespace: chrf.whitespace, into: ids + nRef)
+            stats.values.withUnsafeMutableBufferPointer { v in
+                count(UnsafeBufferPointer(start: ids, count: nRef), UnsafeBufferPointer(start: ids + nRef, count: nHyp),
+                      alphabet: alphabet, orders: chrf.charOrder, stats: v, base: 0)
+            }
         }
-        let nRef = charIDs(ref, keepWhitespace: chrf.whitespace, into: ids)
-        let nHyp = charIDs(hyp, keepWhitespace: chrf.whitespace, into: ids + nRef)
-        let charBits = UInt64(64 - UInt64(charCount).leadingZeroBitCount)
-        if chrf.charOrder > 0 && Int(charBits) * chrf.charOrder > 64 { return nil }
-        var wordBits: UInt64 = 0
         if chrf.wordOrder > 0 {
             scorer.wordIDs(ref, into: &refWords)
             scorer.wordIDs(hyp, into: &hypWords)
-            wordBits = UInt64(64 - UInt64(words.count).leadingZeroBitCount)
-            if Int(wordBits) * chrf.wordOrder > 64 { return nil }
-            for i in refWords.indices { refWords[i] += 1 }
+            var alphabet = 0
+            for i in refWords.indices { refWords[i] += 1; alphabet = max(alphabet, Int(refWords[i])) }
             for i in hypWords.indices { hypWords[i] += 1 }
-        }
-        var stats = CHRFStatistics(orders: order)
-        stats.values.withUnsafeMutableBufferPointer { v in
-            count(UnsafeBufferPointer(start: ids, count: nRef), UnsafeBufferPointer(start: ids + nRef, count: nHyp),
-                  orders: chrf.charOrder, bits: charBits, table: charTable, stats: v, base: 0)
-            if chrf.wordOrder > 0 {
+            stats.values.withUnsafeMutableBufferPointer { v in
                 refWords.withUnsafeBufferPointer { r in
                     hypWords.withUnsafeBufferPointer { h in
-                        count(r, h, orders: chrf.wordOrder, bits: wordBits, table: wordTable, stats: v, base: chrf.charOrder)
+                        count(r, h, alphabet: alphabet + 1, orders: chrf.wordOrder, stats: v, base: chrf.charOrder)
                     }
                 }
             }
@@ -624,151 +651,100 @@ final class CHRFPackedCounter {
         return n
     }
 
+    private func reserveScratch(_ n: Int) {
+        guard n > scratchCapacity else { return }
+        scratchCapacity = max(n, 2 * scratchCapacity)
+        for p in [refIDs, hypIDs, refCount, matched, refCount2, matched2, touched] { p.deallocate() }
+        refIDs = .allocate(capacity: scratchCapacity); hypIDs = .allocate(capacity: scratchCapacity)
+        refCount = .allocate(capacity: scratchCapacity); matched = .allocate(capacity: scratchCapacity)
+        refCount2 = .allocate(capacity: scratchCapacity); matched2 = .allocate(capacity: scratchCapacity)
+        touched = .allocate(capacity: scratchCapacity)
+    }
+
     /// Fills the hypothesis count, reference count and matches of orders 1…`orders` (at
-    /// `base`…) from the items' ids. sacreBLEU counts no hypothesis n-grams for an order
-    /// where the reference has none.
-    private func count(_ r: UnsafeBufferPointer<UInt32>, _ h: UnsafeBufferPointer<UInt32>, orders: Int, bits: UInt64, table: PackedCountTable,
+    /// `base`…) from the items' ids, the reference's in 1..<`alphabet` (see the type).
+    /// sacreBLEU counts no hypothesis n-grams for an order where the reference has none.
+    private func count(_ r: UnsafeBufferPointer<UInt32>, _ h: UnsafeBufferPointer<UInt32>, alphabet: Int, orders: Int,
                        stats v: UnsafeMutableBufferPointer<Int>, base: Int) {
-        guard orders > 0 else { return }
-        table.reset()
-        // Reference n-grams: keys[i] holds the key of ref[i..<i+n].
-        keys.removeAll(keepingCapacity: true)
-        keys.append(contentsOf: repeatElement(0, count: max(r.count, h.count)))
-        keys.withUnsafeMutableBufferPointer { k in
-            do {
-                for n in 1...orders {
-                    let c = r.count - n + 1
-                    if c <= 0 { break }
-                    v[3 * (base + n - 1) + 1] = c
-                    if bits * UInt64(n) <= Self.directBits {
-                        // Short keys: counted in a direct array, no hashing.
-                        for i in 0..<c {
-                            let key = k[i] << bits | UInt64(r[i + n - 1])
-                            k[i] = key
-                            let old = direct[Int(key)]
-                            if old == 0 { directUsed[directCount] = UInt32(key); directCount += 1 }
-                            direct[Int(key)] = old + 1
-                        }
-                        continue
+        let nr = r.count, nh = h.count
+        guard orders > 0, nr > 0 else { return }
+        reserveScratch(max(nr, nh, alphabet) + 1)
+        let rid = refIDs, hid = hypIDs, table = table
+        var cnt = refCount, used = matched, usedBefore = matched2, cntNext = refCount2
+        // Id 0 (absent) has count 0 in both sets.
+        cntNext[0] = 0; usedBefore[0] = 0
+        // Order 1: the items are the ids.
+        cnt.update(repeating: 0, count: alphabet)
+        used.update(repeating: 0, count: alphabet)
+        for i in 0..<nr { let c = Int(r[i]); rid[i] = UInt32(c); cnt[c] &+= 1 }
+        var matches = 0
+        for i in 0..<nh {
+            let c = Int(h[i])
+            guard c < alphabet else { hid[i] = 0; continue }
+            hid[i] = UInt32(c)
+            let m: UInt32 = used[c] < cnt[c] ? 1 : 0
+            used[c] &+= m; matches &+= Int(m)
+        }
+        v[3 * base] = nh; v[3 * base + 1] = nr; v[3 * base + 2] = matches
+        var prefixes = alphabet - 1             // the largest id of the previous order
+        guard orders > 1 else { return }
+        for n in 2...orders {
+            let cr = nr - n + 1
+            if cr <= 0 { break }
+            let ch = nh - n + 1
+            let o = 3 * (base + n - 1)
+            v[o + 1] = cr
+            v[o] = max(ch, 0)
+            var next = 0
+            matches = 0
+            // This order's counts go to the other set; `usedBefore` keeps the previous order's
+            // matches: a reference n-gram whose prefix the hypothesis lacks (no match) gets id 0.
+            swap(&cnt, &cntNext); usedBefore = used; used = usedBefore == matched ? matched2 : matched
+            if (prefixes + 1) * alphabet <= Self.directLimit {
+                for i in 0..<cr {
+                    let prefix = Int(rid[i])
+                    if usedBefore[prefix] == 0 { rid[i] = 0; continue }
+                    let slot = prefix &* alphabet &+ Int(r[i + n - 1])
+                    var id = table[slot]
+                    if id == 0 {
+                        next += 1; id = UInt32(next); table[slot] = id
+                        touched[next - 1] = UInt32(slot); cnt[next] = 0; used[next] = 0
                     }
-                    for i in 0..<c {
-                        let key = k[i] << bits | UInt64(r[i + n - 1])
-                        k[i] = key
-                        table.addReference(key)
+                    cnt[Int(id)] &+= 1
+                    rid[i] = id
+                }
+                var i = 0
+                while i < ch {
+                    let p = hid[i]
+                    if p != 0 {
+                        let c = Int(h[i + n - 1])
+                        let id = c < alphabet ? table[Int(p) &* alphabet &+ c] : 0
+                        hid[i] = id
+                        let m: UInt32 = used[Int(id)] < cnt[Int(id)] ? 1 : 0     // id 0: never (count 0)
+                        used[Int(id)] &+= m; matches &+= Int(m)
                     }
+                    i += 1
+                }
+                for k in 0..<next { table[Int(touched[k])] = 0 }
+            } else {
+                pairs.reset()
+                for i in 0..<cr {
+                    if usedBefore[Int(rid[i])] == 0 { rid[i] = 0; continue }
+                    let id = Int(pairs.id(UInt64(rid[i]) << 32 | UInt64(r[i + n - 1]), next: UInt32(next))) + 1
+                    if id > next { next = id; cnt[id] = 0; used[id] = 0 }
+                    cnt[id] &+= 1
+                    rid[i] = UInt32(id)
+                }
+                for i in 0..<max(ch, 0) where hid[i] != 0 {
+                    let found = pairs.find(UInt64(hid[i]) << 32 | UInt64(h[i + n - 1]))
+                    let id = found == .max ? 0 : Int(found) + 1
+                    hid[i] = UInt32(id)
+                    let m: UInt32 = used[id] < cnt[id] ? 1 : 0
+                    used[id] &+= m; matches &+= Int(m)
                 }
             }
-            do {
-                for i in 0..<h.count { k[i] = 0 }
-                for n in 1...orders {
-                    let c = h.count - n + 1
-                    if c <= 0 { break }
-                    let o = 3 * (base + n - 1)
-                    if v[o + 1] == 0 { continue }          // keys of higher orders are not needed either
-                    v[o] = c
-                    var matches = 0
-                    if bits * UInt64(n) <= Self.directBits {
-                        for i in 0..<c {
-                            if n > 1 && k[i] == 0 { continue }
-                            let key = k[i] << bits | UInt64(h[i + n - 1])
-                            let old = direct[Int(key)]
-                            let m: UInt64 = old >> 32 < old & 0xFFFF_FFFF ? 1 : 0
-                            direct[Int(key)] = old &+ m << 32
-                            matches &+= Int(m)
-                            k[i] = old != 0 ? key : 0
-                        }
-                        v[o + 2] = matches
-                        continue
-                    }
-                    for i in 0..<c {
-                        // 0 marks an n-gram absent from the reference (so are its extensions).
-                        if n > 1 && k[i] == 0 { continue }
-                        let key = k[i] << bits | UInt64(h[i + n - 1])
-                        let found = table.matchHypothesis(key, matches: &matches)
-                        k[i] = found ? key : 0
-                    }
-                    v[o + 2] = matches
-                }
-            }
+            v[o + 2] = matches
+            prefixes = next
         }
-        for u in 0..<directCount { direct[Int(directUsed[u])] = 0 }
-        directCount = 0
-    }
-}
-
-/// An open-addressing table (linear probing, multiplicative hash) from nonzero 64-bit keys to
-/// a reference count and the hypothesis occurrences matched so far; reset in O(entries).
-final class PackedCountTable {
-    private var slots: UnsafeMutablePointer<UInt64>     // per slot: key (0 = empty), ref | matched << 32
-    private var used: UnsafeMutablePointer<Int32>
-    private var count = 0
-    private var mask: Int
-
-    init() {
-        mask = 2047
-        slots = .allocate(capacity: 2 * (mask + 1))
-        slots.initialize(repeating: 0, count: 2 * (mask + 1))
-        used = .allocate(capacity: (mask + 1) / 2 + 1)
-    }
-
-    deinit { slots.deallocate(); used.deallocate() }
-
-    /// Forgets every key (keeps the memory).
-    func reset() {
-        for k in 0..<count { slots[2 * Int(used[k])] = 0 }
-        count = 0
-    }
-
-    @inline(__always) private static func slot(_ key: UInt64, _ mask: Int) -> Int {
-        Int(truncatingIfNeeded: (key &* 0x9E37_79B9_7F4A_7C15) >> 32) & mask
-    }
-
-    /// Counts one reference occurrence of `key` (nonzero).
-    @inline(__always) func addReference(_ key: UInt64) {
-        var s = Self.slot(key, mask)
-        while true {
-            let k = slots[2 * s]
-            if k == key { slots[2 * s + 1] += 1; return }
-            if k == 0 { break }
-            s = (s + 1) & mask
-        }
-        slots[2 * s] = key
-        slots[2 * s + 1] = 1
-        used[count] = Int32(s)
-        count += 1
-        if count * 2 > mask + 1 { grow() }
-    }
-
-    /// Whether the reference has `key`; if so and not all its occurrences are matched yet,
-    /// matches one more (and adds 1 to `matches`).
-    @inline(__always) func matchHypothesis(_ key: UInt64, matches: inout Int) -> Bool {
-        var s = Self.slot(key, mask)
-        while true {
-            let k = slots[2 * s]
-            if k == key {
-                let v = slots[2 * s + 1]
-                if v >> 32 < v & 0xFFFF_FFFF { slots[2 * s + 1] = v + (1 << 32); matches += 1 }
-                return true
-            }
-            if k == 0 { return false }
-            s = (s + 1) & mask
-        }
-    }
-
-    private func grow() {
-        let old = slots, oldUsed = used, n = count
-        mask = mask * 2 + 1
-        slots = .allocate(capacity: 2 * (mask + 1))
-        slots.initialize(repeating: 0, count: 2 * (mask + 1))
-        used = .allocate(capacity: (mask + 1) / 2 + 1)
-        count = 0
-        for k in 0..<n {
-            let o = Int(oldUsed[k])
-            var s = Self.slot(old[2 * o], mask)
-            while slots[2 * s] != 0 { s = (s + 1) & mask }
-            slots[2 * s] = old[2 * o]; slots[2 * s + 1] = old[2 * o + 1]
-            used[count] = Int32(s); count += 1
-        }
-        old.deallocate(); oldUsed.deallocate()
     }
 }

@@ -120,9 +120,10 @@ public final class TERSegmentScorer: SegmentScorer {
     private var references: [[Int32]] = []
     // The byte path (no normalization, no punctuation removal): words interned as UTF-8 bytes.
     private let words = ByteInterner()
-    private var lowered: [UInt8] = [], joined: [UInt8] = []
+    private var lowered: [UInt8] = []
     private var byteTokens: [Int32] = []
     private var bytePath: Bool { !ter.normalized && !ter.noPunct }
+    private let search = TERShiftSearch()
 
     public init(_ ter: TER) { self.ter = ter }
 
@@ -135,28 +136,47 @@ public final class TERSegmentScorer: SegmentScorer {
 
     /// The byte path of the tokenizer without normalization or punctuation removal:
     /// `rstrip()`, `lower()` unless case-sensitive, `split()`; the word ids (interned as UTF-8
-    /// bytes, which compare as the scalars do) into `byteTokens`, or, when `join`, the words
-    /// joined by single spaces into `joined` (what sacreBLEU tokenizes again for references).
+    /// bytes, which compare as the scalars do) into `byteTokens`.
+    ///
+    /// sacreBLEU tokenizes references twice (the words joined by single spaces go through
+    /// `rstrip()`, `lower()`, `split()` again); on this path the second pass gives the same
+    /// words, so it is not run: the joined words end in a non-space, Python's `lower()` is
+    /// idempotent per code point (checked over all of Unicode 14 with CPython 3.11) and maps
+    /// no code point to whitespace, and its one context rule (final Σ) has no Σ left to act on.
+    /// `TERTokenizeOnceTests` checks this against the tokenizer run twice.
     /// - Complexity: O(n) expected.
-    private func byteWordIDs(_ line: UnsafeBufferPointer<UInt8>, join: Bool) {
+    private func byteWordIDs(_ line: UnsafeBufferPointer<UInt8>) {
         byteTokens.removeAll(keepingCapacity: true)
-        if join { joined.removeAll(keepingCapacity: true) }
         guard let base = line.baseAddress, !line.isEmpty else { return }
         let kept = UnsafeBufferPointer(rebasing: line[pythonStripRange(base, line.count, leading: false)])
         lowered.removeAll(keepingCapacity: true)
-        if ter.caseSensitive { lowered.append(contentsOf: kept) } else { pythonLower(kept, into: &lowered) }
+        if ter.caseSensitive {
+            lowered.append(contentsOf: kept)
+        } else if isASCII(kept) {
+            // Python's lower() of ASCII, in place.
+            lowered.append(contentsOf: kept)
+            lowered.withUnsafeMutableBufferPointer { l in
+                for i in l.indices { let b = l[i]; l[i] = b &- 0x41 < 26 ? b | 0x20 : b }
+            }
+        } else {
+            pythonLower(kept, into: &lowered)
+        }
         lowered.withUnsafeBufferPointer { l in
             guard let b = l.baseAddress else { return }
             pythonSplit(b, l.count) { s, e in
-                let w = UnsafeBufferPointer(start: b + s, count: e - s)
-                if join {
-                    if !joined.isEmpty { joined.append(0x20) }
-                    joined.append(contentsOf: w)
-                } else {
-                    byteTokens.append(Int32(words.intern(w)))
-                }
+                byteTokens.append(Int32(words.intern(UnsafeBufferPointer(start: b + s, count: e - s))))
             }
         }
+    }
+
+    /// Whether every byte is below 0x80 (8 bytes at a time).
+    private func isASCII(_ p: UnsafeBufferPointer<UInt8>) -> Bool {
+        guard let base = p.baseAddress else { return true }
+        let raw = UnsafeRawPointer(base)
+        var i = 0, acc: UInt64 = 0
+        while i + 8 <= p.count { acc |= raw.loadUnaligned(fromByteOffset: i, as: UInt64.self); i += 8 }
+        while i < p.count { acc |= UInt64(p[i]); i += 1 }
+        return acc & 0x8080_8080_8080_8080 == 0
     }
 
     /// sacreBLEU's `_preprocess_segment`: `rstrip()`, then the tokenizer.
@@ -177,11 +197,7 @@ public final class TERSegmentScorer: SegmentScorer {
     /// Adds a reference given as UTF-8 bytes (checked well-formed by the caller).
     public func addReference(_ line: UnsafeBufferPointer<UInt8>) {
         if bytePath {
-            byteWordIDs(line, join: true)
-            var once: [UInt8] = []
-            swap(&once, &joined)
-            once.withUnsafeBufferPointer { byteWordIDs($0, join: false) }
-            swap(&once, &joined)
+            byteWordIDs(line)
             references.append(byteTokens)
             return
         }
@@ -208,7 +224,7 @@ public final class TERSegmentScorer: SegmentScorer {
     public func finishSegment(hypothesis line: UnsafeBufferPointer<UInt8>) -> TERStatistics {
         let hyp: [Int32]
         if bytePath {
-            byteWordIDs(line, join: false)
+            byteWordIDs(line)
             hyp = byteTokens
         } else {
             hyp = wordIDs(preprocess(line))
@@ -217,7 +233,7 @@ public final class TERSegmentScorer: SegmentScorer {
         var best = Int.max
         var lengths = 0
         for r in references {
-            let (edits, length) = translationEditRate(hypothesis: hyp, reference: r)
+            let (edits, length) = translationEditRate(hypothesis: hyp, reference: r, search: search)
             lengths += length
             if edits < best { best = edits }
         }

@@ -34,26 +34,31 @@ enum TERLimits {
 /// 1000 candidates have been scored. An empty reference gives (hypothesis length, 0).
 /// - Complexity: O(C · n · b) for C ≤ 1000 scored candidates, n hypothesis words and a band
 ///   of b ≈ 50 cells per row, plus O(n · 101 · 10) per round to enumerate word pairs.
-func translationEditRate(hypothesis: [Int32], reference: [Int32]) -> (edits: Int, referenceLength: Int) {
+///   `search` is scratch to reuse across calls (its buffers keep their capacity), or nil.
+func translationEditRate(hypothesis: [Int32], reference: [Int32],
+                         search: TERShiftSearch? = nil) -> (edits: Int, referenceLength: Int) {
     if reference.isEmpty { return (hypothesis.count, 0) }
-    let search = TERShiftSearch(hypothesis: hypothesis, reference: reference)
+    let search = search ?? TERShiftSearch()
+    search.reset(hypothesis: hypothesis, reference: reference)
     return (search.run(), reference.count)
 }
 
-/// The state of one hypothesis–reference shift search.
+/// The state of one hypothesis–reference shift search; ``reset(hypothesis:reference:)``
+/// starts a new one in the same buffers (no allocation once they have grown).
 final class TERShiftSearch {
-    private var words: [Int32]
-    private let ref: [Int32]
-    private let nh: Int, nr: Int
+    private var words: [Int32] = []
+    private var ref: [Int32] = []
+    private var nh = 0, nr = 0
     // The band of row i is columns lo[i]..<hi[i]; its cells sit at offset[i] in the matrices.
-    private var lo: [Int], hi: [Int], offset: [Int]
-    private var cost: [Int32]           // the current hypothesis's edit-distance matrix (bands)
-    private var op: [UInt8]
+    private var lo: [Int] = [], hi: [Int] = [], offset: [Int] = []
+    private var cost: [Int32] = []      // the current hypothesis's edit-distance matrix (bands)
+    private var op: [UInt8] = []
     // Scratch for scoring candidates.
-    private var rowA: [Int32], rowB: [Int32]
-    private var shifted: [Int32]
+    private var rowA: [Int32] = [], rowB: [Int32] = []
+    private var shifted: [Int32] = []
     // Alignment of the current hypothesis (from the trace).
-    private var align: [Int], hypErrSum: [Int], refErrSum: [Int]
+    private var align: [Int] = [], hypErrSum: [Int] = [], refErrSum: [Int] = []
+    private var ops: [UInt8] = []
     // The reference positions of each word, ascending: posHead[word], then posNext[position]
     // (−1 ends); words are dense ids (remapped at init when they are not).
     private var posHead: [Int32] = [], posNext: [Int32] = []
@@ -61,7 +66,10 @@ final class TERShiftSearch {
     private static let infinity: Int32 = 1 << 29
     private static let opNone: UInt8 = 0, opMatch: UInt8 = 1, opSub: UInt8 = 2, opDel: UInt8 = 3, opIns: UInt8 = 4
 
-    init(hypothesis: [Int32], reference: [Int32]) {
+    init() {}
+
+    /// Starts the search of `hypothesis` against `reference` (computes the first matrix).
+    func reset(hypothesis: [Int32], reference: [Int32]) {
         var hypothesis = hypothesis, reference = reference
         var lowest: Int32 = 0, highest: Int32 = 0
         for w in hypothesis { lowest = min(lowest, w); highest = max(highest, w) }
@@ -77,8 +85,8 @@ final class TERShiftSearch {
             hypothesis = hypothesis.map(id)
             reference = reference.map(id)
         }
-        words = hypothesis
-        ref = reference
+        words.removeAll(keepingCapacity: true); words.append(contentsOf: hypothesis)
+        ref.removeAll(keepingCapacity: true); ref.append(contentsOf: reference)
         nh = hypothesis.count
         nr = reference.count
         // sacreBLEU's beam: a band of beam width on each side of the pseudo-diagonal
@@ -87,8 +95,10 @@ final class TERShiftSearch {
         let ratio = nh > 0 ? Double(nr) / Double(nh) : 1
         var beam = TERLimits.beamWidth
         if Double(TERLimits.beamWidth) < ratio / 2 { beam = Int((ratio / 2 + Double(TERLimits.beamWidth)).rounded(.up)) }
-        lo = [0]; hi = [nr + 1]; offset = [0]
+        lo.removeAll(keepingCapacity: true); hi.removeAll(keepingCapacity: true); offset.removeAll(keepingCapacity: true)
+        lo.append(0); hi.append(nr + 1); offset.append(0)
         var total = nr + 1
+        var widest = nr + 1
         if nh > 0 {
             for i in 1...nh {
                 let diagonal = Int((Double(i) * ratio).rounded(.down))
@@ -97,18 +107,24 @@ final class TERShiftSearch {
                 if i == nh { h = nr + 1 }
                 lo.append(l); hi.append(max(l, h)); offset.append(total)
                 total += max(0, h - l)
+                widest = max(widest, h - l)
             }
         }
-        cost = [Int32](repeating: Self.infinity, count: total)
-        op = [UInt8](repeating: Self.opNone, count: total)
+        // Every cell of every band is written (row 0 here, the others by `fillMatrix`) before
+        // it is read, and nothing outside the bands is read: the buffers only grow.
+        if cost.count < total {
+            cost.append(contentsOf: repeatElement(Self.infinity, count: total - cost.count))
+            op.append(contentsOf: repeatElement(Self.opNone, count: total - op.count))
+        }
         for j in 0...nr { cost[j] = Int32(j); op[j] = Self.opIns }
-        let widest = zip(lo, hi).map { $1 - $0 }.max() ?? 0
-        rowA = [Int32](repeating: 0, count: widest)
-        rowB = [Int32](repeating: 0, count: widest)
-        shifted = hypothesis
-        align = []; hypErrSum = []; refErrSum = []
-        posHead = [Int32](repeating: -1, count: Int(reference.max() ?? 0) + 1)
-        posNext = [Int32](repeating: -1, count: nr)
+        if rowA.count < widest {
+            rowA.append(contentsOf: repeatElement(0, count: widest - rowA.count))
+            rowB.append(contentsOf: repeatElement(0, count: widest - rowB.count))
+        }
+        shifted.removeAll(keepingCapacity: true); shifted.append(contentsOf: hypothesis)
+        posHead.removeAll(keepingCapacity: true)
+        posHead.append(contentsOf: repeatElement(-1, count: Int(reference.max() ?? 0) + 1))
+        posNext.removeAll(keepingCapacity: true); posNext.append(contentsOf: repeatElement(-1, count: nr))
         for j in stride(from: nr - 1, through: 0, by: -1) {
             let w = Int(reference[j])
             posNext[j] = posHead[w]
@@ -160,24 +176,31 @@ final class TERShiftSearch {
                         @inline(__always) func prev(_ j: Int) -> Int32 { j >= pl && j < ph ? c[po + j - pl] : inf }
                         let w = hw[i - 1]
                         var left = inf           // the cost of cell (i, j − 1)
-                        for j in l..<h {
-                            if j == 0 {
-                                left = prev(0) + 1
-                                c[o] = left
-                                p[o] = Self.opDel
-                                continue
-                            }
+                        // Cell (i, j) from cells (i − 1, j − 1) and (i − 1, j).
+                        @inline(__always) func cell(_ j: Int, _ diagonal: Int32, _ above: Int32) {
                             var best = inf, bestOp = Self.opNone
                             let same = w == r[j - 1]
-                            let diag = prev(j - 1) + (same ? 0 : 1)
+                            let diag = diagonal + (same ? 0 : 1)
                             if best > diag { best = diag; bestOp = same ? Self.opMatch : Self.opSub }
-                            let up = prev(j) + 1
+                            let up = above + 1
                             if best > up { best = up; bestOp = Self.opDel }
                             if best > left + 1 { best = left + 1; bestOp = Self.opIns }
                             c[o + j - l] = best
                             p[o + j - l] = bestOp
                             left = best
                         }
+                        var j = l
+                        if j == 0 {
+                            left = prev(0) + 1
+                            c[o] = left
+                            p[o] = Self.opDel
+                            j = 1
+                        }
+                        // Columns where both cells above are in the previous band need no test.
+                        let inside = pl + 1, end = min(h, ph)
+                        while j < h && j < inside { cell(j, prev(j - 1), prev(j)); j += 1 }
+                        while j < end { cell(j, c[po + j - 1 - pl], c[po + j - pl]); j += 1 }
+                        while j < h { cell(j, prev(j - 1), prev(j)); j += 1 }
                     }
                                 }
                             }
@@ -212,15 +235,21 @@ final class TERShiftSearch {
                         let pl = prevLo, ph = prevHi, pp = prev
                         @inline(__always) func prevCost(_ j: Int) -> Int32 { j >= pl && j < ph ? pp[j - pl] : inf }
                         var left = inf          // cell (i, j − 1)
-                        for j in l..<h {
-                            if j == 0 { left = prevCost(0) + 1; cur[0] = left; continue }
-                            var best = prevCost(j - 1) + (w == r[j - 1] ? 0 : 1)
-                            best = min(best, prevCost(j) + 1)
+                        @inline(__always) func cell(_ j: Int, _ diagonal: Int32, _ above: Int32) {
+                            var best = diagonal + (w == r[j - 1] ? 0 : 1)
+                            best = min(best, above + 1)
                             best = min(best, left + 1)
                             best = min(best, inf)
                             cur[j - l] = best
                             left = best
                         }
+                        var j = l
+                        if j == 0 { left = prevCost(0) + 1; cur[0] = left; j = 1 }
+                        // Columns where both cells above are in the previous band need no test.
+                        let inside = pl + 1, end = min(h, ph)
+                        while j < h && j < inside { cell(j, prevCost(j - 1), prevCost(j)); j += 1 }
+                        while j < end { cell(j, pp[j - 1 - pl], pp[j - pl]); j += 1 }
+                        while j < h { cell(j, prevCost(j - 1), prevCost(j)); j += 1 }
                         if i == nh { last = cur[nr - l] }
                         prevLo = l; prevHi = h; prev = UnsafePointer(cur)
                         swap(&cur, &other)
@@ -239,8 +268,7 @@ final class TERShiftSearch {
     /// rewritten into the hypothesis: `align[r]` is the hypothesis position of reference word r
     /// (−1 before the first), and prefix sums of the hypothesis and reference error flags.
     private func computeAlignment() {
-        var ops: [UInt8] = []
-        ops.reserveCapacity(nh + nr)
+        ops.removeAll(keepingCapacity: true)
         var i = nh, j = nr
         while i > 0 || j > 0 {
             let o = j >= lo[i] && j < hi[i] ? op[offset[i] + j - lo[i]] : Self.opNone
@@ -256,9 +284,9 @@ final class TERShiftSearch {
                 if j > 0 { j -= 1 }
             }
         }
-        align = [Int](repeating: -1, count: nr)
-        hypErrSum = [0]; hypErrSum.reserveCapacity(nh + 1)
-        refErrSum = [0]; refErrSum.reserveCapacity(nr + 1)
+        align.removeAll(keepingCapacity: true); align.append(contentsOf: repeatElement(-1, count: nr))
+        hypErrSum.removeAll(keepingCapacity: true); hypErrSum.append(0)
+        refErrSum.removeAll(keepingCapacity: true); refErrSum.append(0)
         var posHyp = -1, posRef = -1
         for o in ops.reversed() {
             switch o {

@@ -1,12 +1,12 @@
 import XCTest
 @testable import Metrics
 
-/// chrF's single-reference fast path (packed n-gram keys, `CHRFPackedCounter`) against the
-/// general path (per-segment n-gram ids), which a second, identical reference selects: sacreBLEU
-/// keeps the first of tied references, so both must give the same statistics. Seeded random
-/// texts: ASCII words with punctuation, mixed scripts and Python whitespace, and texts with
-/// more than 1023 distinct characters or orders whose keys do not fit 64 bits (the fast path
-/// declines those and the general path answers).
+/// chrF's single-reference fast path (dense n-gram ids from a direct table, `CHRFPackedCounter`)
+/// against the general path (per-segment n-gram ids), which a second, identical reference
+/// selects: sacreBLEU keeps the first of tied references, so both must give the same
+/// statistics. Seeded random texts: ASCII words with punctuation, mixed scripts and Python
+/// whitespace, and texts with more than 1023 distinct characters (their orders outgrow the
+/// direct table and take the hashed `PairTable`) and orders up to 11.
 final class CHRFPackedPathTests: XCTestCase {
     private struct SplitMix64 {
         var state: UInt64
@@ -58,7 +58,7 @@ final class CHRFPackedPathTests: XCTestCase {
                 checked += 1
             }
             if alphabet == wide {
-                // Over 1023 distinct non-space characters: the fast path must decline.
+                // Over 1023 distinct non-space characters: the hashed tables are used.
                 let distinct = Set(ref.unicodeScalars.filter { !$0.properties.isWhitespace })
                 if distinct.count > 1023 { wideChecked += 1 }
             }
