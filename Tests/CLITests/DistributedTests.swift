@@ -41,8 +41,9 @@ final class DistributedTests: XCTestCase {
         return e
     }
 
-    /// Starts `mixer-cli args` under `mpirun -np n` (n = 1: the plain executable).
-    func start(_ n: Int, _ args: [String], log: URL) throws -> Process {
+    /// Starts `mixer-cli args` under `mpirun -np n` (n = 1: the plain executable), with
+    /// `environment` added to the process's.
+    func start(_ n: Int, _ args: [String], log: URL, environment: [String: String] = [:]) throws -> Process {
         let p = Process()
         if n == 1 {
             p.executableURL = CLI.executable
@@ -51,7 +52,7 @@ final class DistributedTests: XCTestCase {
             p.executableURL = URL(fileURLWithPath: mpirun)
             p.arguments = ["--oversubscribe", "-np", "\(n)", CLI.executable.path] + args
         }
-        p.environment = Self.environment
+        p.environment = Self.environment.merging(environment) { $1 }
         _ = FileManager.default.createFile(atPath: log.path, contents: nil)
         let h = try FileHandle(forWritingTo: log)
         p.standardOutput = h
@@ -74,9 +75,9 @@ final class DistributedTests: XCTestCase {
     }
 
     /// Runs to the end: the exit status and the console.
-    func train(_ n: Int, _ args: [String], in dir: URL) throws -> (status: Int32, console: String) {
+    func train(_ n: Int, _ args: [String], in dir: URL, environment: [String: String] = [:]) throws -> (status: Int32, console: String) {
         let log = dir.appendingPathComponent("console-\(UUID().uuidString).txt")
-        let p = try start(n, args, log: log)
+        let p = try start(n, args, log: log, environment: environment)
         let status = wait(p, seconds: 300, "mixer-cli train on \(n) processes")
         return (status, (try? String(contentsOf: log, encoding: .utf8)) ?? "")
     }
@@ -153,9 +154,15 @@ final class DistributedTests: XCTestCase {
         try assertSameRun(one, two, aux: false, "xent, N = 2 against N = 1")
         r = try train(2, args(again, extra), in: dir)
         XCTAssertEqual(r.status, 0, r.console)
+        // The buckets reduced during backward give the bits of the reduction after it.
+        let serial = dir.appendingPathComponent("serial")
+        r = try train(2, args(serial, extra), in: dir, environment: ["MIXER_OVERLAP": "0"])
+        XCTAssertEqual(r.status, 0, r.console)
         for f in ["model.safetensors", "optimizer.safetensors"] {
             XCTAssertEqual(try Data(contentsOf: two.appendingPathComponent("last/" + f)),
                            try Data(contentsOf: again.appendingPathComponent("last/" + f)), "N = 2 repeated: \(f)")
+            XCTAssertEqual(try Data(contentsOf: two.appendingPathComponent("last/" + f)),
+                           try Data(contentsOf: serial.appendingPathComponent("last/" + f)), "N = 2 without overlap: \(f)")
         }
     }
 
@@ -195,9 +202,10 @@ final class DistributedTests: XCTestCase {
         try assertSameRun(one, two, aux: true, "batches of one pair, N = 2 against N = 1")
     }
 
-    /// `extra` on 1 process, on 2, and on 2 again: N = 2 is N = 1's run within the tolerance
-    /// (weights, epoch losses, and the random streams' final states exactly: every row drew
-    /// where it draws in one process), and the repeat has the same bytes.
+    /// `extra` on 1 process, on 2, on 2 again, and on 2 with the reduction after backward
+    /// (`MIXER_OVERLAP=0`): N = 2 is N = 1's run within the tolerance (weights, epoch losses,
+    /// and the random streams' final states exactly: every row drew where it draws in one
+    /// process); the repeat, and the run without overlap, have the same bytes.
     func assertTwoRanksAreOneProcess(_ extra: [String], _ what: String) throws {
         let dir = try prepare()
         let one = dir.appendingPathComponent("one"), two = dir.appendingPathComponent("two"), again = dir.appendingPathComponent("again")
@@ -209,9 +217,14 @@ final class DistributedTests: XCTestCase {
         try assertSameRun(one, two, aux: false, "\(what), N = 2 against N = 1")
         r = try train(2, args(again, extra), in: dir)
         XCTAssertEqual(r.status, 0, r.console)
+        let serial = dir.appendingPathComponent("serial")
+        r = try train(2, args(serial, extra), in: dir, environment: ["MIXER_OVERLAP": "0"])
+        XCTAssertEqual(r.status, 0, r.console)
         for f in ["model.safetensors", "optimizer.safetensors"] {
             XCTAssertEqual(try Data(contentsOf: two.appendingPathComponent("last/" + f)),
                            try Data(contentsOf: again.appendingPathComponent("last/" + f)), "\(what), N = 2 repeated: \(f)")
+            XCTAssertEqual(try Data(contentsOf: two.appendingPathComponent("last/" + f)),
+                           try Data(contentsOf: serial.appendingPathComponent("last/" + f)), "\(what), N = 2 without overlap: \(f)")
         }
     }
 

@@ -16,7 +16,7 @@ import Foundation
 /// positions), a few hundred of V. So a bucket:
 ///
 /// 1. flags each of its table rows whose gradient has any non-zero bit on this rank (one byte
-///    per row; a row stops at its first non-zero value, O(V·E) reads at worst);
+///    per row, an OR over the row's bits: O(V·E) reads, vectorized);
 /// 2. ORs the flags over the ranks (one `MPI_Allreduce` of ΣV bytes, `MPI_BOR`): the union U;
 /// 3. sums its other parameters in place (one `MPI_Allreduce` per contiguous range) and the
 ///    rows of U packed together (one `MPI_Allreduce` of |U|·E floats), then unpacks them.
@@ -26,7 +26,7 @@ import Foundation
 /// commutative; for any N the same on every rank and across repeats, every rank making the
 /// same calls with the same counts). Bytes sent per rank: ~2·4·(P − ΣV·E + |U|·E) + 2·ΣV
 /// instead of ~2·4·P.
-final class GradientReduction: @unchecked Sendable {
+public final class GradientReduction: @unchecked Sendable {
     /// One bucket's layout and scratch (a class: the bucket list never changes after `init`,
     /// and each bucket is written by the one thread that reduces it).
     final class Bucket {
@@ -43,7 +43,7 @@ final class GradientReduction: @unchecked Sendable {
     /// The reduction of `store`'s layout: bucket i of `early` (entries whose gradients backward
     /// completes at ``BackwardStage`` i), then the rest. Every 2-D entry named
     /// `….embedding.weight` or `….positions.weight` is reduced by rows.
-    init(_ store: ParameterStore, early: [[ParameterStore.Entry]] = []) {
+    public init(_ store: ParameterStore, early: [[ParameterStore.Entry]] = []) {
         var taken = Set<Int>()
         var groups: [[ParameterStore.Entry]] = []
         for group in early {
@@ -69,7 +69,7 @@ final class GradientReduction: @unchecked Sendable {
     }
 
     /// Sums every bucket, in order.
-    func sum(_ gradients: ParameterStore, over group: ProcessGroup) {
+    public func sum(_ gradients: ParameterStore, over group: ProcessGroup) {
         for i in buckets.indices { sum(bucket: i, gradients, over: group) }
     }
 
@@ -84,10 +84,12 @@ final class GradientReduction: @unchecked Sendable {
             let rows = t.shape[0], width = t.shape[1]
             let bits = UnsafeRawPointer(g + t.offset).assumingMemoryBound(to: UInt32.self)
             for r in 0..<rows {
+                // An OR over the row's bits (no early exit: the loop vectorizes, and most rows
+                // are zero and read whole anyway).
                 let row = bits + r * width
-                var any: UInt8 = 0
-                for j in 0..<width where row[j] != 0 { any = 1; break }
-                b.flags[base + r] = any
+                var any: UInt32 = 0
+                for j in 0..<width { any |= row[j] }
+                b.flags[base + r] = any != 0 ? 1 : 0
             }
             base += rows
         }
