@@ -12,7 +12,7 @@
 
 typedef void *handle_t;
 #define CMPI_IN_PLACE ((void *)1)
-#define CMPI_THREAD_FUNNELED 1
+#define CMPI_THREAD_SERIALIZED 2
 
 static void *library;
 static int (*p_init_thread)(int *, char ***, int, int *);
@@ -23,7 +23,7 @@ static int (*p_allgather)(const void *, int, handle_t, void *, int, handle_t, ha
 static int (*p_bcast)(void *, int, handle_t, int, handle_t);
 static int (*p_abort)(handle_t, int);
 static int (*p_finalize)(void);
-static handle_t comm_world, type_float, type_double, type_int64, type_byte, op_sum;
+static handle_t comm_world, type_float, type_double, type_int64, type_byte, op_sum, op_bor;
 
 int cmpi_launcher_size(void) {
     const char *names[] = {"OMPI_COMM_WORLD_SIZE", "PMIX_SIZE", "PMI_SIZE"};
@@ -66,6 +66,7 @@ int cmpi_load(char *error, size_t capacity) {
         {"ompi_mpi_comm_world", &comm_world}, {"ompi_mpi_float", &type_float},
         {"ompi_mpi_double", &type_double}, {"ompi_mpi_int64_t", &type_int64},
         {"ompi_mpi_byte", &type_byte}, {"ompi_mpi_op_sum", &op_sum},
+        {"ompi_mpi_op_bor", &op_bor},
     };
     for (size_t i = 0; i < sizeof symbols / sizeof symbols[0]; i++) {
         void *s = dlsym(lib, symbols[i].name);
@@ -80,24 +81,29 @@ int cmpi_load(char *error, size_t capacity) {
     return 0;
 }
 
+static int provided_level = 0;
+
+int cmpi_thread_serialized(void) { return provided_level >= CMPI_THREAD_SERIALIZED; }
+
 int cmpi_init(int *rank, int *size) {
     // The ring allreduce (Open MPI's tuned algorithm 4) unless the user chose another: on the
     // gradient buffer of the reference model (40 MB, 2 ranks on one machine) it took 57-72 ms
     // against 110-120 ms for the default choice (bench/distributed.sh, docs/distributed.md).
     setenv("OMPI_MCA_coll_tuned_use_dynamic_rules", "1", 0);
     setenv("OMPI_MCA_coll_tuned_allreduce_algorithm", "4", 0);
-    int provided = 0;
-    int rc = p_init_thread(NULL, NULL, CMPI_THREAD_FUNNELED, &provided);
+    // SERIALIZED: the gradient buckets are reduced on a communication thread while the main
+    // thread runs backward; the two never call MPI at the same time (ProcessGroup).
+    int rc = p_init_thread(NULL, NULL, CMPI_THREAD_SERIALIZED, &provided_level);
     if (rc != 0) return rc;
     if ((rc = p_comm_rank(comm_world, rank)) != 0) return rc;
     return p_comm_size(comm_world, size);
 }
 
-static int allreduce(void *buffer, int64_t count, size_t element, handle_t type) {
+static int allreduce(void *buffer, int64_t count, size_t element, handle_t type, handle_t op) {
     char *p = buffer;
     while (count > 0) {
         int n = count > INT_MAX ? INT_MAX : (int)count;
-        int rc = p_allreduce(CMPI_IN_PLACE, p, n, type, op_sum, comm_world);
+        int rc = p_allreduce(CMPI_IN_PLACE, p, n, type, op, comm_world);
         if (rc != 0) return rc;
         p += (size_t)n * element;
         count -= n;
@@ -105,8 +111,9 @@ static int allreduce(void *buffer, int64_t count, size_t element, handle_t type)
     return 0;
 }
 
-int cmpi_allreduce_sum_float(float *buffer, int64_t count) { return allreduce(buffer, count, sizeof(float), type_float); }
-int cmpi_allreduce_sum_double(double *buffer, int64_t count) { return allreduce(buffer, count, sizeof(double), type_double); }
+int cmpi_allreduce_sum_float(float *buffer, int64_t count) { return allreduce(buffer, count, sizeof(float), type_float, op_sum); }
+int cmpi_allreduce_sum_double(double *buffer, int64_t count) { return allreduce(buffer, count, sizeof(double), type_double, op_sum); }
+int cmpi_allreduce_or_bytes(uint8_t *buffer, int64_t count) { return allreduce(buffer, count, 1, type_byte, op_bor); }
 
 int cmpi_allgather_int64(int64_t value, int64_t *out) {
     return p_allgather(&value, 1, type_int64, out, 1, type_int64, comm_world);

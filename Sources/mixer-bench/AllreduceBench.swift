@@ -5,7 +5,8 @@ import Seq2Seq
 
 /// `mixer-bench allreduce`: under `mpirun -np N`, times the one `MPI_Allreduce` of a
 /// data-parallel training step (every gradient of the model, `ProcessGroup.sum`) and, for
-/// comparison, the Adam update that every rank then runs on the whole model.
+/// comparison, the Adam update that every rank then runs on the whole model; then the
+/// reduction training makes (`GradientReduction`: embedding tables by their non-zero rows).
 struct AllreduceBench: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "allreduce",
@@ -15,8 +16,11 @@ struct AllreduceBench: ParsableCommand {
         configuration, vocabularies 10,000/10,000, 7.9 M parameters) is summed over the ranks \
         with one MPI_Allreduce, STEPS times after WARMUP untimed ones. Rank 0 prints one JSON \
         line: ranks, floats, median ms, the algorithm bandwidth (bytes / time) and the bus \
-        bandwidth (2(N−1)/N · bytes / time, NCCL's convention), and the median ms of one Adam \
-        update of the same parameters on one thread.
+        bandwidth (2(N−1)/N · bytes / time, NCCL's convention), the median ms of one Adam \
+        update of the same parameters on one thread, and the median ms of the reduction that \
+        training makes (rows_ms: the embedding tables by the union of their non-zero rows, with \
+        each rank's tables non-zero in the rows of a reference batch: 1,600 source and 480 \
+        target ids drawn log-uniformly, as word frequencies fall).
 
         Example:
           mpirun --oversubscribe -np 2 mixer-bench allreduce --steps 20
@@ -43,11 +47,29 @@ struct AllreduceBench: ParsableCommand {
         let model = EncoderDecoder(config: config, seed: 1)
         let n = model.grads.count
         for i in 0..<n { model.grads.storage[i] = Float(i % 7) * 1e-3 }
-        var times: [Double] = []
+        // The tables as a step leaves them: non-zero in the rows of one batch's ids, which
+        // differ between ranks (log-uniform ids: frequent words are drawn more often).
+        var ids = RandomGenerator(seed: 11 + UInt64(group.rank))
+        for (name, draws) in [("encoder.embedding.weight", 1600), ("decoder.embedding.weight", 480)] {
+            guard let e = model.grads.entry(name) else { continue }
+            let rows = e.shape[0], width = e.shape[1], t = model.grads.view(e)
+            t.update(repeating: 0, count: e.count)
+            for _ in 0..<draws {
+                let r = min(rows - 1, Int(Foundation.pow(Double(rows), Double(ids.nextUniform()))) - 1)
+                for j in 0..<width { t[r * width + j] = 1e-3 }
+            }
+        }
+        // Dense and by rows alternately, so that a change in the machine's load hits both alike
+        // (each sum multiplies the values by N; what they are does not change the time).
+        let reduction = GradientReduction(model.grads)
+        var times: [Double] = [], rowTimes: [Double] = []
         for i in 0..<(warmup + steps) {
-            let t0 = now()
+            var t0 = now()
             group.sum(model.grads.storage, count: n)
             if i >= warmup { times.append(now() - t0) }
+            t0 = now()
+            reduction.sum(model.grads, over: group)
+            if i >= warmup { rowTimes.append(now() - t0) }
         }
         let adam = Adam(parameters: model.params, learningRate: 0.001)
         var adamTimes: [Double] = []
@@ -61,7 +83,8 @@ struct AllreduceBench: ParsableCommand {
         let bus = group.size > 1 ? algorithm * 2 * Double(group.size - 1) / Double(group.size) : 0
         if group.isWriter {
             print("{\"mode\": \"allreduce\", \"ranks\": \(group.size), \"floats\": \(n), \"allreduce_ms\": \(fmt(ms)), "
-                  + "\"algorithm_GBps\": \(fmt(algorithm)), \"bus_GBps\": \(fmt(bus)), \"adam_ms\": \(fmt(median(adamTimes)))}")
+                  + "\"algorithm_GBps\": \(fmt(algorithm)), \"bus_GBps\": \(fmt(bus)), \"adam_ms\": \(fmt(median(adamTimes))), "
+                  + "\"rows_ms\": \(fmt(median(rowTimes)))}")
         }
         group.finalize()
     }

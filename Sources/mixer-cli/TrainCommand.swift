@@ -89,7 +89,7 @@ struct TrainCommand: ParsableCommand {
             which --config reads back.
 
             Under mpirun -np N (Open MPI, loaded at run time) N processes train one model \
-            (xent and mixer): each computes its share of every batch, the gradients are summed \
+            (every objective): each computes its share of every batch, the gradients are summed \
             before every update, rank 0 alone validates, prints and writes DIR; --resume works \
             with any N. Without mpirun it is a single process (the console says which).
 

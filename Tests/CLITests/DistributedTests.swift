@@ -41,8 +41,9 @@ final class DistributedTests: XCTestCase {
         return e
     }
 
-    /// Starts `mixer-cli args` under `mpirun -np n` (n = 1: the plain executable).
-    func start(_ n: Int, _ args: [String], log: URL) throws -> Process {
+    /// Starts `mixer-cli args` under `mpirun -np n` (n = 1: the plain executable), with
+    /// `environment` added to the process's.
+    func start(_ n: Int, _ args: [String], log: URL, environment: [String: String] = [:]) throws -> Process {
         let p = Process()
         if n == 1 {
             p.executableURL = CLI.executable
@@ -51,7 +52,7 @@ final class DistributedTests: XCTestCase {
             p.executableURL = URL(fileURLWithPath: mpirun)
             p.arguments = ["--oversubscribe", "-np", "\(n)", CLI.executable.path] + args
         }
-        p.environment = Self.environment
+        p.environment = Self.environment.merging(environment) { $1 }
         _ = FileManager.default.createFile(atPath: log.path, contents: nil)
         let h = try FileHandle(forWritingTo: log)
         p.standardOutput = h
@@ -74,9 +75,9 @@ final class DistributedTests: XCTestCase {
     }
 
     /// Runs to the end: the exit status and the console.
-    func train(_ n: Int, _ args: [String], in dir: URL) throws -> (status: Int32, console: String) {
+    func train(_ n: Int, _ args: [String], in dir: URL, environment: [String: String] = [:]) throws -> (status: Int32, console: String) {
         let log = dir.appendingPathComponent("console-\(UUID().uuidString).txt")
-        let p = try start(n, args, log: log)
+        let p = try start(n, args, log: log, environment: environment)
         let status = wait(p, seconds: 300, "mixer-cli train on \(n) processes")
         return (status, (try? String(contentsOf: log, encoding: .utf8)) ?? "")
     }
@@ -153,9 +154,15 @@ final class DistributedTests: XCTestCase {
         try assertSameRun(one, two, aux: false, "xent, N = 2 against N = 1")
         r = try train(2, args(again, extra), in: dir)
         XCTAssertEqual(r.status, 0, r.console)
+        // The buckets reduced during backward give the bits of the reduction after it.
+        let serial = dir.appendingPathComponent("serial")
+        r = try train(2, args(serial, extra), in: dir, environment: ["MIXER_OVERLAP": "0"])
+        XCTAssertEqual(r.status, 0, r.console)
         for f in ["model.safetensors", "optimizer.safetensors"] {
             XCTAssertEqual(try Data(contentsOf: two.appendingPathComponent("last/" + f)),
                            try Data(contentsOf: again.appendingPathComponent("last/" + f)), "N = 2 repeated: \(f)")
+            XCTAssertEqual(try Data(contentsOf: two.appendingPathComponent("last/" + f)),
+                           try Data(contentsOf: serial.appendingPathComponent("last/" + f)), "N = 2 without overlap: \(f)")
         }
     }
 
@@ -193,6 +200,75 @@ final class DistributedTests: XCTestCase {
         r = try train(2, b, in: dir)
         XCTAssertEqual(r.status, 0, r.console)
         try assertSameRun(one, two, aux: true, "batches of one pair, N = 2 against N = 1")
+    }
+
+    /// `extra` on 1 process, on 2, on 2 again, and on 2 with the reduction after backward
+    /// (`MIXER_OVERLAP=0`): N = 2 is N = 1's run within the tolerance (weights, epoch losses,
+    /// and the random streams' final states exactly: every row drew where it draws in one
+    /// process); the repeat, and the run without overlap, have the same bytes.
+    func assertTwoRanksAreOneProcess(_ extra: [String], _ what: String) throws {
+        let dir = try prepare()
+        let one = dir.appendingPathComponent("one"), two = dir.appendingPathComponent("two"), again = dir.appendingPathComponent("again")
+        var r = try train(1, args(one, extra), in: dir)
+        XCTAssertEqual(r.status, 0, r.console)
+        r = try train(2, args(two, extra), in: dir)
+        XCTAssertEqual(r.status, 0, r.console)
+        XCTAssertTrue(r.console.contains("2 processes (Open MPI)"), r.console)
+        try assertSameRun(one, two, aux: false, "\(what), N = 2 against N = 1")
+        r = try train(2, args(again, extra), in: dir)
+        XCTAssertEqual(r.status, 0, r.console)
+        let serial = dir.appendingPathComponent("serial")
+        r = try train(2, args(serial, extra), in: dir, environment: ["MIXER_OVERLAP": "0"])
+        XCTAssertEqual(r.status, 0, r.console)
+        for f in ["model.safetensors", "optimizer.safetensors"] {
+            XCTAssertEqual(try Data(contentsOf: two.appendingPathComponent("last/" + f)),
+                           try Data(contentsOf: again.appendingPathComponent("last/" + f)), "\(what), N = 2 repeated: \(f)")
+            XCTAssertEqual(try Data(contentsOf: two.appendingPathComponent("last/" + f)),
+                           try Data(contentsOf: serial.appendingPathComponent("last/" + f)), "\(what), N = 2 without overlap: \(f)")
+        }
+    }
+
+    /// DAD (scheduled sampling, sampled feed, dropout, label smoothing): every row's coins and
+    /// samples are the one-process draws (the other ranks' coins replayed).
+    func testDADOnTwoRanksIsTheOneProcessRun() throws {
+        try assertTwoRanksAreOneProcess(["--epochs", "2", "--objective", "dad", "--dad-schedule", "linear:15:0.2",
+                                         "--dropout", "0.1", "--label-smoothing", "0.1"], "dad")
+    }
+
+    /// SCST with k = 2 samples per source and the greedy baseline, dropout on.
+    func testSCSTOnTwoRanksIsTheOneProcessRun() throws {
+        try assertTwoRanksAreOneProcess(["--epochs", "2", "--objective", "scst", "--scst-samples", "2", "--dropout", "0.1"], "scst")
+    }
+
+    /// Minimum risk training with sampled and beam candidates and the reference, merged
+    /// duplicates, the XENT term, dropout: the forced pass's rows are a shard of every rank's.
+    func testRiskOnTwoRanksIsTheOneProcessRun() throws {
+        try assertTwoRanksAreOneProcess(["--epochs", "2", "--objective", "risk", "--risk-candidates", "2",
+                                         "--risk-candidates-from", "both", "--risk-include-reference", "--dropout", "0.1"], "risk")
+    }
+
+    /// DAD (argmax feed), SCST (mean baseline) and risk (samples kept as drawn) on batches of
+    /// one pair: the rank without rows replays the coins, skips the masks and samples, and
+    /// takes part in the gathers; each run is N = 1's.
+    func testSamplingObjectivesWithARankWithoutRows() throws {
+        let dir = try prepare()
+        data = try TrainCommandTests.writeSlice(dir, train: 24, valid: 6)
+        let runs: [(String, [String])] = [
+            ("dad", ["--objective", "dad", "--dad-schedule", "linear:10:0.3", "--dad-feed", "argmax"]),
+            ("scst", ["--objective", "scst", "--scst-samples", "2", "--scst-baseline", "mean"]),
+            ("risk", ["--objective", "risk", "--risk-candidates", "2", "--risk-duplicates", "keep"]),
+            ("risk-beam", ["--objective", "risk", "--risk-candidates", "2", "--risk-candidates-from", "beam"]),
+        ]
+        for (name, objective) in runs {
+            let extra = ["--epochs", "1", "--batch-size", "1", "--dropout", "0.1"] + objective
+            let one = dir.appendingPathComponent(name + "-one"), two = dir.appendingPathComponent(name + "-two")
+            let a = TrainCommandTests.overriding(args(one, []), with: extra), b = TrainCommandTests.overriding(args(two, []), with: extra)
+            var r = try train(1, a, in: dir)
+            XCTAssertEqual(r.status, 0, r.console)
+            r = try train(2, b, in: dir)
+            XCTAssertEqual(r.status, 0, r.console)
+            try assertSameRun(one, two, aux: false, "\(name), batches of one pair, N = 2 against N = 1")
+        }
     }
 
     /// A rank killed with SIGKILL mid-run: mpirun ends the job (non-zero) within seconds.
@@ -269,6 +345,30 @@ final class DistributedTests: XCTestCase {
         XCTAssertEqual(r.status, 0, r.console)
         try assertClose(straight, grown, "begun on 1 process, resumed on 2")
         try assertClose(straight, grown, file: "auxiliary.safetensors", "begun on 1 process, resumed on 2")
+    }
+
+    /// SIGTERM to the ranks themselves (as a batch system's `scancel --signal=TERM` does, or
+    /// `pkill -TERM -P <mpirun>`): they stop after the same step, rank 0 saves, and mpirun
+    /// exits 130 as a single process does (mpirun signalled itself exits 1: Open MPI's choice).
+    func testSignalToTheRanksEndsAsOneProcessDoes() throws {
+        let dir = try prepare()
+        let out = dir.appendingPathComponent("run")
+        let p = try start(2, args(out, ["--epochs", "1000", "--report-every", "1"]), log: dir.appendingPathComponent("console.txt"))
+        let log = out.appendingPathComponent("log.jsonl")
+        let deadline = Date().addingTimeInterval(120)
+        while Date() < deadline && p.isRunning, ((try? String(contentsOf: log, encoding: .utf8)) ?? "").contains("\"event\":\"step\"") == false {
+            usleep(20_000)
+        }
+        let ranks = try children(of: p.processIdentifier)
+        XCTAssertEqual(ranks.count, 2, "mpirun's ranks")
+        for pid in ranks { kill(pid, SIGTERM) }
+        let status = wait(p, seconds: 120, "mpirun after SIGTERM to its ranks")
+        XCTAssertEqual(status, 130, "mpirun's exit status after its ranks saved on SIGTERM")
+        let interrupted = try TrainingLog.read(log.path).contains {
+            if case .end(let e) = $0 { e.reason.hasPrefix("interrupted at epoch") } else { false }
+        }
+        XCTAssertTrue(interrupted, "rank 0 logged the interruption")
+        XCTAssertTrue(FileManager.default.fileExists(atPath: out.appendingPathComponent("last/model.safetensors").path))
     }
 
     /// Started by a launcher that says 2 processes, without a loadable libmpi: a clear error,

@@ -31,6 +31,51 @@ final class RowShardTests: XCTestCase {
         }
     }
 
+    /// A shard of the batch with every row repeated k times (SCST's and risk's samples) is
+    /// the shard's rows' copies: the shards of B·k rows partition them in order.
+    func testRepeatedShardsPartitionTheRepeatedRows() {
+        for (rows, size, k) in [(16, 2, 2), (5, 4, 3), (1, 2, 4)] {
+            let b = batch(rows, seed: UInt64(rows))
+            let shards = (0..<size).map { RowShard(batch: b, rank: $0, size: size).repeated(k) }
+            var next = 0
+            for (rank, s) in shards.enumerated() {
+                XCTAssertEqual(s.offset, next, "rank \(rank)")
+                XCTAssertEqual(s.rows, RowShard(batch: b, rank: rank, size: size).rows * k)
+                XCTAssertEqual(s.globalRows, rows * k)
+                XCTAssertEqual(s.globalTargetLengths, b.targets.flatMap { Array(repeating: $0.count, count: k) })
+                next += s.rows
+            }
+            XCTAssertEqual(next, rows * k)
+        }
+    }
+
+    /// The gradient reduction's buckets cover every parameter exactly once (the embedding
+    /// tables by rows, the rest in ranges), the output layer first, then the decoder, for both
+    /// encoders: a parameter left out would never be summed over the ranks.
+    func testReductionBucketsCoverEveryParameterOnce() {
+        for encoder in [ModelConfig.EncoderKind.bilstm, .conv] {
+            var config = ModelConfig(sourceVocabSize: 30, targetVocabSize: 25)
+            config.embeddingSize = 8; config.hiddenSize = 8; config.encoderHiddenSize = 8; config.encoder = encoder
+            let model = EncoderDecoder(config: config, seed: 1)
+            let early = [[model.output.weight] + (model.output.bias.map { [$0] } ?? []),
+                         [model.targetEmbedding.table, model.decoderLSTM.wih, model.decoderLSTM.whh, model.decoderLSTM.bias,
+                          model.attention.combine.weight]]
+            let reduction = GradientReduction(model.grads, early: early)
+            XCTAssertEqual(reduction.buckets.count, 3)
+            var covered = [Int](repeating: 0, count: model.grads.count)
+            for b in reduction.buckets {
+                for r in b.dense { for i in r { covered[i] += 1 } }
+                for t in b.tables { for i in t.offset..<(t.offset + t.count) { covered[i] += 1 } }
+                XCTAssertEqual(b.flags.count, b.tables.reduce(0) { $0 + $1.shape[0] })
+            }
+            XCTAssertEqual(Set(covered), [1], "\(encoder)")
+            XCTAssertEqual(reduction.buckets[0].dense.reduce(0) { $0 + $1.count },
+                           model.output.weight.count + (model.output.bias?.count ?? 0))
+            XCTAssertEqual(reduction.buckets[1].tables.map(\.name), ["decoder.embedding.weight"])
+            XCTAssertTrue(reduction.buckets[2].tables.map(\.name).contains("encoder.embedding.weight"), "\(encoder)")
+        }
+    }
+
     func testSkipEqualsDraws() {
         for n in [0, 1, 7, 1000] {
             var a = RandomGenerator(seed: 9), b = a

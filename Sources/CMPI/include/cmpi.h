@@ -19,15 +19,22 @@ int cmpi_launcher_size(void);
 /// `error` (at most `capacity` bytes, NUL-terminated). Idempotent.
 int cmpi_load(char *error, size_t capacity);
 
-/// MPI_Init_thread(MPI_THREAD_FUNNELED) then MPI_COMM_WORLD's rank and size. 0 or an MPI error code.
+/// MPI_Init_thread(MPI_THREAD_SERIALIZED) then MPI_COMM_WORLD's rank and size. 0 or an MPI error code.
 /// Chooses Open MPI's ring allreduce (OMPI_MCA_coll_tuned_allreduce_algorithm=4) unless the
 /// environment already chooses one.
 int cmpi_init(int *rank, int *size);
+
+/// 1 when the library granted MPI_THREAD_SERIALIZED (any one thread at a time may call MPI).
+int cmpi_thread_serialized(void);
 
 /// In-place sum over MPI_COMM_WORLD (MPI_Allreduce with MPI_IN_PLACE, MPI_SUM), in pieces of
 /// at most INT32_MAX elements. 0 or an MPI error code.
 int cmpi_allreduce_sum_float(float *buffer, int64_t count);
 int cmpi_allreduce_sum_double(double *buffer, int64_t count);
+
+/// In-place bitwise or of `count` bytes over MPI_COMM_WORLD (MPI_Allreduce, MPI_BYTE,
+/// MPI_BOR): the union of the ranks' bitmaps. 0 or an MPI error code.
+int cmpi_allreduce_or_bytes(uint8_t *buffer, int64_t count);
 
 /// MPI_Allgather of one int64 per rank into `out` (size entries, in rank order).
 int cmpi_allgather_int64(int64_t value, int64_t *out);

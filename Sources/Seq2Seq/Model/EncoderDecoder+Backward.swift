@@ -15,6 +15,7 @@ extension EncoderDecoder {
         // Output layer over all steps: dO = dLogits·W_o, dW_o += dLogitsᵀ·O.
         let dOut = FloatBuffer(count: T * B * H)
         output.backward(params, grads, x: trace.outputs.pointer, rows: T * B, dy: dLogits, dx: dOut.pointer)
+        gradientsReady?(.outputLayer)
         backward(trace, dOutputs: dOut, copy: copy)
     }
 
@@ -92,6 +93,7 @@ extension EncoderDecoder {
         for t in 0..<T {
             tr.inputs[t].withUnsafeBufferPointer { targetEmbedding.backward(g, ids: $0.baseAddress!, count: B, dOut: dEmb.pointer + t * B * E) }
         }
+        gradientsReady?(.decoder)   // the decoder LSTM, target embedding and combine layer are complete
         // Bridge: h_0 = tanh(W f + b).
         let dFH = FloatBuffer(count: B * D), dFC = FloatBuffer(count: B * D)
         for (bridge, h0, d, f, df) in [(bridgeH, enc.initialH, dh, enc.finalH, dFH), (bridgeC, enc.initialC, dc, enc.finalC, dFC)] {

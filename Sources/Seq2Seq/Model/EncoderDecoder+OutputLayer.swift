@@ -52,6 +52,7 @@ extension EncoderDecoder {
             output.backward(params, grads, x: o, rows: m, dy: logits.pointer, dx: dOut.pointer + start * H)
             start += m
         }
+        gradientsReady?(.outputLayer)
         return dOut
     }
 }

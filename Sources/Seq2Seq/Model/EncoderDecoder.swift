@@ -21,6 +21,10 @@ public final class EncoderDecoder {
     /// and `decodeForTraining` are these rows of a global batch, and training-time dropout
     /// masks are the global batch's restricted to them (docs/distributed.md). nil otherwise.
     var dropoutShard: RowShard?
+    /// Set by the trainer for the span of a data-parallel step whose reduction overlaps
+    /// backward: called when a backward pass has completed a stage's gradients
+    /// (``BackwardStage``), which it does not write again. nil otherwise.
+    var gradientsReady: ((BackwardStage) -> Void)?
     let bilstm: BiLSTMEncoder?
     let conv: ConvEncoder?
     let bridgeH: Linear

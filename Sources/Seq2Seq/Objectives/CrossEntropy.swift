@@ -20,11 +20,12 @@ public enum CrossEntropy {
     /// - Returns: the mean loss per token (nats), N, and dLogits (zeros when N = 0).
     /// - Complexity: O(T·B·V).
     /// With `labelSmoothing` ε > 0 the gradient is ``labelSmoothed(_:targets:epsilon:)``'s and
-    /// the loss its plain cross-entropy (`nll`).
-    public static func evaluate(_ trace: DecoderTrace, targets: [[Int32]], labelSmoothing: Float = 0)
+    /// the loss its plain cross-entropy (`nll`). `tokens`: N of the 1/N when it is not the
+    /// batch's own (a data-parallel shard's global N; the returned count stays the batch's).
+    public static func evaluate(_ trace: DecoderTrace, targets: [[Int32]], labelSmoothing: Float = 0, tokens: Int? = nil)
         -> (loss: Double, tokens: Int, dLogits: [Float]) {
         if labelSmoothing > 0 {
-            let r = labelSmoothed(trace, targets: targets, epsilon: labelSmoothing)
+            let r = labelSmoothed(trace, targets: targets, epsilon: labelSmoothing, tokens: tokens)
             return (r.nll, r.tokens, r.dLogits)
         }
         let T = trace.steps, B = trace.batchSize, V = trace.vocabSize
@@ -32,7 +33,8 @@ public enum CrossEntropy {
         let n = targets.reduce(0) { $0 + min($1.count, T) }
         var dLogits = [Float](repeating: 0, count: T * B * V)
         guard n > 0 else { return (0, 0, dLogits) }
-        let w = 1 / Float(n)
+        let total = tokens ?? n
+        let w = 1 / Float(total)
         var loss = 0.0
         dLogits.withUnsafeMutableBufferPointer { d in
             for t in 0..<T {
@@ -46,7 +48,7 @@ public enum CrossEntropy {
                 }
             }
         }
-        return (loss / Double(n), n, dLogits)
+        return (loss / Double(total), n, dLogits)
     }
 
     /// The classes label smoothing spreads its mass over: every id but `<pad>` and `<s>`, which
@@ -67,7 +69,7 @@ public enum CrossEntropy {
     /// - Returns: the smoothed loss (the objective), the plain cross-entropy −(1/N) Σ log p(y)
     ///   (for perplexity), N, and dLogits [T, B, V].
     /// - Complexity: O(T·B·V).
-    public static func labelSmoothed(_ trace: DecoderTrace, targets: [[Int32]], epsilon: Float)
+    public static func labelSmoothed(_ trace: DecoderTrace, targets: [[Int32]], epsilon: Float, tokens: Int? = nil)
         -> (loss: Double, nll: Double, tokens: Int, dLogits: [Float]) {
         let T = trace.steps, B = trace.batchSize, V = trace.vocabSize
         precondition(targets.count == B, "Got \(targets.count) targets for a batch of \(B)")
@@ -75,7 +77,8 @@ public enum CrossEntropy {
         let n = targets.reduce(0) { $0 + min($1.count, T) }
         var dLogits = [Float](repeating: 0, count: T * B * V)
         guard n > 0 else { return (0, 0, 0, dLogits) }
-        let w = 1 / Float(n), K = V - 2, uniform = epsilon / Float(K)
+        let total = tokens ?? n
+        let w = 1 / Float(total), K = V - 2, uniform = epsilon / Float(K)
         var loss = 0.0, nll = 0.0
         dLogits.withUnsafeMutableBufferPointer { d in
             for t in 0..<T {
@@ -93,7 +96,7 @@ public enum CrossEntropy {
                 }
             }
         }
-        return (loss / Double(n), nll / Double(n), n, dLogits)
+        return (loss / Double(total), nll / Double(total), n, dLogits)
     }
 
     /// g = w·(p − q) for one row, q = (1 − ε)·onehot(y) + ε/K on the smoothed classes (`p` and

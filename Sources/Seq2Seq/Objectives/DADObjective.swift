@@ -9,6 +9,12 @@ import Tokenize
 ///
 /// Random streams: one coin per row and step from `sampling`, then (when the coin says
 /// "model") one uniform for the sample; dropout from `dropout`.
+///
+/// Data parallelism (`context.shard`): how many draws a row takes at a step depends only on
+/// its coin, not on its probabilities, so each rank replays the coins (and skips the sample
+/// draws) of the other ranks' rows in row order from the global target lengths, and draws its
+/// own rows' where one process draws them — no communication; the decoder runs the global
+/// batch's T steps and the loss is divided by the global batch's N.
 struct DADObjective: Objective {
     /// T.
     let steps: Int
@@ -26,23 +32,44 @@ struct DADObjective: Objective {
     func step(_ batch: Batch, _ context: inout ObjectiveContext) throws -> StepStatistics {
         let model = context.model
         let B = batch.count, V = model.config.targetVocabSize
-        let T = batch.maxTargetLength
+        let shard = context.shard
+        let T = shard?.globalTargetLength ?? batch.maxTargetLength
         let eps = schedule.teacherForcingProbability(step: context.globalStep)
         let feed = self.feed
         var drng = context.dropout, srng = context.sampling
+        /// The draws of the other ranks' rows `rows` at step t: a coin each, and the sample's
+        /// uniform when the coin says "model" (`sample` feed).
+        func replay(_ t: Int, _ rows: Range<Int>) {
+            for g in rows where t < shard!.globalTargetLengths[g] - 1 {
+                if srng.nextUniformDouble() < eps { continue }
+                if feed == .sample { srng.skip(1) }
+            }
+        }
+        if B == 0, let shard {
+            // A rank without rows: the masks skipped, every row's coins replayed.
+            drng.skip(shard.dropoutDraws(model.config, p: model.config.dropout, decoderSteps: T))
+            for t in 0..<(T - 1) { replay(t, 0..<shard.globalRows) }
+            context.dropout = drng
+            context.sampling = srng
+            return StepStatistics()
+        }
         let enc = model.encode(source: batch.sources, training: true, rng: &drng)
         let tr = model.decodeForTraining(enc, steps: T, firstInput: [Int32](repeating: Vocabulary.bos, count: B), nextInput: { t, p in
-            (0..<B).map { b -> Int32 in
+            if let shard { replay(t, 0..<shard.offset) }
+            let ids = (0..<B).map { b -> Int32 in
                 let tgt = batch.targets[b]
                 guard t < tgt.count - 1 else { return Vocabulary.pad }
                 if srng.nextUniformDouble() < eps { return tgt[t] }
                 let row = p + b * V
                 return feed == .argmax ? TokenSampling.argmax(row, V) : TokenSampling.sample(row, V, temperature: 1, &srng)
             }
+            if let shard { replay(t, (shard.offset + shard.rows)..<shard.globalRows) }
+            return ids
         }, training: true, rng: &drng)
         context.dropout = drng
         context.sampling = srng
-        let (loss, n, d) = CrossEntropy.evaluate(tr, targets: batch.targets, labelSmoothing: Float(context.options.labelSmoothing))
+        let (loss, n, d) = CrossEntropy.evaluate(tr, targets: batch.targets, labelSmoothing: Float(context.options.labelSmoothing),
+                                                 tokens: shard?.globalTargetTokens)
         d.withUnsafeBufferPointer { model.backward(tr, dLogits: $0.baseAddress!) }
         var st = StepStatistics()
         st.xentLoss = loss

@@ -40,6 +40,10 @@ import Tokenize
 /// is ``XENTObjective``'s gradient on the references, added first (it scales the gradients it
 /// writes, so it must find them zero).
 ///
+/// Data parallelism (`context.shard`): a rank's candidates are those of its sources, drawn and
+/// masked where one process draws them (``Rollout/samples(_:perSource:steps:temperature:_:)``,
+/// ``forcedShard(sources:sequences:_:_:)``), weighted by the global batch's 1/B.
+///
 /// - Complexity: a forward pass over B·k rows with the softmax trace, O(B·k) rewards, a backward
 ///   pass over them, plus XENT's forward and backward when λ > 0.
 struct RiskObjective: Objective {
@@ -71,19 +75,25 @@ struct RiskObjective: Objective {
         var st = StepStatistics()
         if xentWeight > 0 { XENTObjective.addGradient(batch, scale: xentWeight, &context, &st) }
         let model = context.model, B = batch.count, k = candidates
+        // The 1/B of the risk: the global batch's B on a data-parallel rank.
+        let rows = context.shard?.globalRows ?? B
+        let empty = B == 0 && context.shard != nil
         if source == .sample && !includeReference && duplicates == .keep {
+            if empty { Rollout.skipSamples(perSource: k, steps: steps, &context); return st }
             let (r, _, reward) = Rollout.samples(batch, perSource: k, steps: steps, temperature: temperature, &context)
-            let d = Self.logitGradient(r, sources: B, candidates: k, reward: reward, alpha: alpha, &st)
+            let d = Self.logitGradient(r, sources: B, candidates: k, reward: reward, alpha: alpha, batchRows: rows, &st)
             d.withUnsafeBufferPointer { model.backward(r.trace, dLogits: $0.baseAddress!) }
             return st
         }
         var parts: [CandidatePart] = []
         if source != .beam {
-            let (r, _, reward) = Rollout.samples(batch, perSource: k, steps: steps, temperature: temperature, &context)
-            parts.append(CandidatePart(rollout: r, groups: (0..<B).map { ($0 * k)..<(($0 + 1) * k) }, reward: reward))
+            if empty { Rollout.skipSamples(perSource: k, steps: steps, &context) } else {
+                let (r, _, reward) = Rollout.samples(batch, perSource: k, steps: steps, temperature: temperature, &context)
+                parts.append(CandidatePart(rollout: r, groups: (0..<B).map { ($0 * k)..<(($0 + 1) * k) }, reward: reward))
+            }
         }
         if source != .sample || includeReference {
-            let beams: [[Hypothesis]] = source == .sample ? [] : SequenceDecoder(model: model).decodeAll(
+            let beams: [[Hypothesis]] = source == .sample || B == 0 ? [] : SequenceDecoder(model: model).decodeAll(
                 sources: batch.sources, strategy: .beam(BeamOptions(beamSize: k, nBest: k)),
                 options: DecodingOptions(maxLength: steps), batchSize: beamBatchSize)
             var sequences: [[Int32]] = [], groups: [Range<Int>] = [], sources: [[Int32]] = [], targets: [[Int32]] = []
@@ -96,15 +106,39 @@ struct RiskObjective: Objective {
                 groups.append(lo..<sequences.count)
                 for _ in groups[i] { sources.append(batch.sources[i]); targets.append(batch.targets[i]) }
             }
-            let enc = model.encode(source: sources, training: true, rng: &context.dropout)
-            let r = Rollout(model, enc, forced: sequences, dropout: &context.dropout)
-            parts.append(CandidatePart(rollout: r, groups: groups, reward: context.reward.rewards(r, targets: targets)))
+            // On a data-parallel rank the forced pass is a shard of the global batch's candidate
+            // rows: its masks come from the global shape (every rank's rows, longest source and
+            // candidate), one gather of each.
+            let forced = context.shard.map { Self.forcedShard(sources: sources, sequences: sequences, $0, context.group) }
+            if sequences.isEmpty, let forced {
+                context.dropout.skip(forced.dropoutDraws(model.config, p: model.config.dropout,
+                                                         decoderSteps: forced.globalTargetLength))
+            } else {
+                let outer = model.dropoutShard
+                if let forced { model.dropoutShard = forced }
+                defer { model.dropoutShard = outer }
+                let enc = model.encode(source: sources, training: true, rng: &context.dropout)
+                let r = Rollout(model, enc, forced: sequences, dropout: &context.dropout)
+                parts.append(CandidatePart(rollout: r, groups: groups, reward: context.reward.rewards(r, targets: targets)))
+            }
         }
-        let ds = Self.logitGradients(parts, alpha: alpha, merge: duplicates == .merge, &st)
+        let ds = Self.logitGradients(parts, alpha: alpha, merge: duplicates == .merge, batchRows: rows, &st)
         for (part, d) in zip(parts, ds) {
             d.withUnsafeBufferPointer { model.backward(part.rollout.trace, dLogits: $0.baseAddress!) }
         }
         return st
+    }
+
+    /// This rank's rows of the global batch's forced candidates (`sources[j]`, `sequences[j]`):
+    /// the offset and total from every rank's count, the global shape from every rank's longest
+    /// source and candidate (three `MPI_Allgather`s of an integer).
+    static func forcedShard(sources: [[Int32]], sequences: [[Int32]], _ shard: RowShard, _ group: ProcessGroup) -> RowShard {
+        let counts = group.gather(sequences.count)
+        let sourceLength = group.gather(sources.map(\.count).max() ?? 0).max() ?? 0
+        let length = group.gather(sequences.map(\.count).max() ?? 0).max() ?? 0
+        return RowShard(offset: counts[..<group.rank].reduce(0, +), rows: sequences.count, globalRows: counts.reduce(0, +),
+                        globalSourceLength: max(1, sourceLength), globalTargetLength: max(1, length),
+                        globalTargetTokens: 0)
     }
 
     /// Candidates of one forward pass: the rollout, each source's rows (`groups[i]`) and each
@@ -118,9 +152,10 @@ struct RiskObjective: Objective {
     /// dLogits of each part by the formula above, Q and R_i taken over the union of a source's
     /// candidates in all parts (in part order; with `merge`, an output already seen for the
     /// source is left out and gets no gradient). Fills the reward statistics (the mean reward of
-    /// the candidates counted) and, as "advantages", c(y) − R_i.
+    /// the candidates counted) and, as "advantages", c(y) − R_i. `batchRows`: the B of 1/B when
+    /// the parts are a data-parallel shard's (nil: the parts' sources).
     /// - Complexity: O(Σ rows·T·V) for the gradients.
-    static func logitGradients(_ parts: [CandidatePart], alpha: Double, merge: Bool,
+    static func logitGradients(_ parts: [CandidatePart], alpha: Double, merge: Bool, batchRows: Int? = nil,
                                _ st: inout StepStatistics) -> [[Float]] {
         let scored = parts.map { scores($0.rollout) }
         var coeff = parts.map { [Float](repeating: 0, count: $0.rollout.ended.count) }
@@ -147,7 +182,7 @@ struct RiskObjective: Objective {
             for (j, c) in members.enumerated() { risk += q[j] * Double(1 - parts[c.p].reward[c.row]) }
             for (j, c) in members.enumerated() {
                 let advantage = Double(1 - parts[c.p].reward[c.row]) - risk
-                coeff[c.p][c.row] = Float(-alpha * q[j] * advantage / Double(scored[c.p].lengths[c.row]) / Double(B))
+                coeff[c.p][c.row] = Float(-alpha * q[j] * advantage / Double(scored[c.p].lengths[c.row]) / Double(batchRows ?? B))
                 st.advantageSum += advantage
                 st.advantageSquares += advantage * advantage
                 st.advantageCount += 1
@@ -206,8 +241,9 @@ struct RiskObjective: Objective {
 
     /// dLogits [T, B·k, V] of the risk term by the formula above; fills the step's reward
     /// statistics (the mean reward of the candidates) and, as "advantages", c(y) − R_i.
+    /// `batchRows`: the B of 1/B when the rollout is a data-parallel shard's (nil: B).
     static func logitGradient(_ r: Rollout, sources B: Int, candidates k: Int, reward: [Float], alpha: Double,
-                              _ st: inout StepStatistics) -> [Float] {
+                              batchRows: Int? = nil, _ st: inout StepStatistics) -> [Float] {
         let rows = B * k
         let (lengths, scores) = Self.scores(r)
         let q = candidateDistribution(scores, candidates: k, alpha: alpha)
@@ -218,7 +254,7 @@ struct RiskObjective: Objective {
             for y in (i * k)..<((i + 1) * k) where lengths[y] > 0 {
                 let advantage = Double(1 - reward[y]) - risk
                 // ∂L/∂logits = coeff·(p − onehot): the sign of (onehot − p) folded in.
-                coeff[y] = Float(-alpha * q[y] * advantage / Double(lengths[y]) / Double(B))
+                coeff[y] = Float(-alpha * q[y] * advantage / Double(lengths[y]) / Double(batchRows ?? B))
                 st.advantageSum += advantage
                 st.advantageSquares += advantage * advantage
                 st.advantageCount += 1

@@ -99,17 +99,33 @@ extension Rollout {
     /// k whole sampled sequences per source of `batch` (s = 0; source i's are rows
     /// i·k ..< (i+1)·k), with each row's target and reward: SCST's samples and minimum risk
     /// training's candidates. Dropout masks (encoder, then decoder steps) and samples come from
-    /// the context's streams, in that order.
+    /// the context's streams, in that order. Under data parallelism (`context.shard`: `batch` is
+    /// one rank's sources) the rows are the shard of the global B·k rows
+    /// (``RowShard/repeated(_:)``), each drawing its masks and samples where one process does;
+    /// a rank without rows calls ``skipSamples(perSource:steps:_:)`` instead.
     /// - Complexity: the encoder and decoder forward over B·k rows, O(B·k) rewards.
     static func samples(_ batch: Batch, perSource k: Int, steps: Int, temperature: Double,
                         _ context: inout ObjectiveContext) -> (rollout: Rollout, targets: [[Int32]], reward: [Float]) {
         let model = context.model
         let sources = batch.sources.flatMap { Array(repeating: $0, count: k) }
         let targets = batch.targets.flatMap { Array(repeating: $0, count: k) }
+        let shard = context.shard?.repeated(k), outer = model.dropoutShard
+        if let shard { model.dropoutShard = shard }
+        defer { model.dropoutShard = outer }
         let enc = model.encode(source: sources, training: true, rng: &context.dropout)
         let r = Rollout(model, enc, targets: targets, s: 0, steps: steps, temperature: temperature,
-                        dropout: &context.dropout, sampling: &context.sampling)
+                        dropout: &context.dropout, sampling: &context.sampling, shard: shard, group: context.group)
         return (r, targets, context.reward.rewards(r, targets: targets))
+    }
+
+    /// What ``samples(_:perSource:steps:temperature:_:)`` does to the streams and the group for
+    /// a rank with no rows in the global batch: the dropout masks' draws skipped, one gather per
+    /// decoder step (the other ranks' sampling rows skipped).
+    static func skipSamples(perSource k: Int, steps: Int, _ context: inout ObjectiveContext) {
+        guard let shard = context.shard?.repeated(k) else { return }
+        let config = context.model.config
+        context.dropout.skip(shard.dropoutDraws(config, p: config.dropout, decoderSteps: steps))
+        for _ in 0..<steps { context.sampling.skip(context.group.gather(0).reduce(0, +)) }
     }
 }
 

@@ -8,6 +8,10 @@
 ///
 /// The gradient at the logits is ``PolicyGradient``'s with s = 0.
 ///
+/// Data parallelism (`context.shard`): a rank's k samples per source are its sources' rows of
+/// the global B·k (``Rollout/samples(_:perSource:steps:temperature:_:)``), w_r is the global
+/// batch's, and the greedy baseline (no random draws) is decoded for the rank's sources only.
+///
 /// End of sequence: the reward is ``SequenceReward``'s, which with `--reward-eos count` (the
 /// default) scores each sample, and the greedy baseline, on exactly what it emitted up to and
 /// including `</s>`, `</s>` being a token of the reference too; a sample cut at T without `</s>`
@@ -37,6 +41,10 @@ struct SCSTObjective: Objective {
     func step(_ batch: Batch, _ context: inout ObjectiveContext) throws -> StepStatistics {
         let model = context.model
         let k = samples
+        if batch.count == 0, context.shard != nil {
+            Rollout.skipSamples(perSource: k, steps: steps, &context)
+            return StepStatistics()
+        }
         let (r, targets, reward) = Rollout.samples(batch, perSource: k, steps: steps, temperature: temperature, &context)
         var base = [Float](repeating: 0, count: targets.count)
         switch baseline {
@@ -54,7 +62,10 @@ struct SCSTObjective: Objective {
             }
         }
         var st = StepStatistics()
-        PolicyGradient.backward(model, r, s: 0, reward: reward, baseline: { _, row in base[row] }, weighting: weighting, &st)
+        // A data-parallel shard weights its rows by the global batch's B·k (w_r of `sequence`).
+        let totals = context.shard.map { BatchTotals(rows: $0.globalRows * k, xentTokens: 0, mixed: false) }
+        PolicyGradient.backward(model, r, s: 0, reward: reward, baseline: { _, row in base[row] }, weighting: weighting,
+                                totals: totals, &st)
         return st
     }
 

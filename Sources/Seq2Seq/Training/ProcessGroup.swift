@@ -12,7 +12,9 @@ import Foundation
 /// Open MPI is reached through the `CMPI` shim, which opens `libmpi.so.40` with `dlopen` when
 /// ``join()`` finds an MPI launcher in the environment: the build needs no `mpi.h`, and a
 /// process that was not started by `mpirun` (or is alone in its job) never loads the library.
-/// Calls are made from the main thread only (`MPI_THREAD_FUNNELED`). An MPI error aborts the
+/// Calls are made by one thread at a time (`MPI_THREAD_SERIALIZED`): the main thread, or the
+/// communication thread that reduces gradient buckets during backward (``GradientReduction``)
+/// while the main thread makes none. An MPI error aborts the
 /// whole job (Open MPI's default handler, `MPI_ERRORS_ARE_FATAL`), so no rank is left waiting
 /// in a collective; so does a rank that exits non-zero (`mpirun` ends the others).
 public final class ProcessGroup: @unchecked Sendable {
@@ -27,9 +29,14 @@ public final class ProcessGroup: @unchecked Sendable {
     /// A process alone: every collective is the identity.
     public static let single = ProcessGroup(rank: 0, size: 1)
 
-    init(rank: Int, size: Int) {
+    /// Whether a second thread may make this group's calls, one thread at a time (the library
+    /// granted `MPI_THREAD_SERIALIZED`); false alone.
+    public let serialized: Bool
+
+    init(rank: Int, size: Int, serialized: Bool = false) {
         self.rank = rank
         self.size = size
+        self.serialized = serialized
     }
 
     /// `"single process"` or `"rank R of N (Open MPI)"`, for the console.
@@ -50,7 +57,7 @@ public final class ProcessGroup: @unchecked Sendable {
         var rank: Int32 = 0, size: Int32 = 0
         let rc = cmpi_init(&rank, &size)
         guard rc == 0 else { throw DistributedError("MPI_Init_thread failed (MPI error \(rc))") }
-        return ProcessGroup(rank: Int(rank), size: Int(size))
+        return ProcessGroup(rank: Int(rank), size: Int(size), serialized: cmpi_thread_serialized() != 0)
     }
 
     /// Adds `count` floats at `buffer` over all ranks, in place: one `MPI_Allreduce`
@@ -67,6 +74,14 @@ public final class ProcessGroup: @unchecked Sendable {
         guard size > 1, !values.isEmpty else { return }
         let n = values.count
         values.withUnsafeMutableBufferPointer { check(cmpi_allreduce_sum_double($0.baseAddress!, Int64(n)), "MPI_Allreduce") }
+    }
+
+    /// The bitwise or of `bytes` over all ranks, in place (one `MPI_Allreduce` with `MPI_BOR`):
+    /// the union of the ranks' flags.
+    public func union(_ bytes: inout [UInt8]) {
+        guard size > 1, !bytes.isEmpty else { return }
+        let n = bytes.count
+        bytes.withUnsafeMutableBufferPointer { check(cmpi_allreduce_or_bytes($0.baseAddress!, Int64(n)), "MPI_Allreduce") }
     }
 
     /// Every rank's `value`, in rank order (one `MPI_Allgather`).

@@ -28,6 +28,9 @@ public struct RowShard: Equatable, Sendable {
     public var globalTargetLength: Int
     /// The global batch's target tokens (XENT's N).
     public var globalTargetTokens: Int
+    /// Each global row's target length (ids, `</s>` included): where the rows of other ranks
+    /// draw (DAD's coins, ``RowShard`` replays them without their probabilities).
+    public var globalTargetLengths: [Int]
 
     /// The shard of `rank` of `size` in `batch`.
     /// - Precondition: 0 ≤ rank < size.
@@ -40,6 +43,28 @@ public struct RowShard: Equatable, Sendable {
         globalSourceLength = max(1, batch.maxSourceLength)
         globalTargetLength = max(1, batch.maxTargetLength)
         globalTargetTokens = batch.targetTokens
+        globalTargetLengths = batch.targets.map(\.count)
+    }
+
+    /// A shard given by its numbers (``repeated(_:)``, the candidates of minimum risk training).
+    public init(offset: Int, rows: Int, globalRows: Int, globalSourceLength: Int, globalTargetLength: Int,
+                globalTargetTokens: Int, globalTargetLengths: [Int] = []) {
+        self.offset = offset
+        self.rows = rows
+        self.globalRows = globalRows
+        self.globalSourceLength = globalSourceLength
+        self.globalTargetLength = globalTargetLength
+        self.globalTargetTokens = globalTargetTokens
+        self.globalTargetLengths = globalTargetLengths
+    }
+
+    /// The same shard of the batch whose every row is repeated `k` times in place (row i's
+    /// copies are rows i·k ..< (i+1)·k: SCST's and minimum risk training's k samples per
+    /// source): rows offset·k ..< (offset + rows)·k of B·k.
+    public func repeated(_ k: Int) -> RowShard {
+        RowShard(offset: offset * k, rows: rows * k, globalRows: globalRows * k, globalSourceLength: globalSourceLength,
+                 globalTargetLength: globalTargetLength, globalTargetTokens: globalTargetTokens * k,
+                 globalTargetLengths: globalTargetLengths.flatMap { Array(repeating: $0, count: k) })
     }
 
     /// The shard's rows of `batch` (the global batch).

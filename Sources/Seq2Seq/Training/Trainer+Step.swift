@@ -18,18 +18,27 @@ extension Trainer {
         baseline?.grads.zero()
         var context = objectiveContext(s: s)
         var shardBatch = batch
+        var overlapped: OverlappedReduction? = nil
         if group.size > 1 {
             let shard = RowShard(batch: batch, rank: group.rank, size: group.size)
             shardBatch = shard.slice(batch)
             context.shard = shard
             context.group = group
             model.dropoutShard = shard
+            if let o = overlappedReduction, overlapsReduction(s: s, shard: shard) {
+                o.arm()
+                model.gradientsReady = { o.ready($0) }
+                overlapped = o
+            }
         }
-        defer { model.dropoutShard = nil }
+        defer {
+            model.dropoutShard = nil
+            model.gradientsReady = nil
+        }
         var st = try objective.step(shardBatch, &context)
         dropoutRNG = context.dropout
         samplingRNG = context.sampling
-        if group.size > 1 { reduce(&st) }
+        if group.size > 1 { reduce(&st, overlapped: overlapped) }
         st.targetTokens = batch.targetTokens
         try update(&st)
         st.seconds = Date().timeIntervalSince(t0)
@@ -37,12 +46,14 @@ extension Trainer {
     }
 
     /// Sums the ranks' gradients (the model's, then the baseline regressors') and step
-    /// statistics in place: one `MPI_Allreduce` per buffer, 4·P bytes for P parameters. The
+    /// statistics in place: the model's by ``GradientReduction`` (in buckets; the embedding
+    /// tables' rows that some rank touched, the rest whole), finishing `overlapped` when the
+    /// buckets went during backward; the others by one `MPI_Allreduce` each. The
     /// losses are already divided by the global batch's counts, so their sum is the global
     /// batch's loss. The stop requests (signals) are summed too, so every rank stops after the
     /// same step.
-    func reduce(_ st: inout StepStatistics) {
-        group.sum(model.grads.storage, count: model.grads.count)
+    func reduce(_ st: inout StepStatistics, overlapped: OverlappedReduction? = nil) {
+        if let overlapped { overlapped.finish() } else { gradientReduction.sum(model.grads, over: group) }
         if let b = baseline { group.sum(b.grads.storage, count: b.grads.count) }
         var v = [st.xentLoss, Double(st.xentTokens), st.rewardSum, Double(st.rewardCount), st.advantageSum,
                  st.advantageSquares, Double(st.advantageCount), st.baselineSSE, Double(st.baselineCount),
@@ -58,6 +69,18 @@ extension Trainer {
         st.baselineSSE = v[7]
         st.baselineCount = Int(v[8])
         st.stopRequested = v[9] > 0
+    }
+
+    /// Whether the step's reduction may overlap its backward pass (``OverlappedReduction``): the
+    /// objective runs exactly one backward pass and leaves the gradients as it wrote them — not
+    /// risk (XENT's pass, then the candidates'), not MIXER's XENT stages (which scale the
+    /// gradients after backward).
+    func overlapsReduction(s: Int, shard: RowShard) -> Bool {
+        switch options.objective {
+        case .xent, .dad, .scst: return true
+        case .mixer: return s < shard.globalTargetLength
+        case .risk: return false
+        }
     }
 
     /// The context of a step at `s` now: the model, options, baselines, reward, and copies of

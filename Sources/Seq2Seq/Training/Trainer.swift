@@ -61,6 +61,18 @@ public final class Trainer {
     /// True when the last update left the model's gradients at zero (Adam clears them as it reads
     /// them, `Adam.zeroesGradients`), so the next step need not clear them.
     var gradientsCleared = false
+    /// The gradients' sum over the ranks (N > 1), embedding tables by rows (``GradientReduction``).
+    lazy var gradientReduction = GradientReduction(model.grads, early: [
+        [model.output.weight] + (model.output.bias.map { [$0] } ?? []),
+        [model.targetEmbedding.table, model.decoderLSTM.wih, model.decoderLSTM.whh, model.decoderLSTM.bias,
+         model.attention.combine.weight],
+    ])
+    /// The reduction overlapped with backward (``OverlappedReduction``): on N > 1 ranks when the
+    /// library allows a communication thread, unless `MIXER_OVERLAP=0`.
+    lazy var overlappedReduction: OverlappedReduction? = {
+        guard group.size > 1, group.serialized, ProcessInfo.processInfo.environment["MIXER_OVERLAP"] != "0" else { return nil }
+        return OverlappedReduction(gradientReduction, gradients: model.grads, group: group)
+    }()
     /// SHA-256 of the data files, saved so that a resume can tell if they changed.
     public var dataFingerprint: [String: String] = [:]
     /// Writes the run's checkpoints (``RunStore``; nil on ranks other than 0).
@@ -87,9 +99,6 @@ public final class Trainer {
                 progress: ProgressPrinter, lock: RunLock? = nil, group: ProcessGroup = .single) throws {
         try options.validate()
         try runConfig.model.validate()
-        if group.size > 1 && ![.xent, .mixer].contains(options.objective) {
-            throw DistributedError("--objective \(options.objective.rawValue) does not train over several processes yet (xent and mixer do): run it in one process, without mpirun")
-        }
         if runConfig.model.copyEnabled {
             if let refusal = Self.copyRefusal(options) { throw TrainingError(refusal) }
             guard data.trainCopy != nil && data.validCopy != nil else {
