@@ -112,6 +112,18 @@ extension EncoderDecoder {
         nextInput: (_ t: Int, _ probs: UnsafePointer<Float>) -> [Int32],
         training: Bool, rng: inout RandomGenerator
     ) -> DecoderTrace {
+        decodeCore(enc, steps: steps, firstInput: firstInput, teacher: nil, nextInput: { t, p, _ in nextInput(t, p) },
+                   training: training, rng: &rng)
+    }
+
+    /// ``decodeForTraining(_:steps:firstInput:nextInput:training:rng:)`` whose callback also reads
+    /// the trace as far as step t (its attention weights, [c ; h] and LSTM inputs at t: copy
+    /// attention's mixed distribution needs them to choose the next input).
+    func decodeForTraining(
+        _ enc: EncoderOutput, steps: Int, firstInput: [Int32],
+        nextInputReadingTrace nextInput: (_ t: Int, _ probs: UnsafePointer<Float>, _ trace: DecoderTrace) -> [Int32],
+        training: Bool, rng: inout RandomGenerator
+    ) -> DecoderTrace {
         decodeCore(enc, steps: steps, firstInput: firstInput, teacher: nil, nextInput: nextInput, training: training, rng: &rng)
     }
 
@@ -127,13 +139,13 @@ extension EncoderDecoder {
         deferOutputLayer: Bool = false
     ) -> DecoderTrace {
         precondition(!inputs.isEmpty, "Cannot decode zero steps")
-        return decodeCore(enc, steps: inputs.count, firstInput: inputs[0], teacher: inputs, nextInput: { t, _ in inputs[t + 1] },
+        return decodeCore(enc, steps: inputs.count, firstInput: inputs[0], teacher: inputs, nextInput: { t, _, _ in inputs[t + 1] },
                           training: training, rng: &rng, skipOutputLayer: deferOutputLayer)
     }
 
     func decodeCore(
         _ enc: EncoderOutput, steps T: Int, firstInput: [Int32], teacher: [[Int32]]?,
-        nextInput: (_ t: Int, _ probs: UnsafePointer<Float>) -> [Int32],
+        nextInput: (_ t: Int, _ probs: UnsafePointer<Float>, _ trace: DecoderTrace) -> [Int32],
         training: Bool, rng: inout RandomGenerator, skipOutputLayer: Bool = false
     ) -> DecoderTrace {
         let B = enc.batchSize, E = config.embeddingSize, H = config.hiddenSize, D = config.memorySize
@@ -196,7 +208,7 @@ extension EncoderDecoder {
                 let pr = tr.probs.pointer + t * B * V
                 pr.update(from: lg, count: B * V)
                 Kernels.softmaxRows(pr, rows: B, cols: V, logZ: tr.logZ.pointer + t * B)
-                if t + 1 < T { ids = nextInput(t, pr) }
+                if t + 1 < T { ids = nextInput(t, pr, tr) }
             }
         }
         // A shard's teacher-forced pass may be shorter than the global batch's: the stream

@@ -15,6 +15,13 @@
 /// (one `MPI_Allreduce` of three counts after the rollout), samples and dropout masks are the
 /// ones each row gets in one process (``Rollout``, ``RowShard``). Rewards and baselines are per
 /// row, so the REINFORCE estimate is the one-process estimate, summed in another order.
+///
+/// Copy attention (`batch.copy`, See et al. 2017): the samples come from the mixed
+/// distribution P_t (``Rollout``), the gradient is that of −log P_t weighted as above
+/// (``PolicyGradient/copyGradient(_:_:s:reward:baseline:weighting:totals:_:)``; the XENT prefix
+/// is copy XENT), and the reward compares extended ids: a target's rare word that occurs in
+/// the source carries the id of the copied word, so copying it earns its n-gram credit. The
+/// baselines read the same o_t as without copy.
 struct MIXERObjective: Objective {
     /// T.
     let steps: Int
@@ -58,7 +65,8 @@ struct MIXERObjective: Objective {
         }
         let enc = model.encode(source: batch.sources, training: true, rng: &context.dropout)
         let r = Rollout(model, enc, targets: batch.targets, s: s, steps: T, temperature: temperature,
-                        dropout: &context.dropout, sampling: &context.sampling, shard: shard, group: context.group)
+                        dropout: &context.dropout, sampling: &context.sampling, shard: shard, group: context.group,
+                        copy: batch.copy)
         let reward = context.reward.rewards(r, targets: batch.targets)
         // Baseline predictions b_t for every REINFORCE step (t ≥ s), from the detached o_t.
         var b = [[Float]](repeating: [Float](repeating: 0, count: B), count: T)

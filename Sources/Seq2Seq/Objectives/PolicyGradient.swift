@@ -90,9 +90,81 @@ enum PolicyGradient {
     static func backward(_ model: EncoderDecoder, _ r: Rollout, s: Int, reward: [Float], baseline: (Int, Int) -> Float,
                          weighting: MixerLossWeighting, labelSmoothing: Float = 0, totals: BatchTotals? = nil,
                          _ st: inout StepStatistics) {
+        if r.copy != nil {
+            let (d, grad) = copyGradient(model, r, s: s, reward: reward, baseline: baseline, weighting: weighting,
+                                         totals: totals, &st)
+            d.withUnsafeBufferPointer { model.backward(r.trace, dLogits: $0.baseAddress!, copy: grad) }
+            return
+        }
         let d = logitGradient(r, s: s, reward: reward, baseline: baseline, weighting: weighting,
                               labelSmoothing: labelSmoothing, totals: totals, &st)
         d.withUnsafeBufferPointer { model.backward(r.trace, dLogits: $0.baseAddress!) }
+    }
+
+    /// The gradient of a copy-attention rollout (`r.copy`, tokens in each row's extended
+    /// vocabulary): the formula above with −log p_t(y) replaced by −log P_t(y) of the mixed
+    /// distribution, i.e. ``CrossEntropy``'s copy row gradient (See et al. 2017; at the logits,
+    /// p_gen's pre-activation and the attention weights) with the weight w_x on teacher-forced
+    /// steps and w_r·(r_b − b_t) on sampled ones:
+    ///
+    ///     L = w_x·Σ_{t<s} −log P_t(y_t) + w_r·Σ_{t≥s} (r_b − b_t)·(−log P_t(w_t))
+    ///
+    /// (a step whose P_t is below ``EncoderDecoder/copyProbabilityFloor`` sends nothing). The
+    /// XENT loss reported is the teacher-forced steps' mean −log P_t(y_t).
+    /// - Returns: dLogits [T, B, V] and the ``CopyGradient``.
+    /// - Complexity: O(T·B·(V + S)).
+    static func copyGradient(_ model: EncoderDecoder, _ r: Rollout, s: Int, reward: [Float], baseline: (Int, Int) -> Float,
+                             weighting: MixerLossWeighting, totals: BatchTotals? = nil,
+                             _ st: inout StepStatistics) -> (dLogits: [Float], copy: CopyGradient) {
+        guard let copy = r.copy else { preconditionFailure("copyGradient needs a rollout with copy sources") }
+        let tr = r.trace
+        let B = r.ended.count, V = tr.vocabSize, T = r.tokens.count, S = tr.encoder.sourceLength
+        var nX = 0
+        var rlRows = Set<Int>()
+        for t in 0..<T {
+            for b in 0..<B where r.active[t][b] {
+                if t < s { nX += 1 } else { rlRows.insert(b) }
+            }
+        }
+        let all = totals ?? BatchTotals(rows: B, xentTokens: nX, mixed: nX > 0 && !rlRows.isEmpty)
+        let (wx, wr) = weights(weighting, rows: all.rows, xentTokens: all.xentTokens, mixed: all.mixed)
+        let gates = model.copyGates(tr)
+        let grad = CopyGradient(dGate: FloatBuffer(count: T * B), dWeights: FloatBuffer(count: T * B * S))
+        let logZ = FloatBuffer(count: 1)
+        var d = [Float](repeating: 0, count: T * B * V)
+        var xentLoss = 0.0
+        d.withUnsafeMutableBufferPointer { dp in
+            for t in 0..<T {
+                for b in 0..<B where r.active[t][b] {
+                    let row = t * B + b
+                    let coeff: Float
+                    if t < s {
+                        coeff = wx
+                    } else {
+                        let adv = reward[b] - baseline(t, b)
+                        coeff = wr * adv
+                        st.advantageSum += Double(adv)
+                        st.advantageSquares += Double(adv * adv)
+                        st.advantageCount += 1
+                        if coeff == 0 { continue }
+                    }
+                    let g = dp.baseAddress! + row * V
+                    g.update(from: tr.logits.pointer + row * V, count: V)
+                    let logP = CrossEntropy.copyRowGradient(row: g, V: V, y: Int(r.tokens[t][b]), logZ: logZ.pointer, gate: gates[row],
+                                                            weights: tr.attention.pointer + row * S, source: copy[b].ids,
+                                                            length: tr.encoder.lengths[b], w: coeff, dGate: grad.dGate.pointer + row,
+                                                            dWeights: grad.dWeights.pointer + row * S)
+                    if t < s { xentLoss -= Double(logP) }
+                }
+            }
+        }
+        st.xentLoss = all.xentTokens > 0 ? xentLoss / Double(all.xentTokens) : 0
+        st.xentTokens = nX
+        for b in rlRows {
+            st.rewardSum += Double(reward[b])
+            st.rewardCount += 1
+        }
+        return (d, grad)
     }
 }
 

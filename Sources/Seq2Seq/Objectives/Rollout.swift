@@ -15,6 +15,9 @@ struct Rollout {
     var active: [[Bool]]
     var ended: [Bool]
     var trace: DecoderTrace
+    /// With copy attention, each row's ``CopySource``: `tokens` are then ids of the row's
+    /// extended vocabulary and the gradient is the mixed distribution's (``PolicyGradient``).
+    var copy: [CopySource]? = nil
 
     /// Row b's output ids up to (not including) `</s>`.
     func output(_ b: Int) -> [Int32] {
@@ -36,15 +39,29 @@ struct Rollout {
     /// each step first gathers every rank's count of rows that draw (one `MPI_Allgather` in
     /// `group`) and skips the draws of the rows before and after the shard's, so each row gets
     /// the uniform it gets in one process (``RowShard``).
-    /// - Complexity: the forward pass, O(T·B·(… + V·H)), plus O(V) per sampled token.
+    ///
+    /// With `copy` (a model with copy attention; `targets` in each row's extended vocabulary),
+    /// a sampled w_t is drawn from the mixed distribution of See et al. (``CopySource``),
+    ///
+    ///     P_t(w) = g·p_t(w)·[w < V] + (1 − g)·Σ_{i: x_i = w} a_{t,i}      over V + |oovs_b| ids,
+    ///
+    /// g = p_gen of the step (``EncoderDecoder/copyGateRow(_:_:)``, the bits ``EncoderDecoder/copyGates(_:)``
+    /// gives), with the same one uniform per token; an extended id is fed back as `<unk>`
+    /// (``CopySource/decoderInput(_:vocabularySize:)``), as in decoding.
+    /// - Complexity: the forward pass, O(T·B·(… + V·H)), plus O(V) per sampled token (copy:
+    ///   O(V + |oovs| + S + D + H + E)).
     init(_ model: EncoderDecoder, _ enc: EncoderOutput, targets: [[Int32]], s: Int, steps T: Int, temperature: Double,
-         dropout: inout RandomGenerator, sampling: inout RandomGenerator, shard: RowShard? = nil, group: ProcessGroup = .single) {
+         dropout: inout RandomGenerator, sampling: inout RandomGenerator, shard: RowShard? = nil, group: ProcessGroup = .single,
+         copy: [CopySource]? = nil) {
         let B = targets.count, V = model.config.targetVocabSize
+        precondition(copy == nil || (copy!.count == B && model.config.copyEnabled), "copy sources need a model with copy attention and one per row")
+        let S = enc.sourceLength, DH = model.config.memorySize + model.config.hiddenSize, I = model.decoderInputSize
+        var mixed = [Float](repeating: 0, count: V + (copy?.map(\.oovs.count).max() ?? 0))
         var tokens = [[Int32]](repeating: [Int32](repeating: Vocabulary.pad, count: B), count: T)
         var active = [[Bool]](repeating: [Bool](repeating: false, count: B), count: T)
         var done = [Bool](repeating: false, count: B)
         var srng = sampling
-        func choose(_ t: Int, _ p: UnsafePointer<Float>) {
+        func choose(_ t: Int, _ p: UnsafePointer<Float>, _ tr: DecoderTrace) {
             var after = 0
             if shard != nil {
                 let mine = (0..<B).reduce(0) { n, b in n + (!done[b] && !(t < s && t < targets[b].count) ? 1 : 0) }
@@ -57,18 +74,30 @@ struct Rollout {
                 active[t][b] = true
                 let tok: Int32
                 if t < s && t < targets[b].count { tok = targets[b][t] }
+                else if let copy {
+                    let r = t * B + b, g = model.copyGateRow(tr.ch.pointer + r * DH, tr.x.pointer + r * I)
+                    let a = tr.attention.pointer + r * S, ids = copy[b].ids, Vx = V + copy[b].oovs.count
+                    tok = mixed.withUnsafeMutableBufferPointer { m in
+                        for j in 0..<V { m[j] = g * p[b * V + j] }
+                        for j in V..<Vx { m[j] = 0 }
+                        for i in 0..<enc.lengths[b] { m[Int(ids[i])] += (1 - g) * a[i] }
+                        return TokenSampling.sample(m.baseAddress!, Vx, temperature: temperature, &srng)
+                    }
+                }
                 else { tok = TokenSampling.sample(p + b * V, V, temperature: temperature, &srng) }
                 tokens[t][b] = tok
                 if tok == Vocabulary.eos { done[b] = true }
             }
         }
-        let tr = model.decodeForTraining(enc, steps: T, firstInput: [Int32](repeating: Vocabulary.bos, count: B), nextInput: { t, p in
-            choose(t, p)
-            return tokens[t]
+        let tr = model.decodeForTraining(enc, steps: T, firstInput: [Int32](repeating: Vocabulary.bos, count: B),
+                                         nextInputReadingTrace: { t, p, trace in
+            choose(t, p, trace)
+            return copy == nil ? tokens[t] : tokens[t].map { CopySource.decoderInput($0, vocabularySize: V) }
         }, training: true, rng: &dropout)
-        choose(T - 1, tr.probs.pointer + (T - 1) * B * V)
+        choose(T - 1, tr.probs.pointer + (T - 1) * B * V, tr)
         sampling = srng
         self.init(tokens: tokens, active: active, ended: done, trace: tr)
+        self.copy = copy
     }
 
     /// A teacher-forced run over given outputs (`sequences[b]`: ids, `</s>` last when the output
@@ -102,19 +131,23 @@ extension Rollout {
     /// the context's streams, in that order. Under data parallelism (`context.shard`: `batch` is
     /// one rank's sources) the rows are the shard of the global B·k rows
     /// (``RowShard/repeated(_:)``), each drawing its masks and samples where one process does;
-    /// a rank without rows calls ``skipSamples(perSource:steps:_:)`` instead.
+    /// a rank without rows calls ``skipSamples(perSource:steps:_:)`` instead. With copy attention
+    /// (`batch.copy`) the samples are drawn from the mixed distribution, in each row's extended
+    /// vocabulary.
     /// - Complexity: the encoder and decoder forward over B·k rows, O(B·k) rewards.
     static func samples(_ batch: Batch, perSource k: Int, steps: Int, temperature: Double,
                         _ context: inout ObjectiveContext) -> (rollout: Rollout, targets: [[Int32]], reward: [Float]) {
         let model = context.model
         let sources = batch.sources.flatMap { Array(repeating: $0, count: k) }
         let targets = batch.targets.flatMap { Array(repeating: $0, count: k) }
+        let copy = batch.copy.map { c in c.flatMap { Array(repeating: $0, count: k) } }
         let shard = context.shard?.repeated(k), outer = model.dropoutShard
         if let shard { model.dropoutShard = shard }
         defer { model.dropoutShard = outer }
         let enc = model.encode(source: sources, training: true, rng: &context.dropout)
         let r = Rollout(model, enc, targets: targets, s: 0, steps: steps, temperature: temperature,
-                        dropout: &context.dropout, sampling: &context.sampling, shard: shard, group: context.group)
+                        dropout: &context.dropout, sampling: &context.sampling, shard: shard, group: context.group,
+                        copy: copy)
         return (r, targets, context.reward.rewards(r, targets: targets))
     }
 

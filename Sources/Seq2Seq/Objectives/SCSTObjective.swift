@@ -18,6 +18,10 @@
 /// has none to match. The step that emitted `</s>` is a sampled step like any other: its
 /// log-probability gets the advantage, so the policy learns where to stop (Rennie et al. found
 /// this necessary). With `ignore` the words before `</s>` alone are scored.
+///
+/// Copy attention (`batch.copy`): samples and the greedy output are in each row's extended
+/// vocabulary (drawn from, and the argmax of, the mixed distribution), the gradient is that of
+/// −log P_t of the mixture (``PolicyGradient/copyGradient(_:_:s:reward:baseline:weighting:totals:_:)``).
 struct SCSTObjective: Objective {
     /// T.
     let steps: Int
@@ -51,7 +55,7 @@ struct SCSTObjective: Objective {
         case .greedy:
             let greedy = SequenceDecoder(model: model)
                 .decodeAll(sources: batch.sources, strategy: .greedy, options: DecodingOptions(maxLength: steps),
-                           batchSize: greedyBatchSize)
+                           batchSize: greedyBatchSize, copy: batch.copy)
             let rg = Self.greedyRewards(greedy, targets: batch.targets, reward: context.reward)
             for i in 0..<batch.count { for j in 0..<k { base[i * k + j] = rg[i] } }
         case .mean:
