@@ -19,6 +19,7 @@
 # and the CPU model and load average before and after on stderr.
 # Skips (exit 0, with the reason) where mpirun is missing: `make deps` installs Open MPI.
 set -euo pipefail
+. "$(dirname "$0")/label.sh"
 cd "$(dirname "$0")/.."
 PAIRS=${1:-3200}
 REPEATS=${2:-1}
