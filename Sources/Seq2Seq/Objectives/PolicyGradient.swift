@@ -25,6 +25,32 @@ enum PolicyGradient {
         }
     }
 
+    /// A rollout's step counts: the teacher-forced tokens N_x (t < s), the rows with a sampled
+    /// step (t ≥ s), and the totals that weight them (`totals`, the global batch's, when given).
+    static func counts(_ r: Rollout, s: Int, totals: BatchTotals?) -> (xentTokens: Int, rlRows: Set<Int>, all: BatchTotals) {
+        let B = r.ended.count, T = r.tokens.count
+        var nX = 0
+        var rlRows = Set<Int>()
+        for t in 0..<T {
+            for b in 0..<B where r.active[t][b] {
+                if t < s { nX += 1 } else { rlRows.insert(b) }
+            }
+        }
+        return (nX, rlRows, totals ?? BatchTotals(rows: B, xentTokens: nX, mixed: nX > 0 && !rlRows.isEmpty))
+    }
+
+    /// The step's statistics: the XENT loss's mean over the (global) teacher-forced tokens, and
+    /// the rewards of the rows with a sampled step.
+    static func record(_ st: inout StepStatistics, xentLoss: Double, xentTokens nX: Int, all: BatchTotals,
+                       rlRows: Set<Int>, reward: [Float]) {
+        st.xentLoss = all.xentTokens > 0 ? xentLoss / Double(all.xentTokens) : 0
+        st.xentTokens = nX
+        for b in rlRows {
+            st.rewardSum += Double(reward[b])
+            st.rewardCount += 1
+        }
+    }
+
     /// dLogits [T, B, V] of rollout `r` by the formula above, with rewards `reward[b]` and
     /// baselines `baseline(t, b)`. Fills the step's XENT loss (mean over the teacher-forced
     /// tokens), reward and advantage statistics.
@@ -38,14 +64,7 @@ enum PolicyGradient {
                               _ st: inout StepStatistics) -> [Float] {
         let tr = r.trace
         let B = r.ended.count, V = tr.vocabSize, T = r.tokens.count
-        var nX = 0
-        var rlRows = Set<Int>()
-        for t in 0..<T {
-            for b in 0..<B where r.active[t][b] {
-                if t < s { nX += 1 } else { rlRows.insert(b) }
-            }
-        }
-        let all = totals ?? BatchTotals(rows: B, xentTokens: nX, mixed: nX > 0 && !rlRows.isEmpty)
+        let (nX, rlRows, all) = counts(r, s: s, totals: totals)
         let (wx, wr) = weights(weighting, rows: all.rows, xentTokens: all.xentTokens, mixed: all.mixed)
         var d = [Float](repeating: 0, count: T * B * V)
         var xentLoss = 0.0
@@ -76,12 +95,7 @@ enum PolicyGradient {
                 }
             }
         }
-        st.xentLoss = all.xentTokens > 0 ? xentLoss / Double(all.xentTokens) : 0
-        st.xentTokens = nX
-        for b in rlRows {
-            st.rewardSum += Double(reward[b])
-            st.rewardCount += 1
-        }
+        record(&st, xentLoss: xentLoss, xentTokens: nX, all: all, rlRows: rlRows, reward: reward)
         return d
     }
 
@@ -119,14 +133,7 @@ enum PolicyGradient {
         guard let copy = r.copy else { preconditionFailure("copyGradient needs a rollout with copy sources") }
         let tr = r.trace
         let B = r.ended.count, V = tr.vocabSize, T = r.tokens.count, S = tr.encoder.sourceLength
-        var nX = 0
-        var rlRows = Set<Int>()
-        for t in 0..<T {
-            for b in 0..<B where r.active[t][b] {
-                if t < s { nX += 1 } else { rlRows.insert(b) }
-            }
-        }
-        let all = totals ?? BatchTotals(rows: B, xentTokens: nX, mixed: nX > 0 && !rlRows.isEmpty)
+        let (nX, rlRows, all) = counts(r, s: s, totals: totals)
         let (wx, wr) = weights(weighting, rows: all.rows, xentTokens: all.xentTokens, mixed: all.mixed)
         let gates = model.copyGates(tr)
         let grad = CopyGradient(dGate: FloatBuffer(count: T * B), dWeights: FloatBuffer(count: T * B * S))
@@ -158,12 +165,7 @@ enum PolicyGradient {
                 }
             }
         }
-        st.xentLoss = all.xentTokens > 0 ? xentLoss / Double(all.xentTokens) : 0
-        st.xentTokens = nX
-        for b in rlRows {
-            st.rewardSum += Double(reward[b])
-            st.rewardCount += 1
-        }
+        record(&st, xentLoss: xentLoss, xentTokens: nX, all: all, rlRows: rlRows, reward: reward)
         return (d, grad)
     }
 }
