@@ -27,7 +27,7 @@ deps:
 	[ -f /usr/include/unicode/ubrk.h ] || missing="$$missing libicu-dev"; \
 	[ -f /usr/include/sentencepiece_processor.h ] || missing="$$missing libsentencepiece-dev"; \
 	( [ -f /usr/include/cblas.h ] || ls /usr/include/*/cblas.h >/dev/null 2>&1 || [ "$$(uname)" = Darwin ] ) || missing="$$missing libopenblas-dev"; \
-	( ls /usr/lib/*/libmpi.so.40 /usr/lib/libmpi.so.40 >/dev/null 2>&1 || [ "$$(uname)" = Darwin ] ) || missing="$$missing libopenmpi-dev"; \
+	( ls /usr/lib/*/libmpi.so.40 >/dev/null 2>&1 || [ -e /usr/lib/libmpi.so.40 ] || [ "$$(uname)" = Darwin ] ) || missing="$$missing libopenmpi-dev"; \
 	( command -v mpirun >/dev/null 2>&1 || [ "$$(uname)" = Darwin ] ) || missing="$$missing openmpi-bin"; \
 	if [ -n "$$missing" ]; then \
 	  if command -v apt-get >/dev/null 2>&1; then \
