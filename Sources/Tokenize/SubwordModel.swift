@@ -363,6 +363,92 @@ public final class SubwordModel: @unchecked Sendable {
             .map { String(decoding: $0, as: UTF8.self) }
     }
 
+    /// The words that vocabulary ids spell when some ids lie past the vocabulary: copy attention
+    /// over pieces (`Seq2Seq.CopySource`) gives a source piece that the target model lacks the
+    /// extended id V + k, and it spells `extra[k]`, a piece as its own model writes it
+    /// (``spelling(ofPiece:)``). The pieces are then merged into words as SentencePiece merges
+    /// them (see ``words(ids:)``: `▁` a space, runs of byte pieces read as UTF-8 with each byte
+    /// of an ill-formed sequence becoming U+FFFD, specials and the unknown piece nothing);
+    /// an id past V + extra.count spells nothing. Without such an id this is ``words(ids:)``.
+    /// - Complexity: O(bytes of the pieces).
+    public func words(ids: [Int32], extra: [String]) -> [String] {
+        let V = pieceText.count
+        guard ids.contains(where: { Int($0) >= V }) else { return words(ids: ids) }
+        return spelledWords(ids: ids, extra: extra)
+    }
+
+    /// ``words(ids:extra:)`` read from ``pieceText`` in Swift, without SentencePiece's decoder
+    /// (tests check that it equals ``words(ids:)`` where both apply).
+    func spelledWords(ids: [Int32], extra: [String]) -> [String] {
+        var text: [UInt8] = [], pending: [UInt8] = []
+        func flush() {
+            var i = 0
+            pending.withUnsafeBufferPointer { run in
+                while i < run.count {
+                    let k = Self.wellFormedUTF8Length(run, i)
+                    if k == 0 { text.append(contentsOf: [0xEF, 0xBF, 0xBD]); i += 1 } else { text.append(contentsOf: run[i..<(i + k)]); i += k }
+                }
+            }
+            pending.removeAll(keepingCapacity: true)
+        }
+        let V = pieceText.count
+        for id in ids where id > Vocabulary.eos {
+            let i = Int(id)
+            if i < V {
+                if pieceIsByte[i] { pending.append(contentsOf: pieceText[i]); continue }
+                flush()
+                text.append(contentsOf: pieceText[i])
+            } else if i - V < extra.count {
+                let (bytes, isByte) = Self.spelling(ofPiece: extra[i - V])
+                if isByte { pending.append(contentsOf: bytes); continue }
+                flush()
+                text.append(contentsOf: bytes)
+            }
+        }
+        flush()
+        return text.split(whereSeparator: Self.isSpace).map { String(decoding: $0, as: UTF8.self) }
+    }
+
+    /// What a piece string spells in decoded text when no model is at hand to ask (a copied
+    /// source piece): `<0xHH>` is a byte piece (its one byte), any other piece its UTF-8 with
+    /// U+2581 `▁` as a space — what ``pieceText`` holds for a model's own pieces.
+    public static func spelling(ofPiece piece: String) -> (bytes: [UInt8], isByte: Bool) {
+        let u = Array(piece.utf8)
+        if u.count == 6, u[0] == 0x3C, u[1] == 0x30, u[2] == 0x78, u[5] == 0x3E,
+           let b = UInt8(String(decoding: u[3..<5], as: UTF8.self), radix: 16) {
+            return ([b], true)
+        }
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(u.count)
+        for scalar in piece.unicodeScalars {
+            if scalar == "\u{2581}" { bytes.append(0x20) } else { bytes.append(contentsOf: String(scalar).utf8) }
+        }
+        return (bytes, false)
+    }
+
+    /// The length of the well-formed UTF-8 sequence at `b[i]` (RFC 3629: no overlong forms,
+    /// surrogates or scalars above U+10FFFF), or 0 (SentencePiece's `DecodeUTF8`).
+    public static func wellFormedUTF8Length(_ b: UnsafeBufferPointer<UInt8>, _ i: Int) -> Int {
+        let n = b.count - i
+        let c0 = UInt32(b[i])
+        if c0 < 0x80 { return 1 }
+        func trail(_ k: Int) -> Bool { b[i + k] & 0xC0 == 0x80 }
+        func valid(_ c: UInt32) -> Bool { c < 0xD800 || (c >= 0xE000 && c <= 0x10FFFF) }
+        if n >= 2 && c0 & 0xE0 == 0xC0 && trail(1) {
+            let c = (c0 & 0x1F) << 6 | UInt32(b[i + 1] & 0x3F)
+            return c >= 0x80 && valid(c) ? 2 : 0
+        }
+        if n >= 3 && c0 & 0xF0 == 0xE0 && trail(1) && trail(2) {
+            let c = (c0 & 0x0F) << 12 | UInt32(b[i + 1] & 0x3F) << 6 | UInt32(b[i + 2] & 0x3F)
+            return c >= 0x800 && valid(c) ? 3 : 0
+        }
+        if n >= 4 && c0 & 0xF8 == 0xF0 && trail(1) && trail(2) && trail(3) {
+            let c = (c0 & 0x07) << 18 | UInt32(b[i + 1] & 0x3F) << 12 | UInt32(b[i + 2] & 0x3F) << 6 | UInt32(b[i + 3] & 0x3F)
+            return c >= 0x10000 && valid(c) ? 4 : 0
+        }
+        return 0
+    }
+
     /// Whether a byte separates words in decoded text: the space and the ASCII controls
     /// U+0000–U+001F and U+007F (none is part of a word in text a model writes).
     @inline(__always)

@@ -71,10 +71,13 @@ extension TrainedModel {
     /// `replaceUnk` does nothing there.
     /// - Complexity: O(|Y|).
     /// With copy attention, an extended id (≥ V) is the source word it copies
-    /// (``CopySource/word(_:target:)``); `<unk>` that remain can still be replaced.
+    /// (``CopySource/word(_:target:)``); `<unk>` that remain can still be replaced. A subword
+    /// model copies pieces (`sourceTokens` are then the source's pieces): a copied piece that
+    /// the target model lacks is written as itself and merged into words with the others
+    /// (``SubwordModel/words(ids:extra:)``).
     public func outputTokens(_ h: Hypothesis, sourceTokens: [String], replaceUnk: Bool) -> [String] {
-        if let subword { return subword.target.words(ids: h.ids) }
         let copy = config.model.copyEnabled ? CopySource(words: sourceTokens, target: targetVocabulary) : nil
+        if let subword { return subword.target.words(ids: h.ids, extra: copy?.oovs ?? []) }
         return h.ids.enumerated().map { t, id in
             if let copy, Int(id) >= targetVocabulary.count { return copy.word(id, target: targetVocabulary) }
             if replaceUnk && id == Vocabulary.unk {
@@ -86,7 +89,7 @@ extension TrainedModel {
     }
 
     /// A source's ``CopySource`` in this model's target vocabulary (its tokens as
-    /// ``encodeSources(_:)`` returns them, one per source id).
+    /// ``encodeSources(_:)`` returns them, one per source id: words, or a subword model's pieces).
     public func copySource(tokens: [String]) -> CopySource { CopySource(words: tokens, target: targetVocabulary) }
 
     /// Tokenizes, decodes and detokenizes source lines (see ``SequenceDecoder/decodeAll(sources:strategy:options:batchSize:seed:progress:)``).

@@ -198,10 +198,12 @@ struct SequenceReward {
     }
 
     /// r of `output` (ids without `</s>`; `ended`: it emitted `</s>` after them) against
-    /// `target` (ids, `</s>` last).
+    /// `target` (ids, `</s>` last). `copy`: the row's ``CopySource`` with copy attention; a
+    /// subword run reads its extended ids as the copied pieces (``RewardWords``), a word run
+    /// compares extended ids as they are (both sides are in the row's extended vocabulary).
     /// - Complexity: O(|output| + |target|) n-gram counting.
-    func callAsFunction(_ output: [Int32], ended: Bool = false, target: [Int32]) -> Float {
-        if let words { return Float(words.reward(output, target: target, metric: metric)) }
+    func callAsFunction(_ output: [Int32], ended: Bool = false, target: [Int32], copy: CopySource? = nil) -> Float {
+        if let words { return Float(words.reward(output, target: target, metric: metric, extra: copy?.oovs ?? [])) }
         if countsEOS {
             let special = RewardTokens(eos: nil, pad: Vocabulary.pad, unknown: Vocabulary.unk)
             var reference = target
@@ -214,9 +216,9 @@ struct SequenceReward {
         return Float(ReferenceTable(references: [target], metric: metric, tokens: special).reward(output))
     }
 
-    /// Each row's reward: r(rollout.output(b), ended, targets[b]).
+    /// Each row's reward: r(rollout.output(b), ended, targets[b]) (with the row's copy source).
     func rewards(_ r: Rollout, targets: [[Int32]]) -> [Float] {
-        targets.indices.map { b in self(r.output(b), ended: r.ended[b], target: targets[b]) }
+        targets.indices.map { b in self(r.output(b), ended: r.ended[b], target: targets[b], copy: r.copy?[b]) }
     }
 }
 

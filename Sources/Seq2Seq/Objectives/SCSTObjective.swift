@@ -56,7 +56,7 @@ struct SCSTObjective: Objective {
             let greedy = SequenceDecoder(model: model)
                 .decodeAll(sources: batch.sources, strategy: .greedy, options: DecodingOptions(maxLength: steps),
                            batchSize: greedyBatchSize, copy: batch.copy)
-            let rg = Self.greedyRewards(greedy, targets: batch.targets, reward: context.reward)
+            let rg = Self.greedyRewards(greedy, targets: batch.targets, reward: context.reward, copy: batch.copy)
             for i in 0..<batch.count { for j in 0..<k { base[i * k + j] = rg[i] } }
         case .mean:
             for i in 0..<batch.count {
@@ -75,7 +75,8 @@ struct SCSTObjective: Objective {
 
     /// The self-critical baseline of each source: r of its greedy output ŵ (`greedy[i][0]`)
     /// against its target, scored as a sample is (with `</s>` when ŵ emitted it).
-    static func greedyRewards(_ greedy: [[Hypothesis]], targets: [[Int32]], reward: SequenceReward) -> [Float] {
-        greedy.enumerated().map { i, g in reward(g[0].ids, ended: g[0].ended, target: targets[i]) }
+    static func greedyRewards(_ greedy: [[Hypothesis]], targets: [[Int32]], reward: SequenceReward,
+                              copy: [CopySource]? = nil) -> [Float] {
+        greedy.enumerated().map { i, g in reward(g[0].ids, ended: g[0].ended, target: targets[i], copy: copy?[i]) }
     }
 }

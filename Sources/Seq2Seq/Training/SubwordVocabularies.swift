@@ -104,6 +104,7 @@ public final class RewardWords {
     private var values: UnsafeMutablePointer<Int32>
     private var mask = 15, tableCapacity = 16
     private var referenceKey: [Int32] = []
+    private var referenceExtra: [String] = []
     private var referenceMetric: RewardMetric?
     private var table: ReferenceTable?
 
@@ -166,12 +167,18 @@ public final class RewardWords {
 
     /// The reward of `output` (piece ids; read up to `</s>`) against `target` (piece ids,
     /// `</s>` last), on 0–1, counted on words (see the type).
-    public func reward(_ output: UnsafeBufferPointer<Int32>, target: [Int32], metric: RewardMetric) -> Double {
+    /// - Parameter extra: with copy attention over pieces, the row's copied source pieces
+    ///   (`CopySource.oovs`): an id V + k on either side is the piece `extra[k]`, read as
+    ///   ``SubwordModel/spelling(ofPiece:)`` spells it and merged with its neighbours as
+    ///   ``SubwordModel/words(ids:extra:)`` merges it, so the reward is still that of the text
+    ///   `decode` writes.
+    public func reward(_ output: UnsafeBufferPointer<Int32>, target: [Int32], metric: RewardMetric,
+                       extra: [String] = []) -> Double {
         let kind = Self.units(for: metric)
-        if table == nil || referenceMetric != metric || target != referenceKey {
-            buildReference(target, metric: metric, kind: kind)
+        if table == nil || referenceMetric != metric || target != referenceKey || extra != referenceExtra {
+            buildReference(target, metric: metric, kind: kind, extra: extra)
         }
-        readUnits(output, kind)
+        readUnits(output, kind, extra: extra)
         if hypothesisCapacity < outCount {
             hypothesis.deallocate()
             hypothesisCapacity = 2 * outCount
@@ -192,18 +199,18 @@ public final class RewardWords {
     }
 
     /// The reward of `output` against `target` (see ``reward(_:target:metric:)``).
-    public func reward(_ output: [Int32], target: [Int32], metric: RewardMetric) -> Double {
-        output.withUnsafeBufferPointer { reward($0, target: target, metric: metric) }
+    public func reward(_ output: [Int32], target: [Int32], metric: RewardMetric, extra: [String] = []) -> Double {
+        output.withUnsafeBufferPointer { reward($0, target: target, metric: metric, extra: extra) }
     }
 
     /// The unit hashes of `ids` (as `reward` reads them), for tests.
-    func unitHashes(_ ids: [Int32], _ kind: Units) -> [UInt64] {
-        ids.withUnsafeBufferPointer { readUnits($0, kind) }
+    func unitHashes(_ ids: [Int32], _ kind: Units, extra: [String] = []) -> [UInt64] {
+        ids.withUnsafeBufferPointer { readUnits($0, kind, extra: extra) }
         return Array(UnsafeBufferPointer(start: out, count: outCount))
     }
 
-    private func buildReference(_ target: [Int32], metric: RewardMetric, kind: Units) {
-        target.withUnsafeBufferPointer { readUnits($0, kind) }
+    private func buildReference(_ target: [Int32], metric: RewardMetric, kind: Units, extra: [String]) {
+        target.withUnsafeBufferPointer { readUnits($0, kind, extra: extra) }
         var size = 16
         while size < 2 * outCount + 2 { size *= 2 }
         if size > tableCapacity {
@@ -235,11 +242,13 @@ public final class RewardWords {
             table = ReferenceTable(references: [Array(ids)], metric: metric, tokens: RewardTokens(unknown: Self.absent))
         }
         referenceKey = target
+        referenceExtra = extra
         referenceMetric = metric
     }
 
-    /// Writes the hash of each unit of the piece ids (up to `</s>`) to `out[0..<outCount]`.
-    private func readUnits(_ ids: UnsafeBufferPointer<Int32>, _ kind: Units) {
+    /// Writes the hash of each unit of the piece ids (up to `</s>`) to `out[0..<outCount]`;
+    /// an id V + k is the copied piece `extra[k]` (read byte by byte), one past them nothing.
+    private func readUnits(_ ids: UnsafeBufferPointer<Int32>, _ kind: Units, extra: [String]) {
         outCount = 0
         pendingCount = 0
         h = 0
@@ -248,6 +257,10 @@ public final class RewardWords {
         for id in ids {
             if id == Vocabulary.eos { break }
             let i = Int(id)
+            if i >= pieceCount && i - pieceCount < extra.count {
+                readCopied(extra[i - pieceCount], kind)
+                continue
+            }
             guard i >= 0 && i < pieceCount else { continue }
             let p = pieces[i]
             if p.flags & Self.isByte != 0 {
@@ -272,6 +285,21 @@ public final class RewardWords {
         }
         if pendingCount > 0 { flushBytes(kind) }
         endUnit()
+    }
+
+    /// A copied source piece that the target model lacks (copy attention over pieces): a byte
+    /// piece joins the pending run of bytes, any other piece is read byte by byte.
+    /// - Complexity: O(bytes of the piece); allocates its spelling (copied pieces are rare).
+    private func readCopied(_ piece: String, _ kind: Units) {
+        let (bytes, isByte) = SubwordModel.spelling(ofPiece: piece)
+        if isByte {
+            if pendingCount == pendingCapacity { growPending() }
+            pending[pendingCount] = bytes[0]
+            pendingCount += 1
+            return
+        }
+        if pendingCount > 0 { flushBytes(kind) }
+        bytes.withUnsafeBufferPointer { feed($0, kind) }
     }
 
     private func growPending() {

@@ -30,9 +30,12 @@ public struct TrainingData {
     /// The SentencePiece models when the vocabularies are pieces (``SubwordPlan``): the ids are
     /// pieces and the length limits count pieces.
     public var subword: SubwordModels?
-    /// With copy attention (``ModelConfig/copy``, word models): each pair's ``CopySource``,
-    /// and the targets above are then in each pair's extended vocabulary (an out-of-vocabulary
-    /// target word that the source holds is its extended id; See et al. 2017 §2.2). nil without.
+    /// With copy attention (``ModelConfig/copy``): each pair's ``CopySource``, and the targets
+    /// above are then in each pair's extended vocabulary (an out-of-vocabulary target word that
+    /// the source holds is its extended id; See et al. 2017 §2.2). nil without. For a subword
+    /// run the copy sources are the source's *pieces* (copying over pieces): a source piece in
+    /// the target model is its target id, one that only the source model has (separate models)
+    /// an extended id spelling itself; the targets, being target pieces, need no extended id.
     public var trainCopy: [CopySource]?
     public var validCopy: [CopySource]?
 
@@ -44,8 +47,11 @@ public struct TrainingData {
 
     /// ``targetWords(_:)`` of an output for validation pair `i`: with copy, an extended id is
     /// the word it copies from the pair's source.
+    /// A subword model's copied source pieces are merged with the other pieces into words
+    /// (``SubwordModel/words(ids:extra:)``).
     public func validTargetWords(_ ids: [Int32], pair i: Int) -> [String] {
         guard let copy = validCopy?[i] else { return targetWords(ids) }
+        if let subword { return subword.target.words(ids: ids, extra: copy.oovs) }
         return ids.map { copy.word($0, target: targetVocabulary) }
     }
 
@@ -75,7 +81,6 @@ public struct TrainingData {
                             existingVocabularies: (Vocabulary, Vocabulary)? = nil,
                             fingerprints: DataFingerprints? = nil,
                             subword: SubwordPlan? = nil, copy: Bool = false) throws -> TrainingData {
-        precondition(!(copy && subword != nil), "copy attention is for word vocabularies")
         // The training pairs stream: each line is tokenized once, its tokens counted for the
         // vocabularies (all of them, as before), and only the first max + 1 kept, so a
         // pathological 10 MB line costs its own size once, not its token list for the run.
@@ -120,7 +125,7 @@ public struct TrainingData {
         if let subword {
             return try loadSubword(subword, tokenizer: tok, trainSources: trainSrcTok, trainTargets: trainTgtTok, valid: valid,
                                    maxSourceLength: maxSourceLength, maxTargetLength: maxTargetLength,
-                                   skippedPairs: train.skipped + valid.skippedEmptyPairs)
+                                   skippedPairs: train.skipped + valid.skippedEmptyPairs, copy: copy)
         }
         let srcVocab: Vocabulary, tgtVocab: Vocabulary
         if let (s, t) = existingVocabularies {
@@ -172,7 +177,7 @@ extension TrainingData {
     /// words).
     static func loadSubword(_ plan: SubwordPlan, tokenizer tok: WordTokenizer, trainSources: [[String]], trainTargets: [[String]],
                             valid: ParallelCorpus, maxSourceLength: Int, maxTargetLength: Int,
-                            skippedPairs: Int) throws -> TrainingData {
+                            skippedPairs: Int, copy: Bool = false) throws -> TrainingData {
         let models: SubwordModels
         switch plan {
         case .use(let m): models = m
@@ -225,6 +230,13 @@ extension TrainingData {
         data.validSources = valid.sources.map { encode(words($0, maxSourceLength), models.source, maxSourceLength, train: false, source: true) }
         data.validTargets = valid.targets.map {
             encode(words($0, maxTargetLength), models.target, maxTargetLength, train: false, source: false) + [Vocabulary.eos]
+        }
+        if copy {
+            // Copying over pieces: each source's (truncated) pieces in the target vocabulary.
+            // A target piece is always a target id, so the targets stay as they are.
+            let sourcePieces = models.source.vocabulary, targetPieces = models.target.vocabulary
+            data.trainCopy = data.trainSources.map { CopySource(words: sourcePieces.decode($0), target: targetPieces) }
+            data.validCopy = data.validSources.map { CopySource(words: sourcePieces.decode($0), target: targetPieces) }
         }
         return data
     }
