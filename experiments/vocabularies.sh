@@ -12,7 +12,7 @@
 #        subword       one joint BPE model of 8,000 pieces; the length limits count pieces, so
 #                      they are scaled by the pieces per word of debian-desc's train split under
 #                      that model (1.26 on targets, 1.22 on sources: T = 15, sources 61)
-#        subword-copy  the same with --copy (when the build allows --copy with --subword)
+#        subword-copy  the same with --copy: copying over pieces (docs/training.md, "Copy attention")
 #   2. MIXER on top of each best/ (--init-from, the CLI's defaults: its whole schedule) for at
 #      most RL_BUDGET seconds;
 #   3. every best/ decoded greedily and with beam 5 (word also with --replace-unk), scored with

@@ -164,7 +164,9 @@ final class SubwordTrainTests: XCTestCase {
     /// UTF-8 and early ends occur) against real targets; rewards through the trainer's hook
     /// (`SequenceReward` with the run's ``RewardWords``), the text written as `decode` writes
     /// words, scored by the CLI with `--tokenize none` (ICU tokenized) and rouge-score's
-    /// tokenizer.
+    /// tokenizer. With copy attention over pieces, samples also hold extended ids V + k, copied
+    /// source pieces the target model lacks (a word start, a word's continuation, byte pieces,
+    /// a lone `▁`): the reward reads each as its piece before the merge, as `decode` writes it.
     func testRewardEqualsTheScoreOfTheSamplesWords() throws {
         let dir = try CLI.temporaryDirectory(self)
         let tok = try TokenizerSettings().makeTokenizer()
@@ -180,8 +182,12 @@ final class SubwordTrainTests: XCTestCase {
         let bleu = SequenceReward(metric: .bleu(.exp), words: words)
         let rouge2 = SequenceReward(metric: .rougeN(2), words: words)
         let rougeL = SequenceReward(metric: .rougeL(), words: words)
-        for line in references {
+        let copied = ["▁Zyxqv", "qü", "<0xC3>", "<0xA9>", "▁", "▁package", "ing", "<0xE3>"]
+        for (n, line) in references.enumerated() {
             let target = model.ids(words: tok.words(line)) + [Vocabulary.eos]
+            // Each source its own copied pieces (so consecutive rows differ in them).
+            let copy = CopySource(ids: [], oovs: Array(copied[(n % 3)...]))
+            let X = UInt64(copy.oovs.count)
             for _ in 0..<3 {   // three samples per target: the reference's table is reused
                 // The target's pieces, each kept, replaced (by any piece, or a byte piece) or
                 // dropped, sometimes with extra pieces.
@@ -192,15 +198,16 @@ final class SubwordTrainTests: XCTestCase {
                     case 1: sample.append(Int32(4 + rng.next() % 256))
                     case 2: break
                     case 3: sample.append(id); sample.append(Int32(rng.next() % V))
+                    case 4: sample.append(Int32(V + rng.next() % X))
                     default: sample.append(id)
                     }
                 }
                 if rng.next() % 5 == 0 { sample.append(Vocabulary.eos); sample.append(Int32(rng.next() % V)) }
                 let shown = Array(sample.prefix { $0 != Vocabulary.eos })
-                hypLines.append(model.words(ids: shown).joined(separator: " "))
+                hypLines.append(model.words(ids: shown, extra: copy.oovs).joined(separator: " "))
                 refLines.append(model.words(ids: target).joined(separator: " "))
-                rewards.append((Double(bleu(sample, target: target)), Double(rouge2(sample, target: target)),
-                                Double(rougeL(sample, target: target))))
+                rewards.append((Double(bleu(sample, target: target, copy: copy)), Double(rouge2(sample, target: target, copy: copy)),
+                                Double(rougeL(sample, target: target, copy: copy))))
             }
         }
         let hyp = try Hostile.write(dir, "hyp.txt", hypLines.joined(separator: "\n") + "\n")
@@ -221,5 +228,95 @@ final class SubwordTrainTests: XCTestCase {
             XCTAssertEqual(r.rougeL, rl, accuracy: 1e-6, "line \(i + 1): \(hypLines[i]) | \(refLines[i])")
         }
         XCTAssertGreaterThan(rewards.filter { $0.rouge2 > 0 }.count, 10, "the samples must share bigrams with their targets")
+        XCTAssertGreaterThan(hypLines.filter { $0.contains("Zyxqv") }.count, 5, "copied pieces must be written out")
+    }
+
+    /// `train --subword bpe --copy`: copying over pieces end to end (docs/training.md, "Copy
+    /// attention"). XENT writes a copy + subword checkpoint whose greedy decode is the run's own
+    /// validation output; beam, n-best and sampling decode, `evaluate` and `report` run on it;
+    /// MIXER and SCST train from it (rewards logged, outputs without `<unk>` or piece marks).
+    func testSubwordCopyEndToEnd() throws {
+        let dir = try CLI.temporaryDirectory(self)
+        let p = try TrainCommandTests.writeSlice(dir, train: 200, valid: 12)
+        let xent = dir.appendingPathComponent("xent")
+        let r = try CLI.run(args(p, xent) + ["--epochs", "1", "--copy"])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        let config = try read(xent.appendingPathComponent("last/config.json"))
+        XCTAssertTrue(config.contains("\"copy\"") && config.contains("\"subword\""), config)
+        let valid = try read(xent.appendingPathComponent("valid/epoch-001.txt"))
+        XCTAssertFalse(valid.contains("<unk>") || valid.contains("▁"), valid)
+        let greedy = try CLI.run(["decode", "--model", xent.appendingPathComponent("last").path, "-i", p[2]])
+        XCTAssertEqual(greedy.status, 0, greedy.stderr)
+        XCTAssertEqual(greedy.stdout, valid)
+        for (extra, lines) in [(["--strategy", "beam"], 13), (["--strategy", "beam", "--n-best", "2"], 25),
+                               (["--strategy", "sample", "--seed", "3"], 13)] {
+            let d = try CLI.run(["decode", "--model", xent.path, "-i", p[2]] + extra)
+            XCTAssertEqual(d.status, 0, "\(extra): \(d.stderr)")
+            XCTAssertEqual(d.stdout.split(separator: "\n", omittingEmptySubsequences: false).count, lines, "\(extra): \(d.stdout)")
+            XCTAssertFalse(d.stdout.contains("<unk>") || d.stdout.contains("▁"), d.stdout)
+        }
+        let e = try CLI.run(["evaluate", "--model", xent.path, "-i", p[2], "-r", p[3], "--metrics", "rouge2"])
+        XCTAssertEqual(e.status, 0, e.stderr)
+        let rep = try CLI.run(["report", xent.path, "-o", dir.appendingPathComponent("report.html").path])
+        XCTAssertEqual(rep.status, 0, rep.stderr)
+        for objective in [["--objective", "mixer", "--xent-epochs", "0", "--mixer-delta", "6"],
+                          ["--objective", "scst", "--scst-samples", "2"]] {
+            let out = dir.appendingPathComponent(objective[1])
+            let m = try CLI.run(base(p, out) + ["--epochs", "1", "--init-from", xent.appendingPathComponent("best").path] + objective)
+            XCTAssertEqual(m.status, 0, m.stderr)
+            XCTAssertTrue(try read(out.appendingPathComponent("log.jsonl")).contains("\"mean_reward\""))
+            XCTAssertTrue(try read(out.appendingPathComponent("last/config.json")).contains("\"copy\""))
+            let text = try read(out.appendingPathComponent("valid/epoch-001.txt"))
+            XCTAssertFalse(text.contains("<unk>") || text.contains("▁"), text)
+        }
+    }
+
+    /// Separate models (`--subword-separate --copy`): a word only the sources hold is one piece
+    /// of the source model that the target model lacks; it gets an extended id in each source's
+    /// copy source, and an output holding that id writes the word out, merged with the target
+    /// pieces around it, from the saved checkpoint. Two epochs at once and one epoch plus a
+    /// resume give the same bytes.
+    func testSeparateModelsCopyASourceOnlyPiece() throws {
+        let dir = try CLI.temporaryDirectory(self)
+        let p = try TrainCommandTests.writeSlice(dir, train: 120, valid: 10)
+        for k in [0, 2] {   // every source line ends with the source-only word
+            let lines = try read(URL(fileURLWithPath: p[k])).split(separator: "\n", omittingEmptySubsequences: false)
+            let marked = lines.map { $0.isEmpty ? $0 : $0 + " Qzxqzv" }
+            try marked.joined(separator: "\n").write(toFile: p[k], atomically: true, encoding: .utf8)
+        }
+        let whole = dir.appendingPathComponent("whole"), split = dir.appendingPathComponent("split")
+        let r = try CLI.run(args(p, whole) + ["--epochs", "2", "--subword-separate", "--copy"])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        XCTAssertEqual(try CLI.run(args(p, split) + ["--epochs", "1", "--subword-separate", "--copy"]).status, 0)
+        let resumed = try CLI.run(["train", "--resume", split.path, "--epochs", "2"])
+        XCTAssertEqual(resumed.status, 0, resumed.stderr)
+        for f in ["model.safetensors", "optimizer.safetensors", "source.model", "target.model"] {
+            XCTAssertEqual(try Data(contentsOf: whole.appendingPathComponent("last/" + f)),
+                           try Data(contentsOf: split.appendingPathComponent("last/" + f)), f)
+        }
+        let trained = try TrainedModel(directory: whole.appendingPathComponent("last").path)
+        XCTAssertTrue(trained.config.model.copyEnabled)
+        let source = try trained.encodeSources(["the package Qzxqzv"])[0]
+        XCTAssertEqual(source.tokens.last, "▁Qzxqzv", "\(source.tokens)")
+        XCTAssertFalse(trained.targetVocabulary.contains("▁Qzxqzv"))
+        let copy = trained.copySource(tokens: source.tokens)
+        let V = Int32(trained.targetVocabulary.count)
+        // Other source pieces may be source-only too ("▁package" is one piece of the source
+        // model only, say); the marked word's is among them, with its own extended id.
+        let k = try XCTUnwrap(copy.oovs.firstIndex(of: "▁Qzxqzv"), "\(copy.oovs)")
+        XCTAssertEqual(copy.ids.last, V + Int32(k))
+        for (id, piece) in zip(copy.ids, source.tokens) {
+            XCTAssertEqual(id >= V, !trained.targetVocabulary.contains(piece), piece)
+        }
+        // "▁Qzxqzv" copied, then the target piece "s" continuing that word, then "tools".
+        let target = try XCTUnwrap(trained.subword).target
+        XCTAssertTrue(target.vocabulary.contains("s"))
+        let ids = [V + Int32(k), target.vocabulary.id("s")] + target.ids(words: ["tools"])
+        let h = Hypothesis(ids: ids, ended: true, logProb: 0, score: 0, attentionArgmax: ids.map { _ in 0 })
+        XCTAssertEqual(trained.outputTokens(h, sourceTokens: source.tokens, replaceUnk: false), ["Qzxqzvs", "tools"])
+        // The decoded text never holds a piece mark or <unk>.
+        let d = try CLI.run(["decode", "--model", whole.path, "-i", p[2], "--strategy", "beam"])
+        XCTAssertEqual(d.status, 0, d.stderr)
+        XCTAssertFalse(d.stdout.contains("<unk>") || d.stdout.contains("▁"), d.stdout)
     }
 }

@@ -128,4 +128,43 @@ final class SubwordModelTests: XCTestCase {
         XCTAssertEqual(try SubwordModel(contentsOfFile: resource("bpe.model").path).words(ids: []), [])
         XCTAssertEqual(try SubwordModel(contentsOfFile: resource("bpe.model").path).ids(words: []), [])
     }
+
+    /// Copy attention over pieces: ``SubwordModel/words(ids:extra:)`` merges ids past the
+    /// vocabulary (copied source pieces, spelled by ``SubwordModel/spelling(ofPiece:)``) with the
+    /// model's pieces. Its Swift merge equals SentencePiece's decoder on random id sequences
+    /// (byte pieces, ill-formed UTF-8 and specials included); a copied piece joins the word it
+    /// continues, starts one with `▁`, and a copied `<0xHH>` joins the run of byte pieces.
+    func testCopiedPiecesMergeIntoWords() throws {
+        for name in ["bpe", "unigram", "foreign"] {
+            let m = try model("\(name).model")
+            let V = UInt64(m.vocabulary.count)
+            var state: UInt64 = 17
+            func next() -> UInt64 {
+                state &+= 0x9E37_79B9_7F4A_7C15
+                var z = state
+                z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+                z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+                return z ^ (z >> 31)
+            }
+            for trial in 0..<300 {
+                let ids = (0..<(next() % 20)).map { _ in next() % 3 == 0 ? Int32(4 + next() % 256) : Int32(next() % V) }
+                XCTAssertEqual(m.spelledWords(ids: ids, extra: []), m.words(ids: ids), "\(name) trial \(trial): \(ids)")
+                XCTAssertEqual(m.words(ids: ids, extra: ["▁x"]), m.words(ids: ids), "\(name) trial \(trial)")
+            }
+        }
+        let m = try model("bpe.model")
+        let V = Int32(m.vocabulary.count)
+        let the = m.ids(words: ["the"]), pkg = m.ids(words: ["package"])
+        XCTAssertEqual(SubwordModel.spelling(ofPiece: "▁Zyx").bytes, Array(" Zyx".utf8))
+        XCTAssertEqual(SubwordModel.spelling(ofPiece: "<0xC3>").bytes, [0xC3])
+        XCTAssertTrue(SubwordModel.spelling(ofPiece: "<0xC3>").isByte)
+        XCTAssertFalse(SubwordModel.spelling(ofPiece: "<0xZZ>").isByte)
+        let extra = ["▁Zyx", "qü", "<0xC3>", "<0xA9>", "▁"]
+        XCTAssertEqual(m.words(ids: the + [V, V + 1] + pkg + [Vocabulary.eos], extra: extra), ["the", "Zyxqü", "package"])
+        XCTAssertEqual(m.words(ids: [V + 1, V + 2, V + 3, V + 4] + the, extra: extra), ["qüé", "the"])
+        // A lone byte of an ill-formed sequence is U+FFFD, as SentencePiece decodes it.
+        XCTAssertEqual(m.words(ids: [V] + [V + 2] + the, extra: extra), ["Zyx\u{FFFD}", "the"])
+        // An id past the copied pieces spells nothing.
+        XCTAssertEqual(m.words(ids: the + [V + 9], extra: extra), ["the"])
+    }
 }
