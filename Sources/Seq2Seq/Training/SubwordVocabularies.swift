@@ -175,7 +175,8 @@ public final class RewardWords {
     public func reward(_ output: UnsafeBufferPointer<Int32>, target: [Int32], metric: RewardMetric,
                        extra: [String] = []) -> Double {
         let kind = Self.units(for: metric)
-        if table == nil || referenceMetric != metric || target != referenceKey || extra != referenceExtra {
+        if table == nil || referenceMetric != metric || target != referenceKey
+            || (!(extra.isEmpty && referenceExtra.isEmpty) && extra != referenceExtra) {
             buildReference(target, metric: metric, kind: kind, extra: extra)
         }
         readUnits(output, kind, extra: extra)
@@ -257,11 +258,10 @@ public final class RewardWords {
         for id in ids {
             if id == Vocabulary.eos { break }
             let i = Int(id)
-            if i >= pieceCount && i - pieceCount < extra.count {
-                readCopied(extra[i - pieceCount], kind)
+            guard i >= 0 && i < pieceCount else {
+                if i >= pieceCount && i - pieceCount < extra.count { readCopied(extra[i - pieceCount], kind) }
                 continue
             }
-            guard i >= 0 && i < pieceCount else { continue }
             let p = pieces[i]
             if p.flags & Self.isByte != 0 {
                 if pendingCount == pendingCapacity { growPending() }
@@ -290,7 +290,7 @@ public final class RewardWords {
     /// A copied source piece that the target model lacks (copy attention over pieces): a byte
     /// piece joins the pending run of bytes, any other piece is read byte by byte.
     /// - Complexity: O(bytes of the piece); allocates its spelling (copied pieces are rare).
-    private func readCopied(_ piece: String, _ kind: Units) {
+    @inline(never) private func readCopied(_ piece: String, _ kind: Units) {
         let (bytes, isByte) = SubwordModel.spelling(ofPiece: piece)
         if isByte {
             if pendingCount == pendingCapacity { growPending() }
