@@ -64,9 +64,12 @@ extension CrossEntropy {
     /// - Parameters:
     ///   - gates: p_gen [T·B] (``EncoderDecoder/copyGates(_:)``).
     ///   - targets: extended ids (``CopySource/extendedTarget(words:target:)``), ending with `</s>`.
+    ///   - tokens: N of the loss's 1/N when it is not the batch's own (a data-parallel shard's
+    ///     global N; the returned count stays the batch's).
     /// - Returns: the mean loss per token (nats), N, dLogits [T, B, V] and the ``CopyGradient``.
     /// - Complexity: O(T·B·(V + S)).
-    public static func evaluateCopy(_ trace: DecoderTrace, gates: FloatBuffer, copy: [CopySource], targets: [[Int32]])
+    public static func evaluateCopy(_ trace: DecoderTrace, gates: FloatBuffer, copy: [CopySource], targets: [[Int32]],
+                                    tokens: Int? = nil)
         -> (loss: Double, tokens: Int, dLogits: [Float], copy: CopyGradient) {
         checkCopy(trace, copy: copy, targets: targets)
         let T = trace.steps, B = trace.batchSize, V = trace.vocabSize, S = trace.encoder.sourceLength
@@ -74,7 +77,8 @@ extension CrossEntropy {
         var dLogits = [Float](repeating: 0, count: T * B * V)
         let grad = CopyGradient(dGate: FloatBuffer(count: T * B), dWeights: FloatBuffer(count: T * B * S))
         guard n > 0 else { return (0, 0, dLogits, grad) }
-        let w = 1 / Float(n)
+        let total = tokens ?? n
+        let w = 1 / Float(total)
         var loss = 0.0
         let logZ = FloatBuffer(count: 1)
         dLogits.withUnsafeMutableBufferPointer { d in
@@ -89,7 +93,7 @@ extension CrossEntropy {
                 }
             }
         }
-        return (loss / Double(n), n, dLogits, grad)
+        return (loss / Double(total), n, dLogits, grad)
     }
 
     /// ``teacherForcedStep(_:source:target:rng:labelSmoothing:tokens:)`` for a model with copy

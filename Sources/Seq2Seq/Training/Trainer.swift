@@ -156,12 +156,12 @@ public final class Trainer {
                              divergence: DivergenceGuard(maximumConsecutive: options.maxDivergentSteps))
     }
 
-    /// Why `options` cannot train a model with copy attention (nil when they can): XENT, MIXER
-    /// and SCST train on the copy distribution; dad, risk and label smoothing over the extended
+    /// Why `options` cannot train a model with copy attention (nil when they can): XENT, MIXER,
+    /// SCST and risk train on the copy distribution; dad and label smoothing over the extended
     /// vocabulary are not implemented.
     public static func copyRefusal(_ options: TrainerOptions) -> String? {
-        if ![.xent, .mixer, .scst].contains(options.objective) {
-            return "--copy trains with --objective xent, mixer or scst only: \(options.objective.rawValue) does not sample from the copy distribution yet"
+        if ![.xent, .mixer, .scst, .risk, .dad].contains(options.objective) {
+            return "--copy trains with --objective xent, mixer, scst, risk or dad only: \(options.objective.rawValue) does not sample from the copy distribution yet"
         }
         if options.labelSmoothing > 0 { return "--copy does not take --label-smoothing (smoothing over the extended vocabulary is not implemented)" }
         return nil
