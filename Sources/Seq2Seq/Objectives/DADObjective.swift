@@ -101,7 +101,7 @@ struct DADObjective: Objective {
         if let copy = batch.copy {
             // Copy attention: the mixed distribution's cross-entropy on the reference.
             let r = CrossEntropy.evaluateCopy(tr, gates: model.copyGates(tr), copy: copy, targets: batch.targets,
-                                              tokens: shard?.globalTargetTokens)
+                                              tokens: shard?.globalTargetTokens, labelSmoothing: Float(context.options.labelSmoothing))
             r.dLogits.withUnsafeBufferPointer { model.backward(tr, dLogits: $0.baseAddress!, copy: r.copy) }
             (loss, n) = (r.loss, r.tokens)
         } else {
