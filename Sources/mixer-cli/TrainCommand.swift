@@ -138,7 +138,7 @@ struct TrainCommand: ParsableCommand {
     @Option(help: "Encoder: bilstm or conv (the paper's convolutional attentive encoder).") var encoder: ModelConfig.EncoderKind = .bilstm
     @Option(help: "Luong attention score: general or dot.") var attention: LuongAttention.Score = .general
     @Flag(help: "Do not feed the attentional vector to the next step.") var noInputFeeding = false
-    @Flag(help: "Copy attention (pointer-generator, See et al. 2017): the decoder may copy source words, including words outside the target vocabulary (with --subword or --subword-model it copies the source's pieces; --objective xent, mixer or scst).")
+    @Flag(help: "Copy attention (pointer-generator, See et al. 2017): the decoder may copy source words, including words outside the target vocabulary (with --subword or --subword-model it copies the source's pieces; every objective and --label-smoothing).")
     var copy = false
     @Option(help: "Initialisation: uniform (±scale) or normal (σ = scale; the paper's is normal 0.05).") var initialization: ModelConfig.Initialization = .uniform
     @Option(help: "Initialisation scale.") var initScale: Float = 0.1
@@ -272,7 +272,6 @@ struct TrainCommand: ParsableCommand {
             throw ValidationError("--init-from uses the checkpoint's model configuration (with or without copy): drop --copy")
         }
         do { try trainerOptions().validate() } catch let e as TrainerOptionsError { throw ValidationError(e.message) }
-        if copy, let refusal = Trainer.copyRefusal(try trainerOptions()) { throw ValidationError(refusal) }
         do { try modelConfig(sourceVocab: sourceVocabSize, targetVocab: targetVocabSize).validate() } catch {
             throw ValidationError("\(error)")
         }

@@ -7,6 +7,11 @@ import Tokenize
 /// at every step (``CrossEntropy/evaluate(_:targets:)``), backpropagated through the logits of
 /// the mixed-input trace (the choices themselves are not differentiated).
 ///
+/// With copy attention (`batch.copy`) the model's input is drawn from (or the argmax of) the
+/// mixed distribution over the row's extended vocabulary (``Rollout/mixedDistribution(_:_:row:probs:copy:length:into:)``),
+/// an extended id is read as `<unk>` (as in decoding), and the loss is the copy cross-entropy
+/// of the reference (``CrossEntropy/evaluateCopy(_:gates:copy:targets:tokens:)``).
+///
 /// Random streams: one coin per row and step from `sampling`, then (when the coin says
 /// "model") one uniform for the sample; dropout from `dropout`.
 ///
@@ -27,16 +32,18 @@ struct DADObjective: Objective {
         1 - schedule.teacherForcingProbability(step: globalStep)
     }
 
-    /// - Complexity: a forward pass with the full softmax trace, O(T·B·V) for the loss, and a
-    ///   backward pass.
-    func step(_ batch: Batch, _ context: inout ObjectiveContext) throws -> StepStatistics {
-        let model = context.model
+    /// The forward pass of a step with teacher-forcing probability `eps`: each row's inputs
+    /// chosen as described above (with copy attention, `batch.copy`, a model input is drawn from
+    /// the mixed distribution over the row's extended vocabulary, its argmax with the `argmax`
+    /// feed, and fed as `<unk>` when it is an extended id), from the `dropout` and `sampling`
+    /// streams. nil for a data-parallel rank without rows (its streams moved on as the others').
+    func trace(_ batch: Batch, model: EncoderDecoder, eps: Double, shard: RowShard?,
+               dropout: inout RandomGenerator, sampling: inout RandomGenerator) -> DecoderTrace? {
         let B = batch.count, V = model.config.targetVocabSize
-        let shard = context.shard
         let T = shard?.globalTargetLength ?? batch.maxTargetLength
-        let eps = schedule.teacherForcingProbability(step: context.globalStep)
         let feed = self.feed
-        var drng = context.dropout, srng = context.sampling
+        var drng = dropout, srng = sampling
+        defer { dropout = drng; sampling = srng }
         /// The draws of the other ranks' rows `rows` at step t: a coin each, and the sample's
         /// uniform when the coin says "model" (`sample` feed).
         func replay(_ t: Int, _ rows: Range<Int>) {
@@ -49,28 +56,60 @@ struct DADObjective: Objective {
             // A rank without rows: the masks skipped, every row's coins replayed.
             drng.skip(shard.dropoutDraws(model.config, p: model.config.dropout, decoderSteps: T))
             for t in 0..<(T - 1) { replay(t, 0..<shard.globalRows) }
-            context.dropout = drng
-            context.sampling = srng
-            return StepStatistics()
+            return nil
         }
         let enc = model.encode(source: batch.sources, training: true, rng: &drng)
-        let tr = model.decodeForTraining(enc, steps: T, firstInput: [Int32](repeating: Vocabulary.bos, count: B), nextInput: { t, p in
+        let copy = batch.copy
+        var mixed = [Float](repeating: 0, count: V + (copy?.map(\.oovs.count).max() ?? 0))
+        let tr = model.decodeForTraining(enc, steps: T, firstInput: [Int32](repeating: Vocabulary.bos, count: B),
+                                         nextInputReadingTrace: { t, p, trace in
             if let shard { replay(t, 0..<shard.offset) }
             let ids = (0..<B).map { b -> Int32 in
                 let tgt = batch.targets[b]
                 guard t < tgt.count - 1 else { return Vocabulary.pad }
-                if srng.nextUniformDouble() < eps { return tgt[t] }
                 let row = p + b * V
-                return feed == .argmax ? TokenSampling.argmax(row, V) : TokenSampling.sample(row, V, temperature: 1, &srng)
+                guard let copy else {
+                    if srng.nextUniformDouble() < eps { return tgt[t] }
+                    return feed == .argmax ? TokenSampling.argmax(row, V) : TokenSampling.sample(row, V, temperature: 1, &srng)
+                }
+                // Copy attention: the ground truth or a draw from the mixed distribution, in the
+                // row's extended vocabulary; the decoder reads <unk> for an extended id.
+                if srng.nextUniformDouble() < eps { return CopySource.decoderInput(tgt[t], vocabularySize: V) }
+                let w = mixed.withUnsafeMutableBufferPointer { m in
+                    let Vx = Rollout.mixedDistribution(model, trace, row: t * B + b, probs: row, copy: copy[b],
+                                                       length: enc.lengths[b], into: m.baseAddress!)
+                    return feed == .argmax ? TokenSampling.argmax(m.baseAddress!, Vx)
+                                           : TokenSampling.sample(m.baseAddress!, Vx, temperature: 1, &srng)
+                }
+                return CopySource.decoderInput(w, vocabularySize: V)
             }
             if let shard { replay(t, (shard.offset + shard.rows)..<shard.globalRows) }
             return ids
         }, training: true, rng: &drng)
-        context.dropout = drng
-        context.sampling = srng
-        let (loss, n, d) = CrossEntropy.evaluate(tr, targets: batch.targets, labelSmoothing: Float(context.options.labelSmoothing),
-                                                 tokens: shard?.globalTargetTokens)
-        d.withUnsafeBufferPointer { model.backward(tr, dLogits: $0.baseAddress!) }
+        return tr
+    }
+
+    /// - Complexity: a forward pass with the full softmax trace, O(T·B·V) for the loss, and a
+    ///   backward pass (copy attention: O(T·B·(V + S)) more).
+    func step(_ batch: Batch, _ context: inout ObjectiveContext) throws -> StepStatistics {
+        let model = context.model
+        let shard = context.shard
+        let eps = schedule.teacherForcingProbability(step: context.globalStep)
+        guard let tr = trace(batch, model: model, eps: eps, shard: shard, dropout: &context.dropout, sampling: &context.sampling)
+        else { return StepStatistics() }
+        let (loss, n): (Double, Int)
+        if let copy = batch.copy {
+            // Copy attention: the mixed distribution's cross-entropy on the reference.
+            let r = CrossEntropy.evaluateCopy(tr, gates: model.copyGates(tr), copy: copy, targets: batch.targets,
+                                              tokens: shard?.globalTargetTokens, labelSmoothing: Float(context.options.labelSmoothing))
+            r.dLogits.withUnsafeBufferPointer { model.backward(tr, dLogits: $0.baseAddress!, copy: r.copy) }
+            (loss, n) = (r.loss, r.tokens)
+        } else {
+            let (l, count, d) = CrossEntropy.evaluate(tr, targets: batch.targets, labelSmoothing: Float(context.options.labelSmoothing),
+                                                      tokens: shard?.globalTargetTokens)
+            d.withUnsafeBufferPointer { model.backward(tr, dLogits: $0.baseAddress!) }
+            (loss, n) = (l, count)
+        }
         var st = StepStatistics()
         st.xentLoss = loss
         st.xentTokens = n

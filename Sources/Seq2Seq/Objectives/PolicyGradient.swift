@@ -106,7 +106,7 @@ enum PolicyGradient {
                          _ st: inout StepStatistics) {
         if r.copy != nil {
             let (d, grad) = copyGradient(model, r, s: s, reward: reward, baseline: baseline, weighting: weighting,
-                                         totals: totals, &st)
+                                         labelSmoothing: labelSmoothing, totals: totals, &st)
             d.withUnsafeBufferPointer { model.backward(r.trace, dLogits: $0.baseAddress!, copy: grad) }
             return
         }
@@ -123,12 +123,14 @@ enum PolicyGradient {
     ///
     ///     L = w_x·Σ_{t<s} −log P_t(y_t) + w_r·Σ_{t≥s} (r_b − b_t)·(−log P_t(w_t))
     ///
-    /// (a step whose P_t is below ``EncoderDecoder/copyProbabilityFloor`` sends nothing). The
+    /// (a step whose P_t is below ``EncoderDecoder/copyProbabilityFloor`` sends nothing). With
+    /// `labelSmoothing` ε > 0 the teacher-forced steps' term is the smoothed copy loss
+    /// (``CrossEntropy``'s copy label smoothing, over the row's extended vocabulary). The
     /// XENT loss reported is the teacher-forced steps' mean −log P_t(y_t).
     /// - Returns: dLogits [T, B, V] and the ``CopyGradient``.
     /// - Complexity: O(T·B·(V + S)).
     static func copyGradient(_ model: EncoderDecoder, _ r: Rollout, s: Int, reward: [Float], baseline: (Int, Int) -> Float,
-                             weighting: MixerLossWeighting, totals: BatchTotals? = nil,
+                             weighting: MixerLossWeighting, labelSmoothing: Float = 0, totals: BatchTotals? = nil,
                              _ st: inout StepStatistics) -> (dLogits: [Float], copy: CopyGradient) {
         guard let copy = r.copy else { preconditionFailure("copyGradient needs a rollout with copy sources") }
         let tr = r.trace
@@ -157,10 +159,11 @@ enum PolicyGradient {
                     }
                     let g = dp.baseAddress! + row * V
                     g.update(from: tr.logits.pointer + row * V, count: V)
-                    let logP = CrossEntropy.copyRowGradient(row: g, V: V, y: Int(r.tokens[t][b]), logZ: logZ.pointer, gate: gates[row],
+                    let logP = CrossEntropy.copyRowGradient(row: g, V: V, extended: V + copy[b].oovs.count, y: Int(r.tokens[t][b]),
+                                                            logZ: logZ.pointer, gate: gates[row],
                                                             weights: tr.attention.pointer + row * S, source: copy[b].ids,
-                                                            length: tr.encoder.lengths[b], w: coeff, dGate: grad.dGate.pointer + row,
-                                                            dWeights: grad.dWeights.pointer + row * S)
+                                                            length: tr.encoder.lengths[b], w: coeff, epsilon: t < s ? labelSmoothing : 0,
+                                                            dGate: grad.dGate.pointer + row, dWeights: grad.dWeights.pointer + row * S)
                     if t < s { xentLoss -= Double(logP) }
                 }
             }

@@ -40,6 +40,16 @@ import Tokenize
 /// is ``XENTObjective``'s gradient on the references, added first (it scales the gradients it
 /// writes, so it must find them zero).
 ///
+/// Copy attention (`batch.copy`; See et al. 2017, ``CopySource``): candidates are ids of each
+/// row's extended vocabulary — samples drawn from the mixed distribution
+/// P_t(w) = g·p_t(w)·[w < V] + (1 − g)·Σ_{i: x_i = w} a_{t,i} (``Rollout``), the beam search over
+/// it, the reference's extended target — an extended id is read back as `<unk>`, and every
+/// formula above holds with log p_θ replaced by log max(P_t, 10⁻³⁰) (``copyScores(_:gates:)``):
+/// each candidate's gradient is the copy cross-entropy's (at the logits, p_gen and the attention
+/// weights; ``copyGradient(_:gates:coefficients:)``) weighted by the same coefficient, and the
+/// λ term is copy XENT. The cost reads extended ids, so copying a rare reference word earns
+/// its n-grams. Copy always takes the general path (``logitGradients(_:alpha:merge:batchRows:_:)``).
+///
 /// Data parallelism (`context.shard`): a rank's candidates are those of its sources, drawn and
 /// masked where one process draws them (``Rollout/samples(_:perSource:steps:temperature:_:)``,
 /// ``forcedShard(sources:sequences:_:_:)``), weighted by the global batch's 1/B.
@@ -78,7 +88,7 @@ struct RiskObjective: Objective {
         // The 1/B of the risk: the global batch's B on a data-parallel rank.
         let rows = context.shard?.globalRows ?? B
         let empty = B == 0 && context.shard != nil
-        if source == .sample && !includeReference && duplicates == .keep {
+        if source == .sample && !includeReference && duplicates == .keep && batch.copy == nil {
             if empty { Rollout.skipSamples(perSource: k, steps: steps, &context); return st }
             let (r, _, reward) = Rollout.samples(batch, perSource: k, steps: steps, temperature: temperature, &context)
             let d = Self.logitGradient(r, sources: B, candidates: k, reward: reward, alpha: alpha, batchRows: rows, &st)
@@ -89,14 +99,16 @@ struct RiskObjective: Objective {
         if source != .beam {
             if empty { Rollout.skipSamples(perSource: k, steps: steps, &context) } else {
                 let (r, _, reward) = Rollout.samples(batch, perSource: k, steps: steps, temperature: temperature, &context)
-                parts.append(CandidatePart(rollout: r, groups: (0..<B).map { ($0 * k)..<(($0 + 1) * k) }, reward: reward))
+                parts.append(CandidatePart(rollout: r, groups: (0..<B).map { ($0 * k)..<(($0 + 1) * k) }, reward: reward,
+                                           gates: r.copy == nil ? nil : model.copyGates(r.trace)))
             }
         }
         if source != .sample || includeReference {
             let beams: [[Hypothesis]] = source == .sample || B == 0 ? [] : SequenceDecoder(model: model).decodeAll(
                 sources: batch.sources, strategy: .beam(BeamOptions(beamSize: k, nBest: k)),
-                options: DecodingOptions(maxLength: steps), batchSize: beamBatchSize)
+                options: DecodingOptions(maxLength: steps), batchSize: beamBatchSize, copy: batch.copy)
             var sequences: [[Int32]] = [], groups: [Range<Int>] = [], sources: [[Int32]] = [], targets: [[Int32]] = []
+            var copies: [CopySource] = []
             for i in 0..<B {
                 let lo = sequences.count
                 if source != .sample {
@@ -104,7 +116,10 @@ struct RiskObjective: Objective {
                 }
                 if includeReference { sequences.append(batch.targets[i]) }
                 groups.append(lo..<sequences.count)
-                for _ in groups[i] { sources.append(batch.sources[i]); targets.append(batch.targets[i]) }
+                for _ in groups[i] {
+                    sources.append(batch.sources[i]); targets.append(batch.targets[i])
+                    if let c = batch.copy { copies.append(c[i]) }
+                }
             }
             // On a data-parallel rank the forced pass is a shard of the global batch's candidate
             // rows: its masks come from the global shape (every rank's rows, longest source and
@@ -118,13 +133,14 @@ struct RiskObjective: Objective {
                 if let forced { model.dropoutShard = forced }
                 defer { model.dropoutShard = outer }
                 let enc = model.encode(source: sources, training: true, rng: &context.dropout)
-                let r = Rollout(model, enc, forced: sequences, dropout: &context.dropout)
-                parts.append(CandidatePart(rollout: r, groups: groups, reward: context.reward.rewards(r, targets: targets)))
+                let r = Rollout(model, enc, forced: sequences, dropout: &context.dropout, copy: batch.copy == nil ? nil : copies)
+                parts.append(CandidatePart(rollout: r, groups: groups, reward: context.reward.rewards(r, targets: targets),
+                                           gates: r.copy == nil ? nil : model.copyGates(r.trace)))
             }
         }
         let ds = Self.logitGradients(parts, alpha: alpha, merge: duplicates == .merge, batchRows: rows, &st)
         for (part, d) in zip(parts, ds) {
-            d.withUnsafeBufferPointer { model.backward(part.rollout.trace, dLogits: $0.baseAddress!) }
+            d.dLogits.withUnsafeBufferPointer { model.backward(part.rollout.trace, dLogits: $0.baseAddress!, copy: d.copy) }
         }
         return st
     }
@@ -142,22 +158,26 @@ struct RiskObjective: Objective {
     }
 
     /// Candidates of one forward pass: the rollout, each source's rows (`groups[i]`) and each
-    /// row's reward.
+    /// row's reward; with copy attention (`rollout.copy`), p_gen of every step
+    /// (``EncoderDecoder/copyGates(_:)``).
     struct CandidatePart {
         var rollout: Rollout
         var groups: [Range<Int>]
         var reward: [Float]
+        var gates: FloatBuffer? = nil
     }
 
     /// dLogits of each part by the formula above, Q and R_i taken over the union of a source's
     /// candidates in all parts (in part order; with `merge`, an output already seen for the
     /// source is left out and gets no gradient). Fills the reward statistics (the mean reward of
     /// the candidates counted) and, as "advantages", c(y) − R_i. `batchRows`: the B of 1/B when
-    /// the parts are a data-parallel shard's (nil: the parts' sources).
-    /// - Complexity: O(Σ rows·T·V) for the gradients.
+    /// the parts are a data-parallel shard's (nil: the parts' sources). A copy part's scores and
+    /// gradients are the mixed distribution's (``copyScores(_:gates:)``, ``copyGradient(_:gates:coefficients:)``).
+    /// - Returns: each part's dLogits and, for a copy part, its ``CopyGradient``.
+    /// - Complexity: O(Σ rows·T·V) for the gradients (copy: O(Σ rows·T·(V + S))).
     static func logitGradients(_ parts: [CandidatePart], alpha: Double, merge: Bool, batchRows: Int? = nil,
-                               _ st: inout StepStatistics) -> [[Float]] {
-        let scored = parts.map { scores($0.rollout) }
+                               _ st: inout StepStatistics) -> [(dLogits: [Float], copy: CopyGradient?)] {
+        let scored = parts.map { part in part.gates.map { copyScores(part.rollout, gates: $0) } ?? scores(part.rollout) }
         var coeff = parts.map { [Float](repeating: 0, count: $0.rollout.ended.count) }
         let B = parts.first?.groups.count ?? 0
         for i in 0..<B {
@@ -190,7 +210,57 @@ struct RiskObjective: Objective {
                 st.rewardCount += 1
             }
         }
-        return parts.indices.map { p in gradient(parts[p].rollout, coefficients: coeff[p]) }
+        return parts.indices.map { p in
+            if let gates = parts[p].gates { return copyGradient(parts[p].rollout, gates: gates, coefficients: coeff[p]) }
+            return (gradient(parts[p].rollout, coefficients: coeff[p]), nil)
+        }
+    }
+
+    /// ``gradient(_:coefficients:)`` of a copy rollout: coeff[b] times the gradient of
+    /// −log max(P_t(y_t), floor) under the mixed distribution (``CrossEntropy``'s copy row
+    /// gradient: at the logits, p_gen's pre-activation and the attention weights), on every
+    /// active step of each row; a floored step sends nothing.
+    /// - Complexity: O(T·rows·(V + S)).
+    static func copyGradient(_ r: Rollout, gates: FloatBuffer, coefficients coeff: [Float]) -> (dLogits: [Float], copy: CopyGradient?) {
+        guard let copy = r.copy else { preconditionFailure("copyGradient needs a rollout with copy sources") }
+        let tr = r.trace, rows = r.ended.count, V = tr.vocabSize, T = r.tokens.count, S = tr.encoder.sourceLength
+        let grad = CopyGradient(dGate: FloatBuffer(count: T * rows), dWeights: FloatBuffer(count: T * rows * S))
+        let logZ = FloatBuffer(count: 1)
+        var d = [Float](repeating: 0, count: T * rows * V)
+        d.withUnsafeMutableBufferPointer { dp in
+            for t in 0..<T {
+                for b in 0..<rows where r.active[t][b] && coeff[b] != 0 {
+                    let row = t * rows + b, g = dp.baseAddress! + row * V
+                    g.update(from: tr.logits.pointer + row * V, count: V)
+                    _ = CrossEntropy.copyRowGradient(row: g, V: V, y: Int(r.tokens[t][b]), logZ: logZ.pointer, gate: gates[row],
+                                                     weights: tr.attention.pointer + row * S, source: copy[b].ids,
+                                                     length: tr.encoder.lengths[b], w: coeff[b], dGate: grad.dGate.pointer + row,
+                                                     dWeights: grad.dWeights.pointer + row * S)
+                }
+            }
+        }
+        return (d, grad)
+    }
+
+    /// ``scores(_:)`` under copy attention's mixed distribution: s(y) = (1/|y|) Σ_t log max(P_t(y_t), floor),
+    /// P_t(w) = g_t·p_t(w)·[w < V] + (1 − g_t)·Σ_{i: x_i = w} a_{t,i} (`gates`: g of every step).
+    /// - Complexity: O(T·rows·S).
+    static func copyScores(_ r: Rollout, gates: FloatBuffer) -> (lengths: [Int], scores: [Double]) {
+        guard let copy = r.copy else { preconditionFailure("copyScores needs a rollout with copy sources") }
+        let tr = r.trace, rows = r.ended.count, V = tr.vocabSize, S = tr.encoder.sourceLength
+        var lengths = [Int](repeating: 0, count: rows), scores = [Double](repeating: 0, count: rows)
+        for t in 0..<r.tokens.count {
+            for b in 0..<rows where r.active[t][b] {
+                let row = t * rows + b, y = Int(r.tokens[t][b]), g = gates[row], a = tr.attention.pointer + row * S
+                var c: Float = 0
+                for i in 0..<tr.encoder.lengths[b] where Int(copy[b].ids[i]) == y { c += a[i] }
+                let P = g * (y < V ? tr.probs[row * V + y] : 0) + (1 - g) * c
+                scores[b] += Double(log(max(P, EncoderDecoder.copyProbabilityFloor)))
+                lengths[b] += 1
+            }
+        }
+        for b in 0..<rows where lengths[b] > 0 { scores[b] /= Double(lengths[b]) }
+        return (lengths, scores)
     }
 
     /// dLogits [T, rows, V] = coeff[b]·(p_t − onehot(y_t)) on every active step of each row.

@@ -55,7 +55,6 @@ struct Rollout {
          copy: [CopySource]? = nil) {
         let B = targets.count, V = model.config.targetVocabSize
         precondition(copy == nil || (copy!.count == B && model.config.copyEnabled), "copy sources need a model with copy attention and one per row")
-        let S = enc.sourceLength, DH = model.config.memorySize + model.config.hiddenSize, I = model.decoderInputSize
         var mixed = [Float](repeating: 0, count: V + (copy?.map(\.oovs.count).max() ?? 0))
         var tokens = [[Int32]](repeating: [Int32](repeating: Vocabulary.pad, count: B), count: T)
         var active = [[Bool]](repeating: [Bool](repeating: false, count: B), count: T)
@@ -75,12 +74,9 @@ struct Rollout {
                 let tok: Int32
                 if t < s && t < targets[b].count { tok = targets[b][t] }
                 else if let copy {
-                    let r = t * B + b, g = model.copyGateRow(tr.ch.pointer + r * DH, tr.x.pointer + r * I)
-                    let a = tr.attention.pointer + r * S, ids = copy[b].ids, Vx = V + copy[b].oovs.count
                     tok = mixed.withUnsafeMutableBufferPointer { m in
-                        for j in 0..<V { m[j] = g * p[b * V + j] }
-                        for j in V..<Vx { m[j] = 0 }
-                        for i in 0..<enc.lengths[b] { m[Int(ids[i])] += (1 - g) * a[i] }
+                        let Vx = Self.mixedDistribution(model, tr, row: t * B + b, probs: p + b * V, copy: copy[b],
+                                                        length: enc.lengths[b], into: m.baseAddress!)
                         return TokenSampling.sample(m.baseAddress!, Vx, temperature: temperature, &srng)
                     }
                 }
@@ -104,16 +100,46 @@ struct Rollout {
     /// ended; each at least one id): step t reads `sequences[b][t − 1]` (`<s>` at t = 0) and
     /// "produces" `sequences[b][t]`; rows stop after their last id. Minimum risk training scores
     /// beam candidates and references with it. Dropout masks come from `dropout`.
+    /// With `copy` (a model with copy attention, one ``CopySource`` per row), the sequences are
+    /// ids of each row's extended vocabulary and an extended id is read back as `<unk>`
+    /// (``CopySource/decoderInput(_:vocabularySize:)``), as in decoding.
     /// - Complexity: the teacher-forced forward pass over max |sequence| steps.
-    init(_ model: EncoderDecoder, _ enc: EncoderOutput, forced sequences: [[Int32]], dropout: inout RandomGenerator) {
+    init(_ model: EncoderDecoder, _ enc: EncoderOutput, forced sequences: [[Int32]], dropout: inout RandomGenerator,
+         copy: [CopySource]? = nil) {
         precondition(sequences.allSatisfy { !$0.isEmpty }, "A forced rollout needs at least one id per row")
+        precondition(copy == nil || (copy!.count == sequences.count && model.config.copyEnabled),
+                     "copy sources need a model with copy attention and one per row")
         let B = sequences.count, T = max(1, sequences.map(\.count).max() ?? 1)
         let tokens = (0..<T).map { t in sequences.map { t < $0.count ? $0[t] : Vocabulary.pad } }
         let active = (0..<T).map { t in sequences.map { t < $0.count } }
-        let trace = model.decodeForTraining(enc, inputs: EncoderDecoder.teacherInputs(targets: sequences),
+        let V = model.config.targetVocabSize
+        let read = copy == nil ? sequences : sequences.map { $0.map { CopySource.decoderInput($0, vocabularySize: V) } }
+        let trace = model.decodeForTraining(enc, inputs: EncoderDecoder.teacherInputs(targets: read),
                                             training: true, rng: &dropout)
         precondition(trace.steps == T && B == enc.lengths.count, "forced rollout: \(trace.steps) steps for \(T)")
         self.init(tokens: tokens, active: active, ended: sequences.map { $0.last == Vocabulary.eos }, trace: trace)
+        self.copy = copy
+    }
+
+    /// Copy attention's mixed distribution at row `r` (= t·B + b) of a trace filled as far as
+    /// step t, written into `m`:
+    ///
+    ///     m[w] = g·p(w)·[w < V] + (1 − g)·Σ_{i < length: x_i = w} a_{r,i}      w < V + |oovs|
+    ///
+    /// with g = p_gen of the row (``EncoderDecoder/copyGateRow(_:_:)``), p the row's softmax
+    /// (`probs`, V values), a its attention weights and x = `copy.ids`.
+    /// - Returns: the row's extended vocabulary size V + |oovs|.
+    /// - Complexity: O(V + |oovs| + length + D + H + E).
+    static func mixedDistribution(_ model: EncoderDecoder, _ tr: DecoderTrace, row r: Int, probs p: UnsafePointer<Float>,
+                                  copy: CopySource, length: Int, into m: UnsafeMutablePointer<Float>) -> Int {
+        let V = model.config.targetVocabSize, S = tr.encoder.sourceLength
+        let DH = model.config.memorySize + model.config.hiddenSize, I = model.decoderInputSize
+        let g = model.copyGateRow(tr.ch.pointer + r * DH, tr.x.pointer + r * I)
+        let a = tr.attention.pointer + r * S, ids = copy.ids, Vx = V + copy.oovs.count
+        for j in 0..<V { m[j] = g * p[j] }
+        for j in V..<Vx { m[j] = 0 }
+        for i in 0..<length { m[Int(ids[i])] += (1 - g) * a[i] }
+        return Vx
     }
 
     init(tokens: [[Int32]], active: [[Bool]], ended: [Bool], trace: DecoderTrace) {

@@ -26,9 +26,10 @@ struct XENTObjective: Objective {
         }
         let loss: Double
         if let copy = batch.copy {
-            // Copy attention: the mixed distribution's cross-entropy (label smoothing is refused with copy).
+            // Copy attention: the mixed distribution's cross-entropy (smoothed over the extended vocabulary).
             loss = CrossEntropy.copyTeacherForcedStep(model, source: batch.sources, copy: copy, target: batch.targets,
-                                                      rng: &context.dropout, tokens: context.shard?.globalTargetTokens)
+                                                      rng: &context.dropout, tokens: context.shard?.globalTargetTokens,
+                                                      labelSmoothing: Float(context.options.labelSmoothing))
         } else {
             loss = CrossEntropy.teacherForcedStep(model, source: batch.sources, target: batch.targets, rng: &context.dropout,
                                                   labelSmoothing: Float(context.options.labelSmoothing),

@@ -100,7 +100,6 @@ public final class Trainer {
         try options.validate()
         try runConfig.model.validate()
         if runConfig.model.copyEnabled {
-            if let refusal = Self.copyRefusal(options) { throw TrainingError(refusal) }
             guard data.trainCopy != nil && data.validCopy != nil else {
                 throw TrainingError("copy attention needs the data loaded for copy (TrainingData.load(…, copy: true))")
             }
@@ -154,17 +153,6 @@ public final class Trainer {
         state = TrainerState(learningRate: lr,
                              validation: ValidationTracker(higherIsBetter: options.validationMetric.higherIsBetter),
                              divergence: DivergenceGuard(maximumConsecutive: options.maxDivergentSteps))
-    }
-
-    /// Why `options` cannot train a model with copy attention (nil when they can): XENT, MIXER
-    /// and SCST train on the copy distribution; dad, risk and label smoothing over the extended
-    /// vocabulary are not implemented.
-    public static func copyRefusal(_ options: TrainerOptions) -> String? {
-        if ![.xent, .mixer, .scst].contains(options.objective) {
-            return "--copy trains with --objective xent, mixer or scst only: \(options.objective.rawValue) does not sample from the copy distribution yet"
-        }
-        if options.labelSmoothing > 0 { return "--copy does not take --label-smoothing (smoothing over the extended vocabulary is not implemented)" }
-        return nil
     }
 
     // MARK: - The loop
