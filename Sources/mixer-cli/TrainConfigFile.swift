@@ -171,7 +171,7 @@ struct TrainConfigFile {
             ("embedding-size", "\(c.shape.embeddingSize)"), ("hidden-size", "\(c.shape.hiddenSize)"),
             ("encoder-hidden-size", "\(c.shape.encoderHiddenSize)"), ("encoder", c.encoder.rawValue),
             ("attention", c.attention.rawValue), ("no-input-feeding", "\(c.noInputFeeding)"),
-            ("copy", "\(c.copy)"),
+            ("copy", "\(c.copy)"), ("coverage", "\(c.coverage)"),
             ("dropout", ff(c.shape.dropout)), ("initialization", c.initialization.rawValue), ("init-scale", ff(c.initScale)),
             ("objective", o.objective.rawValue), ("epochs", "\(o.epochs)"), ("batch-size", "\(o.batchSize)"),
             ("optimizer", o.optimizer.rawValue),
@@ -201,6 +201,7 @@ struct TrainConfigFile {
             ("risk-include-reference", "\(o.riskIncludeReference)"), ("risk-duplicates", o.riskDuplicates.rawValue),
             ("label-smoothing", f(o.labelSmoothing)),
         ]
+        if c.coverage || o.coverageLossWeight != nil { entries.append(("coverage-loss-weight", f(o.effectiveCoverageLossWeight))) }
         var text = """
             # mixer-cli train: the effective configuration of this run, every option with its value.
             # A run like it: mixer-cli train --config THIS-FILE --output NEW-DIR (flags given there override the file).

@@ -99,6 +99,7 @@ public final class Trainer {
                 progress: ProgressPrinter, lock: RunLock? = nil, group: ProcessGroup = .single) throws {
         try options.validate()
         try runConfig.model.validate()
+        if runConfig.model.coverageEnabled, let refusal = Self.coverageRefusal(options) { throw TrainingError(refusal) }
         if runConfig.model.copyEnabled {
             if let refusal = Self.copyRefusal(options) { throw TrainingError(refusal) }
             guard data.trainCopy != nil && data.validCopy != nil else {
@@ -164,6 +165,16 @@ public final class Trainer {
             return "--copy trains with --objective xent, mixer or scst only: \(options.objective.rawValue) does not sample from the copy distribution yet"
         }
         if options.labelSmoothing > 0 { return "--copy does not take --label-smoothing (smoothing over the extended vocabulary is not implemented)" }
+        return nil
+    }
+
+    /// Why `options` cannot train a model with coverage (nil when they can): XENT, MIXER and
+    /// SCST train with it (the coverage loss on the teacher-forced steps, none for SCST); dad
+    /// and risk are not implemented (docs/training.md, "Coverage").
+    public static func coverageRefusal(_ options: TrainerOptions) -> String? {
+        if ![.xent, .mixer, .scst].contains(options.objective) {
+            return "--coverage trains with --objective xent, mixer or scst only: \(options.objective.rawValue) does not carry the coverage loss yet"
+        }
         return nil
     }
 
