@@ -140,6 +140,8 @@ struct TrainCommand: ParsableCommand {
     @Flag(help: "Do not feed the attentional vector to the next step.") var noInputFeeding = false
     @Flag(help: "Copy attention (pointer-generator, See et al. 2017): the decoder may copy source words, including words outside the target vocabulary (with --subword or --subword-model it copies the source's pieces; every objective and --label-smoothing).")
     var copy = false
+    @Flag(help: "Coverage (See et al. 2017, §2.3): the attention reads the sum of the earlier steps' attention, and training adds the coverage loss (with or without --copy; --objective xent, mixer or scst).")
+    var coverage = false
     @Option(help: "Initialisation: uniform (±scale) or normal (σ = scale; the paper's is normal 0.05).") var initialization: ModelConfig.Initialization = .uniform
     @Option(help: "Initialisation scale.") var initScale: Float = 0.1
 
@@ -189,6 +191,7 @@ struct TrainCommand: ParsableCommand {
     @Option(help: "Risk: α, the sharpness of the candidates' distribution over their length-normalized log-probabilities.") var riskAlpha = 1.0
     @Option(help: "Risk: weight of the XENT term on the references.") var riskXentWeight = 0.3
     @Option(help: "Label smoothing ε of the token-level losses (0 = off).") var labelSmoothing = 0.0
+    @Option(help: "λ of the coverage loss λ·Σ min(a, c) on the teacher-forced steps (models with --coverage; default 1).") var coverageLossWeight: Double?
 
     func parsedDADSchedule() throws -> ScheduledSampling {
         let parts = dadSchedule.split(separator: ":").map(String.init)
@@ -226,6 +229,7 @@ struct TrainCommand: ParsableCommand {
         o.riskCandidates = riskCandidates; o.riskAlpha = riskAlpha; o.riskXentWeight = riskXentWeight
         o.riskCandidatesFrom = riskCandidatesFrom; o.riskIncludeReference = riskIncludeReference; o.riskDuplicates = riskDuplicates
         o.labelSmoothing = labelSmoothing
+        o.coverageLossWeight = coverageLossWeight ?? (coverage ? 1 : nil)
         return o
     }
 
@@ -236,6 +240,7 @@ struct TrainCommand: ParsableCommand {
         m.initialization = initialization; m.initScale = initScale
         m.maxSourcePositions = max(m.maxSourcePositions, maxSourceLength)
         if copy { m.copy = true }
+        if coverage { m.coverage = true }
         return m
     }
 
@@ -271,7 +276,14 @@ struct TrainCommand: ParsableCommand {
         if copy && initFrom != nil {
             throw ValidationError("--init-from uses the checkpoint's model configuration (with or without copy): drop --copy")
         }
+        if coverage && initFrom != nil {
+            throw ValidationError("--init-from uses the checkpoint's model configuration (with or without coverage): drop --coverage")
+        }
+        if coverageLossWeight != nil && !coverage && initFrom == nil && resume == nil {
+            throw ValidationError("--coverage-loss-weight weights the coverage loss: add --coverage")
+        }
         do { try trainerOptions().validate() } catch let e as TrainerOptionsError { throw ValidationError(e.message) }
+        if coverage, let refusal = Trainer.coverageRefusal(try trainerOptions()) { throw ValidationError(refusal) }
         do { try modelConfig(sourceVocab: sourceVocabSize, targetVocab: targetVocabSize).validate() } catch {
             throw ValidationError("\(error)")
         }
@@ -427,7 +439,7 @@ struct TrainCommand: ParsableCommand {
     }
 
     /// The flags of `train` that take no value.
-    static let booleanFlags: Set<String> = ["--replace-invalid", "--no-input-feeding", "--reward-recall", "--lowercase", "--overwrite", "--help", "--risk-include-reference", "--subword-separate", "--copy"]
+    static let booleanFlags: Set<String> = ["--replace-invalid", "--no-input-feeding", "--reward-recall", "--lowercase", "--overwrite", "--help", "--risk-include-reference", "--subword-separate", "--copy", "--coverage"]
 
     /// Flags that may differ from the saved run on --resume: its length and its reporting.
     static let flagsFreeOnResume: Set<String> = ["--resume", "--epochs", "--threads", "--report-every", "--save-every", "--log-samples"]

@@ -171,7 +171,7 @@ struct TrainConfigFile {
             ("embedding-size", "\(c.shape.embeddingSize)"), ("hidden-size", "\(c.shape.hiddenSize)"),
             ("encoder-hidden-size", "\(c.shape.encoderHiddenSize)"), ("encoder", c.encoder.rawValue),
             ("attention", c.attention.rawValue), ("no-input-feeding", "\(c.noInputFeeding)"),
-            ("copy", "\(c.copy)"),
+            ("copy", "\(c.copy)"), ("coverage", "\(c.coverage)"),
             ("dropout", ff(c.shape.dropout)), ("initialization", c.initialization.rawValue), ("init-scale", ff(c.initScale)),
             ("objective", o.objective.rawValue), ("epochs", "\(o.epochs)"), ("batch-size", "\(o.batchSize)"),
             ("optimizer", o.optimizer.rawValue),
@@ -201,6 +201,9 @@ struct TrainConfigFile {
             ("risk-include-reference", "\(o.riskIncludeReference)"), ("risk-duplicates", o.riskDuplicates.rawValue),
             ("label-smoothing", f(o.labelSmoothing)),
         ]
+        entries.append(("coverage-loss-weight", f(o.effectiveCoverageLossWeight)))
+        // Without coverage the key would be refused (it weights nothing): shown as a comment.
+        if !c.coverage && o.coverageLossWeight == nil { commented.insert("coverage-loss-weight") }
         var text = """
             # mixer-cli train: the effective configuration of this run, every option with its value.
             # A run like it: mixer-cli train --config THIS-FILE --output NEW-DIR (flags given there override the file).
@@ -209,7 +212,9 @@ struct TrainConfigFile {
             """
         for (key, value) in entries {
             if commented.contains(key) {
-                let note = key.hasPrefix("subword") ? "not given: word vocabularies" : "not given: the default of --optimizer \(o.optimizer.rawValue)"
+                let note = key.hasPrefix("subword") ? "not given: word vocabularies"
+                    : key == "coverage-loss-weight" ? "not given: a model without --coverage"
+                    : "not given: the default of --optimizer \(o.optimizer.rawValue)"
                 text += "# \(key): \(yamlScalar(value))  (\(note))\n"
             } else {
                 text += "\(key): \(yamlScalar(value))\n"

@@ -169,6 +169,30 @@ final class TrainCommandTests: XCTestCase {
         }
     }
 
+    /// `train --copy --coverage` then `decode --strategy beam` (n-best) end to end; the
+    /// configuration records coverage; dad is refused, and --coverage-loss-weight without
+    /// --coverage is an error, each with a one-line message.
+    func testCopyCoverageTrainThenBeamDecode() throws {
+        let dir = try CLI.temporaryDirectory(self)
+        let p = try Self.writeSlice(dir)
+        let out = dir.appendingPathComponent("coverage")
+        let r = try CLI.run(args(p, out) + ["--copy", "--coverage", "--coverage-loss-weight", "0.5", "--epochs", "2"])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        let config = try String(contentsOf: out.appendingPathComponent("last/config.json"), encoding: .utf8)
+        XCTAssertTrue(config.contains("\"coverage\""), config)
+        XCTAssertTrue(config.contains("\"copy\""), config)
+        let d = try CLI.run(["decode", "--model", out.appendingPathComponent("last").path, "--input", p[2],
+                             "--strategy", "beam", "--beam-size", "3", "--n-best", "2"])
+        XCTAssertEqual(d.status, 0, d.stderr)
+        XCTAssertGreaterThanOrEqual(d.stdout.split(separator: "\n", omittingEmptySubsequences: false).count, 13, d.stdout)
+        let dad = try CLI.run(args(p, dir.appendingPathComponent("dad")) + ["--coverage", "--epochs", "1", "--objective", "dad"])
+        XCTAssertNotEqual(dad.status, 0)
+        XCTAssertTrue(dad.stderr.contains("--coverage trains with --objective xent, mixer or scst only"), dad.stderr)
+        let lone = try CLI.run(args(p, dir.appendingPathComponent("lone")) + ["--coverage-loss-weight", "2", "--epochs", "1"])
+        XCTAssertNotEqual(lone.status, 0)
+        XCTAssertTrue(lone.stderr.contains("--coverage-loss-weight weights the coverage loss: add --coverage"), lone.stderr)
+    }
+
     func testTrainedWeightsDoNotDependOnThreads() throws {
         let dir = try CLI.temporaryDirectory(self)
         let p = try Self.writeSlice(dir, train: 200, valid: 12)

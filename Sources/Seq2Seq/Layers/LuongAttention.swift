@@ -58,12 +58,19 @@ public struct LuongAttention {
     /// projected keys K' [·, S, H] and values [·, S, Dv]. Writes weights [B, S] and the context
     /// into `context` (row stride `contextStride`).
     /// Rows are independent: they split over the threads in effect (same results on any count).
+    ///
+    /// With `coverage` (See, Liu & Manning 2017, §2.3, https://arxiv.org/abs/1704.04368) the
+    /// scores are s_j = score(h_t, k_j) + w_c·cov_j, cov [B, S] the decoder row's coverage
+    /// vector (row b at `coverage + b·S`, whatever its encoder row) and w_c = `coverageWeight`
+    /// one learned scalar: both score functions here have no hidden layer in which See et al.'s
+    /// vector w_c would live (their e_i = vᵀ tanh(W_h h_i + W_s s_t + w_c c_i + b)).
     /// - Complexity: O(B·S·(H + Dv)).
     @inline(__always)
     public func attend(
         h: UnsafePointer<Float>, projectedKeys: UnsafePointer<Float>, values: UnsafePointer<Float>,
         lengths: [Int], encoderRows: [Int]?, sourceLength S: Int, rows B: Int,
-        weights: UnsafeMutablePointer<Float>, context: UnsafeMutablePointer<Float>, contextStride: Int
+        weights: UnsafeMutablePointer<Float>, context: UnsafeMutablePointer<Float>, contextStride: Int,
+        coverage: UnsafePointer<Float>? = nil, coverageWeight: Float = 0
     ) {
         let H = hiddenSize, Dv = valueSize
         splitWork(B, costPerItem: S * (H + Dv)) { lo, hi in
@@ -75,6 +82,10 @@ public struct LuongAttention {
                 let ctx = context + b * contextStride
                 if L == 0 { ctx.update(repeating: 0, count: Dv); continue }
                 gemv(m: L, n: H, projectedKeys + e * S * H, h + b * H, a)
+                if let coverage {
+                    let cov = coverage + b * S
+                    for j in 0..<L { a[j] += coverageWeight * cov[j] }
+                }
                 Kernels.softmaxRows(a, rows: 1, cols: L)
                 gemv(trans: true, m: L, n: Dv, values + e * S * Dv, UnsafePointer(a), ctx)
             }

@@ -10,13 +10,16 @@ extension EncoderDecoder {
     /// - Complexity: about twice the forward pass; the weight gradients of the output layer,
     ///   the combine layer and the decoder LSTM are one GEMM each over all T·B rows.
     ///   - copy: copy attention's gradients at p_gen and the attention weights (``CopyGradient``).
-    public func backward(_ trace: DecoderTrace, dLogits: UnsafePointer<Float>, copy: CopyGradient? = nil) {
+    ///   - coverage: the coverage loss to add (``CoveragePenalty``), for a model with coverage;
+    ///     nil adds none (the coverage vector's own gradient through the scores is always there).
+    public func backward(_ trace: DecoderTrace, dLogits: UnsafePointer<Float>, copy: CopyGradient? = nil,
+                         coverage: CoveragePenalty? = nil) {
         let T = trace.steps, B = trace.batchSize, H = config.hiddenSize
         // Output layer over all steps: dO = dLogits·W_o, dW_o += dLogitsᵀ·O.
         let dOut = FloatBuffer(count: T * B * H)
         output.backward(params, grads, x: trace.outputs.pointer, rows: T * B, dy: dLogits, dx: dOut.pointer)
         gradientsReady?(.outputLayer)
-        backward(trace, dOutputs: dOut, copy: copy)
+        backward(trace, dOutputs: dOut, copy: copy, coverage: coverage)
     }
 
     /// `backward` from the gradient dO [T, B, H] at the outputs o_t (the output layer done, e.g.
@@ -27,10 +30,13 @@ extension EncoderDecoder {
     /// and at the attention weights a (``CopyGradient``): z = w·[c ; h ; e] + b adds w·dz to the
     /// context's, the state's and the input embedding's gradients (dw += dz·[c ; h ; e]), and
     /// da joins the context's da_j = dc·v_j before the softmax's backward.
+    /// With coverage (``ModelConfig/coverage``), c_t couples the steps: the loop carries
+    /// Σ_{t'>t} dL/dc_{t'} backwards and adds it to the gradient at a_t (``CoveragePenalty``);
+    /// `coverage` adds the coverage loss's own terms.
     /// - Complexity: as `backward(_:dLogits:)` less the output layer (copy adds
-    ///   O(T·B·(D + H + E + S))).
+    ///   O(T·B·(D + H + E + S)), coverage O(T·B·S)).
     public func backward(_ trace: DecoderTrace, dOutputs dOut: FloatBuffer, consumeCaches: Bool = false,
-                         copy: CopyGradient? = nil) {
+                         copy: CopyGradient? = nil, coverage: CoveragePenalty? = nil) {
         let tr = trace, enc = trace.encoder
         let T = tr.steps, B = tr.batchSize, S = enc.sourceLength
         let E = config.embeddingSize, H = config.hiddenSize, D = config.memorySize, I = decoderInputSize
@@ -49,6 +55,12 @@ extension EncoderDecoder {
         let wFeedT = config.inputFeeding && T > 1 ? PackedMatrix(transposeOf: wihP + E, k: 4 * H, n: H, ld: I) : nil
         precondition(copy == nil || copyGate != nil, "A copy gradient needs a model with copy attention")
         let dGateInput = copy.map { copyGateBackward(tr, dGate: $0.dGate) }  // [T·B, D + H + E]
+        precondition(coverage == nil || coverageWeight != nil, "A coverage penalty needs a model with coverage")
+        precondition(coverage.map { $0.steps.count == B } ?? true, "A coverage penalty needs one step count per row")
+        // Coverage: Σ_{t'>t} dL/dc_{t'} [B, S], the gradient at a_t from outside the attention, dw_c.
+        let covCarry = coverageWeight != nil ? FloatBuffer(count: B * S) : nil
+        let covDWeights = coverageWeight != nil ? FloatBuffer(count: B * S) : nil
+        var dwc: Float = 0
         for t in stride(from: T - 1, through: 0, by: -1) {
             // o_t = mask ⊙ h̃_t, h̃_t = tanh(pre): dpre = mask ⊙ dO ⊙ (1 − h̃²).
             let dO = dOut.pointer + t * B * H, dp = dPre.pointer + t * B * H, ht = tr.htilde.pointer + t * B * H
@@ -62,11 +74,20 @@ extension EncoderDecoder {
                 for b in 0..<B { Kernels.add(dz + b * (D + H + E), into: dCH + b * (D + H), D + H) }
             }
             for b in 0..<B { Kernels.add(dCH + b * (D + H) + D, into: dh.pointer + b * H, H) }
+            var dWeights = copy.map { UnsafePointer($0.dWeights.pointer + t * B * S) }
+            if let covCarry, let covDWeights {
+                coverageWeightGradient(tr, step: t, extra: dWeights, carry: covCarry.pointer, penalty: coverage, into: covDWeights.pointer)
+                dWeights = UnsafePointer(covDWeights.pointer)
+            }
             attention.attendBackwardStep(dContext: dCH, contextStride: D + H,
                                          projectedKeys: enc.projectedKeys.pointer, values: enc.values.pointer,
                                          weights: tr.attention.pointer + t * B * S, lengths: enc.lengths, sourceLength: S,
                                          rows: B, dScores: dScores.pointer + t * B * S, dh: dh.pointer,
-                                         dWeights: copy.map { UnsafePointer($0.dWeights.pointer + t * B * S) })
+                                         dWeights: dWeights)
+            if let covCarry {
+                coverageStateGradient(tr, step: t, dScores: dScores.pointer + t * B * S, penalty: coverage,
+                                      carry: covCarry.pointer, dwc: &dwc)
+            }
             let dgt = dG.pointer + t * B * 4 * H
             LSTM.cellBackward(gates: tr.gates.pointer + t * B * 4 * H, cPrev: tr.c.pointer + t * B * H,
                               tanhC: tr.tanhC.pointer + t * B * H, dh: dh.pointer, dc: dc.pointer, dGates: dgt, rows: B, hidden: H)
@@ -76,6 +97,7 @@ extension EncoderDecoder {
                 wFeedT.multiply(m: B, dgt, beta: 1, dOut.pointer + (t - 1) * B * H)
             }
         }
+        if let cw = coverageWeight { grads.view(cw)[0] += dwc }
         // Batched over all steps: the attention's key and value gradients, the weight gradients.
         attention.accumulateKeyValueGradients(steps: T, dContexts: dCHAll.pointer, contextStride: D + H, h: tr.h.pointer + B * H,
                                               weights: tr.attention.pointer, dScores: dScores.pointer, lengths: enc.lengths,

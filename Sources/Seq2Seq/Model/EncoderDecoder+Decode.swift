@@ -5,7 +5,8 @@
 /// `probs` and `logits` [T, B, V], `logZ` [T, B] (so log p = logit − logZ exactly),
 /// `outputs` [T, B, H] (o_t, the vector fed to the softmax: h̃_t after dropout; what MIXER's
 /// baseline regressors read, detached), `attention` [T, B, S], `inputs[t]` the B input ids
-/// of step t.
+/// of step t. With coverage (``ModelConfig/coverage``), `coverage` [T + 1, B, S] holds
+/// c_t = Σ_{t'<t} a_{t'} (c_0 = 0; empty without coverage).
 public final class DecoderTrace {
     public let steps: Int
     public let batchSize: Int
@@ -19,6 +20,8 @@ public final class DecoderTrace {
     public let logZ: FloatBuffer
     public let outputs: FloatBuffer
     public let attention: FloatBuffer
+    /// c_t of every step and c_T, [T + 1, B, S] (empty without coverage).
+    public let coverage: FloatBuffer
     // Caches.
     let x: FloatBuffer          // [T, B, I] LSTM inputs
     let embMask: FloatBuffer?   // [T, B, E]
@@ -31,13 +34,14 @@ public final class DecoderTrace {
     let htilde: FloatBuffer     // [T, B, H] before dropout
 
     init(steps T: Int, batchSize B: Int, vocab V: Int, encoder: EncoderOutput, I: Int, E: Int, H: Int, D: Int,
-         embMask: FloatBuffer?, outMask: FloatBuffer?, storeSoftmax: Bool = true) {
+         embMask: FloatBuffer?, outMask: FloatBuffer?, storeSoftmax: Bool = true, coverage: Bool = false) {
         steps = T; batchSize = B; vocabSize = V; self.encoder = encoder
         inputs = []
         let S = encoder.sourceLength
         probs = FloatBuffer(count: storeSoftmax ? T * B * V : 0); logZ = FloatBuffer(count: T * B)
         logits = FloatBuffer(count: storeSoftmax ? T * B * V : 0)
         outputs = FloatBuffer(count: T * B * H); attention = FloatBuffer(count: T * B * S)
+        self.coverage = FloatBuffer(count: coverage ? (T + 1) * B * S : 0)
         x = FloatBuffer(count: T * B * I); self.embMask = embMask; self.outMask = outMask
         gates = FloatBuffer(count: T * B * 4 * H); c = FloatBuffer(count: (T + 1) * B * H); h = FloatBuffer(count: (T + 1) * B * H)
         tanhC = FloatBuffer(count: T * B * H); ch = FloatBuffer(count: T * B * (D + H)); htilde = FloatBuffer(count: T * B * H)
@@ -67,6 +71,9 @@ struct DecoderStepBuffers {
     var hPrev, cPrev: UnsafePointer<Float>
     var feedPrev: UnsafePointer<Float>?
     var embMask, outMask: UnsafePointer<Float>?
+    /// With coverage: c_t [B, S] read by the attention, and c_{t+1} = c_t + a_t written.
+    var coverage: UnsafePointer<Float>? = nil
+    var nextCoverage: UnsafeMutablePointer<Float>? = nil
 }
 
 extension EncoderDecoder {
@@ -91,7 +98,12 @@ extension EncoderDecoder {
         LSTM.cellForward(gates: s.gates, cPrev: s.cPrev, hPrev: s.hPrev, c: s.c, h: s.h, tanhC: s.tanhC, rows: B, hidden: H)
         attention.attend(h: s.h, projectedKeys: enc.projectedKeys.pointer, values: enc.values.pointer, lengths: enc.lengths,
                          encoderRows: encoderRows, sourceLength: enc.sourceLength, rows: B,
-                         weights: s.weights, context: s.ch, contextStride: D + H)
+                         weights: s.weights, context: s.ch, contextStride: D + H,
+                         coverage: s.coverage, coverageWeight: coverageWeight.map { params.view($0)[0] } ?? 0)
+        if let cov = s.coverage, let next = s.nextCoverage {
+            let n = B * enc.sourceLength
+            for i in 0..<n { next[i] = cov[i] + s.weights[i] }
+        }
         Kernels.copyColumns(s.h, srcStride: H, s.ch, dstStride: D + H, dstOffset: D, rows: B, cols: H)
         attention.combine.forward(params, packed: w.combine, x: s.ch, rows: B, y: s.htilde)
         Kernels.tanhInPlace(s.htilde, B * H)
@@ -156,7 +168,7 @@ extension EncoderDecoder {
         let embMask = p > 0 ? FloatBuffer(count: T * B * E) : nil
         let outMask = p > 0 ? FloatBuffer(count: T * B * H) : nil
         let tr = DecoderTrace(steps: T, batchSize: B, vocab: V, encoder: enc, I: I, E: E, H: H, D: D, embMask: embMask, outMask: outMask,
-                              storeSoftmax: !(skipOutputLayer && teacher != nil))
+                              storeSoftmax: !(skipOutputLayer && teacher != nil), coverage: config.coverageEnabled)
         tr.h.pointer.update(from: enc.initialH.pointer, count: B * H)
         tr.c.pointer.update(from: enc.initialC.pointer, count: B * H)
         let emb = FloatBuffer(count: B * E)
@@ -196,7 +208,9 @@ extension EncoderDecoder {
                 hPrev: tr.h.pointer + t * B * H, cPrev: tr.c.pointer + t * B * H,
                 feedPrev: t > 0 ? UnsafePointer(tr.outputs.pointer + (t - 1) * B * H) : nil,
                 embMask: embMask.map { UnsafePointer($0.pointer + t * B * E) },
-                outMask: outMask.map { UnsafePointer($0.pointer + t * B * H) })
+                outMask: outMask.map { UnsafePointer($0.pointer + t * B * H) },
+                coverage: config.coverageEnabled ? UnsafePointer(tr.coverage.pointer + t * B * S) : nil,
+                nextCoverage: config.coverageEnabled ? tr.coverage.pointer + (t + 1) * B * S : nil)
             ids.withUnsafeBufferPointer {
                 decoderStep(ids: $0.baseAddress!, rows: B, encoder: enc, encoderRows: nil, weights: stepWeights, bufs)
             }

@@ -11,11 +11,21 @@ public struct DecoderState {
     public let c: FloatBuffer
     /// o_{t−1}, the previous attentional vector (input feeding); zeros before the first step.
     public let feed: FloatBuffer
+    /// With coverage (``ModelConfig/coverage``): c_t = Σ_{t'<t} a_{t'} [B, S] of each row, the
+    /// sum of the attention weights of the steps it has taken; nil without coverage.
+    public let coverage: FloatBuffer?
     public var batchSize: Int { encoderRows.count }
+
+    public init(encoder: EncoderOutput, encoderRows: [Int], h: FloatBuffer, c: FloatBuffer, feed: FloatBuffer,
+                coverage: FloatBuffer? = nil) {
+        self.encoder = encoder; self.encoderRows = encoderRows; self.h = h; self.c = c; self.feed = feed
+        self.coverage = coverage
+    }
 
     /// The state of rows `rows` of this one, in that order (repeats allowed: beam expansion,
     /// reordering after a beam step, dropping finished rows).
-    /// - Complexity: O(rows.count·H).
+    /// A row's coverage vector moves with it (a beam's c_t follows the beam).
+    /// - Complexity: O(rows.count·(H + S)).
     public func select(rows: [Int]) -> DecoderState {
         let H = h.count / max(1, batchSize)
         let nh = FloatBuffer(count: rows.count * H), nc = FloatBuffer(count: rows.count * H), nf = FloatBuffer(count: rows.count * H)
@@ -25,7 +35,14 @@ public struct DecoderState {
             (nc.pointer + i * H).update(from: c.pointer + r * H, count: H)
             (nf.pointer + i * H).update(from: feed.pointer + r * H, count: H)
         }
-        return DecoderState(encoder: encoder, encoderRows: rows.map { encoderRows[$0] }, h: nh, c: nc, feed: nf)
+        var ncov: FloatBuffer?
+        if let coverage {
+            let S = encoder.sourceLength
+            let out = FloatBuffer(count: rows.count * S)
+            for (i, r) in rows.enumerated() { (out.pointer + i * S).update(from: coverage.pointer + r * S, count: S) }
+            ncov = out
+        }
+        return DecoderState(encoder: encoder, encoderRows: rows.map { encoderRows[$0] }, h: nh, c: nc, feed: nf, coverage: ncov)
     }
 
     /// Each row repeated k times in a row (row b becomes rows b·k ..< b·k + k): K beams per input.
@@ -41,7 +58,8 @@ extension EncoderDecoder {
         let h = FloatBuffer(count: B * H), c = FloatBuffer(count: B * H)
         h.pointer.update(from: enc.initialH.pointer, count: B * H)
         c.pointer.update(from: enc.initialC.pointer, count: B * H)
-        return DecoderState(encoder: enc, encoderRows: Array(0..<B), h: h, c: c, feed: FloatBuffer(count: B * H))
+        return DecoderState(encoder: enc, encoderRows: Array(0..<B), h: h, c: c, feed: FloatBuffer(count: B * H),
+                            coverage: config.coverageEnabled ? FloatBuffer(count: B * enc.sourceLength) : nil)
     }
 
     /// One incremental decoder step without dropout or caches: feeds `input` (B ids) and
@@ -68,13 +86,16 @@ extension EncoderDecoder {
         let c = FloatBuffer(count: B * H), h = FloatBuffer(count: B * H), tanhC = FloatBuffer(count: B * H)
         let ch = FloatBuffer(count: B * (D + H)), htilde = FloatBuffer(count: B * H), out = FloatBuffer(count: B * H)
         var attn = [Float](repeating: 0, count: B * S)
+        precondition((state.coverage != nil) == config.coverageEnabled, "A state's coverage must match the model's coverage option")
+        let nextCoverage = state.coverage.map { _ in FloatBuffer(count: B * S) }
         // Every entry is written by the output layer: no need to zero B·V floats first.
         var logProbs = [Float](unsafeUninitializedCapacity: B * V) { _, n in n = B * V }
         attn.withUnsafeMutableBufferPointer { a in
             let bufs = DecoderStepBuffers(x: x.pointer, emb: emb.pointer, gates: gates.pointer, c: c.pointer, h: h.pointer,
                                           tanhC: tanhC.pointer, weights: a.baseAddress!, ch: ch.pointer, htilde: htilde.pointer,
                                           out: out.pointer, hPrev: state.h.pointer, cPrev: state.c.pointer,
-                                          feedPrev: state.feed.pointer, embMask: nil, outMask: nil)
+                                          feedPrev: state.feed.pointer, embMask: nil, outMask: nil,
+                                          coverage: state.coverage.map { UnsafePointer($0.pointer) }, nextCoverage: nextCoverage?.pointer)
             input.withUnsafeBufferPointer {
                 decoderStep(ids: $0.baseAddress!, rows: B, encoder: state.encoder, encoderRows: state.encoderRows, weights: w.step, bufs)
             }
@@ -86,7 +107,8 @@ extension EncoderDecoder {
         if let copy {
             logProbs = mixCopy(logits: logProbs, attention: attn, ch: ch, x: x, state: state, copy: copy)
         }
-        return (logProbs, attn, DecoderState(encoder: state.encoder, encoderRows: state.encoderRows, h: h, c: c, feed: out))
+        return (logProbs, attn, DecoderState(encoder: state.encoder, encoderRows: state.encoderRows, h: h, c: c, feed: out,
+                                             coverage: nextCoverage))
     }
 
     /// The extended width Vx = V + the most out-of-vocabulary words of any row in `copy`.

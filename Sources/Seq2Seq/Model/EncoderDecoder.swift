@@ -37,6 +37,9 @@ public final class EncoderDecoder {
     /// without copy. Registered after every other parameter, so a model without copy draws
     /// exactly the parameters it drew before the option existed.
     let copyGate: Linear?
+    /// The coverage weight w_c [1] (``ModelConfig/coverage``); nil without coverage. Registered
+    /// last (after the copy gate), so models without coverage draw what they drew before.
+    let coverageWeight: ParameterStore.Entry?
 
     /// A model with parameters drawn from `seed` (uniform ±initScale or N(0, initScale²)).
     /// - Precondition: `config.validate()` does not throw (call it first on user input).
@@ -61,6 +64,7 @@ public final class EncoderDecoder {
         attention = LuongAttention(p, name: "attention", score: config.attention, hiddenSize: H, keySize: D, valueSize: D)
         output = Linear(p, name: "output", inputSize: H, outputSize: config.targetVocabSize)
         copyGate = config.copyEnabled ? Linear(p, name: "copy.gate", inputSize: D + H + E, outputSize: 1) : nil
+        coverageWeight = config.coverageEnabled ? p.add("coverage.weight", shape: [1]) : nil
         params = p
         grads = p.zerosLike()
         var initRNG = RandomGenerator(seed: seed).split("init")

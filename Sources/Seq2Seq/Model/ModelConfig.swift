@@ -57,6 +57,16 @@ public struct ModelConfig: Codable, Equatable, Sendable {
 
     /// Whether copy attention is on (`copy == true`).
     public var copyEnabled: Bool { copy ?? false }
+    /// The coverage mechanism (See, Liu & Manning, ACL 2017, §2.3): the decoder keeps
+    /// c_t = Σ_{t'<t} a_{t'} over the source positions and the attention scores read it,
+    /// s_{t,i} = score(h_t, m_i) + w_c·c_{t,i} (``LuongAttention/attend(h:projectedKeys:values:lengths:encoderRows:sourceLength:rows:weights:context:contextStride:coverage:coverageWeight:)``);
+    /// training adds λ·Σ_t Σ_i min(a_{t,i}, c_{t,i}) to the loss (``CoveragePenalty``). With or
+    /// without ``copy``. nil (the default, and every older checkpoint) means off and is not
+    /// written to `config.json`.
+    public var coverage: Bool?
+
+    /// Whether coverage is on (`coverage == true`).
+    public var coverageEnabled: Bool { coverage ?? false }
 
     /// A configuration with the given vocabulary sizes and the documented defaults.
     public init(sourceVocabSize: Int, targetVocabSize: Int) {

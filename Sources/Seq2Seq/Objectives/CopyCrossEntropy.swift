@@ -197,7 +197,8 @@ extension CrossEntropy {
     /// - Complexity: that of `teacherForcedStep` plus O(T·B·(D + H + E + S)).
     @discardableResult
     public static func copyTeacherForcedStep(_ model: EncoderDecoder, source: [[Int32]], copy: [CopySource], target: [[Int32]],
-                                             rng: inout RandomGenerator, tokens: Int? = nil, labelSmoothing: Float = 0) -> Double {
+                                             rng: inout RandomGenerator, tokens: Int? = nil, labelSmoothing: Float = 0,
+                                             coverageLossWeight: Float = 1) -> Double {
         let V = model.config.targetVocabSize
         let enc = model.encode(source: source, training: true, rng: &rng)
         let inputs = EncoderDecoder.teacherInputs(targets: target.map { $0.map { CopySource.decoderInput($0, vocabularySize: V) } })
@@ -222,7 +223,8 @@ extension CrossEntropy {
                 }
             }
         }
-        model.backward(tr, dOutputs: dOut, consumeCaches: true, copy: grad)
+        model.backward(tr, dOutputs: dOut, consumeCaches: true, copy: grad,
+                       coverage: model.coveragePenalty(tr, targets: target, lambda: coverageLossWeight, tokens: n))
         var loss = 0.0
         for r in 0..<(T * B) where r / B < target[r % B].count { loss -= Double(rowLoss[r]) }
         return n > 0 ? loss / Double(n) : 0

@@ -124,12 +124,15 @@ public enum CrossEntropy {
     ///   - tokens: N of the loss's 1/N (nil: the batch's target tokens). A data-parallel rank
     ///     passes the global batch's N, so that the ranks' gradients and losses sum to the
     ///     global batch's (docs/distributed.md).
+    ///   - coverageLossWeight: λ of the coverage loss (λ/N)·Σ min(a, c) added to the gradient
+    ///     over every target position, for a model with coverage (``CoveragePenalty``).
     /// - Returns: the cross-entropy of the batch's tokens divided by N (the mean per target
-    ///   token when `tokens` is nil).
+    ///   token when `tokens` is nil); the coverage loss is not included in it.
     /// - Complexity: one forward and one backward pass, O(T·B·V·H) at the output layer.
     @discardableResult
     public static func teacherForcedStep(_ model: EncoderDecoder, source: [[Int32]], target: [[Int32]],
-                                         rng: inout RandomGenerator, labelSmoothing: Float = 0, tokens: Int? = nil) -> Double {
+                                         rng: inout RandomGenerator, labelSmoothing: Float = 0, tokens: Int? = nil,
+                                         coverageLossWeight: Float = 1) -> Double {
         let enc = model.encode(source: source, training: true, rng: &rng)
         let inputs = EncoderDecoder.teacherInputs(targets: target)
         let tr = model.decodeForTraining(enc, inputs: inputs, training: true, rng: &rng, deferOutputLayer: true)
@@ -138,8 +141,9 @@ public enum CrossEntropy {
         let rowLoss = FloatBuffer(count: T * B)
         let dOut = model.outputLayerBackward(tr, logitGradient: outputLayerGradient(tr, targets: target, rowLoss: rowLoss,
                                                                                     labelSmoothing: labelSmoothing, tokens: tokens))
-        model.backward(tr, dOutputs: dOut, consumeCaches: true)
         let n = tokens ?? target.reduce(0) { $0 + min($1.count, T) }
+        model.backward(tr, dOutputs: dOut, consumeCaches: true,
+                       coverage: model.coveragePenalty(tr, targets: target, lambda: coverageLossWeight, tokens: n))
         var loss = 0.0
         for r in 0..<(T * B) where r / B < target[r % B].count { loss -= Double(rowLoss[r]) }
         return n > 0 ? loss / Double(n) : 0

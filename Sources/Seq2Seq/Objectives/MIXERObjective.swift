@@ -99,7 +99,8 @@ struct MIXERObjective: Objective {
         }
         st.baselineCount = nRL
         PolicyGradient.backward(model, r, s: s, reward: reward, baseline: { t, row in b[t][row] }, weighting: weighting,
-                                labelSmoothing: Float(context.options.labelSmoothing), totals: totals, &st)
+                                labelSmoothing: Float(context.options.labelSmoothing), totals: totals,
+                                coverageLossWeight: Float(context.options.effectiveCoverageLossWeight), &st)
         return st
     }
 }

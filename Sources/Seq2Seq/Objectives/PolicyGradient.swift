@@ -101,18 +101,34 @@ enum PolicyGradient {
 
     /// ``logitGradient(_:s:reward:baseline:weighting:labelSmoothing:_:)`` backpropagated through
     /// the model, adding into `model.grads`.
+    /// With coverage (``ModelConfig/coverage``) the teacher-forced steps t < s carry the
+    /// coverage loss with the XENT tokens' weight, λ·w_x·Σ_i min(a_{t,i}, c_{t,i}); the sampled
+    /// steps carry none (their attention still reads c_t, and its gradient flows through it).
     static func backward(_ model: EncoderDecoder, _ r: Rollout, s: Int, reward: [Float], baseline: (Int, Int) -> Float,
                          weighting: MixerLossWeighting, labelSmoothing: Float = 0, totals: BatchTotals? = nil,
-                         _ st: inout StepStatistics) {
+                         coverageLossWeight: Float = 1, _ st: inout StepStatistics) {
+        let coverage = coveragePenalty(model, r, s: s, weighting: weighting, totals: totals, lambda: coverageLossWeight)
         if r.copy != nil {
             let (d, grad) = copyGradient(model, r, s: s, reward: reward, baseline: baseline, weighting: weighting,
                                          labelSmoothing: labelSmoothing, totals: totals, &st)
-            d.withUnsafeBufferPointer { model.backward(r.trace, dLogits: $0.baseAddress!, copy: grad) }
+            d.withUnsafeBufferPointer { model.backward(r.trace, dLogits: $0.baseAddress!, copy: grad, coverage: coverage) }
             return
         }
         let d = logitGradient(r, s: s, reward: reward, baseline: baseline, weighting: weighting,
                               labelSmoothing: labelSmoothing, totals: totals, &st)
-        d.withUnsafeBufferPointer { model.backward(r.trace, dLogits: $0.baseAddress!) }
+        d.withUnsafeBufferPointer { model.backward(r.trace, dLogits: $0.baseAddress!, coverage: coverage) }
+    }
+
+    /// The coverage loss of a rollout's teacher-forced steps: weight λ·w_x, and for each row the
+    /// steps t < s it produced; nil for a model without coverage.
+    static func coveragePenalty(_ model: EncoderDecoder, _ r: Rollout, s: Int, weighting: MixerLossWeighting,
+                                totals: BatchTotals?, lambda: Float) -> CoveragePenalty? {
+        guard model.config.coverageEnabled else { return nil }
+        let B = r.ended.count, T = r.tokens.count
+        let all = counts(r, s: s, totals: totals).all
+        let wx = weights(weighting, rows: all.rows, xentTokens: all.xentTokens, mixed: all.mixed).xent
+        let steps = (0..<B).map { b in (0..<min(s, T)).reduce(0) { $0 + (r.active[$1][b] ? 1 : 0) } }
+        return CoveragePenalty(weight: lambda * wx, steps: steps)
     }
 
     /// The gradient of a copy-attention rollout (`r.copy`, tokens in each row's extended

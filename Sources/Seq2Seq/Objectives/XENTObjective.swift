@@ -29,11 +29,13 @@ struct XENTObjective: Objective {
             // Copy attention: the mixed distribution's cross-entropy (smoothed over the extended vocabulary).
             loss = CrossEntropy.copyTeacherForcedStep(model, source: batch.sources, copy: copy, target: batch.targets,
                                                       rng: &context.dropout, tokens: context.shard?.globalTargetTokens,
-                                                      labelSmoothing: Float(context.options.labelSmoothing))
+                                                      labelSmoothing: Float(context.options.labelSmoothing),
+                                                      coverageLossWeight: Float(context.options.effectiveCoverageLossWeight))
         } else {
             loss = CrossEntropy.teacherForcedStep(model, source: batch.sources, target: batch.targets, rng: &context.dropout,
                                                   labelSmoothing: Float(context.options.labelSmoothing),
-                                                  tokens: context.shard?.globalTargetTokens)
+                                                  tokens: context.shard?.globalTargetTokens,
+                                                  coverageLossWeight: Float(context.options.effectiveCoverageLossWeight))
         }
         if scale != 1 {
             let g = model.grads.storage

@@ -99,6 +99,7 @@ public final class Trainer {
                 progress: ProgressPrinter, lock: RunLock? = nil, group: ProcessGroup = .single) throws {
         try options.validate()
         try runConfig.model.validate()
+        if runConfig.model.coverageEnabled, let refusal = Self.coverageRefusal(options) { throw TrainingError(refusal) }
         if runConfig.model.copyEnabled {
             guard data.trainCopy != nil && data.validCopy != nil else {
                 throw TrainingError("copy attention needs the data loaded for copy (TrainingData.load(…, copy: true))")
@@ -153,6 +154,16 @@ public final class Trainer {
         state = TrainerState(learningRate: lr,
                              validation: ValidationTracker(higherIsBetter: options.validationMetric.higherIsBetter),
                              divergence: DivergenceGuard(maximumConsecutive: options.maxDivergentSteps))
+    }
+
+    /// Why `options` cannot train a model with coverage (nil when they can): XENT, MIXER and
+    /// SCST train with it (the coverage loss on the teacher-forced steps, none for SCST); dad
+    /// and risk are not implemented (docs/training.md, "Coverage").
+    public static func coverageRefusal(_ options: TrainerOptions) -> String? {
+        if ![.xent, .mixer, .scst].contains(options.objective) {
+            return "--coverage trains with --objective xent, mixer or scst only: \(options.objective.rawValue) does not carry the coverage loss yet"
+        }
+        return nil
     }
 
     // MARK: - The loop

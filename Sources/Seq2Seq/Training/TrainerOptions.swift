@@ -183,6 +183,13 @@ public struct TrainerOptions: Codable, Equatable, Sendable {
     /// ε of label smoothing (Szegedy et al., 2016) in every token-level loss: XENT, DAD, MIXER's
     /// teacher-forced steps and risk's XENT term (0: off; `CrossEntropy.labelSmoothed`).
     public var labelSmoothing = 0.0
+    /// λ of the coverage loss λ·Σ_t Σ_i min(a_{t,i}, c_{t,i}) (See et al. 2017, §2.3) for a model
+    /// with coverage (``ModelConfig/coverage``; ``CoveragePenalty``); nil means See et al.'s 1
+    /// and is not written, so the options of a run without coverage keep their old file.
+    public var coverageLossWeight: Double?
+
+    /// λ of the coverage loss in effect: ``coverageLossWeight`` or 1.
+    public var effectiveCoverageLossWeight: Double { coverageLossWeight ?? 1 }
 
     public init() {}
 
@@ -216,6 +223,7 @@ public struct TrainerOptions: Codable, Equatable, Sendable {
         try read(.riskXentWeight, &riskXentWeight); try read(.labelSmoothing, &labelSmoothing)
         try read(.rewardEOS, &rewardEOS); try read(.riskCandidatesFrom, &riskCandidatesFrom)
         try read(.riskIncludeReference, &riskIncludeReference); try read(.riskDuplicates, &riskDuplicates)
+        coverageLossWeight = try c.decodeIfPresent(Double.self, forKey: .coverageLossWeight)
     }
 
     /// The defaults with every key added since 0.2.0 set to what runs did before that key
@@ -306,6 +314,7 @@ public struct TrainerOptions: Codable, Equatable, Sendable {
         if riskCandidates < 2 { throw fail("--risk-candidates must be at least 2 (with one the risk has no gradient), got \(riskCandidates)") }
         if !(riskAlpha > 0 && riskAlpha.isFinite) { throw fail("--risk-alpha must be positive, got \(riskAlpha)") }
         if !(riskXentWeight >= 0 && riskXentWeight.isFinite) { throw fail("--risk-xent-weight cannot be negative, got \(riskXentWeight)") }
+        if let w = coverageLossWeight, !(w >= 0 && w.isFinite) { throw fail("--coverage-loss-weight cannot be negative, got \(w)") }
         if !(labelSmoothing >= 0 && labelSmoothing < 1) { throw fail("--label-smoothing must be at least 0 and below 1, got \(labelSmoothing)") }
         if !["plus-one", "exp", "floor", "add-k", "none"].contains(rewardSmoothing) {
             throw fail("--reward-smoothing must be plus-one, exp, floor, add-k or none, got \(rewardSmoothing)")
