@@ -244,21 +244,24 @@ public final class CHRFSegmentScorer: SegmentScorer {
 
     /// The word ids of `text` (interned in `words`): Python's split(), then one leading or
     /// trailing punctuation mark split off. - Complexity: O(n) expected.
-    fileprivate func wordIDs(_ text: UnsafeBufferPointer<UInt8>, into out: inout [UInt32]) {
+    /// `readableTail`: 8 bytes past the end of `text` may be read (the interner then hashes a
+    /// word's last bytes in one load).
+    fileprivate func wordIDs(_ text: UnsafeBufferPointer<UInt8>, into out: inout [UInt32], readableTail: Bool = false) {
         out.removeAll(keepingCapacity: true)
         guard let base = text.baseAddress else { return }
+        let words = words
         pythonSplit(base, text.count) { s, e in
             let w = UnsafeBufferPointer(start: base + s, count: e - s)
             if isSingleScalar(w) {
-                out.append(words.intern(w))
+                out.append(words.intern(w, readableTail: readableTail))
             } else if isCHRFPunctuation(w[w.count - 1]) {
-                out.append(words.intern(UnsafeBufferPointer(rebasing: w[0..<(w.count - 1)])))
-                out.append(words.intern(UnsafeBufferPointer(rebasing: w[(w.count - 1)...])))
+                out.append(words.intern(UnsafeBufferPointer(rebasing: w[0..<(w.count - 1)]), readableTail: readableTail))
+                out.append(words.intern(UnsafeBufferPointer(rebasing: w[(w.count - 1)...]), readableTail: readableTail))
             } else if isCHRFPunctuation(w[0]) {
-                out.append(words.intern(UnsafeBufferPointer(rebasing: w[0..<1])))
-                out.append(words.intern(UnsafeBufferPointer(rebasing: w[1...])))
+                out.append(words.intern(UnsafeBufferPointer(rebasing: w[0..<1]), readableTail: readableTail))
+                out.append(words.intern(UnsafeBufferPointer(rebasing: w[1...]), readableTail: readableTail))
             } else {
-                out.append(words.intern(w))
+                out.append(words.intern(w, readableTail: readableTail))
             }
         }
     }
@@ -542,6 +545,8 @@ final class CHRFPackedCounter {
     private var ids = UnsafeMutablePointer<UInt32>.allocate(capacity: 1)    // reference's, then hypothesis's
     private var idCapacity = 1
     private var refWords: [UInt32] = [], hypWords: [UInt32] = []
+    private var padded: [UInt8] = []
+    private static let zeros = [UInt8](repeating: 0, count: 8)
     private let asciiIDs = UnsafeMutablePointer<UInt32>.allocate(capacity: 128)
     /// The ASCII table's initial contents: 0 (no id yet), or `skip` for Python whitespace
     /// (`asciiTemplate[1]`: whitespace kept, all 0).
@@ -629,8 +634,16 @@ final class CHRFPackedCounter {
             }
         }
         if chrf.wordOrder > 0 {
-            scorer.wordIDs(ref, into: &refWords)
-            scorer.wordIDs(hyp, into: &hypWords)
+            // Both texts copied with 8 zero bytes after each, so that words hash their tails
+            // in one load.
+            padded.removeAll(keepingCapacity: true)
+            padded.append(contentsOf: ref); padded.append(contentsOf: Self.zeros)
+            let hypStart = padded.count
+            padded.append(contentsOf: hyp); padded.append(contentsOf: Self.zeros)
+            padded.withUnsafeBufferPointer { p in
+                scorer.wordIDs(UnsafeBufferPointer(rebasing: p[0..<ref.count]), into: &refWords, readableTail: true)
+                scorer.wordIDs(UnsafeBufferPointer(rebasing: p[hypStart..<(hypStart + hyp.count)]), into: &hypWords, readableTail: true)
+            }
             var alphabet = 0
             for i in refWords.indices { refWords[i] += 1; alphabet = max(alphabet, Int(refWords[i])) }
             for i in hypWords.indices { hypWords[i] += 1 }
