@@ -527,7 +527,8 @@ final class PairTable {
 /// extensions are absent too), and takes one clipped match per node while the node has
 /// unmatched reference occurrences: per order, Σ min(hyp count, ref count), as sacreBLEU.
 /// Both passes cover all orders at once (no per-order arrays of ids). It is used when the
-/// trie's table, at most `(N · |r| + 1) · A` entries, fits `directLimit`.
+/// trie's table, at most `(N · |r| + 1) · A` entries, fits `directLimit` and its nodes fit 16
+/// bits.
 ///
 /// **Order by order (longer lines, larger alphabets).** The reference n-gram `r[i..<i+n]` gets
 /// the id `T[id(r[i..<i+n-1]) · A + r[i+n-1]]` (new ids 1, 2, … in first-seen order, a count
@@ -538,8 +539,9 @@ final class PairTable {
 /// 1) · A` exceeds `directLimit`, the order's table is an open-addressing ``PairTable`` on the
 /// pair (prefix id, item) instead.
 /// - Complexity: O((hypothesis + reference length) · order) (expected, on the hashed orders);
-///   memory O((hypothesis + reference length) · order) plus the 1 MiB direct table (only the
-///   entries used are touched and cleared); no allocation once the buffers have grown.
+///   memory O((hypothesis + reference length) · order) plus the direct tables (1 MiB, and
+///   512 KiB for the trie; only the entries used are touched and cleared); no allocation once
+///   the buffers have grown.
 final class CHRFPackedCounter {
     private var refLower: [UInt8] = [], hypLower: [UInt8] = []
     private var ids = UnsafeMutablePointer<UInt32>.allocate(capacity: 1)    // reference's, then hypothesis's
@@ -586,9 +588,17 @@ final class CHRFPackedCounter {
         return p
     }()
     private let pairs = PairTable()
+    /// The trie's direct table: node ids fit 16 bits there (≤ 65,535 nodes), which halves the
+    /// memory the walks touch (all zero between calls).
+    private let trieTable: UnsafeMutablePointer<UInt16> = {
+        let p = UnsafeMutablePointer<UInt16>.allocate(capacity: CHRFPackedCounter.directLimit)
+        p.initialize(repeating: 0, count: CHRFPackedCounter.directLimit)
+        return p
+    }()
 
     deinit {
         ids.deallocate(); asciiIDs.deallocate(); table.deallocate(); twoByteIDs.deallocate(); twoByteUsed.deallocate()
+        trieTable.deallocate()
         refIDs.deallocate(); hypIDs.deallocate(); refCount.deallocate(); matched.deallocate(); touched.deallocate()
         refCount2.deallocate(); matched2.deallocate()
     }
@@ -729,8 +739,10 @@ final class CHRFPackedCounter {
             let o = 3 * (base + k)
             v[o] = max(nh - k, 0); v[o + 1] = nr - k; v[o + 2] = 0
         }
-        reserveScratch(orders * nr + 1)
-        let table = table, cnt = refCount, used = matched, touched = touched
+        reserveScratch(2 * (orders * nr + 1))
+        // Per node u: its reference count at counts[2u], its matched occurrences at counts[2u + 1]
+        // (one cache line for both).
+        let table = trieTable, counts = refCount, touched = touched
         var nodes = 0
         for i in 0..<nr {
             var node = 0
@@ -738,10 +750,10 @@ final class CHRFPackedCounter {
                 let slot = node &* alphabet &+ Int(r[i + k])
                 var id = Int(table[slot])
                 if id == 0 {
-                    nodes += 1; id = nodes; table[slot] = UInt32(id)
-                    touched[id - 1] = UInt32(slot); cnt[id] = 0; used[id] = 0
+                    nodes += 1; id = nodes; table[slot] = UInt16(truncatingIfNeeded: id)
+                    touched[id - 1] = UInt32(slot); counts[2 * id] = 0; counts[2 * id + 1] = 0
                 }
-                cnt[id] &+= 1
+                counts[2 * id] &+= 1
                 node = id
             }
         }
@@ -753,8 +765,8 @@ final class CHRFPackedCounter {
                 if c >= alphabet { break }
                 let id = Int(table[node &* alphabet &+ c])
                 if id == 0 { break }
-                let hit = used[id] < cnt[id] ? 1 : 0
-                used[id] &+= UInt32(truncatingIfNeeded: hit)
+                let hit = counts[2 * id + 1] < counts[2 * id] ? 1 : 0
+                counts[2 * id + 1] &+= UInt32(truncatingIfNeeded: hit)
                 m[3 * k] &+= hit
                 node = id
             }
@@ -770,7 +782,7 @@ final class CHRFPackedCounter {
         let nr = r.count, nh = h.count
         guard orders > 0, nr > 0 else { return }
         let (nodes, overflow) = orders.multipliedReportingOverflow(by: nr)
-        if !overflow, nodes < Self.directLimit, (nodes + 1) * alphabet <= Self.directLimit {
+        if !overflow, nodes <= Int(UInt16.max), (nodes + 1) * alphabet <= Self.directLimit {
             countTrie(r, h, alphabet: alphabet, orders: orders, stats: v, base: base)
             return
         }
