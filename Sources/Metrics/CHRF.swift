@@ -244,21 +244,24 @@ public final class CHRFSegmentScorer: SegmentScorer {
 
     /// The word ids of `text` (interned in `words`): Python's split(), then one leading or
     /// trailing punctuation mark split off. - Complexity: O(n) expected.
-    fileprivate func wordIDs(_ text: UnsafeBufferPointer<UInt8>, into out: inout [UInt32]) {
+    /// `readableTail`: 8 bytes past the end of `text` may be read (the interner then hashes a
+    /// word's last bytes in one load).
+    fileprivate func wordIDs(_ text: UnsafeBufferPointer<UInt8>, into out: inout [UInt32], readableTail: Bool = false) {
         out.removeAll(keepingCapacity: true)
         guard let base = text.baseAddress else { return }
+        let words = words
         pythonSplit(base, text.count) { s, e in
             let w = UnsafeBufferPointer(start: base + s, count: e - s)
             if isSingleScalar(w) {
-                out.append(words.intern(w))
+                out.append(words.intern(w, readableTail: readableTail))
             } else if isCHRFPunctuation(w[w.count - 1]) {
-                out.append(words.intern(UnsafeBufferPointer(rebasing: w[0..<(w.count - 1)])))
-                out.append(words.intern(UnsafeBufferPointer(rebasing: w[(w.count - 1)...])))
+                out.append(words.intern(UnsafeBufferPointer(rebasing: w[0..<(w.count - 1)]), readableTail: readableTail))
+                out.append(words.intern(UnsafeBufferPointer(rebasing: w[(w.count - 1)...]), readableTail: readableTail))
             } else if isCHRFPunctuation(w[0]) {
-                out.append(words.intern(UnsafeBufferPointer(rebasing: w[0..<1])))
-                out.append(words.intern(UnsafeBufferPointer(rebasing: w[1...])))
+                out.append(words.intern(UnsafeBufferPointer(rebasing: w[0..<1]), readableTail: readableTail))
+                out.append(words.intern(UnsafeBufferPointer(rebasing: w[1...]), readableTail: readableTail))
             } else {
-                out.append(words.intern(w))
+                out.append(words.intern(w, readableTail: readableTail))
             }
         }
     }
@@ -511,26 +514,58 @@ final class PairTable {
     }
 }
 
-/// chrF statistics of one hypothesis against one reference with dense n-gram ids, order by
-/// order, without hashing: each character (word) gets a dense per-segment id, the reference's
-/// first (so its items are 1…A − 1 and an id ≥ A is absent from it). The reference n-gram
-/// `r[i..<i+n]` gets the id `T[id(r[i..<i+n-1]) · A + r[i+n-1]]` of a direct table `T` (new
-/// ids 1, 2, … in first-seen order, a count per id), so the ids of order n extend those of
-/// order n − 1 in place; each hypothesis n-gram is then looked up the same way and takes one
-/// clipped match while its id has unmatched reference occurrences (Σ min(hyp count, ref count),
-/// as sacreBLEU). An n-gram whose (n − 1)-prefix is absent from the reference gets id 0 and is
-/// not looked up (nor are its extensions). When `(ids of order n − 1 + 1) · A` exceeds
-/// `directLimit` (large alphabets, long lines), the order's table is an open-addressing
-/// ``PairTable`` on the pair (prefix id, item) instead.
+/// chrF statistics of one hypothesis against one reference with dense n-gram ids, without
+/// hashing. Each character (word) gets a dense per-segment id, the reference's first (so its
+/// items are 1…A − 1 and an id ≥ A is absent from it).
+///
+/// **The trie (the common case).** The reference's n-grams of orders 1…N are the nodes of a
+/// trie of depth N stored in a direct table `T`: the child of node `u` by item `c` is
+/// `T[u · A + c]` (root 0, new nodes 1, 2, … in first-seen order). One pass over the
+/// reference walks, from each position i, the path `r[i], r[i+1], …` (N steps, fewer near the
+/// end), creating nodes and counting a reference occurrence per node; one pass over the
+/// hypothesis walks the same paths, stopping at the first n-gram the reference lacks (its
+/// extensions are absent too), and takes one clipped match per node while the node has
+/// unmatched reference occurrences: per order, Σ min(hyp count, ref count), as sacreBLEU.
+/// Both passes cover all orders at once (no per-order arrays of ids). It is used when the
+/// trie's table, at most `(N · |r| + 1) · A` entries, fits `directLimit` and its nodes fit 16
+/// bits.
+///
+/// **Order by order (longer lines, larger alphabets).** The reference n-gram `r[i..<i+n]` gets
+/// the id `T[id(r[i..<i+n-1]) · A + r[i+n-1]]` (new ids 1, 2, … in first-seen order, a count
+/// per id), so the ids of order n extend those of order n − 1 in place; each hypothesis n-gram
+/// is then looked up the same way and clipped as above. An n-gram whose (n − 1)-prefix is
+/// absent from the reference gets id 0 and is not looked up (nor are its extensions); a
+/// reference n-gram whose prefix the hypothesis lacks gets none. When `(ids of order n − 1 +
+/// 1) · A` exceeds `directLimit`, the order's table is an open-addressing ``PairTable`` on the
+/// pair (prefix id, item) instead.
 /// - Complexity: O((hypothesis + reference length) · order) (expected, on the hashed orders);
-///   memory O(hypothesis + reference length) plus the 256 KiB direct table; no allocation
-///   once the buffers have grown.
+///   memory O((hypothesis + reference length) · order) plus the direct tables (1 MiB, and
+///   512 KiB for the trie; only the entries used are touched and cleared); no allocation once
+///   the buffers have grown.
 final class CHRFPackedCounter {
     private var refLower: [UInt8] = [], hypLower: [UInt8] = []
     private var ids = UnsafeMutablePointer<UInt32>.allocate(capacity: 1)    // reference's, then hypothesis's
     private var idCapacity = 1
     private var refWords: [UInt32] = [], hypWords: [UInt32] = []
+    private var padded: [UInt8] = []
+    private static let zeros = [UInt8](repeating: 0, count: 8)
     private let asciiIDs = UnsafeMutablePointer<UInt32>.allocate(capacity: 128)
+    /// The ASCII table's initial contents: 0 (no id yet), or `skip` for Python whitespace
+    /// (`asciiTemplate[1]`: whitespace kept, all 0).
+    private let asciiTemplate: [[UInt32]] = [false, true].map { keep in
+        (0..<128).map { b in !keep && isPythonWhitespace(UInt32(b)) ? CHRFPackedCounter.skip : 0 }
+    }
+    /// The ids of the scalars U+0080…U+07FF (two UTF-8 bytes: Latin, Greek, Cyrillic, …), or 0,
+    /// or `skip`; `twoByteUsed` lists the entries set, to clear them.
+    private let twoByteIDs: UnsafeMutablePointer<UInt32> = {
+        let p = UnsafeMutablePointer<UInt32>.allocate(capacity: 0x800)
+        p.initialize(repeating: 0, count: 0x800)
+        return p
+    }()
+    private let twoByteUsed = UnsafeMutablePointer<UInt16>.allocate(capacity: 0x800)
+    private var twoByteCount = 0
+    /// A character that gets no id (whitespace, unless kept).
+    private static let skip = UInt32.max
     private let wideIDs = PairTable()
     private var charCount: UInt32 = 0
 
@@ -546,16 +581,24 @@ final class CHRFPackedCounter {
     private var touched = UnsafeMutablePointer<UInt32>.allocate(capacity: 1)
     private var scratchCapacity = 1
     /// The direct table's entries (all zero between orders; 4 bytes each).
-    private static let directLimit = 1 << 16
+    private static let directLimit = 1 << 18
     private let table: UnsafeMutablePointer<UInt32> = {
         let p = UnsafeMutablePointer<UInt32>.allocate(capacity: CHRFPackedCounter.directLimit)
         p.initialize(repeating: 0, count: CHRFPackedCounter.directLimit)
         return p
     }()
     private let pairs = PairTable()
+    /// The trie's direct table: node ids fit 16 bits there (≤ 65,535 nodes), which halves the
+    /// memory the walks touch (all zero between calls).
+    private let trieTable: UnsafeMutablePointer<UInt16> = {
+        let p = UnsafeMutablePointer<UInt16>.allocate(capacity: CHRFPackedCounter.directLimit)
+        p.initialize(repeating: 0, count: CHRFPackedCounter.directLimit)
+        return p
+    }()
 
     deinit {
-        ids.deallocate(); asciiIDs.deallocate(); table.deallocate()
+        ids.deallocate(); asciiIDs.deallocate(); table.deallocate(); twoByteIDs.deallocate(); twoByteUsed.deallocate()
+        trieTable.deallocate()
         refIDs.deallocate(); hypIDs.deallocate(); refCount.deallocate(); matched.deallocate(); touched.deallocate()
         refCount2.deallocate(); matched2.deallocate()
     }
@@ -582,7 +625,9 @@ final class CHRFPackedCounter {
         var stats = CHRFStatistics(orders: order)
         if chrf.charOrder > 0 {
             // Dense character ids, the reference's first.
-            asciiIDs.update(repeating: 0, count: 128)
+            asciiTemplate[chrf.whitespace ? 1 : 0].withUnsafeBufferPointer { asciiIDs.update(from: $0.baseAddress!, count: 128) }
+            for k in 0..<twoByteCount { twoByteIDs[Int(twoByteUsed[k])] = 0 }
+            twoByteCount = 0
             wideIDs.reset()
             charCount = 0
             if idCapacity < ref.count + hyp.count {
@@ -599,8 +644,16 @@ final class CHRFPackedCounter {
             }
         }
         if chrf.wordOrder > 0 {
-            scorer.wordIDs(ref, into: &refWords)
-            scorer.wordIDs(hyp, into: &hypWords)
+            // Both texts copied with 8 zero bytes after each, so that words hash their tails
+            // in one load.
+            padded.removeAll(keepingCapacity: true)
+            padded.append(contentsOf: ref); padded.append(contentsOf: Self.zeros)
+            let hypStart = padded.count
+            padded.append(contentsOf: hyp); padded.append(contentsOf: Self.zeros)
+            padded.withUnsafeBufferPointer { p in
+                scorer.wordIDs(UnsafeBufferPointer(rebasing: p[0..<ref.count]), into: &refWords, readableTail: true)
+                scorer.wordIDs(UnsafeBufferPointer(rebasing: p[hypStart..<(hypStart + hyp.count)]), into: &hypWords, readableTail: true)
+            }
             var alphabet = 0
             for i in refWords.indices { refWords[i] += 1; alphabet = max(alphabet, Int(refWords[i])) }
             for i in hypWords.indices { hypWords[i] += 1 }
@@ -618,27 +671,39 @@ final class CHRFPackedCounter {
 
     /// Writes the dense ids (from 1) of the Unicode scalars of well-formed UTF-8 `text` to
     /// `out` (room for `text.count`), without Python whitespace unless `keepWhitespace`;
-    /// returns how many. ASCII takes a table; other scalars `wideIDs`. - Complexity: O(n) expected.
+    /// returns how many. ASCII and two-byte scalars (U+0080…U+07FF) take direct tables whose
+    /// whitespace entries hold `skip` (an id is written and the count not advanced: no branch
+    /// per character); other scalars `wideIDs`. - Complexity: O(n) expected.
     private func charIDs(_ text: UnsafeBufferPointer<UInt8>, keepWhitespace: Bool, into out: UnsafeMutablePointer<UInt32>) -> Int {
         var i = 0, n = 0
         let count = text.count
+        let skip = Self.skip
         while i < count {
             let b = text[i]
             if b < 0x80 {
                 i += 1
                 var id = asciiIDs[Int(b)]
-                if id == 0 {
-                    // Whitespace never gets an id unless kept, so it always comes here.
-                    if !keepWhitespace && isPythonWhitespace(UInt32(b)) { continue }
-                    charCount += 1; id = charCount; asciiIDs[Int(b)] = id
-                }
-                out[n] = id; n += 1
+                if id == 0 { charCount += 1; id = charCount; asciiIDs[Int(b)] = id }
+                out[n] = id
+                n &+= id != skip ? 1 : 0
                 continue
             }
             let c0 = UInt32(b)
+            if c0 < 0xE0 {
+                let c = Int((c0 & 0x1F) << 6 | UInt32(text[i + 1] & 0x3F))
+                i += 2
+                var id = twoByteIDs[c]
+                if id == 0 {
+                    if !keepWhitespace && isPythonWhitespace(UInt32(c)) { id = skip } else { charCount += 1; id = charCount }
+                    twoByteIDs[c] = id
+                    twoByteUsed[twoByteCount] = UInt16(c); twoByteCount += 1
+                }
+                out[n] = id
+                n &+= id != skip ? 1 : 0
+                continue
+            }
             var c: UInt32
-            if c0 < 0xE0 { c = (c0 & 0x1F) << 6 | UInt32(text[i + 1] & 0x3F); i += 2 }
-            else if c0 < 0xF0 { c = (c0 & 0x0F) << 12 | UInt32(text[i + 1] & 0x3F) << 6 | UInt32(text[i + 2] & 0x3F); i += 3 }
+            if c0 < 0xF0 { c = (c0 & 0x0F) << 12 | UInt32(text[i + 1] & 0x3F) << 6 | UInt32(text[i + 2] & 0x3F); i += 3 }
             else {
                 c = (c0 & 0x07) << 18 | UInt32(text[i + 1] & 0x3F) << 12 | UInt32(text[i + 2] & 0x3F) << 6 | UInt32(text[i + 3] & 0x3F)
                 i += 4
@@ -661,6 +726,54 @@ final class CHRFPackedCounter {
         touched = .allocate(capacity: scratchCapacity)
     }
 
+    /// ``count(_:_:alphabet:orders:stats:base:)`` through the trie (see the type): the
+    /// reference's n-grams of all orders in one pass, the hypothesis's in another.
+    /// - Precondition: `(orders · r.count + 1) · alphabet ≤ directLimit`, `r` not empty.
+    /// - Complexity: O((|r| + |h|) · orders).
+    private func countTrie(_ r: UnsafeBufferPointer<UInt32>, _ h: UnsafeBufferPointer<UInt32>, alphabet: Int, orders: Int,
+                           stats v: UnsafeMutableBufferPointer<Int>, base: Int) {
+        let nr = r.count, nh = h.count
+        // n-gram totals: sacreBLEU counts no hypothesis n-grams for an order where the
+        // reference has none.
+        for k in 0..<min(orders, nr) {
+            let o = 3 * (base + k)
+            v[o] = max(nh - k, 0); v[o + 1] = nr - k; v[o + 2] = 0
+        }
+        reserveScratch(2 * (orders * nr + 1))
+        // Per node u: its reference count at counts[2u], its matched occurrences at counts[2u + 1]
+        // (one cache line for both).
+        let table = trieTable, counts = refCount, touched = touched
+        var nodes = 0
+        for i in 0..<nr {
+            var node = 0
+            for k in 0..<min(orders, nr - i) {
+                let slot = node &* alphabet &+ Int(r[i + k])
+                var id = Int(table[slot])
+                if id == 0 {
+                    nodes += 1; id = nodes; table[slot] = UInt16(truncatingIfNeeded: id)
+                    touched[id - 1] = UInt32(slot); counts[2 * id] = 0; counts[2 * id + 1] = 0
+                }
+                counts[2 * id] &+= 1
+                node = id
+            }
+        }
+        let m = v.baseAddress! + 3 * base + 2      // matches of order k + 1 at m[3 · k]
+        for i in 0..<nh {
+            var node = 0
+            for k in 0..<min(orders, nh - i) {
+                let c = Int(h[i + k])
+                if c >= alphabet { break }
+                let id = Int(table[node &* alphabet &+ c])
+                if id == 0 { break }
+                let hit = counts[2 * id + 1] < counts[2 * id] ? 1 : 0
+                counts[2 * id + 1] &+= UInt32(truncatingIfNeeded: hit)
+                m[3 * k] &+= hit
+                node = id
+            }
+        }
+        for k in 0..<nodes { table[Int(touched[k])] = 0 }
+    }
+
     /// Fills the hypothesis count, reference count and matches of orders 1…`orders` (at
     /// `base`…) from the items' ids, the reference's in 1..<`alphabet` (see the type).
     /// sacreBLEU counts no hypothesis n-grams for an order where the reference has none.
@@ -668,6 +781,11 @@ final class CHRFPackedCounter {
                        stats v: UnsafeMutableBufferPointer<Int>, base: Int) {
         let nr = r.count, nh = h.count
         guard orders > 0, nr > 0 else { return }
+        let (nodes, overflow) = orders.multipliedReportingOverflow(by: nr)
+        if !overflow, nodes <= Int(UInt16.max), (nodes + 1) * alphabet <= Self.directLimit {
+            countTrie(r, h, alphabet: alphabet, orders: orders, stats: v, base: base)
+            return
+        }
         reserveScratch(max(nr, nh, alphabet) + 1)
         let rid = refIDs, hid = hypIDs, table = table
         var cnt = refCount, used = matched, usedBefore = matched2, cntNext = refCount2

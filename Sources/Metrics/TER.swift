@@ -161,13 +161,18 @@ public final class TERSegmentScorer: SegmentScorer {
         } else {
             pythonLower(kept, into: &lowered)
         }
+        // 8 readable bytes past every word: the interner hashes a word's tail in one load.
+        let n = lowered.count
+        lowered.append(contentsOf: Self.padding)
         lowered.withUnsafeBufferPointer { l in
             guard let b = l.baseAddress else { return }
-            pythonSplit(b, l.count) { s, e in
-                byteTokens.append(Int32(words.intern(UnsafeBufferPointer(start: b + s, count: e - s))))
+            pythonSplit(b, n) { s, e in
+                byteTokens.append(Int32(words.intern(UnsafeBufferPointer(start: b + s, count: e - s), readableTail: true)))
             }
         }
     }
+
+    private static let padding = [UInt8](repeating: 0, count: 8)
 
     /// Whether every byte is below 0x80 (8 bytes at a time).
     private func isASCII(_ p: UnsafeBufferPointer<UInt8>) -> Bool {

@@ -95,19 +95,31 @@ final class TERShiftSearch {
         let ratio = nh > 0 ? Double(nr) / Double(nh) : 1
         var beam = TERLimits.beamWidth
         if Double(TERLimits.beamWidth) < ratio / 2 { beam = Int((ratio / 2 + Double(TERLimits.beamWidth)).rounded(.up)) }
-        lo.removeAll(keepingCapacity: true); hi.removeAll(keepingCapacity: true); offset.removeAll(keepingCapacity: true)
-        lo.append(0); hi.append(nr + 1); offset.append(0)
+        // lo, hi, offset: rows 0…nh (the buffers only grow; later entries are never read).
+        if lo.count < nh + 1 {
+            let more = nh + 1 - lo.count
+            lo.append(contentsOf: repeatElement(0, count: more))
+            hi.append(contentsOf: repeatElement(0, count: more))
+            offset.append(contentsOf: repeatElement(0, count: more))
+        }
         var total = nr + 1
         var widest = nr + 1
-        if nh > 0 {
-            for i in 1...nh {
-                let diagonal = Int((Double(i) * ratio).rounded(.down))
-                let l = max(0, diagonal - beam)
-                var h = min(nr + 1, diagonal + beam)
-                if i == nh { h = nr + 1 }
-                lo.append(l); hi.append(max(l, h)); offset.append(total)
-                total += max(0, h - l)
-                widest = max(widest, h - l)
+        lo.withUnsafeMutableBufferPointer { lo in
+            hi.withUnsafeMutableBufferPointer { hi in
+                offset.withUnsafeMutableBufferPointer { offset in
+                    lo[0] = 0; hi[0] = nr + 1; offset[0] = 0
+                    guard nh > 0 else { return }
+                    for i in 1...nh {
+                        // ⌊i · ratio⌋: the product is not negative, so truncation is the floor.
+                        let diagonal = Int(Double(i) * ratio)
+                        let l = max(0, diagonal - beam)
+                        var h = min(nr + 1, diagonal + beam)
+                        if i == nh { h = nr + 1 }
+                        lo[i] = l; hi[i] = max(l, h); offset[i] = total
+                        total += max(0, h - l)
+                        widest = max(widest, h - l)
+                    }
+                }
             }
         }
         // Every cell of every band is written (row 0 here, the others by `fillMatrix`) before
@@ -266,44 +278,74 @@ final class TERShiftSearch {
 
     /// Walks the trace back from (nh, nr) and derives sacreBLEU's alignment of the reference
     /// rewritten into the hypothesis: `align[r]` is the hypothesis position of reference word r
-    /// (−1 before the first), and prefix sums of the hypothesis and reference error flags.
+    /// (−1 before the first), and prefix sums of the hypothesis and reference error flags
+    /// (`hypErrSum[0…nh]`, `refErrSum[0…nr]`). The buffers only grow; entries past these
+    /// ranges are stale and never read. - Complexity: O(nh + nr).
     private func computeAlignment() {
-        ops.removeAll(keepingCapacity: true)
-        var i = nh, j = nr
-        while i > 0 || j > 0 {
-            let o = j >= lo[i] && j < hi[i] ? op[offset[i] + j - lo[i]] : Self.opNone
-            ops.append(o)
-            switch o {
-            case Self.opMatch, Self.opSub: i -= 1; j -= 1
-            case Self.opIns: j -= 1
-            case Self.opDel: i -= 1
-            default:
-                // Unreachable: every cell on the path of a finite distance has an operation
-                // (sacreBLEU raises here); step diagonally so that the loop ends.
-                if i > 0 { i -= 1 }
-                if j > 0 { j -= 1 }
+        let steps = nh + nr
+        if ops.count < steps { ops.append(contentsOf: repeatElement(Self.opNone, count: steps - ops.count)) }
+        if align.count < nr { align.append(contentsOf: repeatElement(-1, count: nr - align.count)) }
+        if hypErrSum.count < nh + 1 { hypErrSum.append(contentsOf: repeatElement(0, count: nh + 1 - hypErrSum.count)) }
+        if refErrSum.count < nr + 1 { refErrSum.append(contentsOf: repeatElement(0, count: nr + 1 - refErrSum.count)) }
+        let nh = nh, nr = nr
+        ops.withUnsafeMutableBufferPointer { ops in
+            op.withUnsafeBufferPointer { op in
+                lo.withUnsafeBufferPointer { lo in
+                    hi.withUnsafeBufferPointer { hi in
+                        offset.withUnsafeBufferPointer { offset in
+                            align.withUnsafeMutableBufferPointer { align in
+                                hypErrSum.withUnsafeMutableBufferPointer { hypErr in
+                                    refErrSum.withUnsafeMutableBufferPointer { refErr in
+            // At most nh + nr steps: each moves i, j or both towards 0.
+            var count = 0
+            var i = nh, j = nr
+            while i > 0 || j > 0 {
+                let o = j >= lo[i] && j < hi[i] ? op[offset[i] + j - lo[i]] : Self.opNone
+                ops[count] = o; count += 1
+                switch o {
+                case Self.opMatch, Self.opSub: i -= 1; j -= 1
+                case Self.opIns: j -= 1
+                case Self.opDel: i -= 1
+                default:
+                    // Unreachable: every cell on the path of a finite distance has an operation
+                    // (sacreBLEU raises here); step diagonally so that the loop ends.
+                    if i > 0 { i -= 1 }
+                    if j > 0 { j -= 1 }
+                }
             }
-        }
-        align.removeAll(keepingCapacity: true); align.append(contentsOf: repeatElement(-1, count: nr))
-        hypErrSum.removeAll(keepingCapacity: true); hypErrSum.append(0)
-        refErrSum.removeAll(keepingCapacity: true); refErrSum.append(0)
-        var posHyp = -1, posRef = -1
-        for o in ops.reversed() {
-            switch o {
-            case Self.opMatch, Self.opSub:
-                posHyp += 1; posRef += 1
-                align[posRef] = posHyp
-                let e = o == Self.opSub ? 1 : 0
-                hypErrSum.append(hypErrSum.last! + e); refErrSum.append(refErrSum.last! + e)
-            case Self.opDel:       // a hypothesis word with no reference word: "insertion" once flipped
-                posHyp += 1
-                hypErrSum.append(hypErrSum.last! + 1)
-            case Self.opIns:       // a reference word with no hypothesis word
-                posRef += 1
-                align[posRef] = posHyp
-                refErrSum.append(refErrSum.last! + 1)
-            default:
-                break
+            for k in 0..<nr { align[k] = -1 }
+            hypErr[0] = 0; refErr[0] = 0
+            var posHyp = -1, posRef = -1, hypErrors = 0, refErrors = 0
+            var k = count
+            while k > 0 {
+                k -= 1
+                let o = ops[k]
+                switch o {
+                case Self.opMatch, Self.opSub:
+                    posHyp += 1; posRef += 1
+                    align[posRef] = posHyp
+                    let e = o == Self.opSub ? 1 : 0
+                    hypErrors += e; refErrors += e
+                    hypErr[posHyp + 1] = hypErrors; refErr[posRef + 1] = refErrors
+                case Self.opDel:       // a hypothesis word with no reference word: "insertion" once flipped
+                    posHyp += 1
+                    hypErrors += 1
+                    hypErr[posHyp + 1] = hypErrors
+                case Self.opIns:       // a reference word with no hypothesis word
+                    posRef += 1
+                    align[posRef] = posHyp
+                    refErrors += 1
+                    refErr[posRef + 1] = refErrors
+                default:
+                    break
+                }
+            }
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
             }
         }
     }
@@ -373,15 +415,31 @@ final class TERShiftSearch {
     /// target inside the block or just after it, to index `target` of the list without the block).
     static func performShift(_ w: [Int32], start: Int, length: Int, target: Int, into out: inout [Int32]) {
         let n = w.count
-        out.removeAll(keepingCapacity: true)
-        let block = w[start..<(start + length)]
-        if target < start {
-            out += w[..<target]; out += block; out += w[target..<start]; out += w[(start + length)...]
-        } else if target > start + length {
-            out += w[..<start]; out += w[(start + length)..<target]; out += block; out += w[target...]
-        } else {
-            let mid = min(n, length + target)
-            out += w[..<start]; out += w[(start + length)..<mid]; out += block; out += w[mid...]
+        if out.count != n {
+            out.removeAll(keepingCapacity: true)
+            out.append(contentsOf: repeatElement(0, count: n))
+        }
+        guard n > 0 else { return }
+        w.withUnsafeBufferPointer { src in
+            out.withUnsafeMutableBufferPointer { dst in
+                let s = src.baseAddress!, d = dst.baseAddress!
+                var k = 0
+                // Appends w[from..<to] (a plain copy: no slices, no reference counting).
+                func copy(_ from: Int, _ to: Int) {
+                    precondition(from <= to && to <= n && k + to - from <= n, "TER shift out of range")
+                    (d + k).update(from: s + from, count: to - from)
+                    k += to - from
+                }
+                let end = start + length
+                if target < start {
+                    copy(0, target); copy(start, end); copy(target, start); copy(end, n)
+                } else if target > end {
+                    copy(0, start); copy(end, target); copy(start, end); copy(target, n)
+                } else {
+                    let mid = min(n, length + target)
+                    copy(0, start); copy(end, mid); copy(start, end); copy(mid, n)
+                }
+            }
         }
     }
 

@@ -100,17 +100,17 @@ struct SegmentPrinter {
             buffer.write(bleuJSON(s, sig))
         }
         for (k, c) in chrfs.enumerated() {
-            let st = seg.chrfStatistics[k], p = chrfParts[k]
+            let st = seg.chrfStatistics[k]
             let score = c.config.score(st).score
             buffer.append(Self.comma)
-            buffer.append(p.jsonHead)
+            buffer.append(chrfParts[k].jsonHead)
             buffer.appendJSONNumber(score)
-            buffer.append(p.jsonMiddle)
+            buffer.append(chrfParts[k].jsonMiddle)
             for (i, v) in st.values.enumerated() {
                 if i > 0 { buffer.append(Self.comma) }
                 buffer.appendInt(v)
             }
-            buffer.append(p.jsonTail)
+            buffer.append(chrfParts[k].jsonTail)
             buffer.appendFixed(score, width)
             buffer.write("\"}")
         }

@@ -331,8 +331,10 @@ struct ScoreJob {
                 var printer = SegmentPrinter(format: format, width: width, scoreOnly: scoreOnly, short: short,
                                              references: .fixed(referenceCount), bleu: bleu, rouge: rouge, chrfs: chrfs, ter: ter)
                 if format == .csv { try out.write(csvHeader(bleu: bleu, rouge: rouge, chrfs: chrfs, ter: ter)) }
+                // Made once: a closure literal per line would copy this job each time.
+                let bleuLine: (BLEUScore, String) -> String = { [self] in bleuJSON($0, signature: $1, ci: nil, paired: nil) }
                 let result = try FileScorer.score(files: pairs, options: options) { index, seg in
-                    try printer.write(index, seg, to: out) { bleuJSON($0, signature: $1, ci: nil, paired: nil) }
+                    try printer.write(index, seg, to: out, bleuJSON: bleuLine)
                 }
                 try out.close()
                 if result.segments == 0 { throw nothing }
