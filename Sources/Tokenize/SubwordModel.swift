@@ -427,7 +427,9 @@ public final class SubwordModel: @unchecked Sendable {
     }
 
     /// The length of the well-formed UTF-8 sequence at `b[i]` (RFC 3629: no overlong forms,
-    /// surrogates or scalars above U+10FFFF), or 0 (SentencePiece's `DecodeUTF8`).
+    /// surrogates or scalars above U+10FFFF), or 0 (SentencePiece's `DecodeUTF8`). Inlinable: the
+    /// subword reward (`RewardWords`) calls it per byte run.
+    @inlinable
     public static func wellFormedUTF8Length(_ b: UnsafeBufferPointer<UInt8>, _ i: Int) -> Int {
         let n = b.count - i
         let c0 = UInt32(b[i])

@@ -371,7 +371,7 @@ public final class RewardWords {
         pendingCount = 0
         var i = 0
         while i < run.count {
-            let k = Self.wellFormedLength(run, i)
+            let k = SubwordModel.wellFormedUTF8Length(run, i)
             if k == 0 {
                 // U+FFFD: three bytes of a word; a separator for rouge-score (not [a-z0-9]).
                 if kind == .words { add(0xEF); add(0xBF); add(0xBD) } else { endUnit() }
@@ -381,28 +381,5 @@ public final class RewardWords {
                 i += k
             }
         }
-    }
-
-    /// The length of the well-formed UTF-8 sequence at `b[i]`, or 0 (SentencePiece's
-    /// `DecodeUTF8`).
-    static func wellFormedLength(_ b: UnsafeBufferPointer<UInt8>, _ i: Int) -> Int {
-        let n = b.count - i
-        let c0 = UInt32(b[i])
-        if c0 < 0x80 { return 1 }
-        func trail(_ k: Int) -> Bool { b[i + k] & 0xC0 == 0x80 }
-        func valid(_ c: UInt32) -> Bool { c < 0xD800 || (c >= 0xE000 && c <= 0x10FFFF) }
-        if n >= 2 && c0 & 0xE0 == 0xC0 && trail(1) {
-            let c = (c0 & 0x1F) << 6 | UInt32(b[i + 1] & 0x3F)
-            return c >= 0x80 && valid(c) ? 2 : 0
-        }
-        if n >= 3 && c0 & 0xF0 == 0xE0 && trail(1) && trail(2) {
-            let c = (c0 & 0x0F) << 12 | UInt32(b[i + 1] & 0x3F) << 6 | UInt32(b[i + 2] & 0x3F)
-            return c >= 0x800 && valid(c) ? 3 : 0
-        }
-        if n >= 4 && c0 & 0xF8 == 0xF0 && trail(1) && trail(2) && trail(3) {
-            let c = (c0 & 0x07) << 18 | UInt32(b[i + 1] & 0x3F) << 12 | UInt32(b[i + 2] & 0x3F) << 6 | UInt32(b[i + 3] & 0x3F)
-            return c >= 0x10000 && valid(c) ? 4 : 0
-        }
-        return 0
     }
 }
