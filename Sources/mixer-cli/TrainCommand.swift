@@ -370,7 +370,11 @@ struct TrainCommand: ParsableCommand {
             existingVocabularies: initial.map { ($0.sourceVocabulary, $0.targetVocabulary) },
             fingerprints: fingerprints, subword: plan, copy: initial?.config.model.copyEnabled ?? copy)
         } catch let e as SubwordError {
-            throw CLIError("--subword: \(e.description) (try a smaller --subword-vocab-size)")
+            // SentencePiece fails both ways: fewer pieces than the text's characters need, or
+            // more than the text can give ("Vocabulary size too high").
+            let hint = e.description.contains("smaller than required_chars") ? "try a larger --subword-vocab-size"
+                : e.description.contains("too high") ? "try a smaller --subword-vocab-size" : "check --subword-vocab-size"
+            throw CLIError("--subword: \(e.description) (\(hint))")
         }
         progress.message("\(data.trainSources.count) training pairs, \(data.validSources.count) validation pairs; vocabularies \(data.sourceVocabulary.count) / \(data.targetVocabulary.count); truncated \(data.truncatedSources) sources and \(data.truncatedTargets) targets; skipped \(data.skippedPairs) pairs with an empty side")
         for w in data.truncationWarnings(maxSourceLength: initial?.config.maxSourceLength ?? maxSourceLength,

@@ -74,6 +74,17 @@ final class SubwordTrainTests: XCTestCase {
     }
 
     /// Two epochs at once, or one epoch and a resume for the second: the same bytes.
+    /// A --subword-vocab-size SentencePiece cannot train names the way out: larger when the
+    /// text's characters need more pieces, smaller when the text cannot give that many.
+    func testImpossibleSubwordVocabSizeSaysWhichWay() throws {
+        let dir = try CLI.temporaryDirectory(self)
+        let p = try TrainCommandTests.writeSlice(dir, train: 300, valid: 20)
+        let small = try CLI.run(base(p, dir.appendingPathComponent("small")) + ["--subword", "bpe", "--subword-vocab-size", "262", "--epochs", "1"])
+        Hostile.assertCleanFailure(small, mentions: ["--subword", "try a larger --subword-vocab-size"], "too few pieces")
+        let large = try CLI.run(base(p, dir.appendingPathComponent("large")) + ["--subword", "unigram", "--subword-vocab-size", "60000", "--epochs", "1"])
+        Hostile.assertCleanFailure(large, mentions: ["--subword", "try a smaller --subword-vocab-size"], "too many pieces")
+    }
+
     func testSubwordResumeIsExact() throws {
         let dir = try CLI.temporaryDirectory(self)
         let p = try TrainCommandTests.writeSlice(dir, train: 120, valid: 10)
