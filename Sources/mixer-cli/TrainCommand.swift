@@ -140,7 +140,7 @@ struct TrainCommand: ParsableCommand {
     @Flag(help: "Do not feed the attentional vector to the next step.") var noInputFeeding = false
     @Flag(help: "Copy attention (pointer-generator, See et al. 2017): the decoder may copy source words, including words outside the target vocabulary (with --subword or --subword-model it copies the source's pieces; every objective and --label-smoothing).")
     var copy = false
-    @Flag(help: "Coverage (See et al. 2017, §2.3): the attention reads the sum of the earlier steps' attention, and training adds the coverage loss (with or without --copy; --objective xent, mixer or scst).")
+    @Flag(help: "Coverage (See et al. 2017, §2.3): the attention reads the sum of the earlier steps' attention, and training adds the coverage loss (with or without --copy; --objective xent, dad, mixer or scst).")
     var coverage = false
     @Option(help: "Initialisation: uniform (±scale) or normal (σ = scale; the paper's is normal 0.05).") var initialization: ModelConfig.Initialization = .uniform
     @Option(help: "Initialisation scale.") var initScale: Float = 0.1

@@ -98,16 +98,22 @@ struct DADObjective: Objective {
         guard let tr = trace(batch, model: model, eps: eps, shard: shard, dropout: &context.dropout, sampling: &context.sampling)
         else { return StepStatistics() }
         let (loss, n): (Double, Int)
+        // Coverage (docs/training.md, "Coverage"): the loss (λ/N)·Σ min(a, c) on every reference
+        // position, as in XENT; the inputs read are the dad inputs, so a and c are those of the
+        // sequence the decoder was fed. nil for a model without coverage.
+        let lambda = Float(context.options.effectiveCoverageLossWeight)
         if let copy = batch.copy {
             // Copy attention: the mixed distribution's cross-entropy on the reference.
             let r = CrossEntropy.evaluateCopy(tr, gates: model.copyGates(tr), copy: copy, targets: batch.targets,
                                               tokens: shard?.globalTargetTokens, labelSmoothing: Float(context.options.labelSmoothing))
-            r.dLogits.withUnsafeBufferPointer { model.backward(tr, dLogits: $0.baseAddress!, copy: r.copy) }
+            let coverage = model.coveragePenalty(tr, targets: batch.targets, lambda: lambda, tokens: r.tokens)
+            r.dLogits.withUnsafeBufferPointer { model.backward(tr, dLogits: $0.baseAddress!, copy: r.copy, coverage: coverage) }
             (loss, n) = (r.loss, r.tokens)
         } else {
             let (l, count, d) = CrossEntropy.evaluate(tr, targets: batch.targets, labelSmoothing: Float(context.options.labelSmoothing),
                                                       tokens: shard?.globalTargetTokens)
-            d.withUnsafeBufferPointer { model.backward(tr, dLogits: $0.baseAddress!) }
+            let coverage = model.coveragePenalty(tr, targets: batch.targets, lambda: lambda, tokens: count)
+            d.withUnsafeBufferPointer { model.backward(tr, dLogits: $0.baseAddress!, coverage: coverage) }
             (loss, n) = (l, count)
         }
         var st = StepStatistics()

@@ -156,12 +156,13 @@ public final class Trainer {
                              divergence: DivergenceGuard(maximumConsecutive: options.maxDivergentSteps))
     }
 
-    /// Why `options` cannot train a model with coverage (nil when they can): XENT, MIXER and
-    /// SCST train with it (the coverage loss on the teacher-forced steps, none for SCST); dad
-    /// and risk are not implemented (docs/training.md, "Coverage").
+    /// Why `options` cannot train a model with coverage (nil when they can): XENT, dad, MIXER and
+    /// SCST train with it (the coverage loss on the reference positions for XENT and dad, on
+    /// MIXER's teacher-forced steps, none for SCST); risk is not implemented (docs/training.md,
+    /// "Coverage").
     public static func coverageRefusal(_ options: TrainerOptions) -> String? {
-        if ![.xent, .mixer, .scst].contains(options.objective) {
-            return "--coverage trains with --objective xent, mixer or scst only: \(options.objective.rawValue) does not carry the coverage loss yet"
+        if ![.xent, .dad, .mixer, .scst].contains(options.objective) {
+            return "--coverage trains with --objective xent, dad, mixer or scst only: \(options.objective.rawValue) does not carry the coverage loss yet"
         }
         return nil
     }
